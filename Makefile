@@ -1,0 +1,118 @@
+# deadlined — build, test, install.
+#   make                 both programs
+#   make check           every test (installs missing Debian packages as root)
+#   make check SANITIZE=1  the same under AddressSanitizer and UBSan
+#   make demo            generate demo data and evaluate it
+#   make bench           speed figures (not part of check)
+#   make install         PREFIX, DESTDIR, sysconfdir honoured
+
+VERSION    := 0.1.0
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+SBINDIR    ?= $(PREFIX)/sbin
+MANDIR     ?= $(PREFIX)/share/man
+DATADIR    ?= $(PREFIX)/share/deadlined
+sysconfdir ?= /etc
+DESTDIR    ?=
+
+CC         ?= gcc
+PKGS       := libcurl libconfig sqlite3 libsystemd jansson libcrypto
+BUILD      := build/$(if $(SANITIZE),sanitize,default)
+
+# Recursively expanded, so pkg-config runs only when a recipe needs it,
+# after `make check` has installed any missing packages.
+PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS    = $(shell pkg-config --libs $(PKGS))
+CMOCKA_LIBS = $(shell pkg-config --libs cmocka)
+
+# Bounded snprintf into message buffers truncates on purpose, so gcc's
+# guesses about truncation are not errors here.
+WARN       := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 \
+              -Wmissing-prototypes -Wno-missing-field-initializers -Wno-format-truncation
+comma      := ,
+SAN_FLAGS  := $(if $(SANITIZE),-fsanitize=address$(comma)undefined -fno-omit-frame-pointer \
+              -fno-sanitize-recover=all)
+OPT        := $(if $(SANITIZE),-O1,-O2)
+ALL_CFLAGS  = -std=c17 -g $(OPT) $(WARN) $(SAN_FLAGS) -D_GNU_SOURCE \
+              -DDEADLINED_VERSION='"$(VERSION)"' -DSYSCONFDIR='"$(sysconfdir)"' \
+              -Iinclude $(PKG_CFLAGS) -MMD -MP $(CFLAGS)
+ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
+
+MAINS      := daemon/deadlined.c daemon/deadlinectl.c
+LIB_SRCS   := $(filter-out $(MAINS),$(wildcard daemon/*.c))
+LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB        := $(BUILD)/libdeadlined.a
+PROGS      := $(BUILD)/deadlined $(BUILD)/deadlinectl
+TEST_SRCS  := $(wildcard tests/unit/test_*.c)
+TESTS      := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_SRCS := $(wildcard tests/bench/bench_*.c)
+BENCHES    := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all check unit-tests demo bench install uninstall clean deps
+
+all: $(PROGS)
+	@ln -sf $(BUILD)/deadlined deadlined
+	@ln -sf $(BUILD)/deadlinectl deadlinectl
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJS)
+	$(AR) rcs $@ $^
+
+$(BUILD)/deadlined $(BUILD)/deadlinectl: $(BUILD)/%: $(BUILD)/daemon/%.o $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
+
+$(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# Installs missing Debian packages when root; otherwise names them.
+deps:
+	@scripts/deps.sh test
+
+unit-tests: $(PROGS) $(TESTS)
+
+check: deps
+	@$(MAKE) --no-print-directory unit-tests
+	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) VALGRIND=$(VALGRIND) tests/run-tests.sh $(TESTS)
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@tools/demo.sh $(BUILD)
+
+bench: deps
+	@$(MAKE) --no-print-directory $(BENCHES) $(PROGS)
+	@for b in $(BENCHES); do $$b || exit 1; done
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(sysconfdir)/deadlined/rules \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(DATADIR)/schema
+	install -m 0755 $(BUILD)/deadlined $(DESTDIR)$(SBINDIR)/deadlined
+	install -m 0755 $(BUILD)/deadlinectl $(DESTDIR)$(BINDIR)/deadlinectl
+	test -e $(DESTDIR)$(sysconfdir)/deadlined/deadlined.conf || \
+		install -m 0644 conf/deadlined.conf $(DESTDIR)$(sysconfdir)/deadlined/deadlined.conf
+	for f in conf/rules/*.conf; do [ -e "$$f" ] || continue; \
+		test -e $(DESTDIR)$(sysconfdir)/deadlined/rules/$${f##*/} || \
+		install -m 0644 $$f $(DESTDIR)$(sysconfdir)/deadlined/rules/; done
+	for f in conf/schema/*.sql; do [ -e "$$f" ] || continue; \
+		install -m 0644 $$f $(DESTDIR)$(DATADIR)/schema/; done
+	install -m 0644 man/deadlinectl.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 man/deadlined.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 man/deadlined.8 $(DESTDIR)$(MANDIR)/man8/
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/deadlined $(DESTDIR)$(BINDIR)/deadlinectl \
+		$(DESTDIR)$(MANDIR)/man1/deadlinectl.1 $(DESTDIR)$(MANDIR)/man5/deadlined.conf.5 \
+		$(DESTDIR)$(MANDIR)/man8/deadlined.8
+
+clean:
+	rm -rf build deadlined deadlinectl
+
+-include $(shell find build -name '*.d' 2>/dev/null)

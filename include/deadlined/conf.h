@@ -1,0 +1,72 @@
+/* conf.h — the validated, immutable configuration.
+ *
+ * conf_load reads /etc/deadlined/deadlined.conf (or another file) with
+ * libconfig, checks every setting against the tables in conf.c, and either
+ * returns a complete struct conf or the list of every problem found, each
+ * naming the file, the line and the setting.  A reload builds a new conf
+ * and swaps it in only when it is good.
+ */
+#ifndef DEADLINED_CONF_H
+#define DEADLINED_CONF_H
+
+#include <stdbool.h>
+
+#include "deadlined/arena.h"
+#include "deadlined/calendar.h"
+#include "deadlined/error.h"
+#include "deadlined/schema.h"
+
+#define CONF_DEFAULT_PATH SYSCONFDIR "/deadlined/deadlined.conf"
+
+struct conf_holiday {
+	dl_day date;
+	const char *name;
+};
+
+struct conf_days {
+	dl_day *v;
+	size_t n;
+};
+
+struct conf_years {
+	int *v;
+	size_t n;
+};
+
+struct conf_calendar {
+	const char *division;
+	struct schema_list extra_holidays;       /* struct conf_holiday */
+	struct conf_days closure_days;
+	struct conf_years confirmed_years;
+	int count_start_day;
+};
+
+struct conf_source {
+	const char *database;
+	long busy_timeout_ms;
+};
+
+struct conf_state {
+	const char *database;
+};
+
+struct conf {
+	struct arena *arena;
+	const char *path;            /* NULL for the built-in defaults */
+	const char *timezone;
+	struct conf_source source;
+	struct conf_state state;
+	struct conf_calendar calendar;
+	struct calendar *cal;        /* built from .calendar */
+};
+
+/* The file deadlinectl and deadlined read when not given -c: the
+ * DEADLINED_CONFIG environment variable, else CONF_DEFAULT_PATH. */
+const char *conf_default_path(void);
+
+/* Load and validate path (NULL: the built-in defaults alone).  On failure
+ * returns -1 with every problem in errors; *out is then NULL. */
+int conf_load(const char *path, struct conf **out, struct dl_errors *errors);
+void conf_free(struct conf *conf);
+
+#endif

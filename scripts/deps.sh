@@ -1,0 +1,35 @@
+#!/bin/sh
+# Make sure the Debian packages the build and the tests need are installed.
+# As root it installs what is missing with apt-get; otherwise it prints the
+# exact command to run and fails, so `make check` never half-works.
+#   scripts/deps.sh build      libraries and tools to build and unit-test
+#   scripts/deps.sh test       ... plus what the integration tests run
+set -eu
+
+build_pkgs="gcc make pkg-config libcurl4-openssl-dev libconfig-dev libsqlite3-dev \
+libsystemd-dev libcmocka-dev libssl-dev libjansson-dev sqlite3"
+test_pkgs="python3 python3-aiosmtpd"
+
+case "${1:-build}" in
+  build) want="$build_pkgs" ;;
+  test)  want="$build_pkgs $test_pkgs" ;;
+  *) echo "usage: $0 build|test" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  [ "$status" = "installed" ] || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "deadlined: missing Debian packages. Run as root:" >&2
+  echo "  apt-get install -y$missing" >&2
+  exit 1
+fi
+echo "deadlined: installing missing Debian packages:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+# An old or empty package list makes apt-get install fail: refresh it first.
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends $missing >&2
