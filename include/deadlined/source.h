@@ -1,0 +1,88 @@
+/* source.h — reading the case database.
+ *
+ * The daemon reads exactly four relations (tables or views): deadlined_cases,
+ * deadlined_events, deadlined_teams and deadlined_workers (DESIGN.md, "The
+ * case-database contract").  The database is opened read-only, so a bug can
+ * never alter a case record.  Cases are streamed one at a time with their
+ * events, so memory does not grow with the size of the source.
+ *
+ * Values are handed over as the text the database holds (NULL stays NULL);
+ * judging them (dates, kinds, missing teams) is the evaluator's job, so a
+ * bad row becomes a data-quality finding instead of stopping the read.
+ */
+#ifndef DEADLINED_SOURCE_H
+#define DEADLINED_SOURCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "deadlined/error.h"
+
+struct source;
+
+struct source_event {
+	const char *kind;        /* may be NULL */
+	const char *occurred;    /* may be NULL; not yet parsed */
+	const char *event_ref;   /* may be NULL */
+};
+
+struct source_case {
+	const char *case_ref;
+	const char *child_ref;      /* may be NULL */
+	const char *date_of_birth;  /* may be NULL; not yet parsed */
+	const char *team_ref;       /* may be NULL */
+	const char *worker_ref;     /* may be NULL */
+	const struct source_event *events;   /* in the order of occurred (as text) */
+	size_t nevents;
+};
+
+struct source_team {
+	const char *team_ref, *name, *manager_email, *service_manager_email;
+};
+
+struct source_worker {
+	const char *worker_ref, *name, *email, *team_ref;
+};
+
+/* Teams and workers, loaded whole (hundreds of rows), sorted by ref. */
+struct source_directory {
+	struct source_team *teams;
+	size_t nteams;
+	struct source_worker *workers;
+	size_t nworkers;
+};
+
+/* Open path read-only, waiting up to busy_timeout_ms for a writer's lock,
+ * and check that the four relations exist with the contract's columns.
+ * Errors name the file and the missing relation or column. */
+int source_open(const char *path, long busy_timeout_ms, struct source **out,
+		struct dl_error *err);
+void source_close(struct source *src);
+
+/* Call fn for every case in case_ref order (or only for case_ref when not
+ * NULL), with its events; the pointers are valid only during the call.
+ * Events whose case_ref matches no case are reported to orphan (may be
+ * NULL) once per such case_ref.  A non-zero return from fn stops the walk
+ * and is returned.  Returns -1 with err on a database error. */
+typedef int (*source_case_fn)(void *ctx, const struct source_case *c);
+typedef void (*source_orphan_fn)(void *ctx, const char *case_ref, size_t nevents);
+int source_each_case(struct source *src, const char *case_ref, source_case_fn fn,
+		     source_orphan_fn orphan, void *ctx, struct dl_error *err);
+
+int source_load_directory(struct source *src, struct source_directory *out,
+			  struct dl_error *err);
+void source_free_directory(struct source_directory *dir);
+const struct source_team *source_find_team(const struct source_directory *dir,
+					   const char *team_ref);
+const struct source_worker *source_find_worker(const struct source_directory *dir,
+					       const char *worker_ref);
+
+/* SQLite's change counter for this connection (PRAGMA data_version): it
+ * changes when another connection has committed a change. */
+int source_data_version(struct source *src, int64_t *out, struct dl_error *err);
+
+/* For tests: run one SQL statement through the source's own connection;
+ * a write must fail because the connection is read-only. */
+int source_exec_for_test(struct source *src, const char *sql, struct dl_error *err);
+
+#endif
