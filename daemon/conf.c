@@ -125,6 +125,138 @@ static const struct schema_field state_fields[] = {
 };
 #undef type_of_table
 
+
+/* One step of a due sequence: "20 working days", or a choice between two
+ * durations by the child's age or by time since the clock first started. */
+struct step_text {
+	long if_age_under;
+	struct schema_duration if_within, then, otherwise;
+};
+
+#define type_of_table step_text
+static const struct schema_field step_fields[] = {
+	{ "if_age_under", F(INT, if_age_under), .min = 1, .max = 25,
+	  .help = "choose by the child's age in whole years at the anchor" },
+	{ "if_within", F(DURATION, if_within),
+	  .help = "choose by time elapsed since the clock first started" },
+	{ "then", F(DURATION, then), .required = true, .help = "the duration when the test holds" },
+	{ "else", F(DURATION, otherwise), .required = true, .help = "the duration otherwise" },
+	{ 0 }
+};
+#undef type_of_table
+
+static void read_step_group(struct schema_ctx *ctx, const config_setting_t *e,
+			    const char *path, struct rule_step *out)
+{
+	struct step_text t = { 0 };
+	size_t before = ctx->errors->n;
+
+	schema_read_group(ctx, e, path, step_fields, &t);
+	if (ctx->errors->n != before)
+		return;
+	if ((t.if_age_under != 0) == t.if_within.set) {
+		schema_error(ctx, e, path, "a choice needs exactly one of if_age_under or "
+			     "if_within, with then and else");
+		return;
+	}
+	out->kind = t.if_age_under ? STEP_AGE : STEP_WITHIN;
+	out->age_under = (int)t.if_age_under;
+	out->within = t.if_within.d;
+	out->then = t.then.d;
+	out->otherwise = t.otherwise.d;
+}
+
+static void read_steps(struct schema_ctx *ctx, const config_setting_t *s,
+		       const char *path, void *field)
+{
+	struct rule_steps *out = field;
+	int type = config_setting_type(s), n = config_setting_length(s);
+	char sub[300];
+
+	if ((type != CONFIG_TYPE_LIST && type != CONFIG_TYPE_ARRAY) || n < 1 || n > 32) {
+		schema_error(ctx, s, path, "expected a list of 1 to 32 steps such as "
+			     "( \"20 working days\", \"3 months\" ), found %s",
+			     n < 1 && type != CONFIG_TYPE_STRING ? "an empty list" : schema_type_name(s));
+		return;
+	}
+	out->v = arena_alloc(ctx->arena, (size_t)n * sizeof *out->v);
+	for (int i = 0; out->v && i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		struct schema_duration d = { 0 };
+
+		snprintf(sub, sizeof sub, "%s[%d]", path, i + 1);
+		if (config_setting_type(e) == CONFIG_TYPE_GROUP) {
+			read_step_group(ctx, e, sub, &out->v[i]);
+		} else {
+			schema_read_duration(ctx, e, sub, &d);
+			out->v[i].kind = STEP_FIXED;
+			out->v[i].then = d.d;
+		}
+	}
+	out->n = (size_t)n;
+}
+
+#define type_of_table rule_version
+static const struct schema_field version_fields[] = {
+	{ "effective_from", F(DATE, effective_from), .help = "first start date it applies to" },
+	{ "effective_until", F(DATE, effective_until), .help = "last start date it applies to" },
+	{ "due", F(CUSTOM, due), .required = true, .custom = read_steps,
+	  .help = "a list of steps, e.g. ( \"20 working days\", \"3 months\" )" },
+	{ "count_start_day", F(BOOL, count_start_day), .help = "count the start day as day 1" },
+	{ 0 }
+};
+#undef type_of_table
+
+#define type_of_table rule_stage
+static const struct schema_field stage_fields[] = {
+	{ "after", F(DURATION, after), .required = true, .help = "how long overdue" },
+	{ "notify", F(STRINGS, notify), .required = true, .min = 1, .max = 16,
+	  .help = "roles (worker, team_manager, service_manager) or receiver names" },
+	{ 0 }
+};
+#undef type_of_table
+
+#define type_of_table rule
+static const struct schema_field rule_fields[] = {
+	{ "title", F(STRING, title), .required = true, .help = "what managers read in alerts" },
+	{ "start", F(STRINGS, start), .required = true, .min = 1, .max = 16,
+	  .help = "event kinds that start the clock" },
+	{ "met", F(STRINGS, met), .max = 16, .help = "event kinds that meet it" },
+	{ "cancel", F(STRINGS, cancel), .max = 16, .help = "event kinds that cancel it" },
+	{ "due", F(CUSTOM, due), .required = true, .custom = read_steps,
+	  .help = "a list of steps, e.g. ( \"20 working days\", \"3 months\" )" },
+	{ "repeat", F(BOOL, repeat), .def = "false",
+	  .help = "after a met event open the next obligation; the last step repeats" },
+	{ "count_start_day", F(BOOL, count_start_day), .help = "count the start day as day 1" },
+	{ "effective_from", F(DATE, effective_from), .help = "first start date it applies to" },
+	{ "effective_until", F(DATE, effective_until), .help = "last start date it applies to" },
+	{ "versions", F(LIST, versions), .max = 16, .members = version_fields,
+	  .elem_size = sizeof(struct rule_version), .help = "other due sequences by start date" },
+	{ "due_soon", F(DURATION, due_soon), .help = "warning window before due" },
+	{ "notify_due_soon", F(STRINGS, notify_due_soon), .max = 16, .help = "who hears of due-soon" },
+	{ "notify_overdue", F(STRINGS, notify_overdue), .max = 16, .help = "who hears of overdue" },
+	{ "escalation", F(LIST, escalation), .max = 8, .members = stage_fields,
+	  .elem_size = sizeof(struct rule_stage), .help = "stages by how long overdue" },
+	{ 0 }
+};
+#undef type_of_table
+
+#define type_of_table conf_defaults
+static const struct schema_field defaults_fields[] = {
+	{ "due_soon", F(DURATION, due_soon), .def = "2 working days",
+	  .help = "warning window before due" },
+	{ "notify_due_soon", F(STRINGS, notify_due_soon), .def = "worker", .max = 16,
+	  .help = "who hears of due-soon" },
+	{ "notify_overdue", F(STRINGS, notify_overdue), .def = "worker,team_manager", .max = 16,
+	  .help = "who hears of overdue" },
+	{ "escalation", F(LIST, escalation), .max = 8, .members = stage_fields,
+	  .elem_size = sizeof(struct rule_stage),
+	  .help = "stages by how long overdue; default ( { after = \"5 working days\"; "
+		  "notify = [ \"service_manager\" ]; } )" },
+	{ 0 }
+};
+#undef type_of_table
+
 #define type_of_table conf
 static const struct schema_field top_fields[] = {
 	{ "timezone", F(STRING, timezone), .def = "Europe/London",
@@ -132,6 +264,11 @@ static const struct schema_field top_fields[] = {
 	{ "source", F(GROUP, source), .members = source_fields },
 	{ "state", F(GROUP, state), .members = state_fields },
 	{ "calendar", F(GROUP, calendar), .members = calendar_fields },
+	{ "defaults", F(GROUP, defaults), .members = defaults_fields },
+	{ "rules", F(MAP, rules), .max = 500, .members = rule_fields,
+	  .elem_size = sizeof(struct rule), .help = "the rules, usually @included from rules/" },
+	{ "event_kinds", F(STRINGS, event_kinds), .max = 500,
+	  .help = "event kinds the case database may hold beyond the built-in ones" },
 	{ 0 }
 };
 #undef type_of_table
@@ -177,6 +314,257 @@ static void check_division(struct schema_ctx *ctx, const config_setting_t *root,
 	schema_error(ctx, member(cal, "division"),
 		     "calendar.division", "unknown division '%s'; expected england-and-wales",
 		     division);
+}
+
+/* Built-in kinds (DESIGN.md); rules and event_kinds may add more. */
+static const char *const builtin_kinds[] = {
+	"referral", "referral_decision", "referral_nfa", "assessment_started",
+	"assessment_completed", "initial_assessment_completed", "core_assessment_started",
+	"core_assessment_completed", "strategy_discussion", "s47_started", "s47_nfa", "icpc",
+	"icpc_not_required", "cp_plan_started", "cp_plan_ended", "cp_review_conference",
+	"cla_started", "cla_ended", "placement_started", "cla_review", "cla_visit", "care_plan",
+	"health_part_a_sent", "initial_health_assessment", "review_health_assessment", "pep",
+	"missing_returned", "return_home_interview", "proceedings_issued",
+	"proceedings_concluded", "ehc_request", "ehc_plan_issued", "observation",
+	"oral_feedback", "written_feedback", "case_closed", NULL
+};
+
+static bool is_kind_word(const char *k)
+{
+	if (!*k || strlen(k) > 64)
+		return false;
+	for (; *k; k++)
+		if (!((*k >= 'a' && *k <= 'z') || (*k >= '0' && *k <= '9') || *k == '_'))
+			return false;
+	return true;
+}
+
+static void check_kind_list(struct schema_ctx *ctx, const config_setting_t *rs,
+			    const char *path, const char *name,
+			    const struct schema_strings *list)
+{
+	char sub[300];
+
+	snprintf(sub, sizeof sub, "%s.%s", path, name);
+	for (size_t i = 0; i < list->n; i++)
+		if (!is_kind_word(list->v[i]))
+			schema_error(ctx, member(rs, name), sub, "'%s' is not an event kind; "
+				     "expected a lower-case word such as \"cla_review\"", list->v[i]);
+}
+
+static bool in_list(const struct schema_strings *list, const char *s)
+{
+	for (size_t i = 0; i < list->n; i++)
+		if (strcmp(list->v[i], s) == 0)
+			return true;
+	return false;
+}
+
+static void check_kinds(struct schema_ctx *ctx, const config_setting_t *rs,
+			const char *path, const struct rule *r)
+{
+	check_kind_list(ctx, rs, path, "start", &r->start);
+	check_kind_list(ctx, rs, path, "met", &r->met);
+	check_kind_list(ctx, rs, path, "cancel", &r->cancel);
+	for (size_t i = 0; i < r->start.n; i++)
+		if (in_list(&r->met, r->start.v[i]) || in_list(&r->cancel, r->start.v[i]))
+			schema_error(ctx, member(rs, "start"), path, "'%s' both starts and ends "
+				     "the clock; an event kind may play one part in a rule",
+				     r->start.v[i]);
+	if (r->repeat == 1 && r->met.n == 0)
+		schema_error(ctx, member(rs, "repeat"), path, "a repeating rule needs met "
+			     "events: the next obligation is anchored on the met date");
+}
+
+static bool is_role(const char *s)
+{
+	for (size_t i = 0; rule_roles[i]; i++)
+		if (strcmp(rule_roles[i], s) == 0)
+			return true;
+	return false;
+}
+
+static void check_notify(struct schema_ctx *ctx, const config_setting_t *s,
+			 const char *path, const struct schema_strings *list)
+{
+	for (size_t i = 0; i < list->n; i++)
+		if (!is_role(list->v[i]))
+			schema_error(ctx, s, path, "unknown role '%s'; expected worker, "
+				     "team_manager or service_manager", list->v[i]);
+}
+
+static void check_stages(struct schema_ctx *ctx, const config_setting_t *s,
+			 const char *path, const struct schema_list *stages)
+{
+	const struct rule_stage *st = stages->v;
+	char sub[300];
+
+	for (size_t i = 0; i < stages->n; i++) {
+		snprintf(sub, sizeof sub, "%s[%zu].notify", path, i + 1);
+		check_notify(ctx, s ? config_setting_get_elem(s, (unsigned)i) : NULL, sub,
+			     &st[i].notify);
+	}
+}
+
+static int cmp_versions(const void *a, const void *b)
+{
+	const struct rule_version *x = a, *y = b;
+
+	if (x->effective_from == y->effective_from)
+		return 0;
+	if (x->effective_from == DATE_NONE)
+		return -1;
+	if (y->effective_from == DATE_NONE)
+		return 1;
+	return x->effective_from < y->effective_from ? -1 : 1;
+}
+
+static void range_text(const struct rule_version *v, char *buf, size_t size)
+{
+	char a[DATE_BUF] = "(any)", b[DATE_BUF] = "(any)";
+
+	if (v->effective_from != DATE_NONE)
+		date_format(v->effective_from, a);
+	if (v->effective_until != DATE_NONE)
+		date_format(v->effective_until, b);
+	snprintf(buf, size, "%s..%s", a, b);
+}
+
+/* The rule's own due sequence and its versions, sorted, none overlapping. */
+static void build_versions(struct schema_ctx *ctx, const config_setting_t *rs,
+			   const char *path, struct rule *r)
+{
+	const struct rule_version *more = r->versions.v;
+	char x[32], y[32];
+
+	r->nall = 1 + r->versions.n;
+	r->all = arena_alloc(ctx->arena, r->nall * sizeof *r->all);
+	if (!r->all)
+		return;
+	r->all[0] = (struct rule_version){ r->effective_from, r->effective_until, r->due,
+					   r->count_start_day, r->line };
+	for (size_t i = 0; i < r->versions.n; i++) {
+		r->all[i + 1] = more[i];
+		r->all[i + 1].line = (int)config_setting_source_line(
+			config_setting_get_elem(member(rs, "versions"), (unsigned)i));
+	}
+	for (size_t i = 0; i < r->nall; i++)
+		if (r->all[i].effective_from != DATE_NONE && r->all[i].effective_until != DATE_NONE &&
+		    r->all[i].effective_from > r->all[i].effective_until) {
+			range_text(&r->all[i], x, sizeof x);
+			schema_error(ctx, rs, path, "version at line %d: effective_from is after "
+				     "effective_until (%s)", r->all[i].line, x);
+		}
+	qsort(r->all, r->nall, sizeof *r->all, cmp_versions);
+	for (size_t i = 1; i < r->nall; i++) {
+		const struct rule_version *a = &r->all[i - 1], *b = &r->all[i];
+
+		if (a->effective_until == DATE_NONE || b->effective_from == DATE_NONE ||
+		    a->effective_until >= b->effective_from) {
+			range_text(a, x, sizeof x);
+			range_text(b, y, sizeof y);
+			schema_error(ctx, rs, path, "overlapping rule versions: %s (line %d) and %s "
+				     "(line %d); give each an effective_from/effective_until that "
+				     "does not overlap", x, a->line, y, b->line);
+		}
+	}
+}
+
+static void inherit(const struct conf *conf, struct rule *r)
+{
+	const struct conf_defaults *d = &conf->defaults;
+
+	if (!r->due_soon.set)
+		r->due_soon = d->due_soon;
+	if (!r->notify_due_soon.v)
+		r->notify_due_soon = d->notify_due_soon;
+	if (!r->notify_overdue.v)
+		r->notify_overdue = d->notify_overdue;
+	if (!r->escalation.v)
+		r->escalation = d->escalation;
+	if (r->count_start_day < 0)
+		r->count_start_day = conf->calendar.count_start_day;
+}
+
+/* The default escalation is a list of groups, which a table default cannot
+ * spell; it is built here, once, from the same text a file would hold. */
+static void default_escalation(struct schema_ctx *ctx, struct conf_defaults *d)
+{
+	struct rule_stage *st;
+	struct dl_error err;
+
+	if (d->escalation.v)
+		return;
+	st = arena_alloc(ctx->arena, sizeof *st);
+	if (!st)
+		return;
+	st->after.set = duration_parse("5 working days", &st->after.d, &err) == 0;
+	st->notify.v = arena_alloc(ctx->arena, sizeof *st->notify.v);
+	if (st->notify.v) {
+		st->notify.v[0] = "service_manager";
+		st->notify.n = 1;
+	}
+	d->escalation.v = st;
+	d->escalation.n = 1;
+}
+
+static void resolve_rules(struct schema_ctx *ctx, const config_setting_t *root,
+			  struct conf *conf)
+{
+	const config_setting_t *rules = member(root, "rules");
+	const config_setting_t *defs = member(root, "defaults");
+	struct rule *r = conf->rules.v;
+	char path[300];
+
+	default_escalation(ctx, &conf->defaults);
+	check_notify(ctx, member(defs, "notify_due_soon"), "defaults.notify_due_soon",
+		     &conf->defaults.notify_due_soon);
+	check_notify(ctx, member(defs, "notify_overdue"), "defaults.notify_overdue",
+		     &conf->defaults.notify_overdue);
+	check_stages(ctx, member(defs, "escalation"), "defaults.escalation",
+		     &conf->defaults.escalation);
+	check_kind_list(ctx, root, "", "event_kinds", &conf->event_kinds);
+	for (size_t i = 0; i < conf->rules.n; i++) {
+		const config_setting_t *rs = member(rules, r[i].id);
+
+		snprintf(path, sizeof path, "rules.%s", r[i].id);
+		r[i].file = rs && config_setting_source_file(rs) ?
+			arena_strdup(ctx->arena, config_setting_source_file(rs)) : conf->path;
+		r[i].line = rs ? (int)config_setting_source_line(rs) : 0;
+		check_kinds(ctx, rs, path, &r[i]);
+		check_notify(ctx, member(rs, "notify_due_soon"), path, &r[i].notify_due_soon);
+		check_notify(ctx, member(rs, "notify_overdue"), path, &r[i].notify_overdue);
+		snprintf(path, sizeof path, "rules.%s.escalation", r[i].id);
+		check_stages(ctx, member(rs, "escalation"), path, &r[i].escalation);
+		snprintf(path, sizeof path, "rules.%s", r[i].id);
+		build_versions(ctx, rs, path, &r[i]);
+		inherit(conf, &r[i]);
+	}
+}
+
+const struct rule *conf_rule(const struct conf *conf, const char *id)
+{
+	const struct rule *r = conf->rules.v;
+
+	for (size_t i = 0; i < conf->rules.n; i++)
+		if (strcmp(r[i].id, id) == 0)
+			return &r[i];
+	return NULL;
+}
+
+bool conf_knows_kind(const struct conf *conf, const char *kind)
+{
+	const struct rule *r = conf->rules.v;
+
+	for (size_t i = 0; builtin_kinds[i]; i++)
+		if (strcmp(builtin_kinds[i], kind) == 0)
+			return true;
+	if (in_list(&conf->event_kinds, kind))
+		return true;
+	for (size_t i = 0; i < conf->rules.n; i++)
+		if (rules_uses_kind(&r[i], kind))
+			return true;
+	return false;
 }
 
 static int build_calendar(struct conf *conf, struct dl_errors *errors)
@@ -258,6 +646,7 @@ int conf_load(const char *path, struct conf **out, struct dl_errors *errors)
 	if (errors->n == before) {
 		check_timezone(&ctx, root, conf->timezone);
 		check_division(&ctx, root, conf->calendar.division);
+		resolve_rules(&ctx, root, conf);
 	}
 	if (errors->n != before || errors->oom || build_calendar(conf, errors) < 0)
 		goto fail;

@@ -14,6 +14,7 @@
 #include "deadlined/arena.h"
 #include "deadlined/calendar.h"
 #include "deadlined/error.h"
+#include "deadlined/rules.h"
 #include "deadlined/schema.h"
 
 #define CONF_DEFAULT_PATH SYSCONFDIR "/deadlined/deadlined.conf"
@@ -50,6 +51,15 @@ struct conf_state {
 	const char *database;
 };
 
+/* What a rule inherits when it does not say (STATUTORY-RULES.md's default
+ * routing: due-soon 2 working days before to the worker; overdue to worker
+ * and team manager; 5 working days overdue to the service manager). */
+struct conf_defaults {
+	struct schema_duration due_soon;
+	struct schema_strings notify_due_soon, notify_overdue;
+	struct schema_list escalation;   /* struct rule_stage */
+};
+
 struct conf {
 	struct arena *arena;
 	const char *path;            /* NULL for the built-in defaults */
@@ -57,8 +67,18 @@ struct conf {
 	struct conf_source source;
 	struct conf_state state;
 	struct conf_calendar calendar;
+	struct conf_defaults defaults;
+	struct schema_list rules;    /* struct rule, in file order */
+	struct schema_strings event_kinds;  /* kinds beyond the built-in ones */
 	struct calendar *cal;        /* built from .calendar */
 };
+
+/* The rule with this id, or NULL. */
+const struct rule *conf_rule(const struct conf *conf, const char *id);
+
+/* Is kind an event kind this configuration knows (built in, named by a
+ * rule, or listed in event_kinds)? */
+bool conf_knows_kind(const struct conf *conf, const char *kind);
 
 /* The file deadlinectl and deadlined read when not given -c: the
  * DEADLINED_CONFIG environment variable, else CONF_DEFAULT_PATH. */
