@@ -15,6 +15,9 @@
 #include "deadlined/conf.h"
 #include "deadlined/date.h"
 #include "deadlined/duration.h"
+#include "deadlined/evaluate.h"
+#include "deadlined/output.h"
+#include "deadlined/source.h"
 #include "deadlined/version.h"
 
 /* Exit statuses: documented in deadlinectl(1). */
@@ -27,12 +30,14 @@ enum {
 
 struct options {
 	const char *config;
+	const char *db;            /* overrides source.database */
+	const char *as_of, *state, *rule, *team, *format;
 	int count_start_day;
 };
 
 struct command {
 	const char *name;
-	int nargs;
+	int nargs;                 /* exactly this many arguments */
 	const char *usage;
 	int (*run)(const struct options *opt, struct conf *conf, char **args);
 };
@@ -129,6 +134,251 @@ static int cmd_workdays(const struct options *opt, struct conf *conf, char **arg
 	return EXIT_OK;
 }
 
+/* What the evaluation commands share: the moment, the source, the hooks. */
+struct run {
+	const struct options *opt;
+	struct conf *conf;
+	struct output_rows rows;
+	int want_state;            /* -1: the open ones (open, due-soon, overdue) */
+	bool all_states;
+	bool oom;
+};
+
+static bool wanted(const struct run *run, const struct source_case *c,
+		   const struct obligation *ob)
+{
+	const struct options *opt = run->opt;
+
+	if (opt->rule && strcmp(opt->rule, ob->rule->id) != 0)
+		return false;
+	if (opt->team && (!c->team_ref || strcmp(opt->team, c->team_ref) != 0))
+		return false;
+	if (run->all_states)
+		return true;
+	if (run->want_state >= 0)
+		return (int)ob->state == run->want_state;
+	return ob->state == OB_OPEN || ob->state == OB_DUE_SOON || ob->state == OB_OVERDUE;
+}
+
+static void collect_obligation(void *ctx, const struct source_case *c,
+			       const struct obligation *ob)
+{
+	struct run *run = ctx;
+
+	if (wanted(run, c, ob) && output_add_obligation(&run->rows, c, ob) < 0)
+		run->oom = true;
+}
+
+static void collect_finding(void *ctx, const char *case_ref, const char *problem)
+{
+	struct run *run = ctx;
+
+	if (output_add_finding(&run->rows, case_ref, problem) < 0)
+		run->oom = true;
+}
+
+static int runtime_error(const char *what, const struct dl_error *err)
+{
+	fprintf(stderr, "%s: %s: %s\n", progname, what, err->msg);
+	return EXIT_FAILURE_RUNTIME;
+}
+
+static int parse_now(const struct options *opt, struct dl_moment *now)
+{
+	struct dl_error err;
+
+	if (!opt->as_of) {
+		*now = date_now();
+		return 0;
+	}
+	if (evaluate_parse_as_of(opt->as_of, now, &err) < 0)
+		return bad_input("--as-of", &err);
+	return 0;
+}
+
+/* Evaluate (one case or all) with the given hooks. */
+static int evaluate(const struct options *opt, struct conf *conf, const char *case_ref,
+		    const struct evaluate_hooks *hooks, struct evaluate_summary *sum)
+{
+	const char *db = opt->db ? opt->db : conf->source.database;
+	struct source *src;
+	struct dl_moment now;
+	struct dl_error err;
+	int rc;
+
+	if ((rc = parse_now(opt, &now)) != 0)
+		return rc;
+	if (source_open(db, conf->source.busy_timeout_ms, &src, &err) < 0)
+		return runtime_error("source", &err);
+	rc = evaluate_run(conf, src, case_ref, now, hooks, sum, &err);
+	source_close(src);
+	if (rc < 0)
+		return runtime_error("evaluate", &err);
+	return EXIT_OK;
+}
+
+static int parse_format(const struct options *opt, enum output_format *format)
+{
+	if (!opt->format) {
+		*format = OUTPUT_TABLE;
+		return 0;
+	}
+	if (output_parse_format(opt->format, format) == 0)
+		return 0;
+	fprintf(stderr, "%s: --format: '%s' is not a format; expected table, csv or json\n",
+		progname, opt->format);
+	return EXIT_BAD_INPUT;
+}
+
+static int cmd_list(const struct options *opt, struct conf *conf, char **args)
+{
+	struct run run = { .opt = opt, .conf = conf, .want_state = -1 };
+	struct evaluate_hooks hooks = { .obligation = collect_obligation, .ctx = &run };
+	struct evaluate_summary sum;
+	enum output_format format;
+	int rc;
+
+	(void)args;
+	if ((rc = parse_format(opt, &format)) != 0)
+		return rc;
+	if (opt->state && strcmp(opt->state, "all") == 0)
+		run.all_states = true;
+	else if (opt->state && (run.want_state = rules_state_parse(opt->state)) < 0) {
+		fprintf(stderr, "%s: --state: '%s' is not a state; expected open, due-soon, "
+			"overdue, met, late, cancelled or all\n", progname, opt->state);
+		return EXIT_BAD_INPUT;
+	}
+	if (opt->rule && !conf_rule(conf, opt->rule)) {
+		fprintf(stderr, "%s: --rule: no rule '%s' in the configuration\n", progname, opt->rule);
+		return EXIT_BAD_INPUT;
+	}
+	rc = evaluate(opt, conf, NULL, &hooks, &sum);
+	evaluate_summary_free(&sum);
+	if (rc == EXIT_OK && !run.oom) {
+		output_sort(&run.rows);
+		output_print_obligations(stdout, &run.rows, format);
+	}
+	output_free(&run.rows);
+	return run.oom ? EXIT_FAILURE_RUNTIME : rc;
+}
+
+static int cmd_check_data(const struct options *opt, struct conf *conf, char **args)
+{
+	struct run run = { .opt = opt, .conf = conf };
+	struct evaluate_hooks hooks = { .finding = collect_finding, .ctx = &run };
+	struct evaluate_summary sum;
+	enum output_format format;
+	int rc;
+
+	(void)args;
+	if ((rc = parse_format(opt, &format)) != 0)
+		return rc;
+	rc = evaluate(opt, conf, NULL, &hooks, &sum);
+	evaluate_summary_free(&sum);
+	if (rc == EXIT_OK && !run.oom)
+		output_print_findings(stdout, &run.rows, format);
+	output_free(&run.rows);
+	return run.oom ? EXIT_FAILURE_RUNTIME : rc;
+}
+
+struct explain {
+	const struct conf *conf;
+	const struct rule *last_rule;
+	size_t found;
+};
+
+static void explain_events(void *ctx, const struct source_case *c,
+			   const struct rules_event *ev, size_t n)
+{
+	char when[DATE_MOMENT_BUF];
+
+	(void)ctx;
+	printf("Case %s: child %s, team %s, worker %s, born %s\n", c->case_ref,
+	       c->child_ref ? c->child_ref : "-", c->team_ref ? c->team_ref : "-",
+	       c->worker_ref ? c->worker_ref : "-", c->date_of_birth ? c->date_of_birth : "-");
+	printf("\nEvents (%zu usable of %zu):\n", n, c->nevents);
+	for (size_t i = 0; i < n; i++)
+		printf("  %-16s %s\n", date_format_moment(ev[i].when, when), ev[i].kind);
+}
+
+/* The days between anchor and due that did not count, so a manager can
+ * check the arithmetic: weekends as a number, holidays by name. */
+static void explain_skipped(const struct calendar *cal, dl_day from, dl_day to)
+{
+	int weekends = 0, listed = 0;
+	char day[DATE_BUF];
+
+	for (dl_day d = from + 1; d <= to && d - from < 400; d++) {
+		const char *name = calendar_day_name(cal, d);
+
+		if (name) {
+			printf("%s %s %s", listed++ ? "," : "       skipped:", date_format(d, day), name);
+		} else if (date_weekday(d) >= 5) {
+			weekends++;
+		}
+	}
+	if (listed || weekends)
+		printf("%s%d weekend day%s\n", listed ? "; " : "       skipped: ", weekends,
+		       weekends == 1 ? "" : "s");
+}
+
+static void explain_obligation(void *ctx, const struct source_case *c,
+			       const struct obligation *ob)
+{
+	struct explain *x = ctx;
+	char a[DATE_MOMENT_BUF], d[DATE_MOMENT_BUF], w[DATE_MOMENT_BUF], dur[DURATION_BUF];
+
+	(void)c;
+	x->found++;
+	if (ob->rule != x->last_rule) {
+		printf("\n%s (%s)\n", ob->rule->id, ob->rule->title);
+		x->last_rule = ob->rule;
+	}
+	printf("  #%d %s (%s) + %s%s = due %s\n", ob->seq, date_format_moment(ob->anchor, a),
+	       ob->start_kind, duration_format(&ob->duration, dur, sizeof dur),
+	       ob->rule->count_start_day == 1 ? " (start day is day 1)" : "",
+	       date_format_moment(ob->due, d));
+	if (ob->duration.unit == DURATION_WORKING_DAYS)
+		explain_skipped(x->conf->cal, ob->anchor.day, ob->due.day);
+	printf("     %s", rules_state_name(ob->state));
+	if (ob->close_kind)
+		printf(" by %s on %s", ob->close_kind, date_format_moment(ob->closed, w));
+	if (ob->state == OB_DUE_SOON || ob->state == OB_OPEN)
+		printf(" (due-soon from %s)", date_format_moment(ob->warn_from, w));
+	if (ob->days_overdue)
+		printf(", %d working day%s %s", ob->days_overdue, ob->days_overdue == 1 ? "" : "s",
+		       ob->state == OB_LATE ? "late" : "overdue");
+	if (ob->stage)
+		printf(", escalation stage %d", ob->stage);
+	if (ob->derived)
+		printf(" [rests on derived bank holidays]");
+	putchar('\n');
+}
+
+static void explain_finding(void *ctx, const char *case_ref, const char *problem)
+{
+	(void)ctx;
+	printf("  data problem (%s): %s\n", case_ref, problem);
+}
+
+static int cmd_explain(const struct options *opt, struct conf *conf, char **args)
+{
+	struct explain x = { .conf = conf };
+	struct evaluate_hooks hooks = { explain_obligation, explain_finding, explain_events, &x };
+	struct evaluate_summary sum;
+	int rc;
+
+	rc = evaluate(opt, conf, args[0], &hooks, &sum);
+	if (rc == EXIT_OK && sum.cases == 0) {
+		fprintf(stderr, "%s: explain: no case '%s' in the case database\n", progname, args[0]);
+		rc = EXIT_BAD_INPUT;
+	} else if (rc == EXIT_OK && x.found == 0) {
+		printf("\nNo rule has a clock on this case.\n");
+	}
+	evaluate_summary_free(&sum);
+	return rc;
+}
+
 static const struct command commands[] = {
 	{ "due", 2, "due DATE DURATION        the due date, e.g. due 2024-12-20 \"10 working days\"",
 	  cmd_due },
@@ -136,6 +386,14 @@ static const struct command commands[] = {
 	  cmd_holidays },
 	{ "workdays", 2, "workdays FROM TO         working days after FROM up to and including TO",
 	  cmd_workdays },
+	{ "list", 0, "list [--as-of DATE] [--state S] [--rule ID] [--team REF] [--format F]\n"
+	  "                           obligations, worst first (default: the open ones)",
+	  cmd_list },
+	{ "explain", 1, "explain CASE_REF [--as-of DATE]\n"
+	  "                           a case's events and how each due date was reached",
+	  cmd_explain },
+	{ "check-data", 0, "check-data [--format F]  data-quality findings in the case database",
+	  cmd_check_data },
 	{ 0 }
 };
 
@@ -146,6 +404,12 @@ static void usage(FILE *out)
 		fprintf(out, "  %s\n", c->usage);
 	fprintf(out, "\noptions:\n"
 		"  -c, --config FILE    configuration file (default %s)\n"
+		"      --db FILE        case database (instead of source.database)\n"
+		"      --as-of DATE     evaluate as if today were DATE (end of that day)\n"
+		"      --state S        open, due-soon, overdue, met, late, cancelled or all\n"
+		"      --rule ID        only this rule\n"
+		"      --team REF       only this team\n"
+		"      --format F       table (default), csv or json\n"
 		"      --count-start-day  count the start day as day 1 (due)\n"
 		"  -h, --help           this help\n"
 		"  -V, --version        the version\n"
@@ -157,6 +421,12 @@ static int parse_options(int argc, char **argv, struct options *opt)
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "count-start-day", no_argument, NULL, 'S' },
+		{ "db", required_argument, NULL, 'D' },
+		{ "as-of", required_argument, NULL, 'A' },
+		{ "state", required_argument, NULL, 's' },
+		{ "rule", required_argument, NULL, 'r' },
+		{ "team", required_argument, NULL, 't' },
+		{ "format", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
@@ -175,6 +445,12 @@ static int parse_options(int argc, char **argv, struct options *opt)
 		switch (c) {
 		case 'c': opt->config = optarg; break;
 		case 'S': opt->count_start_day = 1; break;
+		case 'D': opt->db = optarg; break;
+		case 'A': opt->as_of = optarg; break;
+		case 's': opt->state = optarg; break;
+		case 'r': opt->rule = optarg; break;
+		case 't': opt->team = optarg; break;
+		case 'f': opt->format = optarg; break;
 		case 'h': usage(stdout); exit(EXIT_OK);
 		case 'V': printf("deadlinectl %s\n", DEADLINED_VERSION); exit(EXIT_OK);
 		default:

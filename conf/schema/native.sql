@@ -1,0 +1,59 @@
+-- native.sql - the case-database contract as plain SQLite tables.
+--
+-- deadlined reads exactly four relations (DESIGN.md, "The case-database
+-- contract"). This file creates them as tables for the embedded default, the
+-- demo data (tools/gen-demo.py) and the tests. A council that already has a
+-- case-management database defines the same four names as views over its own
+-- tables instead and does not run this file.
+--
+-- Deliberately permissive: no CHECK, NOT NULL or FOREIGN KEY constraints.
+-- Impossible dates, NULL kinds, events before birth, unknown teams or
+-- workers must be storable so the daemon can report them as data-quality
+-- findings naming the case, instead of the load failing. Every value is TEXT
+-- and is judged by the daemon, not by SQLite.
+--
+-- Dates are text: YYYY-MM-DD, or YYYY-MM-DDTHH:MM[:SS] in local time.
+--
+-- Idempotent: safe to run against an existing database.
+-- No semicolons inside comments, so a naive statement splitter works.
+
+-- One row per episode: a referral, a child protection enquiry or plan, a
+-- looked-after (CLA) episode, a missing episode, court proceedings, an EHC
+-- request, a staff appraisal cycle.
+CREATE TABLE IF NOT EXISTS deadlined_cases (
+    case_ref      TEXT PRIMARY KEY,  -- the episode's reference, e.g. REF-2026-000123
+    child_ref     TEXT,              -- the child (or staff member) it concerns, e.g. C000123, never a name
+    date_of_birth TEXT,              -- YYYY-MM-DD, NULL when unknown or not a child, drives age-dependent durations
+    team_ref      TEXT,              -- owning team (deadlined_teams.team_ref), NULL or unknown is a finding
+    worker_ref    TEXT               -- allocated worker (deadlined_workers.worker_ref), NULL when unallocated
+);
+
+-- What happened on an episode and when. Rules start, meet and cancel their
+-- clocks on these (event kinds are listed in DESIGN.md).
+CREATE TABLE IF NOT EXISTS deadlined_events (
+    event_id  INTEGER PRIMARY KEY,   -- row identity within this file, not part of the contract
+    case_ref  TEXT,                  -- the episode (deadlined_cases.case_ref), unmatched refs are reported as orphans
+    kind      TEXT,                  -- lower-case event kind, e.g. referral, cla_review
+    occurred  TEXT,                  -- YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS], local time
+    event_ref TEXT                   -- the source system's id for the event, NULL when it has none
+);
+
+-- The daemon reads events case by case in time order.
+CREATE INDEX IF NOT EXISTS deadlined_events_case_occurred
+    ON deadlined_events (case_ref, occurred);
+
+-- Teams own cases and receive the team-level alerts.
+CREATE TABLE IF NOT EXISTS deadlined_teams (
+    team_ref              TEXT PRIMARY KEY,  -- short code, e.g. CPN
+    name                  TEXT,              -- display name, e.g. Child Protection North
+    manager_email         TEXT,              -- team manager: overdue alerts
+    service_manager_email TEXT               -- service manager: escalations, NULL when none
+);
+
+-- Workers are the first recipients of due-soon and overdue alerts.
+CREATE TABLE IF NOT EXISTS deadlined_workers (
+    worker_ref TEXT PRIMARY KEY,  -- e.g. W017
+    name       TEXT,              -- display name used in alerts
+    email      TEXT,              -- NULL when the worker has no address
+    team_ref   TEXT               -- the worker's team (deadlined_teams.team_ref)
+);

@@ -1,0 +1,202 @@
+/* evaluate.c — one pass over the case database. */
+#include "deadlined/evaluate.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct pass {
+	const struct conf *conf;
+	const struct source_directory *dir;
+	struct dl_moment now;
+	const struct evaluate_hooks *hooks;
+	struct evaluate_summary *sum;
+	const struct rule *rule;          /* the rule being run */
+	const struct source_case *c;
+	struct rules_event *events;       /* reused between cases */
+	size_t cap;
+};
+
+static void finding(void *ctx, const char *case_ref, const char *problem)
+{
+	struct pass *p = ctx;
+
+	p->sum->findings++;
+	if (p->hooks->finding)
+		p->hooks->finding(p->hooks->ctx, case_ref ? case_ref : "(none)", problem);
+}
+
+static void findf(struct pass *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void findf(struct pass *p, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	finding(p, p->c->case_ref, msg);
+}
+
+static void obligation(void *ctx, const struct obligation *ob)
+{
+	struct pass *p = ctx;
+	size_t r = (size_t)(p->rule - (const struct rule *)p->conf->rules.v);
+
+	p->sum->by_rule[r][ob->state]++;
+	p->sum->total[ob->state]++;
+	if (ob->state == OB_OVERDUE && ob->stage > 0)
+		p->sum->escalated++;
+	if (p->hooks->obligation)
+		p->hooks->obligation(p->hooks->ctx, p->c, ob);
+}
+
+static void check_people(struct pass *p, const struct source_case *c)
+{
+	if (!c->team_ref)
+		findf(p, "case has no team (team_ref is NULL); alerts cannot reach a manager");
+	else if (!source_find_team(p->dir, c->team_ref))
+		findf(p, "team '%s' is not in deadlined_teams", c->team_ref);
+	if (c->worker_ref && !source_find_worker(p->dir, c->worker_ref))
+		findf(p, "worker '%s' is not in deadlined_workers", c->worker_ref);
+}
+
+static dl_day birth_date(struct pass *p, const struct source_case *c)
+{
+	struct dl_error err;
+	dl_day dob = DATE_NONE;
+
+	if (c->date_of_birth && date_parse(c->date_of_birth, &dob, &err) < 0) {
+		findf(p, "date_of_birth: %s", err.msg);
+		dob = DATE_NONE;
+	}
+	return dob;
+}
+
+/* Keep the events that can be used; report the rest. */
+static size_t good_events(struct pass *p, const struct source_case *c, dl_day dob)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->nevents; i++) {
+		const struct source_event *e = &c->events[i];
+		struct dl_moment when;
+		struct dl_error err;
+		char a[DATE_BUF];
+
+		if (!e->kind) {
+			findf(p, "event on %s has no kind (NULL)", e->occurred ? e->occurred : "?");
+			continue;
+		}
+		if (!e->occurred || date_parse_moment(e->occurred, &when, &err) < 0) {
+			findf(p, "event '%s': %s", e->kind, e->occurred ? err.msg : "occurred is NULL");
+			continue;
+		}
+		if (!conf_knows_kind(p->conf, e->kind)) {
+			findf(p, "unknown event kind '%s' on %s (add it to event_kinds if it is "
+			      "expected)", e->kind, e->occurred);
+			continue;
+		}
+		if (dob != DATE_NONE && when.day < dob) {
+			findf(p, "event '%s' on %s is before the date of birth %s", e->kind,
+			      e->occurred, date_format(dob, a));
+			continue;
+		}
+		p->events[n].kind = e->kind;
+		p->events[n++].when = when;
+	}
+	return n;
+}
+
+static int cmp_events(const void *a, const void *b)
+{
+	const struct rules_event *x = a, *y = b;
+
+	return date_moment_cmp(x->when, y->when);
+}
+
+static int one_case(void *ctx, const struct source_case *c)
+{
+	struct pass *p = ctx;
+	const struct rule *rules = p->conf->rules.v;
+	struct rules_case rc;
+
+	p->c = c;
+	p->sum->cases++;
+	p->sum->events += c->nevents;
+	if (c->nevents > p->cap) {
+		size_t cap = c->nevents * 2;
+		void *v = realloc(p->events, cap * sizeof *p->events);
+
+		if (!v)
+			return -1;
+		p->events = v;
+		p->cap = cap;
+	}
+	check_people(p, c);
+	rc.case_ref = c->case_ref;
+	rc.date_of_birth = birth_date(p, c);
+	rc.events = p->events;
+	rc.nevents = good_events(p, c, rc.date_of_birth);
+	if (p->hooks->case_events) {
+		qsort(p->events, rc.nevents, sizeof *p->events, cmp_events);
+		p->hooks->case_events(p->hooks->ctx, c, p->events, rc.nevents);
+	}
+	for (size_t r = 0; r < p->conf->rules.n; r++) {
+		p->rule = &rules[r];
+		rules_evaluate(p->rule, p->conf->cal, &rc, p->now, obligation, finding, p);
+	}
+	return 0;
+}
+
+static void orphan(void *ctx, const char *case_ref, size_t nevents)
+{
+	char msg[256];
+
+	snprintf(msg, sizeof msg, "%zu event%s for a case that is not in deadlined_cases",
+		 nevents, nevents == 1 ? "" : "s");
+	finding(ctx, case_ref, msg);
+}
+
+int evaluate_run(const struct conf *conf, struct source *src, const char *case_ref,
+		 struct dl_moment now, const struct evaluate_hooks *hooks,
+		 struct evaluate_summary *sum, struct dl_error *err)
+{
+	struct source_directory dir = { 0 };
+	struct pass p = { .conf = conf, .dir = &dir, .now = now, .hooks = hooks, .sum = sum };
+	int rc;
+
+	memset(sum, 0, sizeof *sum);
+	err->msg[0] = '\0';
+	sum->by_rule = calloc(conf->rules.n + 1, sizeof *sum->by_rule);
+	if (!sum->by_rule) {
+		error_set(err, "out of memory");
+		return -1;
+	}
+	if (source_load_directory(src, &dir, err) < 0)
+		return -1;
+	rc = source_each_case(src, case_ref, one_case, orphan, &p, err);
+	if (rc > 0 || (rc < 0 && !err->msg[0])) {
+		error_set(err, "out of memory evaluating case %s", p.c ? p.c->case_ref : "?");
+		rc = -1;
+	}
+	free(p.events);
+	source_free_directory(&dir);
+	return rc;
+}
+
+void evaluate_summary_free(struct evaluate_summary *sum)
+{
+	free(sum->by_rule);
+	sum->by_rule = NULL;
+}
+
+int evaluate_parse_as_of(const char *text, struct dl_moment *out, struct dl_error *err)
+{
+	if (date_parse_moment(text, out, err) < 0)
+		return -1;
+	if (out->sec == DATE_NO_TIME)
+		out->sec = 86399;
+	return 0;
+}

@@ -1,0 +1,243 @@
+/* output.c — rows as a table, CSV (RFC 4180 quoting) or JSON (jansson). */
+#include "deadlined/output.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+int output_parse_format(const char *text, enum output_format *out)
+{
+	static const char *const names[] = { "table", "csv", "json" };
+
+	for (int i = 0; i < 3; i++)
+		if (strcmp(text, names[i]) == 0) {
+			*out = (enum output_format)i;
+			return 0;
+		}
+	return -1;
+}
+
+static char *dup_or_empty(const char *s)
+{
+	return strdup(s ? s : "");
+}
+
+static int grow(void **v, size_t *cap, size_t n, size_t size)
+{
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	p = realloc(*v, (*cap ? *cap * 2 : 256) * size);
+	if (!p)
+		return -1;
+	*v = p;
+	*cap = *cap ? *cap * 2 : 256;
+	return 0;
+}
+
+int output_add_obligation(struct output_rows *rows, const struct source_case *c,
+			  const struct obligation *ob)
+{
+	struct output_row *r;
+
+	if (grow((void **)&rows->v, &rows->cap, rows->n, sizeof *rows->v) < 0)
+		return -1;
+	r = &rows->v[rows->n++];
+	r->case_ref = dup_or_empty(c->case_ref);
+	r->rule = dup_or_empty(ob->rule->id);
+	r->team_ref = dup_or_empty(c->team_ref);
+	r->worker_ref = dup_or_empty(c->worker_ref);
+	r->state = dup_or_empty(rules_state_name(ob->state));
+	r->seq = ob->seq;
+	r->days_overdue = ob->days_overdue;
+	r->stage = ob->stage;
+	date_format_moment(ob->anchor, r->anchor);
+	date_format_moment(ob->due, r->due);
+	return r->case_ref && r->rule && r->team_ref && r->worker_ref && r->state ? 0 : -1;
+}
+
+int output_add_finding(struct output_rows *rows, const char *case_ref, const char *problem)
+{
+	if (grow((void **)&rows->f, &rows->capf, rows->nf, sizeof *rows->f) < 0)
+		return -1;
+	rows->f[rows->nf].case_ref = dup_or_empty(case_ref);
+	rows->f[rows->nf++].problem = dup_or_empty(problem);
+	return 0;
+}
+
+static int cmp_rows(const void *a, const void *b)
+{
+	const struct output_row *x = a, *y = b;
+	int c;
+
+	if (x->days_overdue != y->days_overdue)
+		return x->days_overdue > y->days_overdue ? -1 : 1;
+	if ((c = strcmp(x->due, y->due)) != 0)
+		return c;
+	if ((c = strcmp(x->case_ref, y->case_ref)) != 0)
+		return c;
+	return strcmp(x->rule, y->rule);
+}
+
+void output_sort(struct output_rows *rows)
+{
+	qsort(rows->v, rows->n, sizeof *rows->v, cmp_rows);
+}
+
+static void csv_field(FILE *out, const char *s, const char *sep)
+{
+	if (strpbrk(s, ",\"\r\n")) {
+		fputc('"', out);
+		for (; *s; s++) {
+			if (*s == '"')
+				fputc('"', out);
+			fputc(*s, out);
+		}
+		fputc('"', out);
+	} else {
+		fputs(s, out);
+	}
+	fputs(sep, out);
+}
+
+/* Cut s to width, marking the cut with '~' so nothing looks whole that is not. */
+static void cell(FILE *out, const char *s, int width, bool last)
+{
+	int len = (int)strlen(s);
+
+	if (len > width)
+		fprintf(out, "%.*s~", width - 1, s);
+	else if (last)
+		fputs(s, out);
+	else
+		fprintf(out, "%-*s", width, s);
+	fputs(last ? "\n" : " ", out);
+}
+
+static void print_table(FILE *out, const struct output_rows *rows)
+{
+	char num[16];
+
+	/* 16+22+3+10+9+5+10 and six spaces: 81 at most, so the worker column
+	 * takes what is left and may be cut on a narrow terminal. */
+	fprintf(out, "%-16s %-22s %3s %-10s %-9s %5s %s\n", "CASE", "RULE", "SEQ", "DUE",
+		"STATE", "WD", "TEAM/WORKER");
+	for (size_t i = 0; i < rows->n; i++) {
+		const struct output_row *r = &rows->v[i];
+		char who[64];
+
+		cell(out, r->case_ref, 16, false);
+		cell(out, r->rule, 22, false);
+		fprintf(out, "%3d %-10.10s ", r->seq, r->due);   /* the day; CSV has the time */
+		snprintf(num, sizeof num, "%s%s", r->state, r->stage ? "+" : "");
+		cell(out, num, 9, false);
+		snprintf(num, sizeof num, "%d", r->days_overdue);
+		fprintf(out, "%5s ", r->days_overdue ? num : "");
+		snprintf(who, sizeof who, "%s/%s", r->team_ref, r->worker_ref[0] ? r->worker_ref : "-");
+		cell(out, who, 14, true);
+	}
+	fprintf(out, "%zu obligation%s\n", rows->n, rows->n == 1 ? "" : "s");
+}
+
+static void print_csv(FILE *out, const struct output_rows *rows)
+{
+	fputs("case_ref,rule,seq,anchor,due,state,days_overdue,team_ref,worker_ref,stage\n", out);
+	for (size_t i = 0; i < rows->n; i++) {
+		const struct output_row *r = &rows->v[i];
+
+		csv_field(out, r->case_ref, ",");
+		csv_field(out, r->rule, ",");
+		fprintf(out, "%d,%s,%s,%s,%d,", r->seq, r->anchor, r->due, r->state, r->days_overdue);
+		csv_field(out, r->team_ref, ",");
+		csv_field(out, r->worker_ref, ",");
+		fprintf(out, "%d\n", r->stage);
+	}
+}
+
+static void print_json(FILE *out, json_t *array)
+{
+	char *text = json_dumps(array, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+	if (text) {
+		fprintf(out, "%s\n", text);
+		free(text);
+	}
+	json_decref(array);
+}
+
+static json_t *nullable(const char *s)
+{
+	return s[0] ? json_string(s) : json_null();
+}
+
+void output_print_obligations(FILE *out, const struct output_rows *rows,
+			      enum output_format format)
+{
+	json_t *array;
+
+	if (format == OUTPUT_TABLE) {
+		print_table(out, rows);
+		return;
+	}
+	if (format == OUTPUT_CSV) {
+		print_csv(out, rows);
+		return;
+	}
+	array = json_array();
+	for (size_t i = 0; i < rows->n; i++) {
+		const struct output_row *r = &rows->v[i];
+
+		json_array_append_new(array, json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:i, s:o, s:o, s:i}",
+			"case_ref", r->case_ref, "rule", r->rule, "seq", r->seq,
+			"anchor", r->anchor, "due", r->due, "state", r->state,
+			"days_overdue", r->days_overdue, "team_ref", nullable(r->team_ref),
+			"worker_ref", nullable(r->worker_ref), "stage", r->stage));
+	}
+	print_json(out, array);
+}
+
+void output_print_findings(FILE *out, const struct output_rows *rows,
+			   enum output_format format)
+{
+	json_t *array;
+
+	if (format == OUTPUT_JSON) {
+		array = json_array();
+		for (size_t i = 0; i < rows->nf; i++)
+			json_array_append_new(array, json_pack("{s:s, s:s}", "case_ref",
+				rows->f[i].case_ref, "problem", rows->f[i].problem));
+		print_json(out, array);
+		return;
+	}
+	if (format == OUTPUT_CSV)
+		fputs("case_ref,problem\n", out);
+	for (size_t i = 0; i < rows->nf; i++) {
+		if (format == OUTPUT_CSV) {
+			csv_field(out, rows->f[i].case_ref, ",");
+			csv_field(out, rows->f[i].problem, "\n");
+		} else {
+			fprintf(out, "%-16s %s\n", rows->f[i].case_ref, rows->f[i].problem);
+		}
+	}
+	if (format == OUTPUT_TABLE)
+		fprintf(out, "%zu finding%s\n", rows->nf, rows->nf == 1 ? "" : "s");
+}
+
+void output_free(struct output_rows *rows)
+{
+	for (size_t i = 0; i < rows->n; i++) {
+		free(rows->v[i].case_ref);
+		free(rows->v[i].rule);
+		free(rows->v[i].team_ref);
+		free(rows->v[i].worker_ref);
+		free(rows->v[i].state);
+	}
+	for (size_t i = 0; i < rows->nf; i++) {
+		free(rows->f[i].case_ref);
+		free(rows->f[i].problem);
+	}
+	free(rows->v);
+	free(rows->f);
+	memset(rows, 0, sizeof *rows);
+}

@@ -1,0 +1,846 @@
+/* source.c — the case database through SQLite, read-only.
+ *
+ * Cases and events are read by two statements, each ordered by case_ref,
+ * and merged here like two sorted files: the database sorts (with an index
+ * when it has one) and we hold one case's events at a time.  Both
+ * statements run inside one read transaction, so a writer committing
+ * half-way through a walk cannot pair old cases with new events.
+ *
+ * The connection is opened read-only and additionally set query_only, so a
+ * write fails twice over: once in SQLite's SQL layer, once at the file.
+ */
+#include "deadlined/source.h"
+
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CASE_COLUMNS  "case_ref, child_ref, date_of_birth, team_ref, worker_ref"
+#define EVENT_COLUMNS "case_ref, kind, occurred, event_ref"
+#define TEAM_COLUMNS  "team_ref, name, manager_email, service_manager_email"
+#define WORKER_COLUMNS "worker_ref, name, email, team_ref"
+
+/* The merge compares case_refs in C, so it must order them exactly as
+ * ORDER BY does; saying COLLATE BINARY keeps a view's NOCASE column from
+ * changing that order behind our back.  An index on case_ref (BINARY, the
+ * default) still serves these statements. */
+static const char SQL_CASES[] =
+	"SELECT " CASE_COLUMNS " FROM deadlined_cases"
+	" ORDER BY case_ref COLLATE BINARY";
+static const char SQL_EVENTS[] =
+	"SELECT " EVENT_COLUMNS " FROM deadlined_events"
+	" ORDER BY case_ref COLLATE BINARY, occurred";
+static const char SQL_ONE_CASE[] =
+	"SELECT " CASE_COLUMNS " FROM deadlined_cases"
+	" WHERE case_ref = ?1 COLLATE BINARY";
+static const char SQL_ONE_CASE_EVENTS[] =
+	"SELECT " EVENT_COLUMNS " FROM deadlined_events"
+	" WHERE case_ref = ?1 COLLATE BINARY ORDER BY occurred";
+static const char SQL_TEAMS[] = "SELECT " TEAM_COLUMNS " FROM deadlined_teams";
+static const char SQL_WORKERS[] = "SELECT " WORKER_COLUMNS " FROM deadlined_workers";
+
+static const struct {
+	const char *name, *columns;
+} relations[] = {
+	{ "deadlined_cases", CASE_COLUMNS },
+	{ "deadlined_events", EVENT_COLUMNS },
+	{ "deadlined_teams", TEAM_COLUMNS },
+	{ "deadlined_workers", WORKER_COLUMNS },
+};
+
+/* Passed to orphan for rows whose case_ref is NULL. */
+static const char NULL_REF[] = "(null)";
+
+/* A case_ref as SQLite sorts it: NULL < numbers < text < blobs, numbers by
+ * value, text and blobs bytewise (the BINARY collation).  A council's view
+ * may well give integer references, and those sort 2 before 10, which
+ * strcmp on their text would not. */
+enum { KEY_NULL, KEY_NUMBER, KEY_TEXT, KEY_BLOB };
+
+struct key {
+	int cls;
+	int is_int;
+	sqlite3_int64 i;
+	double r;
+	const char *s;           /* the value as text; NULL for KEY_NULL */
+	size_t n;
+};
+
+/* A key that outlives the row it was read from. */
+struct saved_key {
+	struct key k;
+	char *buf;
+	size_t cap;
+	int valid;
+};
+
+/* Where an event's strings start in the text buffer while it may still
+ * move; NO_TEXT for NULL. */
+#define NO_TEXT SIZE_MAX
+
+struct event_at {
+	size_t kind, occurred, event_ref;
+};
+
+struct source {
+	sqlite3 *db;
+	char *path;
+	long busy_ms;
+	sqlite3_stmt *cases, *events, *one_case, *one_case_events;
+	sqlite3_stmt *version;
+
+	/* The current case's events, reused from case to case: they grow to
+	 * the largest case seen and are never shrunk. */
+	struct source_event *ev;
+	struct event_at *at;
+	size_t nev, ev_cap;
+	char *text;
+	size_t text_len, text_cap;
+
+	struct saved_key prev;   /* the last case delivered */
+	struct saved_key group;  /* the orphan case_ref being counted */
+};
+
+static void db_error(struct source *src, struct dl_error *err, const char *what)
+{
+	int code = sqlite3_errcode(src->db);
+	const char *msg = sqlite3_errmsg(src->db);
+
+	if (code == SQLITE_NOTADB)
+		error_set(err, "case database %s: not an SQLite database (%s)", src->path, msg);
+	else if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
+		error_set(err, "case database %s: %s: %s (another connection held it "
+			  "for more than %ld ms)", src->path, what, msg, src->busy_ms);
+	else
+		error_set(err, "case database %s: %s: %s", src->path, what, msg);
+}
+
+static int prepare(struct source *src, const char *sql, sqlite3_stmt **st,
+		   struct dl_error *err)
+{
+	if (sqlite3_prepare_v3(src->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) ==
+	    SQLITE_OK)
+		return 0;
+	db_error(src, err, "preparing a query");
+	return -1;
+}
+
+/* Compiling "SELECT <contract columns> FROM <relation>" is enough to know
+ * the relation exists with every column, and names the first one missing. */
+static int probe(struct source *src, const char *name, const char *columns,
+		 struct dl_error *err)
+{
+	char sql[256];
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	snprintf(sql, sizeof sql, "SELECT %s FROM %s LIMIT 0", columns, name);
+	rc = sqlite3_prepare_v2(src->db, sql, -1, &st, NULL);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_OK)
+		return 0;
+	rc = sqlite3_errcode(src->db);
+	if (rc != SQLITE_ERROR) {
+		db_error(src, err, "reading the schema");
+		return -1;
+	}
+	if (strncmp(sqlite3_errmsg(src->db), "no such table", 13) == 0)
+		error_set(err, "case database %s: relation %s: %s; expected a table or "
+			  "view with columns %s", src->path, name, sqlite3_errmsg(src->db),
+			  columns);
+	else
+		error_set(err, "case database %s: relation %s: %s; expected columns %s",
+			  src->path, name, sqlite3_errmsg(src->db), columns);
+	return -1;
+}
+
+static int open_db(struct source *src, struct dl_error *err)
+{
+	int rc, ms = src->busy_ms > INT_MAX ? INT_MAX : (int)src->busy_ms;
+
+	/* Without SQLITE_OPEN_CREATE a missing file is an error, not a new
+	 * empty database that would then lack every relation. */
+	rc = sqlite3_open_v2(src->path, &src->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+			     NULL);
+	if (rc != SQLITE_OK) {
+		int e = src->db ? sqlite3_system_errno(src->db) : 0;
+
+		if (!src->db)
+			error_set(err, "case database %s: out of memory", src->path);
+		else if (e)
+			error_set(err, "case database %s: %s (%s)", src->path,
+				  sqlite3_errmsg(src->db), strerror(e));
+		else
+			db_error(src, err, "opening");
+		return -1;
+	}
+	sqlite3_busy_timeout(src->db, ms > 0 ? ms : 0);
+	if (sqlite3_exec(src->db, "PRAGMA query_only = ON", NULL, NULL, NULL) != SQLITE_OK) {
+		db_error(src, err, "setting query_only");
+		return -1;
+	}
+	return 0;
+}
+
+int source_open(const char *path, long busy_timeout_ms, struct source **out,
+		struct dl_error *err)
+{
+	struct source *src;
+
+	*out = NULL;
+	src = calloc(1, sizeof *src);
+	if (!src || !(src->path = strdup(path))) {
+		free(src);
+		error_set(err, "case database %s: out of memory", path);
+		return -1;
+	}
+	src->busy_ms = busy_timeout_ms > 0 ? busy_timeout_ms : 0;
+	if (open_db(src, err) < 0)
+		goto fail;
+	for (size_t i = 0; i < sizeof relations / sizeof relations[0]; i++)
+		if (probe(src, relations[i].name, relations[i].columns, err) < 0)
+			goto fail;
+	if (prepare(src, SQL_CASES, &src->cases, err) < 0 ||
+	    prepare(src, SQL_EVENTS, &src->events, err) < 0 ||
+	    prepare(src, SQL_ONE_CASE, &src->one_case, err) < 0 ||
+	    prepare(src, SQL_ONE_CASE_EVENTS, &src->one_case_events, err) < 0 ||
+	    prepare(src, "PRAGMA data_version", &src->version, err) < 0)
+		goto fail;
+	*out = src;
+	return 0;
+fail:
+	source_close(src);
+	return -1;
+}
+
+void source_close(struct source *src)
+{
+	if (!src)
+		return;
+	sqlite3_finalize(src->cases);
+	sqlite3_finalize(src->events);
+	sqlite3_finalize(src->one_case);
+	sqlite3_finalize(src->one_case_events);
+	sqlite3_finalize(src->version);
+	sqlite3_close(src->db);
+	free(src->ev);
+	free(src->at);
+	free(src->text);
+	free(src->prev.buf);
+	free(src->group.buf);
+	free(src->path);
+	free(src);
+}
+
+/* --- case_ref keys --- */
+
+/* Read the type before the text: asking for the text of a number converts
+ * it, after which sqlite3_column_type is undefined. */
+static void key_read(sqlite3_stmt *st, int col, struct key *k)
+{
+	switch (sqlite3_column_type(st, col)) {
+	case SQLITE_NULL:
+		k->cls = KEY_NULL;
+		k->s = NULL;
+		k->n = 0;
+		return;
+	case SQLITE_INTEGER:
+		k->cls = KEY_NUMBER;
+		k->is_int = 1;
+		k->i = sqlite3_column_int64(st, col);
+		break;
+	case SQLITE_FLOAT:
+		k->cls = KEY_NUMBER;
+		k->is_int = 0;
+		k->r = sqlite3_column_double(st, col);
+		break;
+	case SQLITE_BLOB:
+		k->cls = KEY_BLOB;
+		break;
+	default:
+		k->cls = KEY_TEXT;
+		break;
+	}
+	k->s = (const char *)sqlite3_column_text(st, col);
+	k->n = (size_t)sqlite3_column_bytes(st, col);
+	if (!k->s) {             /* out of memory converting: compare as empty */
+		k->s = "";
+		k->n = 0;
+	}
+}
+
+/* An integer against a real, exactly, as SQLite does without long double. */
+static int int_real_cmp(sqlite3_int64 i, double r)
+{
+	sqlite3_int64 y;
+	double s;
+
+	if (r < -9223372036854775808.0)
+		return 1;
+	if (r >= 9223372036854775808.0)
+		return -1;
+	y = (sqlite3_int64)r;
+	if (i != y)
+		return i < y ? -1 : 1;
+	s = (double)i;
+	return s < r ? -1 : s > r ? 1 : 0;
+}
+
+static int key_cmp(const struct key *a, const struct key *b)
+{
+	int c;
+
+	if (a->cls != b->cls)
+		return a->cls < b->cls ? -1 : 1;
+	switch (a->cls) {
+	case KEY_NULL:
+		return 0;
+	case KEY_NUMBER:
+		if (a->is_int && b->is_int)
+			return a->i < b->i ? -1 : a->i > b->i;
+		if (a->is_int)
+			return int_real_cmp(a->i, b->r);
+		if (b->is_int)
+			return -int_real_cmp(b->i, a->r);
+		return a->r < b->r ? -1 : a->r > b->r;
+	default:
+		c = memcmp(a->s, b->s, a->n < b->n ? a->n : b->n);
+		if (c)
+			return c;
+		return a->n < b->n ? -1 : a->n > b->n;
+	}
+}
+
+static int key_save(struct saved_key *dst, const struct key *k)
+{
+	if (k->n + 1 > dst->cap) {
+		size_t cap = k->n + 1 > 64 ? k->n + 1 : 64;
+		char *p = realloc(dst->buf, cap);
+
+		if (!p)
+			return -1;
+		dst->buf = p;
+		dst->cap = cap;
+	}
+	dst->k = *k;
+	if (k->s) {
+		memcpy(dst->buf, k->s, k->n);
+		dst->buf[k->n] = '\0';
+		dst->k.s = dst->buf;
+	}
+	dst->valid = 1;
+	return 0;
+}
+
+static const char *key_text(const struct key *k)
+{
+	return k->cls == KEY_NULL ? NULL_REF : k->s;
+}
+
+/* --- the current case's events --- */
+
+static int text_add(struct source *src, sqlite3_stmt *st, int col, size_t *at)
+{
+	const char *s = (const char *)sqlite3_column_text(st, col);
+	size_t n = (size_t)sqlite3_column_bytes(st, col);
+
+	*at = NO_TEXT;
+	if (!s)
+		return 0;
+	if (src->text_cap - src->text_len < n + 1) {
+		size_t cap = src->text_cap ? src->text_cap : 4096;
+		char *p;
+
+		while (cap - src->text_len < n + 1)
+			cap *= 2;
+		p = realloc(src->text, cap);
+		if (!p)
+			return -1;
+		src->text = p;
+		src->text_cap = cap;
+	}
+	*at = src->text_len;
+	memcpy(src->text + *at, s, n);
+	src->text[*at + n] = '\0';
+	src->text_len += n + 1;
+	return 0;
+}
+
+/* Copy the events statement's current row.  Strings are kept as offsets
+ * until the case is complete, because the buffer may move as it grows. */
+static int event_add(struct source *src, sqlite3_stmt *st)
+{
+	struct event_at *a;
+
+	if (src->nev == src->ev_cap) {
+		size_t cap = src->ev_cap ? src->ev_cap * 2 : 64;
+		void *p = realloc(src->at, cap * sizeof *src->at);
+
+		if (!p)
+			return -1;
+		src->at = p;
+		p = realloc(src->ev, cap * sizeof *src->ev);
+		if (!p)
+			return -1;
+		src->ev = p;
+		src->ev_cap = cap;
+	}
+	a = &src->at[src->nev];
+	if (text_add(src, st, 1, &a->kind) < 0 || text_add(src, st, 2, &a->occurred) < 0 ||
+	    text_add(src, st, 3, &a->event_ref) < 0)
+		return -1;
+	src->nev++;
+	return 0;
+}
+
+static const char *text_at(const struct source *src, size_t at)
+{
+	return at == NO_TEXT ? NULL : src->text + at;
+}
+
+static void events_fix(struct source *src)
+{
+	for (size_t i = 0; i < src->nev; i++) {
+		src->ev[i].kind = text_at(src, src->at[i].kind);
+		src->ev[i].occurred = text_at(src, src->at[i].occurred);
+		src->ev[i].event_ref = text_at(src, src->at[i].event_ref);
+	}
+}
+
+/* --- the walk --- */
+
+struct walk {
+	struct source *src;
+	sqlite3_stmt *cases, *events;
+	int erc;                 /* the events statement's last step */
+	source_case_fn fn;
+	source_orphan_fn orphan;
+	void *ctx;
+	struct dl_error *err;
+};
+
+static int step_failed(struct walk *w, int rc, const char *what)
+{
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		return 0;
+	db_error(w->src, w->err, what);
+	return 1;
+}
+
+static int out_of_memory(struct walk *w)
+{
+	error_set(w->err, "case database %s: out of memory reading events", w->src->path);
+	return -1;
+}
+
+/* Consume every event with the same case_ref as the current one and
+ * report them as one orphan. */
+static int orphan_group(struct walk *w, const struct key *first)
+{
+	struct saved_key *g = &w->src->group;
+	struct key k;
+	size_t n = 0;
+
+	if (key_save(g, first) < 0)
+		return out_of_memory(w);
+	do {
+		n++;
+		w->erc = sqlite3_step(w->events);
+		if (w->erc != SQLITE_ROW)
+			break;
+		key_read(w->events, 0, &k);
+	} while (key_cmp(&k, &g->k) == 0);
+	if (step_failed(w, w->erc, "reading deadlined_events"))
+		return -1;
+	if (w->orphan)
+		w->orphan(w->ctx, key_text(&g->k), n);
+	return 0;
+}
+
+/* Report the events sorting before ck (all of them when ck is NULL) and
+ * collect those belonging to ck. */
+static int collect_events(struct walk *w, const struct key *ck)
+{
+	struct source *src = w->src;
+	struct key ek;
+	int c;
+
+	src->nev = 0;
+	src->text_len = 0;
+	while (w->erc == SQLITE_ROW) {
+		key_read(w->events, 0, &ek);
+		c = ck ? key_cmp(&ek, ck) : -1;
+		if (c > 0)
+			break;
+		if (c < 0) {
+			if (orphan_group(w, &ek) < 0)
+				return -1;
+			continue;
+		}
+		if (event_add(src, w->events) < 0)
+			return out_of_memory(w);
+		w->erc = sqlite3_step(w->events);
+	}
+	if (step_failed(w, w->erc, "reading deadlined_events"))
+		return -1;
+	events_fix(src);
+	return 0;
+}
+
+/* A case row with a NULL case_ref cannot own events, and a case_ref given
+ * twice (easy to do by accident in a view with a join) would make two
+ * cases claim one set of events.  Only the first row of a case_ref is
+ * delivered; the others are reported to orphan with no events, so the
+ * evaluator can raise a data-quality finding naming them.  Which of the
+ * duplicate rows comes first is up to the database. */
+static int skip_case(struct walk *w, const struct key *ck)
+{
+	struct saved_key *prev = &w->src->prev;
+
+	if (ck->cls != KEY_NULL && !(prev->valid && key_cmp(ck, &prev->k) == 0))
+		return 0;
+	if (w->orphan)
+		w->orphan(w->ctx, key_text(ck), 0);
+	return 1;
+}
+
+static const char *column(sqlite3_stmt *st, int col)
+{
+	return (const char *)sqlite3_column_text(st, col);
+}
+
+/* The case's own strings are not copied: the cases statement stays on its
+ * row until fn has returned, so its column text stays valid. */
+static int one_case(struct walk *w, const struct key *ck)
+{
+	struct source_case c;
+	int rc;
+
+	if (collect_events(w, ck) < 0)
+		return -1;
+	c.case_ref = ck->s;
+	c.child_ref = column(w->cases, 1);
+	c.date_of_birth = column(w->cases, 2);
+	c.team_ref = column(w->cases, 3);
+	c.worker_ref = column(w->cases, 4);
+	c.events = w->src->nev ? w->src->ev : NULL;
+	c.nevents = w->src->nev;
+	rc = w->fn(w->ctx, &c);
+	if (key_save(&w->src->prev, ck) < 0 && rc == 0)
+		return out_of_memory(w);
+	return rc;
+}
+
+static int walk(struct walk *w)
+{
+	struct key ck;
+	int rc;
+
+	w->src->prev.valid = 0;
+	w->erc = sqlite3_step(w->events);
+	if (step_failed(w, w->erc, "reading deadlined_events"))
+		return -1;
+	for (;;) {
+		rc = sqlite3_step(w->cases);
+		if (rc == SQLITE_DONE)
+			break;
+		if (step_failed(w, rc, "reading deadlined_cases"))
+			return -1;
+		key_read(w->cases, 0, &ck);
+		if (skip_case(w, &ck))
+			continue;
+		rc = one_case(w, &ck);
+		if (rc)
+			return rc;
+	}
+	return collect_events(w, NULL);
+}
+
+int source_each_case(struct source *src, const char *case_ref, source_case_fn fn,
+		     source_orphan_fn orphan, void *ctx, struct dl_error *err)
+{
+	struct walk w = { src, src->cases, src->events, 0, fn, orphan, ctx, err };
+	int rc = -1;
+
+	/* BEGIN takes no lock; the first step does, waiting up to the busy
+	 * timeout for a writer, and the snapshot then holds for both
+	 * statements.  It also refuses a walk started from inside fn. */
+	if (sqlite3_exec(src->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+		db_error(src, err, "starting a read transaction");
+		return -1;
+	}
+	if (case_ref) {
+		w.cases = src->one_case;
+		w.events = src->one_case_events;
+		if (sqlite3_bind_text(w.cases, 1, case_ref, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+		    sqlite3_bind_text(w.events, 1, case_ref, -1, SQLITE_TRANSIENT) != SQLITE_OK) {
+			db_error(src, err, "binding case_ref");
+			goto out;
+		}
+	}
+	rc = walk(&w);
+	sqlite3_reset(w.cases);
+	sqlite3_reset(w.events);
+out:
+	/* Nothing was written, so ending the transaction only drops the lock. */
+	sqlite3_exec(src->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+/* --- teams and workers --- */
+
+/* NULL sorts first. */
+static int strcmp_null(const char *a, const char *b)
+{
+	if (a && b)
+		return strcmp(a, b);
+	return (a != NULL) - (b != NULL);
+}
+
+/* Copy a column; NULL stays NULL. */
+static int dup_column(sqlite3_stmt *st, int col, const char **out)
+{
+	const char *s = column(st, col);
+
+	*out = s ? strdup(s) : NULL;
+	return s && !*out ? -1 : 0;
+}
+
+static int team_read(sqlite3_stmt *st, void *elem)
+{
+	struct source_team *t = elem;
+
+	return dup_column(st, 0, &t->team_ref) | dup_column(st, 1, &t->name) |
+	       dup_column(st, 2, &t->manager_email) |
+	       dup_column(st, 3, &t->service_manager_email);
+}
+
+static void team_free(void *elem)
+{
+	struct source_team *t = elem;
+
+	free((char *)t->team_ref);
+	free((char *)t->name);
+	free((char *)t->manager_email);
+	free((char *)t->service_manager_email);
+}
+
+/* Whole rows, so that when a ref is listed twice the row kept does not
+ * depend on the order the database happened to return them in. */
+static int team_cmp(const void *pa, const void *pb)
+{
+	const struct source_team *a = pa, *b = pb;
+	int c;
+
+	if ((c = strcmp(a->team_ref, b->team_ref)) || (c = strcmp_null(a->name, b->name)) ||
+	    (c = strcmp_null(a->manager_email, b->manager_email)))
+		return c;
+	return strcmp_null(a->service_manager_email, b->service_manager_email);
+}
+
+static int worker_read(sqlite3_stmt *st, void *elem)
+{
+	struct source_worker *w = elem;
+
+	return dup_column(st, 0, &w->worker_ref) | dup_column(st, 1, &w->name) |
+	       dup_column(st, 2, &w->email) | dup_column(st, 3, &w->team_ref);
+}
+
+static void worker_free(void *elem)
+{
+	struct source_worker *w = elem;
+
+	free((char *)w->worker_ref);
+	free((char *)w->name);
+	free((char *)w->email);
+	free((char *)w->team_ref);
+}
+
+static int worker_cmp(const void *pa, const void *pb)
+{
+	const struct source_worker *a = pa, *b = pb;
+	int c;
+
+	if ((c = strcmp(a->worker_ref, b->worker_ref)) || (c = strcmp_null(a->name, b->name)) ||
+	    (c = strcmp_null(a->email, b->email)))
+		return c;
+	return strcmp_null(a->team_ref, b->team_ref);
+}
+
+/* Teams and workers are read the same way; the ref is the first member of
+ * both structs, so a pointer to one is a pointer to its ref. */
+struct directory_table {
+	const char *relation, *sql;
+	size_t size;
+	int (*read)(sqlite3_stmt *st, void *elem);
+	void (*free)(void *elem);
+	int (*cmp)(const void *a, const void *b);
+};
+
+static const struct directory_table teams_table = {
+	"deadlined_teams", SQL_TEAMS, sizeof(struct source_team),
+	team_read, team_free, team_cmp,
+};
+
+static const struct directory_table workers_table = {
+	"deadlined_workers", SQL_WORKERS, sizeof(struct source_worker),
+	worker_read, worker_free, worker_cmp,
+};
+
+static const char *ref_of(const void *elem)
+{
+	return *(const char *const *)elem;
+}
+
+static void *elem_at(const struct directory_table *t, void *base, size_t i)
+{
+	return (char *)base + i * t->size;
+}
+
+static void free_rows(const struct directory_table *t, void *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		t->free(elem_at(t, rows, i));
+	free(rows);
+}
+
+/* Sort, then keep the first row of each ref. */
+static size_t sort_unique(const struct directory_table *t, void *rows, size_t n)
+{
+	size_t kept = 0;
+
+	if (n == 0)
+		return 0;
+	qsort(rows, n, t->size, t->cmp);
+	for (size_t i = 0; i < n; i++) {
+		void *row = elem_at(t, rows, i);
+
+		if (kept && strcmp(ref_of(elem_at(t, rows, kept - 1)), ref_of(row)) == 0) {
+			t->free(row);
+			continue;
+		}
+		if (kept != i)
+			memcpy(elem_at(t, rows, kept), row, t->size);
+		kept++;
+	}
+	return kept;
+}
+
+/* Read a whole relation, skipping rows with a NULL ref. */
+static int load_table(struct source *src, const struct directory_table *t, void **out,
+		      size_t *nout, struct dl_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	void *rows = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	if (prepare(src, t->sql, &st, err) < 0)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+			continue;
+		if (n == cap) {
+			void *p = realloc(rows, (cap ? cap * 2 : 64) * t->size);
+
+			if (!p)
+				goto oom;
+			rows = p;
+			cap = cap ? cap * 2 : 64;
+		}
+		if (t->read(st, elem_at(t, rows, n)) < 0) {
+			t->free(elem_at(t, rows, n));
+			goto oom;
+		}
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		db_error(src, err, t->relation);
+		goto fail;
+	}
+	sqlite3_finalize(st);
+	*out = rows;
+	*nout = sort_unique(t, rows, n);
+	return 0;
+oom:
+	error_set(err, "case database %s: %s: out of memory", src->path, t->relation);
+fail:
+	sqlite3_finalize(st);
+	free_rows(t, rows, n);
+	return -1;
+}
+
+int source_load_directory(struct source *src, struct source_directory *out,
+			  struct dl_error *err)
+{
+	void *rows;
+
+	memset(out, 0, sizeof *out);
+	if (load_table(src, &teams_table, &rows, &out->nteams, err) < 0)
+		return -1;
+	out->teams = rows;
+	if (load_table(src, &workers_table, &rows, &out->nworkers, err) < 0) {
+		source_free_directory(out);
+		return -1;
+	}
+	out->workers = rows;
+	return 0;
+}
+
+void source_free_directory(struct source_directory *dir)
+{
+	if (!dir)
+		return;
+	free_rows(&teams_table, dir->teams, dir->nteams);
+	free_rows(&workers_table, dir->workers, dir->nworkers);
+	memset(dir, 0, sizeof *dir);
+}
+
+static int ref_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ref_of(elem));
+}
+
+const struct source_team *source_find_team(const struct source_directory *dir,
+					   const char *team_ref)
+{
+	if (!team_ref || dir->nteams == 0)
+		return NULL;
+	return bsearch(team_ref, dir->teams, dir->nteams, sizeof *dir->teams, ref_cmp);
+}
+
+const struct source_worker *source_find_worker(const struct source_directory *dir,
+					       const char *worker_ref)
+{
+	if (!worker_ref || dir->nworkers == 0)
+		return NULL;
+	return bsearch(worker_ref, dir->workers, dir->nworkers, sizeof *dir->workers,
+		       ref_cmp);
+}
+
+/* --- the rest --- */
+
+int source_data_version(struct source *src, int64_t *out, struct dl_error *err)
+{
+	int rc = sqlite3_step(src->version);
+
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(src->version, 0);
+	else
+		db_error(src, err, "reading data_version");
+	sqlite3_reset(src->version);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int source_exec_for_test(struct source *src, const char *sql, struct dl_error *err)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(src->db, sql, NULL, NULL, &msg) == SQLITE_OK)
+		return 0;
+	error_set(err, "case database %s: %s", src->path, msg ? msg : sqlite3_errmsg(src->db));
+	sqlite3_free(msg);
+	return -1;
+}

@@ -1,0 +1,44 @@
+/* evaluate.h — one evaluation: case database → rules → obligations.
+ *
+ * Streams every case from the source, judges its rows (bad dates, unknown
+ * kinds, missing teams become data-quality findings naming the case, never
+ * a stop), and runs every configured rule over the good events.  What
+ * becomes of each obligation is the caller's business: hooks receive them.
+ */
+#ifndef DEADLINED_EVALUATE_H
+#define DEADLINED_EVALUATE_H
+
+#include "deadlined/conf.h"
+#include "deadlined/rules.h"
+#include "deadlined/source.h"
+
+struct evaluate_hooks {
+	/* Every obligation of every rule on the case, open or closed. */
+	void (*obligation)(void *ctx, const struct source_case *c,
+			   const struct obligation *ob);
+	/* A data-quality problem; case_ref may be "(none)". */
+	void (*finding)(void *ctx, const char *case_ref, const char *problem);
+	/* Before the rules run on a case: its valid events, sorted by time. */
+	void (*case_events)(void *ctx, const struct source_case *c,
+			    const struct rules_event *events, size_t n);
+	void *ctx;
+};
+
+struct evaluate_summary {
+	size_t cases, events, findings;
+	size_t (*by_rule)[OB_NSTATES];   /* [conf->rules.n][state] */
+	size_t total[OB_NSTATES];
+	size_t escalated;                /* overdue with a stage passed */
+};
+
+/* Evaluate every case (or only case_ref) as of now.  summary->by_rule is
+ * allocated here; free it with evaluate_summary_free. */
+int evaluate_run(const struct conf *conf, struct source *src, const char *case_ref,
+		 struct dl_moment now, const struct evaluate_hooks *hooks,
+		 struct evaluate_summary *summary, struct dl_error *err);
+void evaluate_summary_free(struct evaluate_summary *summary);
+
+/* "As of" from the command line: a date means the end of that day. */
+int evaluate_parse_as_of(const char *text, struct dl_moment *out, struct dl_error *err);
+
+#endif

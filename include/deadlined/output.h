@@ -1,0 +1,47 @@
+/* output.h — obligations and findings as rows for people (an aligned table
+ * for an 80-column terminal) and for programs (CSV with a header, JSON). */
+#ifndef DEADLINED_OUTPUT_H
+#define DEADLINED_OUTPUT_H
+
+#include <stdio.h>
+
+#include "deadlined/rules.h"
+#include "deadlined/source.h"
+
+enum output_format { OUTPUT_TABLE, OUTPUT_CSV, OUTPUT_JSON };
+
+/* "table", "csv" or "json"; -1 otherwise. */
+int output_parse_format(const char *text, enum output_format *out);
+
+struct output_row {
+	char *case_ref, *rule, *team_ref, *worker_ref, *state;
+	int seq, days_overdue, stage;
+	char anchor[DATE_MOMENT_BUF], due[DATE_MOMENT_BUF];
+};
+
+struct output_finding {
+	char *case_ref, *problem;
+};
+
+struct output_rows {
+	struct output_row *v;
+	size_t n, cap;
+	struct output_finding *f;
+	size_t nf, capf;
+};
+
+int output_add_obligation(struct output_rows *rows, const struct source_case *c,
+			  const struct obligation *ob);
+int output_add_finding(struct output_rows *rows, const char *case_ref,
+		       const char *problem);
+
+/* Worst first: most working days overdue, then earliest due, then case. */
+void output_sort(struct output_rows *rows);
+
+void output_print_obligations(FILE *out, const struct output_rows *rows,
+			      enum output_format format);
+void output_print_findings(FILE *out, const struct output_rows *rows,
+			   enum output_format format);
+void output_free(struct output_rows *rows);
+
+#endif
