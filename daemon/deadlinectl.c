@@ -206,6 +206,7 @@ static int evaluate(const struct options *opt, struct conf *conf, const char *ca
 	struct dl_error err;
 	int rc;
 
+	memset(sum, 0, sizeof *sum);
 	if ((rc = parse_now(opt, &now)) != 0)
 		return rc;
 	if (source_open(db, conf->source.busy_timeout_ms, &src, &err) < 0)

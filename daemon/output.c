@@ -119,23 +119,22 @@ static void print_table(FILE *out, const struct output_rows *rows)
 {
 	char num[16];
 
-	/* 16+22+3+10+9+5+10 and six spaces: 81 at most, so the worker column
-	 * takes what is left and may be cut on a narrow terminal. */
-	fprintf(out, "%-16s %-22s %3s %-10s %-9s %5s %s\n", "CASE", "RULE", "SEQ", "DUE",
+	/* 16+20+3+10+9+4+12 and six spaces: 80 columns. */
+	fprintf(out, "%-16s %-20s %3s %-10s %-9s %4s %s\n", "CASE", "RULE", "SEQ", "DUE",
 		"STATE", "WD", "TEAM/WORKER");
 	for (size_t i = 0; i < rows->n; i++) {
 		const struct output_row *r = &rows->v[i];
 		char who[64];
 
 		cell(out, r->case_ref, 16, false);
-		cell(out, r->rule, 22, false);
+		cell(out, r->rule, 20, false);
 		fprintf(out, "%3d %-10.10s ", r->seq, r->due);   /* the day; CSV has the time */
 		snprintf(num, sizeof num, "%s%s", r->state, r->stage ? "+" : "");
 		cell(out, num, 9, false);
 		snprintf(num, sizeof num, "%d", r->days_overdue);
-		fprintf(out, "%5s ", r->days_overdue ? num : "");
+		fprintf(out, "%4s ", r->days_overdue ? num : "");
 		snprintf(who, sizeof who, "%s/%s", r->team_ref, r->worker_ref[0] ? r->worker_ref : "-");
-		cell(out, who, 14, true);
+		cell(out, who, 12, true);
 	}
 	fprintf(out, "%zu obligation%s\n", rows->n, rows->n == 1 ? "" : "s");
 }
