@@ -140,7 +140,8 @@ static int one_case(void *ctx, const struct source_case *c)
 	rc.events = p->events;
 	rc.nevents = good_events(p, c, rc.date_of_birth);
 	if (p->hooks->case_events) {
-		qsort(p->events, rc.nevents, sizeof *p->events, cmp_events);
+		if (rc.nevents > 1)
+			qsort(p->events, rc.nevents, sizeof *p->events, cmp_events);
 		p->hooks->case_events(p->hooks->ctx, c, p->events, rc.nevents);
 	}
 	for (size_t r = 0; r < p->conf->rules.n; r++) {

@@ -82,7 +82,8 @@ static int cmp_rows(const void *a, const void *b)
 
 void output_sort(struct output_rows *rows)
 {
-	qsort(rows->v, rows->n, sizeof *rows->v, cmp_rows);
+	if (rows->n > 1)
+		qsort(rows->v, rows->n, sizeof *rows->v, cmp_rows);
 }
 
 static void csv_field(FILE *out, const char *s, const char *sep)
