@@ -155,8 +155,12 @@ static void orphan(void *ctx, const char *case_ref, size_t nevents)
 {
 	char msg[256];
 
-	snprintf(msg, sizeof msg, "%zu event%s for a case that is not in deadlined_cases",
-		 nevents, nevents == 1 ? "" : "s");
+	if (nevents == 0)
+		snprintf(msg, sizeof msg, "case row ignored: its case_ref is NULL or repeats "
+			 "an earlier row of deadlined_cases");
+	else
+		snprintf(msg, sizeof msg, "%zu event%s for a case that is not in deadlined_cases",
+			 nevents, nevents == 1 ? "" : "s");
 	finding(ctx, case_ref, msg);
 }
 

@@ -190,6 +190,11 @@ int source_open(const char *path, long busy_timeout_ms, struct source **out,
 	struct source *src;
 
 	*out = NULL;
+	/* SQLite would take "" as a private temporary database. */
+	if (!path || !*path) {
+		error_set(err, "case database: no file name given");
+		return -1;
+	}
 	src = calloc(1, sizeof *src);
 	if (!src || !(src->path = strdup(path))) {
 		free(src);

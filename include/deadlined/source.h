@@ -62,8 +62,12 @@ void source_close(struct source *src);
 /* Call fn for every case in case_ref order (or only for case_ref when not
  * NULL), with its events; the pointers are valid only during the call.
  * Events whose case_ref matches no case are reported to orphan (may be
- * NULL) once per such case_ref.  A non-zero return from fn stops the walk
- * and is returned.  Returns -1 with err on a database error. */
+ * NULL) once per such case_ref.  A case row that is not delivered, because
+ * its case_ref is NULL or repeats an earlier row's, is reported to orphan
+ * with nevents 0; a NULL case_ref is passed as "(null)".  case_refs match
+ * and sort as SQLite's BINARY collation does.  fn must not start another
+ * walk on src.  A non-zero return from fn stops the walk and is returned.
+ * Returns -1 with err on a database error. */
 typedef int (*source_case_fn)(void *ctx, const struct source_case *c);
 typedef void (*source_orphan_fn)(void *ctx, const char *case_ref, size_t nevents);
 int source_each_case(struct source *src, const char *case_ref, source_case_fn fn,
