@@ -231,11 +231,29 @@ static int parse_format(const struct options *opt, enum output_format *format)
 	return EXIT_BAD_INPUT;
 }
 
+typedef void (*print_fn)(FILE *out, const struct output_rows *rows,
+			 enum output_format format);
+
+/* Evaluate every case into run->rows, then print them worst first. */
+static int collect_and_print(struct run *run, const struct evaluate_hooks *hooks,
+			     print_fn print, enum output_format format)
+{
+	struct evaluate_summary sum;
+	int rc = evaluate(run->opt, run->conf, NULL, hooks, &sum);
+
+	evaluate_summary_free(&sum);
+	if (rc == EXIT_OK && !run->oom) {
+		output_sort(&run->rows);
+		print(stdout, &run->rows, format);
+	}
+	output_free(&run->rows);
+	return run->oom ? EXIT_FAILURE_RUNTIME : rc;
+}
+
 static int cmd_list(const struct options *opt, struct conf *conf, char **args)
 {
 	struct run run = { .opt = opt, .conf = conf, .want_state = -1 };
 	struct evaluate_hooks hooks = { .obligation = collect_obligation, .ctx = &run };
-	struct evaluate_summary sum;
 	enum output_format format;
 	int rc;
 
@@ -253,33 +271,20 @@ static int cmd_list(const struct options *opt, struct conf *conf, char **args)
 		fprintf(stderr, "%s: --rule: no rule '%s' in the configuration\n", progname, opt->rule);
 		return EXIT_BAD_INPUT;
 	}
-	rc = evaluate(opt, conf, NULL, &hooks, &sum);
-	evaluate_summary_free(&sum);
-	if (rc == EXIT_OK && !run.oom) {
-		output_sort(&run.rows);
-		output_print_obligations(stdout, &run.rows, format);
-	}
-	output_free(&run.rows);
-	return run.oom ? EXIT_FAILURE_RUNTIME : rc;
+	return collect_and_print(&run, &hooks, output_print_obligations, format);
 }
 
 static int cmd_check_data(const struct options *opt, struct conf *conf, char **args)
 {
 	struct run run = { .opt = opt, .conf = conf };
 	struct evaluate_hooks hooks = { .finding = collect_finding, .ctx = &run };
-	struct evaluate_summary sum;
 	enum output_format format;
 	int rc;
 
 	(void)args;
 	if ((rc = parse_format(opt, &format)) != 0)
 		return rc;
-	rc = evaluate(opt, conf, NULL, &hooks, &sum);
-	evaluate_summary_free(&sum);
-	if (rc == EXIT_OK && !run.oom)
-		output_print_findings(stdout, &run.rows, format);
-	output_free(&run.rows);
-	return run.oom ? EXIT_FAILURE_RUNTIME : rc;
+	return collect_and_print(&run, &hooks, output_print_findings, format);
 }
 
 struct explain {
