@@ -209,6 +209,12 @@ static int evaluate(const struct options *opt, struct conf *conf, const char *ca
 	memset(sum, 0, sizeof *sum);
 	if ((rc = parse_now(opt, &now)) != 0)
 		return rc;
+	if (conf->rules.n == 0) {
+		fprintf(stderr, "%s: %s has no rules; expected rules = { @include "
+			"\"rules/referral.conf\" ... } (see deadlined.conf(5))\n", progname,
+			conf->path ? conf->path : "the built-in configuration");
+		return EXIT_CONFIG;
+	}
 	if (source_open(db, conf->source.busy_timeout_ms, &src, &err) < 0)
 		return runtime_error("source", &err);
 	rc = evaluate_run(conf, src, case_ref, now, hooks, sum, &err);
@@ -291,6 +297,8 @@ struct explain {
 	const struct conf *conf;
 	const struct rule *last_rule;
 	size_t found;
+	struct output_rows problems;  /* printed after the rules */
+	bool oom;
 };
 
 static void explain_events(void *ctx, const struct source_case *c,
@@ -363,8 +371,10 @@ static void explain_obligation(void *ctx, const struct source_case *c,
 
 static void explain_finding(void *ctx, const char *case_ref, const char *problem)
 {
-	(void)ctx;
-	printf("  data problem (%s): %s\n", case_ref, problem);
+	struct explain *x = ctx;
+
+	if (output_add_finding(&x->problems, case_ref, problem) < 0)
+		x->oom = true;
 }
 
 static int cmd_explain(const struct options *opt, struct conf *conf, char **args)
@@ -381,8 +391,14 @@ static int cmd_explain(const struct options *opt, struct conf *conf, char **args
 	} else if (rc == EXIT_OK && x.found == 0) {
 		printf("\nNo rule has a clock on this case.\n");
 	}
+	if (rc == EXIT_OK && x.problems.nf) {
+		printf("\nData problems:\n");
+		for (size_t i = 0; i < x.problems.nf; i++)
+			printf("  %s\n", x.problems.f[i].problem);
+	}
+	output_free(&x.problems);
 	evaluate_summary_free(&sum);
-	return rc;
+	return x.oom ? EXIT_FAILURE_RUNTIME : rc;
 }
 
 static const struct command commands[] = {

@@ -98,11 +98,11 @@ static size_t good_events(struct pass *p, const struct source_case *c, dl_day do
 			      "expected)", e->kind, e->occurred);
 			continue;
 		}
-		if (dob != DATE_NONE && when.day < dob) {
-			findf(p, "event '%s' on %s is before the date of birth %s", e->kind,
-			      e->occurred, date_format(dob, a));
-			continue;
-		}
+		/* Referrals of unborn children are real, so an event before the
+		 * birth date is reported but still counts. */
+		if (dob != DATE_NONE && when.day < dob)
+			findf(p, "event '%s' on %s is before the date of birth %s (still "
+			      "evaluated)", e->kind, e->occurred, date_format(dob, a));
 		p->events[n].kind = e->kind;
 		p->events[n++].when = when;
 	}

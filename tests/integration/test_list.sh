@@ -77,6 +77,9 @@ grep -q '#1 2024-12-02 (cla_started) + 20 working days = due 2025-01-02' "$TMP/e
 grep -q '2024-12-25 Christmas Day, 2024-12-26 Boxing Day, 2025-01-01 New Year.s Day; 8 weekend days' "$TMP/explain.txt" \
 	&& ok || bad "explain skipped days: $(grep skipped "$TMP/explain.txt" | head -3)"
 expect 2 '' "no case 'NOPE'" -- $C -c $CONF --db "$DB" explain NOPE
+$C -c $CONF --db "$DB" explain B1 --as-of 2025-01-20 | grep -A9 '^Data problems:' | grep -q "unknown event kind 'Referral Made'" \
+	&& ok || bad "explain lists the case's data problems"
+expect 78 '' 'has no rules' -- $C --db "$DB" list
 
 # check-data: every bad row named with its case, the rest still evaluated.
 $C -c $CONF --db "$DB" check-data --format csv > "$TMP/findings.csv"
