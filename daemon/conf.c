@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef SYSCONFDIR
@@ -290,6 +291,7 @@ static void check_timezone(struct schema_ctx *ctx, const config_setting_t *root,
 			   const char *tz)
 {
 	char path[512];
+	struct stat st;
 
 	if (tz[0] == '/' || strstr(tz, "..")) {
 		schema_error(ctx, member(root, "timezone"), "timezone",
@@ -297,7 +299,8 @@ static void check_timezone(struct schema_ctx *ctx, const config_setting_t *root,
 		return;
 	}
 	snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", tz);
-	if (access(path, R_OK) != 0)
+	/* A folder such as "Europe" is not a zone either. */
+	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || access(path, R_OK) != 0)
 		schema_error(ctx, member(root, "timezone"), "timezone",
 			     "unknown time zone '%s' (no %s); expected e.g. \"Europe/London\"",
 			     tz, path);
@@ -345,7 +348,7 @@ static void check_kind_list(struct schema_ctx *ctx, const config_setting_t *rs,
 {
 	char sub[300];
 
-	snprintf(sub, sizeof sub, "%s.%s", path, name);
+	snprintf(sub, sizeof sub, "%s%s%s", path, *path ? "." : "", name);
 	for (size_t i = 0; i < list->n; i++)
 		if (!is_kind_word(list->v[i]))
 			schema_error(ctx, member(rs, name), sub, "'%s' is not an event kind; "
@@ -363,16 +366,20 @@ static bool in_list(const struct schema_strings *list, const char *s)
 static void check_kinds(struct schema_ctx *ctx, const config_setting_t *rs,
 			const char *path, const struct rule *r)
 {
+	char sub[300];
+
 	check_kind_list(ctx, rs, path, "start", &r->start);
 	check_kind_list(ctx, rs, path, "met", &r->met);
 	check_kind_list(ctx, rs, path, "cancel", &r->cancel);
+	snprintf(sub, sizeof sub, "%s.start", path);
 	for (size_t i = 0; i < r->start.n; i++)
 		if (in_list(&r->met, r->start.v[i]) || in_list(&r->cancel, r->start.v[i]))
-			schema_error(ctx, member(rs, "start"), path, "'%s' both starts and ends "
+			schema_error(ctx, member(rs, "start"), sub, "'%s' both starts and ends "
 				     "the clock; an event kind may play one part in a rule",
 				     r->start.v[i]);
+	snprintf(sub, sizeof sub, "%s.repeat", path);
 	if (r->repeat == 1 && r->met.n == 0)
-		schema_error(ctx, member(rs, "repeat"), path, "a repeating rule needs met "
+		schema_error(ctx, member(rs, "repeat"), sub, "a repeating rule needs met "
 			     "events: the next obligation is anchored on the met date");
 }
 
@@ -532,7 +539,9 @@ static void resolve_rules(struct schema_ctx *ctx, const config_setting_t *root,
 			arena_strdup(ctx->arena, config_setting_source_file(rs)) : conf->path;
 		r[i].line = rs ? (int)config_setting_source_line(rs) : 0;
 		check_kinds(ctx, rs, path, &r[i]);
+		snprintf(path, sizeof path, "rules.%s.notify_due_soon", r[i].id);
 		check_notify(ctx, member(rs, "notify_due_soon"), path, &r[i].notify_due_soon);
+		snprintf(path, sizeof path, "rules.%s.notify_overdue", r[i].id);
 		check_notify(ctx, member(rs, "notify_overdue"), path, &r[i].notify_overdue);
 		snprintf(path, sizeof path, "rules.%s.escalation", r[i].id);
 		check_stages(ctx, member(rs, "escalation"), path, &r[i].escalation);

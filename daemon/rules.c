@@ -164,7 +164,9 @@ static struct duration choose(struct walk *w, const struct rule_step *s)
 	case STEP_WITHIN:
 		if (duration_add(w->cal, w->first_anchor, &s->within, false, &limit, &err) < 0)
 			return s->otherwise;
-		return w->ob.anchor.day < limit.day ? s->then : s->otherwise;
+		/* "Within 1 year of X" includes X + 1 year, as "within 10 working
+		 * days" includes the 10th (DESIGN.md, counting). */
+		return w->ob.anchor.day <= limit.day ? s->then : s->otherwise;
 	case STEP_FIXED:
 		break;
 	}
