@@ -377,6 +377,12 @@ static void check_kinds(struct schema_ctx *ctx, const config_setting_t *rs,
 			schema_error(ctx, member(rs, "start"), sub, "'%s' both starts and ends "
 				     "the clock; an event kind may play one part in a rule",
 				     r->start.v[i]);
+	snprintf(sub, sizeof sub, "%s.met", path);
+	for (size_t i = 0; i < r->met.n; i++)
+		if (in_list(&r->cancel, r->met.v[i]))
+			schema_error(ctx, member(rs, "met"), sub, "'%s' both meets and cancels "
+				     "the clock; an event kind may play one part in a rule",
+				     r->met.v[i]);
 	snprintf(sub, sizeof sub, "%s.repeat", path);
 	if (r->repeat == 1 && r->met.n == 0)
 		schema_error(ctx, member(rs, "repeat"), sub, "a repeating rule needs met "

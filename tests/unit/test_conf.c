@@ -636,6 +636,17 @@ static void test_rule_logic(void **state)
 		  "  };\n"
 		  "};\n", NULL, NULL,
 		  { { "kind5.conf", 4, "rules.x.start", { "'referral' both starts and ends" } } } },
+		{ "the same kind meets and cancels", "kind6.conf",
+		  "rules = {\n"
+		  "  x = {\n"
+		  "    title = \"X\";\n"
+		  "    start = [ \"referral\" ];\n"
+		  "    met = [ \"assessment_completed\", \"case_closed\" ];\n"
+		  "    cancel = [ \"case_closed\" ];\n"
+		  "    due = ( \"6 months\" );\n"
+		  "  };\n"
+		  "};\n", NULL, NULL,
+		  { { "kind6.conf", 5, "rules.x.met", { "'case_closed' both meets and cancels" } } } },
 	};
 
 	(void)state;
