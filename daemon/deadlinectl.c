@@ -310,7 +310,8 @@ static void explain_events(void *ctx, const struct source_case *c,
 	printf("Case %s: child %s, team %s, worker %s, born %s\n", c->case_ref,
 	       c->child_ref ? c->child_ref : "-", c->team_ref ? c->team_ref : "-",
 	       c->worker_ref ? c->worker_ref : "-", c->date_of_birth ? c->date_of_birth : "-");
-	printf("\nEvents (%zu usable of %zu):\n", n, c->nevents);
+	printf("\nEvents up to --as-of (%zu of %zu rows; the rest are later or "
+	       "unusable, see Data problems):\n", n, c->nevents);
 	for (size_t i = 0; i < n; i++)
 		printf("  %-16s %s\n", date_format_moment(ev[i].when, when), ev[i].kind);
 }

@@ -140,9 +140,14 @@ static int one_case(void *ctx, const struct source_case *c)
 	rc.events = p->events;
 	rc.nevents = good_events(p, c, rc.date_of_birth);
 	if (p->hooks->case_events) {
+		size_t shown = 0;
+
 		if (rc.nevents > 1)
 			qsort(p->events, rc.nevents, sizeof *p->events, cmp_events);
-		p->hooks->case_events(p->hooks->ctx, c, p->events, rc.nevents);
+		/* As of now, later events have not happened: do not show them. */
+		while (shown < rc.nevents && !rules_passed(p->events[shown].when, p->now))
+			shown++;
+		p->hooks->case_events(p->hooks->ctx, c, p->events, shown);
 	}
 	for (size_t r = 0; r < p->conf->rules.n; r++) {
 		p->rule = &rules[r];

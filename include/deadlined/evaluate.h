@@ -18,7 +18,8 @@ struct evaluate_hooks {
 			   const struct obligation *ob);
 	/* A data-quality problem; case_ref may be "(none)". */
 	void (*finding)(void *ctx, const char *case_ref, const char *problem);
-	/* Before the rules run on a case: its valid events, sorted by time. */
+	/* Before the rules run on a case: its valid events up to now, sorted
+	 * by time. */
 	void (*case_events)(void *ctx, const struct source_case *c,
 			    const struct rules_event *events, size_t n);
 	void *ctx;
