@@ -198,26 +198,20 @@ static struct source *basic_db(const char *name)
  * they fall in the order. */
 static void test_cases_in_order(void **state)
 {
+	static const char want[] =
+		"orphan:C0*1 "
+		"C1(K1,2015-06-01,T1,W1)[referral@2024-01-02#E1,"
+		"assessment_started@2024-01-02T09:30#E3,assessment_completed@2024-01-20#E2] "
+		"orphan:C15*2 "
+		"C2(K2,2020-12-31,T2,W2)[] "
+		"C3(K3,2019-02-03,T1,~)[referral@2024-03-01#E5] "
+		"orphan:C9*1 ";
 	struct source *src = basic_db("order.db");
 
 	(void)state;
-	assert_walk(src, NULL,
-		    "orphan:C0*1 "
-		    "C1(K1,2015-06-01,T1,W1)[referral@2024-01-02#E1,"
-		    "assessment_started@2024-01-02T09:30#E3,assessment_completed@2024-01-20#E2] "
-		    "orphan:C15*2 "
-		    "C2(K2,2020-12-31,T2,W2)[] "
-		    "C3(K3,2019-02-03,T1,~)[referral@2024-03-01#E5] "
-		    "orphan:C9*1 ");
+	assert_walk(src, NULL, want);
 	/* A second walk reuses the statements and buffers. */
-	assert_walk(src, NULL,
-		    "orphan:C0*1 "
-		    "C1(K1,2015-06-01,T1,W1)[referral@2024-01-02#E1,"
-		    "assessment_started@2024-01-02T09:30#E3,assessment_completed@2024-01-20#E2] "
-		    "orphan:C15*2 "
-		    "C2(K2,2020-12-31,T2,W2)[] "
-		    "C3(K3,2019-02-03,T1,~)[referral@2024-03-01#E5] "
-		    "orphan:C9*1 ");
+	assert_walk(src, NULL, want);
 	source_close(src);
 }
 
