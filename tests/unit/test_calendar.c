@@ -5,6 +5,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -13,15 +15,6 @@
 
 static struct calendar *cal;
 
-static dl_day D(const char *s)
-{
-	dl_day d = DATE_NONE;
-	struct dl_error err;
-
-	if (date_parse(s, &d, &err) < 0)
-		fail_msg("bad test date %s: %s", s, err.msg);
-	return d;
-}
 
 static int setup(void **state)
 {

@@ -13,6 +13,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +26,7 @@
 #include "deadlined/conf.h"
 #include "deadlined/rules.h"
 
-static char dir[] = "/tmp/deadlined-test-conf-XXXXXX";
+static char dir[512];
 
 /* Files written, removed by teardown (subfolder last). */
 static char written[256][512];
@@ -35,7 +37,7 @@ static int setup(void **state)
 	(void)state;
 	setenv("TZ", "Europe/London", 1);
 	tzset();
-	if (!mkdtemp(dir))
+	if (test_tmpdir(dir, sizeof dir, "deadlined-test-conf") < 0)
 		return -1;
 	return 0;
 }

@@ -5,6 +5,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -31,15 +33,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static struct dl_moment M(const char *s)
-{
-	struct dl_moment m;
-	struct dl_error err;
-
-	if (date_parse_moment(s, &m, &err) < 0)
-		fail_msg("bad test moment %s: %s", s, err.msg);
-	return m;
-}
 
 static void assert_due(const char *start, const char *dur, bool day1, const char *want)
 {

@@ -25,6 +25,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,25 +92,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-static dl_day D(const char *s)
-{
-	dl_day d = DATE_NONE;
-	struct dl_error err;
 
-	if (date_parse(s, &d, &err) < 0)
-		fail_msg("bad test date %s: %s", s, err.msg);
-	return d;
-}
-
-static struct dl_moment M(const char *s)
-{
-	struct dl_moment m = { DATE_NONE, DATE_NO_TIME };
-	struct dl_error err;
-
-	if (date_parse_moment(s, &m, &err) < 0)
-		fail_msg("bad test moment %s: %s", s, err.msg);
-	return m;
-}
 
 /* A date-only "as of" is the end of that day. */
 static struct dl_moment as_of(const char *s)
