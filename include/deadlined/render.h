@@ -1,0 +1,72 @@
+/* render.h — the words of an alert: subject, plain text, HTML, and the
+ * generic JSON document that webhooks carry.
+ *
+ * Written for a busy manager reading on a phone: the subject says what and
+ * how bad ("3 overdue, 2 due soon — Duty and Assessment Team"), the body
+ * lists the worst first.  Alerts carry case and child *references*, never a
+ * child's name (the case-database contract holds none).  Every string from
+ * the case database is treated as data: escaped in HTML and JSON, and
+ * stripped of control characters (CR, LF, ...) in the subject, so nothing
+ * from a case can inject a header.
+ */
+#ifndef DEADLINED_RENDER_H
+#define DEADLINED_RENDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "deadlined/date.h"
+#include "deadlined/error.h"
+
+enum alert_kind {
+	ALERT_DUE_SOON,
+	ALERT_OVERDUE,
+	ALERT_ESCALATION,    /* an escalation stage passed */
+	ALERT_REMINDER,      /* still overdue */
+	ALERT_MET_LATE,
+	ALERT_RESOLVED,      /* met or cancelled after an alert */
+	ALERT_DIGEST,        /* one recipient's overdue and due-soon items */
+	ALERT_TEST,          /* deadlinectl test-notify */
+};
+
+/* One obligation as an alert shows it. Any string may be NULL. */
+struct alert_item {
+	const char *case_ref, *child_ref;
+	const char *rule_id, *rule_title;
+	const char *team_ref, *team_name;
+	const char *worker_ref, *worker_name;
+	const char *state;               /* "overdue", "due-soon", "late", ... */
+	int seq, stage, days_overdue;    /* days in working days */
+	char anchor[DATE_MOMENT_BUF], due[DATE_MOMENT_BUF];
+	char closed[DATE_MOMENT_BUF];    /* met/cancelled, or "" */
+};
+
+struct alert {
+	enum alert_kind kind;
+	const char *audience;            /* who it is for, e.g. the team name */
+	const char *msg_id;              /* stable id, also in the JSON */
+	int64_t created;                 /* unix seconds */
+	const struct alert_item *items;  /* digests: any order; render sorts
+					    by rule, worst first */
+	size_t n;
+	const char *summary_line;        /* optional extra line (test messages) */
+};
+
+struct rendered {
+	char *subject;                   /* one line, no control characters */
+	char *text;                      /* plain text, CRLF-free (LF) */
+	char *html;                      /* a complete small HTML document */
+	char *payload;                   /* generic JSON, schema "deadlined.alert/v1" */
+};
+
+int render_alert(const struct alert *a, struct rendered *out, struct dl_error *err);
+void render_free(struct rendered *r);
+
+/* "overdue", "due-soon", ... as in the JSON "type" field. */
+const char *render_kind_name(enum alert_kind kind);
+
+/* Copy s into a new string with control characters replaced by spaces and
+ * runs of white space folded: safe for one header line. */
+char *render_one_line(const char *s);
+
+#endif
