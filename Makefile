@@ -45,6 +45,8 @@ LIB        := $(BUILD)/libdeadlined.a
 PROGS      := $(BUILD)/deadlined $(BUILD)/deadlinectl
 TEST_SRCS  := $(wildcard tests/unit/test_*.c)
 TESTS      := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+TOOL_SRCS  := $(wildcard tests/tools/*.c)
+TOOLS      := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 BENCH_SRCS := $(wildcard tests/bench/bench_*.c)
 BENCHES    := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
@@ -68,6 +70,10 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
 
+$(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
 $(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
@@ -76,7 +82,7 @@ $(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(LIB)
 deps:
 	@scripts/deps.sh test
 
-unit-tests: $(PROGS) $(TESTS)
+unit-tests: $(PROGS) $(TESTS) $(TOOLS)
 
 check: deps
 	@$(MAKE) --no-print-directory unit-tests

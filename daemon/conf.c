@@ -258,6 +258,73 @@ static const struct schema_field defaults_fields[] = {
 };
 #undef type_of_table
 
+#define type_of_table receiver_conf
+static const struct schema_field receiver_fields[] = {
+	{ "type", F(STRING, type), .required = true, .help = "smtp, webhook or maildir" },
+	{ "url", F(STRING, url), .help = "smtp://host:587 (STARTTLS required), smtps://host:465 or https://..." },
+	{ "from", F(STRING, from), .help = "smtp, maildir: the From address" },
+	{ "to", F(STRINGS, to), .max = 50, .help = "fixed recipients when named in a notify list" },
+	{ "username", F(STRING, username), .help = "smtp AUTH user" },
+	{ "password_file", F(STRING, password_file), .help = "file holding the SMTP password" },
+	{ "password_credential", F(STRING, password_credential),
+	  .help = "systemd credential holding the SMTP password" },
+	{ "ca_file", F(STRING, ca_file), .help = "CA bundle for TLS (default: the system's)" },
+	{ "connect_timeout", F(INT, connect_timeout), .min = 1, .max = 300, .def = "10",
+	  .help = "seconds to connect" },
+	{ "timeout", F(INT, timeout), .min = 1, .max = 600, .def = "30",
+	  .help = "seconds for one message, all of it" },
+	{ "format", F(STRING, format), .def = "generic", .help = "webhook: generic, teams or slack" },
+	{ "secret_file", F(STRING, secret_file), .help = "webhook: file holding the signing secret" },
+	{ "secret_credential", F(STRING, secret_credential),
+	  .help = "webhook: systemd credential holding the signing secret" },
+	{ "max_connections", F(INT, max_connections), .min = 1, .max = 8, .def = "4",
+	  .help = "webhook: concurrent connections" },
+	{ "path", F(STRING, path), .help = "maildir: the Maildir folder" },
+	{ 0 }
+};
+#undef type_of_table
+
+#define type_of_table conf_notify
+static const struct schema_field notify_fields[] = {
+	{ "mail_receiver", F(STRING, mail_receiver),
+	  .help = "the smtp or maildir receiver that carries e-mail to roles" },
+	{ "digest_time", F(STRING, digest_time),
+	  .help = "HH:MM local: send digests then, each working day" },
+	{ "digest_roles", F(STRINGS, digest_roles), .def = "worker,team_manager", .max = 3,
+	  .help = "roles that take a daily digest instead of one message an item" },
+	{ "immediate_escalations", F(BOOL, immediate_escalations), .def = "true",
+	  .help = "escalations go at once even to digest roles" },
+	{ "reminder_interval", F(DURATION, reminder_interval), .def = "5 working days",
+	  .help = "remind while still overdue; \"0 days\" for never" },
+	{ "met_late", F(BOOL, met_late), .def = "false", .help = "also tell when met late" },
+	{ "resolved", F(BOOL, resolved), .def = "false",
+	  .help = "also tell when an alerted obligation is met or cancelled" },
+	{ "daily_cap", F(INT, daily_cap), .min = 1, .max = 100000, .def = "200",
+	  .help = "messages a recipient a local day; the rest wait for the next day" },
+	{ "quiet_hours", F(STRING, quiet_hours),
+	  .help = "HH:MM-HH:MM local: hold messages (except escalations) then" },
+	{ "retry_initial", F(INT, retry_initial), .min = 1, .max = 86400, .def = "60",
+	  .help = "seconds before the first retry" },
+	{ "retry_max", F(INT, retry_max), .min = 1, .max = 86400, .def = "3600",
+	  .help = "the longest wait between retries" },
+	{ "dead_after", F(DURATION, dead_after), .def = "2 days",
+	  .help = "a message still undelivered this long after it was made is a dead letter" },
+	{ 0 }
+};
+#undef type_of_table
+
+#define type_of_table conf_route
+static const struct schema_field route_fields[] = {
+	{ "rule", F(STRING, rule), .help = "only this rule" },
+	{ "team", F(STRING, team), .help = "only this team_ref" },
+	{ "on", F(STRINGS, on), .max = 8,
+	  .help = "due-soon, overdue, escalation, reminder, met-late, resolved" },
+	{ "notify", F(STRINGS, notify), .required = true, .min = 1, .max = 16,
+	  .help = "receiver names or roles" },
+	{ 0 }
+};
+#undef type_of_table
+
 #define type_of_table conf
 static const struct schema_field top_fields[] = {
 	{ "timezone", F(STRING, timezone), .def = "Europe/London",
@@ -270,6 +337,11 @@ static const struct schema_field top_fields[] = {
 	  .elem_size = sizeof(struct rule), .help = "the rules, usually @included from rules/" },
 	{ "event_kinds", F(STRINGS, event_kinds), .max = 500,
 	  .help = "event kinds the case database may hold beyond the built-in ones" },
+	{ "receivers", F(MAP, receivers), .max = 100, .members = receiver_fields,
+	  .elem_size = sizeof(struct receiver_conf), .help = "where alerts go" },
+	{ "notify", F(GROUP, notify), .members = notify_fields },
+	{ "routes", F(LIST, routes), .max = 200, .members = route_fields,
+	  .elem_size = sizeof(struct conf_route), .help = "extra receivers by rule, team, kind" },
 	{ 0 }
 };
 #undef type_of_table
@@ -397,13 +469,27 @@ static bool is_role(const char *s)
 	return false;
 }
 
+const struct receiver_conf *conf_receiver(const struct conf *conf, const char *name)
+{
+	const struct receiver_conf *r = conf->receivers.v;
+
+	for (size_t i = 0; i < conf->receivers.n; i++)
+		if (strcmp(r[i].name, name) == 0)
+			return &r[i];
+	return NULL;
+}
+
+/* The conf being resolved, for checks deep in the tables' walk. */
+static const struct conf *resolving;
+
 static void check_notify(struct schema_ctx *ctx, const config_setting_t *s,
 			 const char *path, const struct schema_strings *list)
 {
 	for (size_t i = 0; i < list->n; i++)
-		if (!is_role(list->v[i]))
-			schema_error(ctx, s, path, "unknown role '%s'; expected worker, "
-				     "team_manager or service_manager", list->v[i]);
+		if (!is_role(list->v[i]) && !conf_receiver(resolving, list->v[i]))
+			schema_error(ctx, s, path, "unknown role or receiver '%s'; expected worker, "
+				     "team_manager, service_manager or a name from receivers",
+				     list->v[i]);
 }
 
 static void check_stages(struct schema_ctx *ctx, const config_setting_t *s,
@@ -519,6 +605,194 @@ static void default_escalation(struct schema_ctx *ctx, struct conf_defaults *d)
 	}
 	d->escalation.v = st;
 	d->escalation.n = 1;
+}
+
+const char *const conf_route_kinds[] = {
+	"due-soon", "overdue", "escalation", "reminder", "met-late", "resolved", NULL
+};
+
+/* Which settings each receiver type takes, beyond type and timeouts. */
+static const struct {
+	const char *type;
+	enum receiver_type kind;
+	const char *takes;           /* space-separated setting names */
+	const char *needs;
+} receiver_types[] = {
+	{ "smtp", RECEIVER_SMTP, " url from to username password_file password_credential ca_file ",
+	  " url from " },
+	{ "webhook", RECEIVER_WEBHOOK, " url ca_file format secret_file secret_credential "
+	  "max_connections ", " url " },
+	{ "maildir", RECEIVER_MAILDIR, " from to path ", " path from " },
+};
+
+static bool word_in(const char *words, const char *w)
+{
+	char key[80];
+
+	snprintf(key, sizeof key, " %s ", w);
+	return strstr(words, key) != NULL;
+}
+
+static bool prefix(const char *s, const char *p)
+{
+	return s && strncmp(s, p, strlen(p)) == 0;
+}
+
+/* "HH:MM" to minutes after midnight, or -1. */
+static int parse_hhmm(const char *t)
+{
+	if (!t || strlen(t) != 5 || t[2] != ':' || t[0] < '0' || t[0] > '2' || t[1] < '0' ||
+	    t[1] > '9' || t[3] < '0' || t[3] > '5' || t[4] < '0' || t[4] > '9')
+		return -1;
+	int h = (t[0] - '0') * 10 + (t[1] - '0');
+
+	return h > 23 ? -1 : h * 60 + (t[3] - '0') * 10 + (t[4] - '0');
+}
+
+static void check_receiver_settings(struct schema_ctx *ctx, const config_setting_t *rs,
+				    const char *path, size_t type)
+{
+	static const char *const common[] = { "type", "connect_timeout", "timeout", NULL };
+	char words[256];
+
+	for (unsigned i = 0; rs && i < (unsigned)config_setting_length(rs); i++) {
+		const char *name = config_setting_name(config_setting_get_elem(rs, i));
+		bool ok = word_in(receiver_types[type].takes, name);
+
+		for (size_t c = 0; common[c]; c++)
+			ok |= strcmp(common[c], name) == 0;
+		if (!ok)
+			schema_error(ctx, config_setting_get_elem(rs, i), path, "'%s' does not apply "
+				     "to a %s receiver; it takes:%s", name, receiver_types[type].type,
+				     receiver_types[type].takes);
+	}
+	snprintf(words, sizeof words, "%s", receiver_types[type].needs);
+	for (char *save = NULL, *w = strtok_r(words, " ", &save); w; w = strtok_r(NULL, " ", &save))
+		if (!member(rs, w))
+			schema_error(ctx, rs, path, "a %s receiver needs '%s'",
+				     receiver_types[type].type, w);
+}
+
+static void check_receiver(struct schema_ctx *ctx, const config_setting_t *rs,
+			   const char *path, struct receiver_conf *r)
+{
+	static const char *const formats[] = { "generic", "teams", "slack" };
+	size_t t = 0;
+
+	while (t < 3 && strcmp(receiver_types[t].type, r->type) != 0)
+		t++;
+	if (t == 3) {
+		schema_error(ctx, member(rs, "type"), path, "unknown receiver type '%s'; "
+			     "expected smtp, webhook or maildir", r->type);
+		return;
+	}
+	r->kind = receiver_types[t].kind;
+	check_receiver_settings(ctx, rs, path, t);
+	if (r->kind == RECEIVER_SMTP && r->url && !prefix(r->url, "smtp://") &&
+	    !prefix(r->url, "smtps://"))
+		schema_error(ctx, member(rs, "url"), path, "'%s': expected smtp://HOST[:PORT] "
+			     "(STARTTLS required) or smtps://HOST[:PORT]", r->url);
+	if (r->kind == RECEIVER_WEBHOOK && r->url && !prefix(r->url, "https://"))
+		schema_error(ctx, member(rs, "url"), path, "'%s': expected an https:// URL "
+			     "(TLS is always verified)", r->url);
+	if (r->username && !r->password_file == !r->password_credential)
+		schema_error(ctx, member(rs, "username"), path, "with a username, give exactly "
+			     "one of password_file or password_credential");
+	if (r->secret_file && r->secret_credential)
+		schema_error(ctx, member(rs, "secret_file"), path, "give one of secret_file or "
+			     "secret_credential, not both");
+	for (size_t f = 0; f < 3; f++)
+		if (strcmp(r->format, formats[f]) == 0)
+			r->wformat = (enum webhook_format)f;
+	if (strcmp(r->format, formats[r->wformat]) != 0)
+		schema_error(ctx, member(rs, "format"), path, "unknown format '%s'; expected "
+			     "generic, teams or slack", r->format);
+}
+
+static void check_notify_settings(struct schema_ctx *ctx, const config_setting_t *root,
+				  struct conf *conf)
+{
+	const config_setting_t *ns = member(root, "notify");
+	struct conf_notify *n = &conf->notify;
+	const struct receiver_conf *mail;
+	const char *dash;
+
+	if (n->mail_receiver) {
+		mail = conf_receiver(conf, n->mail_receiver);
+		if (!mail || mail->kind == RECEIVER_WEBHOOK)
+			schema_error(ctx, member(ns, "mail_receiver"), "notify.mail_receiver",
+				     "'%s' is not an smtp or maildir receiver in receivers",
+				     n->mail_receiver);
+	}
+	n->digest_minute = n->digest_time ? parse_hhmm(n->digest_time) : -1;
+	if (n->digest_time && n->digest_minute < 0)
+		schema_error(ctx, member(ns, "digest_time"), "notify.digest_time",
+			     "'%s' is not a time; expected HH:MM, e.g. \"08:30\"", n->digest_time);
+	n->quiet_from = n->quiet_until = -1;
+	if (n->quiet_hours) {
+		dash = strchr(n->quiet_hours, '-');
+		char from[8] = "";
+
+		snprintf(from, sizeof from, "%.*s", dash ? (int)(dash - n->quiet_hours) : 0,
+			 n->quiet_hours);
+		n->quiet_from = parse_hhmm(from);
+		n->quiet_until = dash ? parse_hhmm(dash + 1) : -1;
+		if (n->quiet_from < 0 || n->quiet_until < 0 || n->quiet_from == n->quiet_until)
+			schema_error(ctx, member(ns, "quiet_hours"), "notify.quiet_hours",
+				     "'%s' is not a span; expected HH:MM-HH:MM, e.g. \"19:00-07:00\"",
+				     n->quiet_hours);
+	}
+	for (size_t i = 0; i < n->digest_roles.n; i++)
+		if (!is_role(n->digest_roles.v[i]))
+			schema_error(ctx, member(ns, "digest_roles"), "notify.digest_roles",
+				     "unknown role '%s'; expected worker, team_manager or "
+				     "service_manager", n->digest_roles.v[i]);
+	if (n->retry_max < n->retry_initial)
+		schema_error(ctx, member(ns, "retry_max"), "notify.retry_max",
+			     "%ld is less than retry_initial (%ld)", n->retry_max, n->retry_initial);
+}
+
+static void check_routes(struct schema_ctx *ctx, const config_setting_t *root,
+			 struct conf *conf)
+{
+	const config_setting_t *rl = member(root, "routes");
+	const struct conf_route *rt = conf->routes.v;
+	char path[64];
+
+	for (size_t i = 0; i < conf->routes.n; i++) {
+		const config_setting_t *e = rl ? config_setting_get_elem(rl, (unsigned)i) : NULL;
+
+		snprintf(path, sizeof path, "routes[%zu]", i + 1);
+		if (rt[i].rule && !conf_rule(conf, rt[i].rule))
+			schema_error(ctx, member(e, "rule"), path, "no rule '%s' in rules",
+				     rt[i].rule);
+		for (size_t k = 0; k < rt[i].on.n; k++) {
+			size_t j = 0;
+
+			while (conf_route_kinds[j] && strcmp(conf_route_kinds[j], rt[i].on.v[k]))
+				j++;
+			if (!conf_route_kinds[j])
+				schema_error(ctx, member(e, "on"), path, "unknown alert kind '%s'; "
+					     "expected due-soon, overdue, escalation, reminder, "
+					     "met-late or resolved", rt[i].on.v[k]);
+		}
+		check_notify(ctx, member(e, "notify"), path, &rt[i].notify);
+	}
+}
+
+static void resolve_delivery(struct schema_ctx *ctx, const config_setting_t *root,
+			     struct conf *conf)
+{
+	const config_setting_t *rl = member(root, "receivers");
+	struct receiver_conf *r = conf->receivers.v;
+	char path[300];
+
+	for (size_t i = 0; i < conf->receivers.n; i++) {
+		snprintf(path, sizeof path, "receivers.%s", r[i].name);
+		check_receiver(ctx, member(rl, r[i].name), path, &r[i]);
+	}
+	check_notify_settings(ctx, root, conf);
+	check_routes(ctx, root, conf);
 }
 
 static void resolve_rules(struct schema_ctx *ctx, const config_setting_t *root,
@@ -661,7 +935,10 @@ int conf_load(const char *path, struct conf **out, struct dl_errors *errors)
 	if (errors->n == before) {
 		check_timezone(&ctx, root, conf->timezone);
 		check_division(&ctx, root, conf->calendar.division);
+		resolving = conf;
 		resolve_rules(&ctx, root, conf);
+		resolve_delivery(&ctx, root, conf);
+		resolving = NULL;
 	}
 	if (errors->n != before || errors->oom || build_calendar(conf, errors) < 0)
 		goto fail;

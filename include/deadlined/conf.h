@@ -14,6 +14,7 @@
 #include "deadlined/arena.h"
 #include "deadlined/calendar.h"
 #include "deadlined/error.h"
+#include "deadlined/receiver.h"
 #include "deadlined/rules.h"
 #include "deadlined/schema.h"
 
@@ -60,6 +61,29 @@ struct conf_defaults {
 	struct schema_list escalation;   /* struct rule_stage */
 };
 
+/* How alerts are sent: who gets digests, reminders, floods guards, retries. */
+struct conf_notify {
+	const char *mail_receiver;       /* carries e-mail to roles; NULL: none */
+	const char *digest_time;         /* "HH:MM" local, or NULL: no digests */
+	int digest_minute;               /* resolved from digest_time */
+	struct schema_strings digest_roles;
+	int immediate_escalations;
+	struct schema_duration reminder_interval;   /* 0: no reminders */
+	int met_late, resolved;          /* also tell of these */
+	long daily_cap;                  /* messages a recipient a local day */
+	const char *quiet_hours;         /* "HH:MM-HH:MM" local, or NULL */
+	int quiet_from, quiet_until;     /* minutes; resolved; -1 when none */
+	long retry_initial, retry_max;   /* seconds */
+	struct schema_duration dead_after;
+};
+
+/* Extra receivers for matching alerts: by rule, team and what happened. */
+struct conf_route {
+	const char *rule, *team;         /* NULL: any */
+	struct schema_strings on;        /* alert kinds; empty: all */
+	struct schema_strings notify;    /* receiver names or roles */
+};
+
 struct conf {
 	struct arena *arena;
 	const char *path;            /* NULL for the built-in defaults */
@@ -70,8 +94,17 @@ struct conf {
 	struct conf_defaults defaults;
 	struct schema_list rules;    /* struct rule, in file order */
 	struct schema_strings event_kinds;  /* kinds beyond the built-in ones */
+	struct schema_list receivers;      /* struct receiver_conf */
+	struct conf_notify notify;
+	struct schema_list routes;         /* struct conf_route */
 	struct calendar *cal;        /* built from .calendar */
 };
+
+/* The receiver with this name, or NULL. */
+const struct receiver_conf *conf_receiver(const struct conf *conf, const char *name);
+
+/* The alert kinds a route's `on` may name, NULL-terminated. */
+extern const char *const conf_route_kinds[];
 
 /* The rule with this id, or NULL. */
 const struct rule *conf_rule(const struct conf *conf, const char *id);

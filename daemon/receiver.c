@@ -1,0 +1,149 @@
+/* receiver.c — open a configured receiver, load its secret, dispatch. */
+#include "deadlined/receiver.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "deadlined/maildir.h"
+#include "deadlined/smtp.h"
+#include "deadlined/webhook.h"
+
+struct receiver {
+	const struct receiver_conf *conf;
+	struct smtp_sender *smtp;
+	struct webhook_sender *webhook;
+	struct maildir_sender *maildir;
+};
+
+#define SECRET_MAX 4096
+
+static int read_all(const char *path, char **out, struct dl_error *err)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	size_t n;
+
+	if (!f) {
+		error_set(err, "cannot read secret file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	buf = calloc(1, SECRET_MAX + 1);
+	n = buf ? fread(buf, 1, SECRET_MAX + 1, f) : 0;
+	fclose(f);
+	if (!buf || n > SECRET_MAX) {
+		free(buf);
+		error_set(err, "secret file %s is larger than %d bytes", path, SECRET_MAX);
+		return -1;
+	}
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	if (n == 0 || strlen(buf) != n) {
+		free(buf);
+		error_set(err, "secret file %s is empty or not text", path);
+		return -1;
+	}
+	*out = buf;
+	return 0;
+}
+
+int receiver_read_secret(const char *file, const char *credential, char **out,
+			 struct dl_error *err)
+{
+	const char *dir = getenv("CREDENTIALS_DIRECTORY");
+	char path[4096];
+
+	*out = NULL;
+	if (file)
+		return read_all(file, out, err);
+	if (!credential)
+		return 0;
+	if (!dir || !*dir) {
+		error_set(err, "credential '%s' asked for but $CREDENTIALS_DIRECTORY is not set "
+			  "(LoadCredential= in the unit)", credential);
+		return -1;
+	}
+	if (strchr(credential, '/')) {
+		error_set(err, "credential name '%s' must not contain '/'", credential);
+		return -1;
+	}
+	snprintf(path, sizeof path, "%s/%s", dir, credential);
+	return read_all(path, out, err);
+}
+
+static void wipe(char *secret)
+{
+	if (secret) {
+		explicit_bzero(secret, strlen(secret));
+		free(secret);
+	}
+}
+
+int receiver_open(const struct receiver_conf *conf, struct receiver **out,
+		  struct dl_error *err)
+{
+	struct receiver *r = calloc(1, sizeof *r);
+	char *secret = NULL;
+	int rc = -1;
+
+	*out = NULL;
+	if (!r) {
+		error_set(err, "out of memory");
+		return -1;
+	}
+	r->conf = conf;
+	switch (conf->kind) {
+	case RECEIVER_SMTP:
+		if (receiver_read_secret(conf->password_file, conf->password_credential,
+					 &secret, err) == 0)
+			rc = smtp_open(conf, secret, &r->smtp, err);
+		break;
+	case RECEIVER_WEBHOOK:
+		if (receiver_read_secret(conf->secret_file, conf->secret_credential,
+					 &secret, err) == 0)
+			rc = webhook_open(conf, secret, &r->webhook, err);
+		break;
+	case RECEIVER_MAILDIR:
+		rc = maildir_open(conf, &r->maildir, err);
+		break;
+	}
+	wipe(secret);
+	if (rc < 0) {
+		error_prefix(err, "receiver %s", conf->name);
+		free(r);
+		return -1;
+	}
+	*out = r;
+	return 0;
+}
+
+void receiver_close(struct receiver *r)
+{
+	if (!r)
+		return;
+	if (r->smtp)
+		smtp_close(r->smtp);
+	if (r->webhook)
+		webhook_close(r->webhook);
+	if (r->maildir)
+		maildir_close(r->maildir);
+	free(r);
+}
+
+const struct receiver_conf *receiver_conf(const struct receiver *r)
+{
+	return r->conf;
+}
+
+void receiver_send(struct receiver *r, const struct message *msgs, size_t n,
+		   struct delivery_result *results)
+{
+	memset(results, 0, n * sizeof *results);
+	if (r->smtp)
+		smtp_send(r->smtp, msgs, n, results);
+	else if (r->webhook)
+		webhook_send(r->webhook, msgs, n, results);
+	else if (r->maildir)
+		maildir_send(r->maildir, msgs, n, results);
+}
