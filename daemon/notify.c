@@ -1,0 +1,897 @@
+/* notify.c — transitions to messages, outbox to receivers (see notify.h). */
+#include "deadlined/notify.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "deadlined/evaluate.h"
+#include "deadlined/log.h"
+#include "deadlined/receiver.h"
+#include "deadlined/render.h"
+
+#define MAX_TARGETS 64
+#define BATCH 50
+
+struct opened {
+	const char *name;
+	struct receiver *r;
+};
+
+struct notify {
+	const struct conf *conf;
+	struct state *st;
+	struct opened *recv;        /* opened on first use */
+	size_t nrecv;
+	char host[64];
+};
+
+int notify_open(const struct conf *conf, struct state *st, struct notify **out,
+		struct dl_error *err)
+{
+	struct notify *n = calloc(1, sizeof *n);
+
+	if (!n || !(n->recv = calloc(conf->receivers.n + 1, sizeof *n->recv))) {
+		free(n);
+		error_set(err, "out of memory");
+		return -1;
+	}
+	n->conf = conf;
+	n->st = st;
+	if (gethostname(n->host, sizeof n->host) != 0 || !n->host[0])
+		snprintf(n->host, sizeof n->host, "localhost");
+	n->host[sizeof n->host - 1] = '\0';
+	/* A Message-ID's right side must be a plain domain-like word. */
+	for (char *p = n->host; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '-'))
+			*p = '-';
+	*out = n;
+	return 0;
+}
+
+void notify_close(struct notify *n)
+{
+	if (!n)
+		return;
+	for (size_t i = 0; i < n->nrecv; i++)
+		receiver_close(n->recv[i].r);
+	free(n->recv);
+	free(n);
+}
+
+/* The receiver called name, opened on first use; NULL with err if it is
+ * not configured or cannot be opened (a missing secret, say). */
+static struct receiver *get_receiver(struct notify *n, const char *name, struct dl_error *err)
+{
+	const struct receiver_conf *rc;
+
+	for (size_t i = 0; i < n->nrecv; i++)
+		if (strcmp(n->recv[i].name, name) == 0)
+			return n->recv[i].r;
+	if (!(rc = conf_receiver(n->conf, name))) {
+		error_set(err, "receiver %s is no longer configured", name);
+		return NULL;
+	}
+	if (receiver_open(rc, &n->recv[n->nrecv].r, err) < 0)
+		return NULL;
+	n->recv[n->nrecv].name = rc->name;
+	return n->recv[n->nrecv++].r;
+}
+
+static void make_msg_id(const struct notify *n, char *buf, size_t size)
+{
+	unsigned char r[16];
+	char hex[33];
+
+	if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
+		for (size_t i = 0; i < sizeof r; i++)
+			r[i] = (unsigned char)arc4random();
+	for (size_t i = 0; i < sizeof r; i++)
+		snprintf(hex + 2 * i, 3, "%02x", r[i]);
+	snprintf(buf, size, "dl-%s@%s", hex, n->host);
+}
+
+/* ---- one poll ------------------------------------------------------- */
+
+struct target {
+	const char *receiver;      /* receiver name */
+	const char *address;       /* e-mail address, or NULL for a webhook */
+	const char *role;          /* the role it came from, or NULL */
+	char key[320];             /* receiver:address, the dedup key */
+};
+
+struct poll {
+	struct notify *n;
+	struct source_directory dir;
+	int64_t id, now_unix;
+	struct dl_moment now;
+	char today[DATE_BUF];
+	bool dry;
+	notify_dry_fn dry_fn;
+	void *dry_ctx;
+	struct notify_poll_result *res;
+	struct dl_error *err;
+	int failed;
+};
+
+static int level_of(const struct obligation *ob)
+{
+	switch (ob->state) {
+	case OB_OPEN: return 0;
+	case OB_DUE_SOON: return 1;
+	case OB_OVERDUE: return 2 + ob->stage;
+	default: return -1;
+	}
+}
+
+static enum alert_kind kind_of_level(int level)
+{
+	return level == 1 ? ALERT_DUE_SOON : level == 2 ? ALERT_OVERDUE : ALERT_ESCALATION;
+}
+
+/* Route kinds as written in the config's `routes.on`. */
+static const char *route_kind(enum alert_kind k)
+{
+	static const char *const names[] = { "due-soon", "overdue", "escalation", "reminder",
+					     "met-late", "resolved", "digest", "test" };
+	return names[k];
+}
+
+/* The roles a rule tells at one level. */
+static const struct schema_strings *roles_at(const struct rule *r, int level)
+{
+	const struct rule_stage *st = r->escalation.v;
+
+	if (level == 1)
+		return &r->notify_due_soon;
+	if (level == 2)
+		return &r->notify_overdue;
+	if (level >= 3 && (size_t)(level - 3) < r->escalation.n)
+		return &st[level - 3].notify;
+	return NULL;
+}
+
+static const char *role_address(const struct state_obligation *so, const char *role)
+{
+	if (strcmp(role, "worker") == 0)
+		return so->worker_email ? so->worker_email : so->manager_email;
+	if (strcmp(role, "team_manager") == 0)
+		return so->manager_email;
+	return so->service_manager_email;
+}
+
+static bool in_strings(const struct schema_strings *s, const char *v)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->v[i], v) == 0)
+			return true;
+	return false;
+}
+
+static size_t add_target(struct target *t, size_t n, const char *receiver,
+			 const char *address, const char *role)
+{
+	if (n >= MAX_TARGETS)
+		return n;
+	snprintf(t[n].key, sizeof t[n].key, "%s%s%s", receiver, address ? ":" : "",
+		 address ? address : "");
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(t[i].key, t[n].key) == 0)
+			return n;
+	t[n].receiver = receiver;
+	t[n].address = address;
+	t[n].role = role;
+	return n + 1;
+}
+
+/* A notify-list name: a role (e-mail via the mail receiver) or a receiver
+ * (its fixed `to` addresses, or the webhook itself). */
+static size_t add_name(struct poll *p, const struct state_obligation *so, const char *name,
+		       struct target *t, size_t n)
+{
+	const struct conf *conf = p->n->conf;
+	const struct receiver_conf *rc = conf_receiver(conf, name);
+	const char *addr;
+
+	if (!rc) {
+		addr = role_address(so, name);
+		if (!conf->notify.mail_receiver)
+			return n;
+		if (!addr) {
+			log_msg(LOG_WARNING, "case %s, rule %s: no e-mail address for the %s of "
+				"team %s; nobody in that role is told", so->case_ref, so->rule, name,
+				so->team_ref ? so->team_ref : "(none)");
+			return n;
+		}
+		return add_target(t, n, conf->notify.mail_receiver, addr, name);
+	}
+	if (rc->kind == RECEIVER_WEBHOOK)
+		return add_target(t, n, rc->name, NULL, NULL);
+	for (size_t i = 0; i < rc->to.n; i++)
+		n = add_target(t, n, rc->name, rc->to.v[i], NULL);
+	return n;
+}
+
+static size_t route_targets(struct poll *p, const struct state_obligation *so,
+			    enum alert_kind kind, struct target *t, size_t n)
+{
+	const struct conf_route *rt = p->n->conf->routes.v;
+
+	for (size_t i = 0; i < p->n->conf->routes.n; i++) {
+		if ((rt[i].rule && strcmp(rt[i].rule, so->rule) != 0) ||
+		    (rt[i].team && (!so->team_ref || strcmp(rt[i].team, so->team_ref) != 0)) ||
+		    (rt[i].on.n && !in_strings(&rt[i].on, route_kind(kind))))
+			continue;
+		for (size_t k = 0; k < rt[i].notify.n; k++)
+			n = add_name(p, so, rt[i].notify.v[k], t, n);
+	}
+	return n;
+}
+
+/* Everyone told of levels from..to of this obligation, plus routes. */
+static size_t targets(struct poll *p, const struct state_obligation *so, int from, int to,
+		      enum alert_kind kind, struct target *t)
+{
+	const struct rule *r = conf_rule(p->n->conf, so->rule);
+	size_t n = 0;
+
+	for (int level = from; r && level <= to; level++) {
+		const struct schema_strings *roles = roles_at(r, level);
+
+		for (size_t i = 0; roles && i < roles->n; i++)
+			n = add_name(p, so, roles->v[i], t, n);
+	}
+	return route_targets(p, so, kind, t, n);
+}
+
+static void fill_item(const struct notify *n, const struct state_obligation *so,
+		      struct alert_item *it)
+{
+	const struct rule *r = conf_rule(n->conf, so->rule);
+
+	*it = (struct alert_item){
+		.case_ref = so->case_ref, .child_ref = so->child_ref, .rule_id = so->rule,
+		.rule_title = r ? r->title : so->rule, .team_ref = so->team_ref,
+		.team_name = so->team_name, .worker_ref = so->worker_ref,
+		.worker_name = so->worker_name, .state = so->state, .seq = so->seq,
+		.stage = so->stage, .days_overdue = so->days_overdue,
+	};
+	snprintf(it->anchor, sizeof it->anchor, "%s", so->anchor ? so->anchor : "");
+	snprintf(it->due, sizeof it->due, "%s", so->due ? so->due : "");
+	snprintf(it->closed, sizeof it->closed, "%s", so->closed ? so->closed : "");
+}
+
+/* Render and store one message; a dry run only describes it. */
+static int enqueue(struct poll *p, const struct target *t, enum alert_kind kind,
+		   const char *audience, const struct alert_item *items, size_t nitems,
+		   const char *case_ref, const char *rule)
+{
+	char msg_id[128];
+	struct alert a = { kind, audience, msg_id, p->now_unix, items, nitems, NULL };
+	struct rendered out = { 0 };
+	struct state_message m;
+	int64_t id;
+	int rc;
+
+	make_msg_id(p->n, msg_id, sizeof msg_id);
+	if (render_alert(&a, &out, p->err) < 0)
+		return -1;
+	if (p->dry) {
+		if (p->dry_fn)
+			p->dry_fn(p->dry_ctx, t->receiver, t->address, out.subject);
+		render_free(&out);
+		p->res->enqueued++;
+		return 0;
+	}
+	m = (struct state_message){
+		.msg_id = msg_id, .receiver = t->receiver, .recipient = t->address,
+		.kind = render_kind_name(kind), .case_ref = case_ref, .rule = rule,
+		.immediate = kind == ALERT_ESCALATION, .subject = out.subject, .text = out.text,
+		.html = out.html, .payload = out.payload, .created = p->now_unix,
+		.next_attempt = p->now_unix,
+	};
+	rc = state_enqueue(p->n->st, &m, &id, p->err);
+	render_free(&out);
+	if (rc == 0)
+		p->res->enqueued++;
+	return rc;
+}
+
+/* Digest roles hear of non-urgent things in their daily digest. */
+static bool by_digest(const struct poll *p, const struct target *t, enum alert_kind kind)
+{
+	const struct conf_notify *cn = &p->n->conf->notify;
+
+	if (cn->digest_minute < 0 || !t->role || !in_strings(&cn->digest_roles, t->role))
+		return false;
+	return !(kind == ALERT_ESCALATION && cn->immediate_escalations == 1);
+}
+
+/* Tell each target once about `what`: by message now, or (digest roles)
+ * by noting it so the next digest carries it. */
+static int tell(struct poll *p, const struct state_obligation *so, const char *what,
+		enum alert_kind kind, int from, int to)
+{
+	struct target t[MAX_TARGETS];
+	struct alert_item item;
+	size_t n = targets(p, so, from, to, kind, t);
+
+	fill_item(p->n, so, &item);
+	for (size_t i = 0; i < n; i++) {
+		bool fresh;
+
+		if (state_note_sent(p->n->st, so->case_ref, so->rule, so->seq, what, t[i].key,
+				    &fresh, p->err) < 0)
+			return -1;
+		if (!fresh || by_digest(p, &t[i], kind))
+			continue;
+		if (enqueue(p, &t[i], kind, so->team_name ? so->team_name : so->team_ref,
+			    &item, 1, so->case_ref, so->rule) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int reminder_due(struct poll *p, const struct state_obligation *so,
+			const struct state_prev *prev, bool *due)
+{
+	const struct schema_duration *every = &p->n->conf->notify.reminder_interval;
+	struct dl_moment last, next;
+	struct dl_error derr;
+	bool acked;
+
+	*due = false;
+	if (every->d.n == 0 || !prev->last_alert[0] ||
+	    date_parse(prev->last_alert, &last.day, &derr) < 0)
+		return 0;
+	last.sec = DATE_NO_TIME;
+	if (duration_add(p->n->conf->cal, last, &every->d, false, &next, &derr) < 0 ||
+	    p->now.day < next.day)
+		return 0;
+	if (state_ack_active(p->n->st, so->case_ref, so->rule, so->seq, so->level, p->today,
+			     &acked, p->err) < 0)
+		return -1;
+	*due = !acked;
+	return 0;
+}
+
+static int transitions(struct poll *p, const struct state_obligation *so,
+		       const struct state_prev *prev)
+{
+	const struct conf_notify *cn = &p->n->conf->notify;
+	char what[48];
+	bool due;
+
+	if (so->level >= 1 && so->level > prev->alerted_level) {
+		snprintf(what, sizeof what, "level:%d", so->level);
+		if (tell(p, so, what, kind_of_level(so->level), prev->alerted_level + 1,
+			 so->level) < 0)
+			return -1;
+		return state_set_alerted(p->n->st, so->case_ref, so->rule, so->seq, so->level,
+					 p->today, p->err);
+	}
+	if (so->level >= 2) {
+		if (reminder_due(p, so, prev, &due) < 0)
+			return -1;
+		if (!due)
+			return 0;
+		snprintf(what, sizeof what, "reminder:%s", p->today);
+		if (tell(p, so, what, ALERT_REMINDER, 2, 2) < 0)
+			return -1;
+		return state_set_alerted(p->n->st, so->case_ref, so->rule, so->seq, so->level,
+					 p->today, p->err);
+	}
+	/* Closed now, open and alerted before. */
+	if (so->level < 0 && prev->found && prev->level >= 0 && prev->alerted_level >= 1) {
+		if (cn->met_late == 1 && strcmp(so->state, "late") == 0 &&
+		    tell(p, so, "met-late", ALERT_MET_LATE, 2, 2) < 0)
+			return -1;
+		if (cn->resolved == 1 && tell(p, so, "resolved", ALERT_RESOLVED, 1,
+					      prev->alerted_level) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void count(struct notify_poll_result *res, const struct obligation *ob)
+{
+	res->open += ob->state == OB_OPEN;
+	res->due_soon += ob->state == OB_DUE_SOON;
+	res->overdue += ob->state == OB_OVERDUE;
+	res->escalated += ob->state == OB_OVERDUE && ob->stage > 0;
+}
+
+static void on_obligation(void *ctx, const struct source_case *c, const struct obligation *ob)
+{
+	struct poll *p = ctx;
+	const struct source_team *team = c->team_ref ? source_find_team(&p->dir, c->team_ref) : NULL;
+	const struct source_worker *w = c->worker_ref ?
+		source_find_worker(&p->dir, c->worker_ref) : NULL;
+	char anchor[DATE_MOMENT_BUF], due[DATE_MOMENT_BUF], closed[DATE_MOMENT_BUF];
+	struct state_obligation so = {
+		c->case_ref, ob->rule->id, ob->seq, c->child_ref, c->team_ref,
+		team ? team->name : NULL, c->worker_ref, w ? w->name : NULL, w ? w->email : NULL,
+		team ? team->manager_email : NULL, team ? team->service_manager_email : NULL,
+		date_format_moment(ob->anchor, anchor), date_format_moment(ob->due, due),
+		ob->close_kind ? date_format_moment(ob->closed, closed) : NULL,
+		rules_state_name(ob->state), ob->stage, ob->days_overdue, level_of(ob),
+	};
+	struct state_prev prev;
+
+	if (p->failed)
+		return;
+	count(p->res, ob);
+	if (state_put_obligation(p->n->st, &so, p->id, &prev, p->err) < 0 ||
+	    transitions(p, &so, &prev) < 0)
+		p->failed = 1;
+}
+
+static void on_finding(void *ctx, const char *case_ref, const char *problem)
+{
+	struct poll *p = ctx;
+
+	p->res->findings++;
+	log_msg(LOG_DEBUG, "data quality: case %s: %s", case_ref, problem);
+}
+
+/* ---- digests -------------------------------------------------------- */
+
+struct digest_entry {
+	char *key, *receiver, *address, *audience;
+	struct alert_item item;
+	char *strings[8];          /* the item's copied strings, freed after */
+};
+
+struct digests {
+	struct poll *p;
+	struct digest_entry *v;
+	size_t n, cap;
+};
+
+static char *dup0(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static int add_digest_entry(struct digests *d, const struct target *t,
+			    const struct state_obligation *so)
+{
+	struct digest_entry *e;
+	const char *aud;
+
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 64;
+		void *v = realloc(d->v, cap * sizeof *d->v);
+
+		if (!v)
+			return -1;
+		d->v = v;
+		d->cap = cap;
+	}
+	e = &d->v[d->n++];
+	memset(e, 0, sizeof *e);
+	fill_item(d->p->n, so, &e->item);
+	aud = strcmp(t->role, "worker") == 0 && so->worker_name ? so->worker_name :
+	      so->team_name ? so->team_name : so->team_ref;
+	e->key = strdup(t->key);
+	e->receiver = strdup(t->receiver);
+	e->address = dup0(t->address);
+	e->audience = dup0(aud);
+	/* The item points into so, which lives only during the walk. */
+	e->item.case_ref = e->strings[0] = dup0(so->case_ref);
+	e->item.child_ref = e->strings[1] = dup0(so->child_ref);
+	e->item.rule_id = e->strings[2] = dup0(so->rule);
+	e->item.team_ref = e->strings[3] = dup0(so->team_ref);
+	e->item.team_name = e->strings[4] = dup0(so->team_name);
+	e->item.worker_ref = e->strings[5] = dup0(so->worker_ref);
+	e->item.worker_name = e->strings[6] = dup0(so->worker_name);
+	e->item.state = e->strings[7] = dup0(so->state);
+	return e->key && e->receiver ? 0 : -1;
+}
+
+static int collect_digest(void *ctx, const struct state_obligation *so,
+			  const struct state_prev *prev)
+{
+	struct digests *d = ctx;
+	struct target t[MAX_TARGETS];
+	size_t n;
+
+	(void)prev;
+	n = targets(d->p, so, 1, so->level, ALERT_DIGEST, t);
+	for (size_t i = 0; i < n; i++)
+		if (by_digest(d->p, &t[i], ALERT_DIGEST) && add_digest_entry(d, &t[i], so) < 0)
+			return -1;
+	return 0;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	return strcmp(((const struct digest_entry *)a)->key, ((const struct digest_entry *)b)->key);
+}
+
+static int send_digest(struct poll *p, struct digest_entry *e, size_t n)
+{
+	struct alert_item *items = malloc(n * sizeof *items);
+	struct target t = { e->receiver, e->address, NULL, "" };
+	bool fresh;
+	int rc = -1;
+
+	if (!items)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		items[i] = e[i].item;
+	if (state_digest_mark(p->n->st, e->key, p->today, &fresh, p->err) == 0)
+		rc = fresh ? enqueue(p, &t, ALERT_DIGEST, e->audience, items, n, NULL, NULL) : 0;
+	free(items);
+	return rc;
+}
+
+static void free_digests(struct digests *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		free(d->v[i].key);
+		free(d->v[i].receiver);
+		free(d->v[i].address);
+		free(d->v[i].audience);
+		for (size_t k = 0; k < 8; k++)
+			free(d->v[i].strings[k]);
+	}
+	free(d->v);
+}
+
+/* Each working day at digest_time: one message per digest recipient. */
+static int digests(struct poll *p)
+{
+	const struct conf_notify *cn = &p->n->conf->notify;
+	struct digests d = { .p = p };
+	int rc;
+
+	if (cn->digest_minute < 0 || !calendar_is_working_day(p->n->conf->cal, p->now.day) ||
+	    p->now.sec / 60 < cn->digest_minute)
+		return 0;
+	rc = state_each_open(p->n->st, 1, collect_digest, &d, p->err);
+	if (rc == 0 && d.n > 1)
+		qsort(d.v, d.n, sizeof *d.v, cmp_entry);
+	for (size_t i = 0, j; rc == 0 && i < d.n; i = j) {
+		for (j = i + 1; j < d.n && strcmp(d.v[j].key, d.v[i].key) == 0; j++)
+			;
+		rc = send_digest(p, &d.v[i], j - i);
+	}
+	free_digests(&d);
+	return rc;
+}
+
+int notify_poll(struct notify *n, struct source *src, struct dl_moment now, int64_t now_unix,
+		bool dry_run, notify_dry_fn dry, void *dry_ctx,
+		struct notify_poll_result *res, struct evaluate_summary *sum,
+		struct dl_error *err)
+{
+	struct poll p = { .n = n, .now = now, .now_unix = now_unix, .dry = dry_run,
+			  .dry_fn = dry, .dry_ctx = dry_ctx, .res = res, .err = err };
+	struct evaluate_hooks hooks = { on_obligation, on_finding, NULL, &p };
+	struct state_poll rec;
+	int rc;
+
+	memset(res, 0, sizeof *res);
+	memset(sum, 0, sizeof *sum);
+	date_format(now.day, p.today);
+	if (source_load_directory(src, &p.dir, err) < 0)
+		return -1;
+	if (state_begin(n->st, err) < 0) {
+		source_free_directory(&p.dir);
+		return -1;
+	}
+	rc = state_poll_begin(n->st, now_unix, &p.id, err);
+	if (rc == 0)
+		rc = evaluate_run(n->conf, src, NULL, now, &hooks, sum, err);
+	res->cases = (long)sum->cases;
+	if (rc == 0 && p.failed)
+		rc = -1;
+	if (rc == 0)
+		rc = state_close_unseen(n->st, p.id, err);
+	if (rc == 0)
+		rc = digests(&p);
+	rec = (struct state_poll){ p.id, now_unix, (int64_t)time(NULL), res->cases, res->open,
+				   res->due_soon, res->overdue, res->findings, res->enqueued };
+	if (rc == 0)
+		rc = state_poll_end(n->st, &rec, err);
+	if (rc == 0 && !dry_run)
+		rc = state_commit(n->st, err);
+	else
+		state_rollback(n->st);
+	source_free_directory(&p.dir);
+	return rc;
+}
+
+/* ---- delivery ------------------------------------------------------- */
+
+struct pending {
+	struct state_message m;
+	char *strings[11];
+	bool taken;                /* already in a batch */
+};
+
+struct due {
+	struct pending *v;
+	size_t n, cap;
+};
+
+static int collect_due(void *ctx, const struct state_message *m)
+{
+	struct due *d = ctx;
+	struct pending *p;
+
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 64;
+		void *v = realloc(d->v, cap * sizeof *d->v);
+
+		if (!v)
+			return -1;
+		d->v = v;
+		d->cap = cap;
+	}
+	p = &d->v[d->n++];
+	memset(p, 0, sizeof *p);
+	p->m = *m;
+	/* The row's text is valid only during the walk: keep copies. */
+	p->m.msg_id = p->strings[0] = dup0(m->msg_id);
+	p->m.receiver = p->strings[1] = dup0(m->receiver);
+	p->m.recipient = p->strings[2] = dup0(m->recipient);
+	p->m.kind = p->strings[3] = dup0(m->kind);
+	p->m.case_ref = p->strings[4] = dup0(m->case_ref);
+	p->m.rule = p->strings[5] = dup0(m->rule);
+	p->m.subject = p->strings[6] = dup0(m->subject);
+	p->m.text = p->strings[7] = dup0(m->text);
+	p->m.html = p->strings[8] = dup0(m->html);
+	p->m.payload = p->strings[9] = dup0(m->payload);
+	p->m.status = NULL;
+	p->m.last_error = p->strings[10] = dup0(m->last_error);
+	return 0;
+}
+
+static void free_due(struct due *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		for (size_t k = 0; k < 11; k++)
+			free(d->v[i].strings[k]);
+	free(d->v);
+}
+
+static void local_tm(int64_t t, struct tm *tm)
+{
+	time_t tt = (time_t)t;
+
+	localtime_r(&tt, tm);
+}
+
+/* Unix time of the next local hh:mm after t (minute of day). */
+static int64_t next_local(int64_t t, int minute)
+{
+	struct tm tm;
+	time_t at;
+
+	local_tm(t, &tm);
+	tm.tm_hour = minute / 60;
+	tm.tm_min = minute % 60;
+	tm.tm_sec = 0;
+	tm.tm_isdst = -1;
+	at = mktime(&tm);
+	if (at <= t) {
+		tm.tm_mday++;
+		tm.tm_isdst = -1;
+		at = mktime(&tm);
+	}
+	return at;
+}
+
+static bool in_quiet_hours(const struct conf_notify *cn, int64_t now)
+{
+	struct tm tm;
+	int m;
+
+	if (cn->quiet_from < 0)
+		return false;
+	local_tm(now, &tm);
+	m = tm.tm_hour * 60 + tm.tm_min;
+	if (cn->quiet_from < cn->quiet_until)
+		return m >= cn->quiet_from && m < cn->quiet_until;
+	return m >= cn->quiet_from || m < cn->quiet_until;
+}
+
+static void local_day(int64_t t, char *buf)
+{
+	struct tm tm;
+	dl_day d = 0;
+
+	local_tm(t, &tm);
+	date_from_ymd(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, &d);
+	date_format(d, buf);
+}
+
+/* When a message made at `created` becomes a dead letter. */
+static int64_t dead_at(const struct notify *n, int64_t created)
+{
+	const struct duration *d = &n->conf->notify.dead_after.d;
+	struct dl_moment start, end;
+	struct dl_error err;
+	struct tm tm;
+
+	local_tm(created, &tm);
+	if (!date_from_ymd(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, &start.day))
+		return created;
+	start.sec = tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
+	if (duration_add(n->conf->cal, start, d, false, &end, &err) < 0)
+		return created;
+	if (end.sec == DATE_NO_TIME)      /* whole days: same time of day */
+		end.sec = start.sec;
+	return created + (int64_t)(end.day - start.day) * 86400 + (end.sec - start.sec);
+}
+
+/* Exponential backoff with jitter, capped, and never sooner than the
+ * server asked (Retry-After). */
+static int64_t backoff(const struct conf_notify *cn, int attempts, long retry_after)
+{
+	int64_t delay = cn->retry_initial;
+
+	for (int i = 1; i < attempts && delay < cn->retry_max; i++)
+		delay *= 2;
+	if (delay > cn->retry_max)
+		delay = cn->retry_max;
+	delay = delay / 2 + (int64_t)arc4random_uniform((uint32_t)(delay / 2 + 1));
+	return delay > retry_after ? delay : retry_after;
+}
+
+/* Hold a message for quiet hours or its recipient's daily cap; true when
+ * held (its next_attempt moved on). */
+static int hold(struct notify *n, const struct state_message *m, int64_t now, bool *held,
+		struct dl_error *err)
+{
+	const struct conf_notify *cn = &n->conf->notify;
+	char day[DATE_BUF];
+	int sent = 0;
+	int64_t until = 0;
+
+	*held = false;
+	if (m->immediate)
+		return 0;
+	if (in_quiet_hours(cn, now)) {
+		until = next_local(now, cn->quiet_until);
+	} else if (m->recipient) {
+		local_day(now, day);
+		if (state_count_sent(n->st, m->recipient, day, &sent, err) < 0)
+			return -1;
+		if (sent >= cn->daily_cap)
+			until = next_local(now, 0);
+	}
+	if (!until)
+		return 0;
+	*held = true;
+	return state_mark_message(n->st, m->id, "pending", m->attempts, until,
+				  in_quiet_hours(cn, now) ? "held: quiet hours" :
+				  "held: daily cap reached", 0, err);
+}
+
+static int settle(struct notify *n, const struct state_message *m,
+		  const struct delivery_result *r, int64_t now, struct notify_deliver_result *res,
+		  struct dl_error *err)
+{
+	int attempts = m->attempts + 1;
+	int64_t next;
+	char day[DATE_BUF];
+
+	if (r->status == DELIVERY_OK) {
+		res->sent++;
+		log_msg(LOG_INFO, "sent %s %s via %s to %s", m->kind, m->msg_id, m->receiver,
+			m->recipient ? m->recipient : "(webhook)");
+		local_day(now, day);
+		if (m->recipient && state_add_sent(n->st, m->recipient, day, err) < 0)
+			return -1;
+		return state_mark_message(n->st, m->id, "sent", attempts, now, r->detail, now, err);
+	}
+	next = now + backoff(&n->conf->notify, attempts, r->retry_after);
+	if (r->status == DELIVERY_PERMANENT || next > dead_at(n, m->created)) {
+		res->dead++;
+		log_msg(LOG_ERR, "dead letter %" PRId64 " (%s via %s): %s; retry with "
+			"'deadlinectl retry %" PRId64 "'", m->id, m->kind, m->receiver, r->detail, m->id);
+		return state_mark_message(n->st, m->id, "dead", attempts, next, r->detail, 0, err);
+	}
+	res->retried++;
+	log_msg(LOG_WARNING, "message %" PRId64 " via %s will be retried in %" PRId64 " s: %s",
+		m->id, m->receiver, next - now, r->detail);
+	return state_mark_message(n->st, m->id, "pending", attempts, next, r->detail, 0, err);
+}
+
+/* Send one receiver's messages from v (those not held) as one batch. */
+static int send_batch(struct notify *n, struct pending **v, size_t count, int64_t now,
+		      struct notify_deliver_result *res, struct dl_error *err)
+{
+	struct message msgs[BATCH];
+	struct delivery_result results[BATCH];
+	struct dl_error rerr;
+	struct receiver *r = get_receiver(n, v[0]->m.receiver, &rerr);
+
+	for (size_t i = 0; i < count; i++) {
+		const struct state_message *m = &v[i]->m;
+
+		msgs[i] = (struct message){ m->id, m->msg_id, m->recipient, m->subject, m->text,
+					    m->html, m->payload, m->created };
+		if (!r) {
+			results[i] = (struct delivery_result){ DELIVERY_RETRY, 0, "" };
+			snprintf(results[i].detail, sizeof results[i].detail, "%s", rerr.msg);
+		}
+	}
+	if (r)
+		receiver_send(r, msgs, count, results);
+	for (size_t i = 0; i < count; i++)
+		if (settle(n, &v[i]->m, &results[i], now, res, err) < 0)
+			return -1;
+	return 0;
+}
+
+int notify_deliver(struct notify *n, int64_t now_unix, int max,
+		   struct notify_deliver_result *res, struct dl_error *err)
+{
+	struct due d = { 0 };
+	struct pending *batch[BATCH];
+	int rc;
+
+	memset(res, 0, sizeof *res);
+	rc = state_each_due(n->st, now_unix, max, collect_due, &d, err);
+	/* One batch per receiver, in outbox order within it. */
+	for (size_t i = 0; rc == 0 && i < d.n; i++) {
+		size_t count = 0;
+
+		for (size_t j = i; rc == 0 && j < d.n && count < BATCH; j++) {
+			bool held;
+
+			if (d.v[j].taken || strcmp(d.v[j].m.receiver, d.v[i].m.receiver) != 0)
+				continue;
+			d.v[j].taken = true;
+			rc = hold(n, &d.v[j].m, now_unix, &held, err);
+			res->held += held;
+			if (!held)
+				batch[count++] = &d.v[j];
+		}
+		if (rc == 0 && count)
+			rc = send_batch(n, batch, count, now_unix, res, err);
+	}
+	free_due(&d);
+	return rc;
+}
+
+int notify_test(struct notify *n, const char *receiver, const char *to,
+		struct delivery_result *result, struct dl_error *err)
+{
+	const struct receiver_conf *rc = conf_receiver(n->conf, receiver);
+	struct receiver *r;
+	char msg_id[128], line[160];
+	struct alert a = { ALERT_TEST, receiver, msg_id, (int64_t)time(NULL), NULL, 0, line };
+	struct rendered out = { 0 };
+	struct message m;
+
+	if (!rc) {
+		error_set(err, "no receiver '%s' in the configuration", receiver);
+		return -1;
+	}
+	if (rc->kind != RECEIVER_WEBHOOK && !to && rc->to.n == 0) {
+		error_set(err, "receiver %s has no fixed 'to' address; give --to ADDRESS", receiver);
+		return -1;
+	}
+	if (!(r = get_receiver(n, receiver, err)))
+		return -1;
+	make_msg_id(n, msg_id, sizeof msg_id);
+	snprintf(line, sizeof line, "This is a test message from deadlined on %s, sent to check "
+		 "the receiver '%s'. No action is needed.", n->host, receiver);
+	if (render_alert(&a, &out, err) < 0)
+		return -1;
+	m = (struct message){ 0, msg_id, rc->kind == RECEIVER_WEBHOOK ? NULL : to ? to : rc->to.v[0],
+			      out.subject, out.text, out.html, out.payload, a.created };
+	receiver_send(r, &m, 1, result);
+	render_free(&out);
+	return 0;
+}

@@ -1,0 +1,142 @@
+/* state.h — the daemon's own SQLite database (never the case database).
+ *
+ * Holds the obligations as last seen, the outbox of messages, the log of
+ * what was notified to whom (so nothing is sent twice), acknowledgements,
+ * per-recipient daily counts, digests sent and poll history.  Opened in WAL
+ * mode; the schema carries a version and forward migrations run at start-up.
+ * A poll's transitions and the messages they cause are written in one
+ * transaction (state_begin/state_commit) before anything is sent.
+ */
+#ifndef DEADLINED_STATE_H
+#define DEADLINED_STATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "deadlined/date.h"
+#include "deadlined/error.h"
+
+#define STATE_SCHEMA_VERSION 1
+
+struct state;
+
+int state_open(const char *path, struct state **out, struct dl_error *err);
+void state_close(struct state *st);
+
+int state_begin(struct state *st, struct dl_error *err);
+int state_commit(struct state *st, struct dl_error *err);
+void state_rollback(struct state *st);
+
+/* Obligations: the key is (case_ref, rule, seq). */
+struct state_obligation {
+	const char *case_ref, *rule;
+	int seq;
+	const char *child_ref, *team_ref, *team_name, *worker_ref, *worker_name;
+	const char *worker_email, *manager_email, *service_manager_email;
+	const char *anchor, *due, *closed;   /* closed: NULL while open */
+	const char *state;                   /* rules_state_name() */
+	int stage, days_overdue;
+	int level;          /* 0 open, 1 due-soon, 2 overdue, 2+k stage k; -1 closed */
+};
+
+struct state_prev {
+	bool found;
+	int level;           /* as last seen */
+	int alerted_level;   /* the highest level alerted (0: none) */
+	char last_alert[DATE_BUF];   /* day of the last alert or reminder, or "" */
+};
+
+/* Insert or update, returning what was stored before. */
+int state_put_obligation(struct state *st, const struct state_obligation *ob,
+			 int64_t poll, struct state_prev *prev, struct dl_error *err);
+int state_set_alerted(struct state *st, const char *case_ref, const char *rule, int seq,
+		      int level, const char *day, struct dl_error *err);
+/* Obligations still open that this poll did not see (their case changed
+ * or vanished) are closed as "gone". */
+int state_close_unseen(struct state *st, int64_t poll, struct dl_error *err);
+
+/* Walk open obligations at level >= min_level. */
+typedef int (*state_obligation_fn)(void *ctx, const struct state_obligation *ob,
+				   const struct state_prev *prev);
+int state_each_open(struct state *st, int min_level, state_obligation_fn fn, void *ctx,
+		    struct dl_error *err);
+
+/* Record that `what` about an obligation went (or will go, by digest) to
+ * recipient; *fresh says whether it was new.  The unique key is what makes
+ * "never twice for the same (obligation, stage, recipient)" hold. */
+int state_note_sent(struct state *st, const char *case_ref, const char *rule, int seq,
+		    const char *what, const char *recipient, bool *fresh, struct dl_error *err);
+
+/* The outbox. */
+struct state_message {
+	int64_t id;
+	const char *msg_id, *receiver, *recipient, *kind, *case_ref, *rule;
+	int immediate;       /* escalations: not held by quiet hours */
+	const char *subject, *text, *html, *payload;
+	int64_t created, next_attempt;
+	int attempts;
+	const char *status;  /* pending, sent, dead */
+	const char *last_error;
+};
+
+int state_enqueue(struct state *st, const struct state_message *m, int64_t *id,
+		  struct dl_error *err);
+/* Pending messages due by now, oldest first, at most max. */
+typedef int (*state_message_fn)(void *ctx, const struct state_message *m);
+int state_each_due(struct state *st, int64_t now, int max, state_message_fn fn, void *ctx,
+		   struct dl_error *err);
+int state_mark_message(struct state *st, int64_t id, const char *status, int attempts,
+		       int64_t next_attempt, const char *last_error, int64_t sent_at,
+		       struct dl_error *err);
+/* Dead letters back to pending (id 0: all); returns how many. */
+int state_retry_dead(struct state *st, int64_t id, int64_t now, int *count,
+		     struct dl_error *err);
+typedef int (*state_list_fn)(void *ctx, const struct state_message *m);
+int state_each_message(struct state *st, const char *status, state_list_fn fn, void *ctx,
+		       struct dl_error *err);
+
+/* Messages sent to a recipient on a local day, for daily caps. */
+int state_count_sent(struct state *st, const char *recipient, const char *day, int *count,
+		     struct dl_error *err);
+int state_add_sent(struct state *st, const char *recipient, const char *day,
+		   struct dl_error *err);
+
+/* Digests: one a recipient a working day. */
+int state_digest_mark(struct state *st, const char *recipient, const char *day,
+		      bool *fresh, struct dl_error *err);
+
+/* Acknowledgements. */
+struct state_ack {
+	const char *case_ref, *rule;
+	int seq;
+	const char *until, *reason, *who;
+	int level;           /* the obligation's level when acknowledged */
+	int64_t created;
+};
+/* Acknowledge the latest open obligation of (case_ref, rule). */
+int state_ack(struct state *st, const char *case_ref, const char *rule, const char *until,
+	      const char *reason, const char *who, int64_t now, struct state_ack *out,
+	      struct dl_error *err);
+/* Is there an ack for this obligation at this level, valid on day? */
+int state_ack_active(struct state *st, const char *case_ref, const char *rule, int seq,
+		     int level, const char *day, bool *active, struct dl_error *err);
+typedef int (*state_ack_fn)(void *ctx, const struct state_ack *a);
+int state_each_ack(struct state *st, state_ack_fn fn, void *ctx, struct dl_error *err);
+
+/* Polls, for status. */
+struct state_poll {
+	int64_t id, started, finished;
+	long cases, open, due_soon, overdue, findings, enqueued;
+};
+int state_poll_begin(struct state *st, int64_t started, int64_t *id, struct dl_error *err);
+int state_poll_end(struct state *st, const struct state_poll *p, struct dl_error *err);
+
+struct state_status {
+	struct state_poll last;      /* id 0 when none */
+	long open, due_soon, overdue, escalated;
+	long pending, sent, dead;
+	int64_t oldest_pending;
+};
+int state_status(struct state *st, struct state_status *out, struct dl_error *err);
+
+#endif

@@ -1,0 +1,250 @@
+/* test_state.c — the state database on real SQLite files. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "testutil.h"
+
+#include <sqlite3.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "deadlined/state.h"
+
+static char dir[512];
+static char path[600];
+
+static int setup(void **state)
+{
+	(void)state;
+	if (test_tmpdir(dir, sizeof dir, "test_state") < 0)
+		return -1;
+	snprintf(path, sizeof path, "%s/state.db", dir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char f[700];
+
+	(void)state;
+	for (const char *suffix = ""; suffix; suffix = strcmp(suffix, "") == 0 ? "-wal" :
+	     strcmp(suffix, "-wal") == 0 ? "-shm" : NULL) {
+		snprintf(f, sizeof f, "%s%s", path, suffix);
+		unlink(f);
+	}
+	rmdir(dir);
+	return 0;
+}
+
+static struct state *fresh(void)
+{
+	struct state *st;
+	struct dl_error err;
+
+	teardown(NULL);
+	assert_int_equal(test_tmpdir(dir, sizeof dir, "test_state"), 0);
+	snprintf(path, sizeof path, "%s/state.db", dir);
+	if (state_open(path, &st, &err) < 0)
+		fail_msg("state_open: %s", err.msg);
+	return st;
+}
+
+static struct state_obligation ob(int level, const char *state)
+{
+	return (struct state_obligation){ "C1", "icpc", 1, "K1", "T1", "Team", "W1", "Worker",
+		"w@x.example", "tm@x.example", "sm@x.example", "2025-01-02", "2025-01-23", NULL,
+		state, level > 2 ? level - 2 : 0, level >= 2 ? 3 : 0, level };
+}
+
+static void test_migrates_and_refuses_newer(void **s)
+{
+	struct state *st = fresh();
+	struct dl_error err;
+	sqlite3 *db;
+	int v = -1;
+	sqlite3_stmt *q;
+
+	(void)s;
+	state_close(st);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		v = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	assert_int_equal(v, STATE_SCHEMA_VERSION);
+	sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(q, 0), "wal");
+	sqlite3_finalize(q);
+	/* Re-opening the current version is a no-op; a newer one is refused. */
+	assert_int_equal(state_open(path, &st, &err), 0);
+	state_close(st);
+	sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL);
+	sqlite3_close(db);
+	assert_int_equal(state_open(path, &st, &err), -1);
+	assert_non_null(strstr(err.msg, "schema version 99, newer than"));
+}
+
+static void test_obligation_history(void **s)
+{
+	struct state *st = fresh();
+	struct state_obligation o = ob(1, "due-soon");
+	struct state_prev prev;
+	struct dl_error err;
+
+	(void)s;
+	assert_int_equal(state_put_obligation(st, &o, 1, &prev, &err), 0);
+	assert_false(prev.found);
+	assert_int_equal(state_set_alerted(st, "C1", "icpc", 1, 1, "2025-01-21", &err), 0);
+	o = ob(3, "overdue");
+	assert_int_equal(state_put_obligation(st, &o, 2, &prev, &err), 0);
+	assert_true(prev.found);
+	assert_int_equal(prev.level, 1);
+	assert_int_equal(prev.alerted_level, 1);
+	assert_string_equal(prev.last_alert, "2025-01-21");
+	/* Not seen in poll 3: closed as gone. */
+	assert_int_equal(state_close_unseen(st, 3, &err), 0);
+	o = ob(3, "overdue");
+	assert_int_equal(state_put_obligation(st, &o, 3, &prev, &err), 0);
+	assert_int_equal(prev.level, -1);
+	state_close(st);
+}
+
+static void test_note_sent_is_once(void **s)
+{
+	struct state *st = fresh();
+	struct dl_error err;
+	bool fresh1, fresh2, fresh3;
+
+	(void)s;
+	assert_int_equal(state_note_sent(st, "C1", "icpc", 1, "level:2", "mail:tm@x", &fresh1, &err), 0);
+	assert_int_equal(state_note_sent(st, "C1", "icpc", 1, "level:2", "mail:tm@x", &fresh2, &err), 0);
+	assert_int_equal(state_note_sent(st, "C1", "icpc", 1, "level:2", "mail:w@x", &fresh3, &err), 0);
+	assert_true(fresh1);
+	assert_false(fresh2);
+	assert_true(fresh3);
+	state_close(st);
+}
+
+struct seen {
+	int n;
+	int64_t ids[8];
+};
+
+static int collect(void *ctx, const struct state_message *m)
+{
+	struct seen *s = ctx;
+
+	if (s->n < 8)
+		s->ids[s->n] = m->id;
+	s->n++;
+	return 0;
+}
+
+static void test_outbox_lifecycle(void **s)
+{
+	struct state *st = fresh();
+	struct state_message m = { .msg_id = "a@h", .receiver = "mail", .recipient = "tm@x",
+		.kind = "overdue", .subject = "S", .text = "T", .html = "H", .payload = "{}",
+		.created = 1000, .next_attempt = 1000 };
+	struct state_status status;
+	struct seen seen = { 0 };
+	struct dl_error err;
+	int64_t id1, id2;
+	int count;
+
+	(void)s;
+	assert_int_equal(state_enqueue(st, &m, &id1, &err), 0);
+	m.msg_id = "b@h";
+	m.next_attempt = 5000;
+	assert_int_equal(state_enqueue(st, &m, &id2, &err), 0);
+	/* The same Message-ID twice is refused: ids are unique. */
+	assert_int_equal(state_enqueue(st, &m, &id2, &err), -1);
+	assert_int_equal(state_each_due(st, 2000, 10, collect, &seen, &err), 0);
+	assert_int_equal(seen.n, 1);
+	assert_int_equal(seen.ids[0], id1);
+	assert_int_equal(state_mark_message(st, id1, "dead", 3, 9999, "HTTP 500", 0, &err), 0);
+	assert_int_equal(state_status(st, &status, &err), 0);
+	assert_int_equal(status.dead, 1);
+	assert_int_equal(status.pending, 1);
+	assert_int_equal(state_retry_dead(st, 0, 6000, &count, &err), 0);
+	assert_int_equal(count, 1);
+	seen.n = 0;
+	assert_int_equal(state_each_due(st, 6000, 10, collect, &seen, &err), 0);
+	assert_int_equal(seen.n, 2);
+	state_close(st);
+}
+
+static void test_acks_and_counts(void **s)
+{
+	struct state *st = fresh();
+	struct state_obligation o = ob(2, "overdue");
+	struct state_prev prev;
+	struct state_ack ack;
+	struct dl_error err;
+	bool active, first, again;
+	int n;
+
+	(void)s;
+	assert_int_equal(state_ack(st, "C1", "icpc", "2025-02-01", "Conference booked", "tm",
+				   1, &ack, &err), -1);
+	assert_non_null(strstr(err.msg, "no open obligation"));
+	assert_int_equal(state_put_obligation(st, &o, 1, &prev, &err), 0);
+	assert_int_equal(state_ack(st, "C1", "icpc", "2025-02-01", "Conference booked", "tm",
+				   1, &ack, &err), 0);
+	assert_int_equal(ack.seq, 1);
+	assert_int_equal(ack.level, 2);
+	assert_int_equal(state_ack_active(st, "C1", "icpc", 1, 2, "2025-01-31", &active, &err), 0);
+	assert_true(active);
+	/* Past its date, or once the obligation changed level, it lapses. */
+	assert_int_equal(state_ack_active(st, "C1", "icpc", 1, 2, "2025-02-02", &active, &err), 0);
+	assert_false(active);
+	assert_int_equal(state_ack_active(st, "C1", "icpc", 1, 3, "2025-01-31", &active, &err), 0);
+	assert_false(active);
+	assert_int_equal(state_add_sent(st, "tm@x", "2025-01-31", &err), 0);
+	assert_int_equal(state_add_sent(st, "tm@x", "2025-01-31", &err), 0);
+	assert_int_equal(state_count_sent(st, "tm@x", "2025-01-31", &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(state_count_sent(st, "tm@x", "2025-02-01", &n, &err), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(state_digest_mark(st, "mail:tm@x", "2025-01-31", &first, &err), 0);
+	assert_int_equal(state_digest_mark(st, "mail:tm@x", "2025-01-31", &again, &err), 0);
+	assert_true(first);
+	assert_false(again);
+	state_close(st);
+}
+
+static void test_rollback_keeps_nothing(void **s)
+{
+	struct state *st = fresh();
+	struct state_message m = { .msg_id = "r@h", .receiver = "mail", .kind = "digest",
+		.created = 1, .next_attempt = 1 };
+	struct state_status status;
+	struct dl_error err;
+	int64_t id;
+
+	(void)s;
+	assert_int_equal(state_begin(st, &err), 0);
+	assert_int_equal(state_enqueue(st, &m, &id, &err), 0);
+	state_rollback(st);
+	assert_int_equal(state_status(st, &status, &err), 0);
+	assert_int_equal(status.pending, 0);
+	state_close(st);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_migrates_and_refuses_newer),
+		cmocka_unit_test(test_obligation_history),
+		cmocka_unit_test(test_note_sent_is_once),
+		cmocka_unit_test(test_outbox_lifecycle),
+		cmocka_unit_test(test_acks_and_counts),
+		cmocka_unit_test(test_rollback_keeps_nothing),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
