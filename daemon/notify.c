@@ -102,6 +102,7 @@ struct target {
 	const char *receiver;      /* receiver name */
 	const char *address;       /* e-mail address, or NULL for a webhook */
 	const char *role;          /* the role it came from, or NULL */
+	int level;                 /* the first level that names it */
 	char key[320];             /* receiver:address, the dedup key */
 };
 
@@ -174,7 +175,7 @@ static bool in_strings(const struct schema_strings *s, const char *v)
 }
 
 static size_t add_target(struct target *t, size_t n, const char *receiver,
-			 const char *address, const char *role)
+			 const char *address, const char *role, int level)
 {
 	if (n >= MAX_TARGETS)
 		return n;
@@ -186,13 +187,14 @@ static size_t add_target(struct target *t, size_t n, const char *receiver,
 	t[n].receiver = receiver;
 	t[n].address = address;
 	t[n].role = role;
+	t[n].level = level;
 	return n + 1;
 }
 
 /* A notify-list name: a role (e-mail via the mail receiver) or a receiver
  * (its fixed `to` addresses, or the webhook itself). */
 static size_t add_name(struct poll *p, const struct state_obligation *so, const char *name,
-		       struct target *t, size_t n)
+		       int level, struct target *t, size_t n)
 {
 	const struct conf *conf = p->n->conf;
 	const struct receiver_conf *rc = conf_receiver(conf, name);
@@ -208,17 +210,17 @@ static size_t add_name(struct poll *p, const struct state_obligation *so, const 
 				so->team_ref ? so->team_ref : "(none)");
 			return n;
 		}
-		return add_target(t, n, conf->notify.mail_receiver, addr, name);
+		return add_target(t, n, conf->notify.mail_receiver, addr, name, level);
 	}
 	if (rc->kind == RECEIVER_WEBHOOK)
-		return add_target(t, n, rc->name, NULL, NULL);
+		return add_target(t, n, rc->name, NULL, NULL, level);
 	for (size_t i = 0; i < rc->to.n; i++)
-		n = add_target(t, n, rc->name, rc->to.v[i], NULL);
+		n = add_target(t, n, rc->name, rc->to.v[i], NULL, level);
 	return n;
 }
 
 static size_t route_targets(struct poll *p, const struct state_obligation *so,
-			    enum alert_kind kind, struct target *t, size_t n)
+			    enum alert_kind kind, int level, struct target *t, size_t n)
 {
 	const struct conf_route *rt = p->n->conf->routes.v;
 
@@ -228,12 +230,15 @@ static size_t route_targets(struct poll *p, const struct state_obligation *so,
 		    (rt[i].on.n && !in_strings(&rt[i].on, route_kind(kind))))
 			continue;
 		for (size_t k = 0; k < rt[i].notify.n; k++)
-			n = add_name(p, so, rt[i].notify.v[k], t, n);
+			n = add_name(p, so, rt[i].notify.v[k], level, t, n);
 	}
 	return n;
 }
 
-/* Everyone told of levels from..to of this obligation, plus routes. */
+/* Everyone told of levels from..to of this obligation, plus routes; each
+ * target remembers the first level that names it, so a worker told of an
+ * obligation that jumped straight to an escalation hears "overdue" (their
+ * part) while the service manager hears "escalation". */
 static size_t targets(struct poll *p, const struct state_obligation *so, int from, int to,
 		      enum alert_kind kind, struct target *t)
 {
@@ -244,9 +249,9 @@ static size_t targets(struct poll *p, const struct state_obligation *so, int fro
 		const struct schema_strings *roles = roles_at(r, level);
 
 		for (size_t i = 0; roles && i < roles->n; i++)
-			n = add_name(p, so, roles->v[i], t, n);
+			n = add_name(p, so, roles->v[i], level, t, n);
 	}
-	return route_targets(p, so, kind, t, n);
+	return route_targets(p, so, kind, to, t, n);
 }
 
 static void fill_item(const struct notify *n, const struct state_obligation *so,
@@ -317,20 +322,22 @@ static bool by_digest(const struct poll *p, const struct target *t, enum alert_k
 static int tell(struct poll *p, const struct state_obligation *so, const char *what,
 		enum alert_kind kind, int from, int to)
 {
+	bool by_level = kind == ALERT_DUE_SOON || kind == ALERT_OVERDUE || kind == ALERT_ESCALATION;
 	struct target t[MAX_TARGETS];
 	struct alert_item item;
 	size_t n = targets(p, so, from, to, kind, t);
 
 	fill_item(p->n, so, &item);
 	for (size_t i = 0; i < n; i++) {
+		enum alert_kind k = by_level ? kind_of_level(t[i].level) : kind;
 		bool fresh;
 
 		if (state_note_sent(p->n->st, so->case_ref, so->rule, so->seq, what, t[i].key,
 				    &fresh, p->err) < 0)
 			return -1;
-		if (!fresh || by_digest(p, &t[i], kind))
+		if (!fresh || by_digest(p, &t[i], k))
 			continue;
-		if (enqueue(p, &t[i], kind, so->team_name ? so->team_name : so->team_ref,
+		if (enqueue(p, &t[i], k, so->team_name ? so->team_name : so->team_ref,
 			    &item, 1, so->case_ref, so->rule) < 0)
 			return -1;
 	}
@@ -517,7 +524,7 @@ static int cmp_entry(const void *a, const void *b)
 static int send_digest(struct poll *p, struct digest_entry *e, size_t n)
 {
 	struct alert_item *items = malloc(n * sizeof *items);
-	struct target t = { e->receiver, e->address, NULL, "" };
+	struct target t = { e->receiver, e->address, NULL, 0, "" };
 	bool fresh;
 	int rc = -1;
 

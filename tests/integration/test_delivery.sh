@@ -1,0 +1,148 @@
+# Alerts end to end: deadlined --once against a hand-built case database,
+# delivering into Maildirs; dedup across polls and restarts, digests,
+# reminders, acks, quiet hours, caps, dead letters and retry.
+. tests/integration/lib.sh
+C=$DEADLINECTL
+D=$DEADLINED
+
+sqlite3 "$TMP/cases.db" < conf/schema/native.sql
+sqlite3 "$TMP/cases.db" <<'SQL'
+INSERT INTO deadlined_teams VALUES ('T1', 'Duty and Assessment Team', 'tm@council.example', 'sm@council.example');
+INSERT INTO deadlined_workers VALUES ('W1', 'Sam Worker', 'sam@council.example', 'T1');
+INSERT INTO deadlined_cases VALUES
+  ('A2', 'C2', '2015-05-05', 'T1', 'W1'), ('A3', 'C3', '2015-05-05', 'T1', 'W1'),
+  ('A4', 'C4', '2015-05-05', 'T1', 'W1'), ('A5', 'C5', '2010-01-01', 'T1', NULL);
+INSERT INTO deadlined_events (case_ref, kind, occurred) VALUES
+  ('A2', 'referral', '2024-11-01'), ('A3', 'cla_started', '2024-12-02'),
+  ('A4', 'cla_started', '2024-12-02'), ('A4', 'placement_started', '2024-12-02'),
+  ('A4', 'health_part_a_sent', '2024-12-05'), ('A4', 'cla_visit', '2024-12-06'),
+  ('A4', 'care_plan', '2024-12-10'), ('A4', 'initial_health_assessment', '2024-12-20'),
+  ('A4', 'cla_review', '2024-12-20'), ('A4', 'pep', '2024-12-20'),
+  ('A5', 'missing_returned', '2025-01-16T18:00');
+SQL
+ln -s "$PWD/conf/rules" "$TMP/rules"
+
+# conf NAME NOTIFY-SETTINGS [EXTRA]: a config with the rule pack, a Maildir
+# for people and a Maildir "channel" for routes.
+conf() {
+	cat > "$TMP/$1.conf" <<CONF
+source = { database = "$TMP/cases.db"; };
+state = { database = "$TMP/$1.db"; };
+rules = {
+  @include "rules/referral.conf"
+  @include "rules/looked-after.conf"
+  @include "rules/missing.conf"
+};
+receivers = {
+  mail = { type = "maildir"; path = "$TMP/$1-mail"; from = "deadlined@test.invalid"; };
+  channel = { type = "maildir"; path = "$TMP/$1-channel"; from = "deadlined@test.invalid";
+              to = [ "channel@council.example" ]; };
+  # Nothing listens on port 1: every delivery fails at once.
+  nowhere = { type = "webhook"; url = "https://127.0.0.1:1/hook"; connect_timeout = 2; timeout = 3; };
+};
+notify = { mail_receiver = "mail"; $2 };
+$3
+CONF
+}
+count() { ls "$1" 2>/dev/null | wc -l | tr -d ' '; }
+to_count() { grep -l "^To: $2" "$1"/* 2>/dev/null | wc -l | tr -d ' '; }
+
+# ---- digests: workers and team managers daily, escalations at once ----
+conf dg 'digest_time = "08:30"; digest_roles = [ "worker", "team_manager" ];' \
+	'routes = ( { rule = "cla-review"; on = [ "escalation" ]; notify = [ "channel" ]; } );'
+expect 0 '*' '' -- $D --once --as-of 2025-01-20 -c "$TMP/dg.conf"
+M="$TMP/dg-mail/new"
+# 7 obligations passed escalation stage 1 (A2 x2, A3 x5): the service manager
+# hears of each at once; Sam (8 items) and the team manager (9: A5 is
+# unallocated, so its worker alerts go to the team manager) get one digest.
+[ "$(to_count "$M" sm@council.example)" = 7 ] && ok || bad "service manager escalations: $(to_count "$M" sm@council.example)"
+[ "$(to_count "$M" sam@council.example)" = 1 ] && ok || bad "worker digest count"
+[ "$(to_count "$M" tm@council.example)" = 1 ] && ok || bad "team manager digest count"
+[ "$(count "$M")" = 9 ] && ok || bad "messages in all: $(count "$M")"
+[ "$(count "$TMP/dg-channel/new")" = 1 ] && ok || bad "route to channel: $(count "$TMP/dg-channel/new")"
+/usr/bin/python3 - "$M" <<'PY' && ok || bad "digest content"
+import email, email.policy, glob, sys
+msgs = [email.message_from_binary_file(open(f, "rb"), policy=email.policy.default)
+        for f in glob.glob(sys.argv[1] + "/*")]
+tm = [m for m in msgs if m["To"] == "tm@council.example"][0]
+assert tm["Subject"].startswith("9 overdue"), tm["Subject"]
+assert "Duty and Assessment Team" in tm["Subject"], tm["Subject"]
+text = tm.get_body(("plain",)).get_content()
+for ref in ("A2", "A3", "A4", "A5"):
+    assert ref in text, ref
+html = tm.get_body(("html",)).get_content()
+assert "<html" in html.lower()
+sm = [m for m in msgs if m["To"] == "sm@council.example"]
+assert all("scalat" in m["Subject"] for m in sm), [m["Subject"] for m in sm]
+ids = [m["Message-ID"] for m in msgs]
+assert len(set(ids)) == len(ids)
+PY
+
+# The same poll again, and again as a new process: nothing new.
+expect 0 '*' '' -- $D --once --as-of 2025-01-20 -c "$TMP/dg.conf"
+[ "$(count "$M")" = 9 ] && ok || bad "second poll sent again: $(count "$M")"
+# The next working day: one digest each, nothing else.
+expect 0 '*' '' -- $D --once --as-of 2025-01-21 -c "$TMP/dg.conf"
+[ "$(count "$M")" = 11 ] && ok || bad "next day's digests: $(count "$M")"
+# A Saturday: no digest.
+expect 0 '*' '' -- $D --once --as-of 2025-01-25 -c "$TMP/dg.conf"
+[ "$(count "$M")" = 11 ] && ok || bad "weekend digest sent"
+DEADLINED_CONFIG="$TMP/dg.conf" $C status > "$TMP/status.txt"; rc=$?
+[ $rc = 0 ] && grep -q 'outbox .* 0 pending, 12 sent, 0 dead' "$TMP/status.txt" && ok || bad "status: rc $rc $(cat "$TMP/status.txt")"
+
+# ---- immediate mode: reminders and acks ----
+conf im 'reminder_interval = "5 working days";'
+expect 0 '*' '' -- $D --once --as-of 2025-01-20 -c "$TMP/im.conf"
+M="$TMP/im-mail/new"
+# Each of 9 overdue obligations: the worker (or, unallocated, the team
+# manager) and the team manager; the 7 escalated ones also the service
+# manager: sam 8, tm 9 (8 + A5 once, as worker and manager are the same
+# address), sm 7.
+[ "$(to_count "$M" sam@council.example)" = 8 ] && ok || bad "worker alerts: $(to_count "$M" sam@council.example)"
+[ "$(to_count "$M" tm@council.example)" = 9 ] && ok || bad "tm alerts: $(to_count "$M" tm@council.example)"
+[ "$(to_count "$M" sm@council.example)" = 7 ] && ok || bad "sm alerts: $(to_count "$M" sm@council.example)"
+expect 0 '*' 'acknowledged' -- sh -c "DEADLINED_CONFIG='$TMP/im.conf' $C ack A3 cla-review --until 2099-01-01 --reason 'Review booked for 3 Feb; IRO on leave' >&2"
+DEADLINED_CONFIG="$TMP/im.conf" $C acks | grep -q 'A3 .*cla-review .*2099-01-01 .*Review booked' && ok || bad "acks list"
+expect 2 '' 'in the past' -- env DEADLINED_CONFIG="$TMP/im.conf" $C ack A3 pep --until 2001-01-01 --reason 'x y z'
+expect 2 '' 'no open obligation' -- env DEADLINED_CONFIG="$TMP/im.conf" $C ack A4 care-plan --until 2099-01-01 --reason 'done already'
+before=$(count "$M")
+# 5 working days later: a reminder for each overdue obligation except the
+# acknowledged one, to worker and team manager: 8 obligations, sam 7, tm 8.
+expect 0 '*' '' -- $D --once --as-of 2025-01-27 -c "$TMP/im.conf"
+after=$(count "$M")
+[ $((after - before)) = 15 ] && ok || bad "reminders: $((after - before)), want 15"
+grep -l '^Subject: .*Still overdue' "$M"/* | xargs grep -l 'A3' | xargs -r grep -l 'cla-review\|Looked-after child review' > "$TMP/acked" || true
+[ ! -s "$TMP/acked" ] && ok || bad "acknowledged obligation was reminded"
+expect 0 '*' '' -- $D --once --as-of 2025-01-28 -c "$TMP/im.conf"
+[ "$(count "$M")" = "$after" ] && ok || bad "reminded twice within the interval"
+
+# ---- quiet hours and caps hold messages; escalations go through ----
+h=$(date +%H); m=$(date +%M)
+from=$(printf '%02d:%02d' $(( (10#$h + 23) % 24 )) $((10#$m)))
+until=$(printf '%02d:%02d' $(( (10#$h + 1) % 24 )) $((10#$m)))
+conf qh "quiet_hours = \"$from-$until\";"
+expect 0 '*' '' -- $D --once --as-of 2025-01-20 -c "$TMP/qh.conf"
+[ "$(count "$TMP/qh-mail/new")" = 7 ] && ok || bad "quiet hours: $(count "$TMP/qh-mail/new") sent, want the 7 escalations"
+DEADLINED_CONFIG="$TMP/qh.conf" $C outbox --state pending | grep -q 'held: quiet hours' && ok || bad "held messages not shown"
+conf cap 'daily_cap = 2;'
+expect 0 '*' '' -- $D --once --as-of 2025-01-20 -c "$TMP/cap.conf"
+[ "$(to_count "$TMP/cap-mail/new" sam@council.example)" = 2 ] && ok || bad "cap: sam got $(to_count "$TMP/cap-mail/new" sam@council.example)"
+
+# ---- dead letters and retry: a webhook nobody answers ----
+conf dl 'dead_after = "0 days";' 'routes = ( { on = [ "escalation" ]; notify = [ "nowhere" ]; } );'
+expect 0 '*' '' -- $D --once --as-of 2025-01-20 -c "$TMP/dl.conf"
+DEADLINED_CONFIG="$TMP/dl.conf" $C status > "$TMP/status.txt"; rc=$?
+[ $rc = 1 ] && grep -q '7 dead letters' "$TMP/status.txt" && ok || bad "dead letters in status: rc $rc $(cat "$TMP/status.txt")"
+DEADLINED_CONFIG="$TMP/dl.conf" $C outbox --state dead | grep -c 'last error: .*' | grep -qx 7 && ok || bad "dead letters listed with errors"
+expect 0 '7 dead letters queued again; the daemon sends them at its next delivery' '' \
+	-- env DEADLINED_CONFIG="$TMP/dl.conf" $C retry --all
+expect 2 '' 'not a message id' -- env DEADLINED_CONFIG="$TMP/dl.conf" $C retry x1
+expect 2 '' 'or --all' -- env DEADLINED_CONFIG="$TMP/dl.conf" $C retry
+
+# ---- dry run: lists, stores nothing ----
+conf dry 'digest_time = "08:30";'
+expect 0 '*' '' -- $D --once --dry-run --as-of 2025-01-20 -c "$TMP/dry.conf"
+$D --once --dry-run --as-of 2025-01-20 -c "$TMP/dry.conf" | grep -q '^would send via mail to sm@council.example: ' && ok || bad "dry run lists"
+[ ! -e "$TMP/dry.db" ] && [ "$(count "$TMP/dry-mail/new")" = 0 ] && ok || bad "dry run stored or sent"
+
+finish
