@@ -4,6 +4,9 @@
  * the library, print, and choose the exit status.
  */
 #include <ctype.h>
+#include <curl/curl.h>
+#include <inttypes.h>
+#include <pwd.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +19,8 @@
 #include "deadlined/date.h"
 #include "deadlined/duration.h"
 #include "deadlined/evaluate.h"
+#include "deadlined/notify.h"
+#include "deadlined/state.h"
 #include "deadlined/output.h"
 #include "deadlined/source.h"
 #include "deadlined/version.h"
@@ -32,14 +37,16 @@ struct options {
 	const char *config;
 	const char *db;            /* overrides source.database */
 	const char *as_of, *state, *rule, *team, *format;
-	int count_start_day;
+	const char *until, *reason, *to;
+	int count_start_day, all;
 };
 
 struct command {
 	const char *name;
-	int nargs;                 /* exactly this many arguments */
+	int nargs;                 /* at least this many arguments */
 	const char *usage;
 	int (*run)(const struct options *opt, struct conf *conf, char **args);
+	int max_args;              /* 0: exactly nargs */
 };
 
 static const char *progname = "deadlinectl";
@@ -402,6 +409,241 @@ static int cmd_explain(const struct options *opt, struct conf *conf, char **args
 	return x.oom ? EXIT_FAILURE_RUNTIME : rc;
 }
 
+/* ---- the state database: acks, outbox, status ------------------------ */
+
+static int open_state(const struct conf *conf, struct state **st)
+{
+	struct dl_error err;
+
+	if (access(conf->state.database, F_OK) != 0) {
+		fprintf(stderr, "%s: no state database at %s (has deadlined run yet?)\n", progname,
+			conf->state.database);
+		return EXIT_FAILURE_RUNTIME;
+	}
+	if (state_open(conf->state.database, st, &err) < 0)
+		return runtime_error("state", &err);
+	return EXIT_OK;
+}
+
+/* Who is acknowledging: the login behind sudo, else the invoking user. */
+static const char *invoking_user(void)
+{
+	const char *sudo = getenv("SUDO_USER");
+	struct passwd *pw;
+
+	if (sudo && *sudo)
+		return sudo;
+	pw = getpwuid(getuid());
+	return pw ? pw->pw_name : "unknown";
+}
+
+static int check_ack_input(const struct options *opt, const struct conf *conf, char **args)
+{
+	struct dl_error err;
+	dl_day until;
+
+	if (!opt->until || !opt->reason) {
+		fprintf(stderr, "%s: ack needs --until DATE and --reason TEXT\n", progname);
+		return EXIT_BAD_INPUT;
+	}
+	if (date_parse(opt->until, &until, &err) < 0)
+		return bad_input("ack: --until", &err);
+	if (until < date_today()) {
+		fprintf(stderr, "%s: ack: --until %s is in the past\n", progname, opt->until);
+		return EXIT_BAD_INPUT;
+	}
+	if (strlen(opt->reason) < 3 || strlen(opt->reason) > 1000) {
+		fprintf(stderr, "%s: ack: --reason must say why, in 3 to 1000 characters\n", progname);
+		return EXIT_BAD_INPUT;
+	}
+	if (!conf_rule(conf, args[1])) {
+		fprintf(stderr, "%s: ack: no rule '%s' in the configuration\n", progname, args[1]);
+		return EXIT_BAD_INPUT;
+	}
+	return EXIT_OK;
+}
+
+static int cmd_ack(const struct options *opt, struct conf *conf, char **args)
+{
+	struct state_ack ack;
+	struct state *st;
+	struct dl_error err;
+	int rc;
+
+	if ((rc = check_ack_input(opt, conf, args)) != EXIT_OK || (rc = open_state(conf, &st)))
+		return rc;
+	rc = state_ack(st, args[0], args[1], opt->until, opt->reason, invoking_user(),
+		       (int64_t)time(NULL), &ack, &err);
+	state_close(st);
+	if (rc < 0) {
+		fprintf(stderr, "%s: ack: %s\n", progname, err.msg);
+		return EXIT_BAD_INPUT;
+	}
+	printf("acknowledged %s %s #%d until %s by %s; reminders stop until then or until it "
+	       "changes state (what counts as late is unchanged)\n", args[0], args[1], ack.seq,
+	       opt->until, ack.who);
+	return EXIT_OK;
+}
+
+static int print_ack(void *ctx, const struct state_ack *a)
+{
+	char when[DATE_BUF];
+	time_t t = (time_t)a->created;
+	struct tm tm;
+	dl_day d = 0;
+
+	(void)ctx;
+	localtime_r(&t, &tm);
+	date_from_ymd(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, &d);
+	printf("%-16s %-20s %3d %-10s %-10s %-10s %s\n", a->case_ref, a->rule, a->seq,
+	       date_format(d, when), a->until, a->who, a->reason);
+	return 0;
+}
+
+static int cmd_acks(const struct options *opt, struct conf *conf, char **args)
+{
+	struct state *st;
+	struct dl_error err;
+	int rc;
+
+	(void)opt;
+	(void)args;
+	if ((rc = open_state(conf, &st)) != EXIT_OK)
+		return rc;
+	printf("%-16s %-20s %3s %-10s %-10s %-10s %s\n", "CASE", "RULE", "SEQ", "ACKED", "UNTIL",
+	       "WHO", "REASON");
+	rc = state_each_ack(st, print_ack, NULL, &err);
+	state_close(st);
+	return rc < 0 ? runtime_error("acks", &err) : EXIT_OK;
+}
+
+static int print_message(void *ctx, const struct state_message *m)
+{
+	(void)ctx;
+	printf("%-6" PRId64 " %-7s %3d %-14.14s %-28.28s %s\n", m->id, m->status, m->attempts,
+	       m->receiver, m->recipient ? m->recipient : "(webhook)", m->subject ? m->subject : "");
+	if (m->last_error && strcmp(m->status, "sent") != 0)
+		printf("       last error: %s\n", m->last_error);
+	return 0;
+}
+
+static int cmd_outbox(const struct options *opt, struct conf *conf, char **args)
+{
+	struct state *st;
+	struct dl_error err;
+	int rc;
+
+	(void)args;
+	if (opt->state && strcmp(opt->state, "pending") && strcmp(opt->state, "sent") &&
+	    strcmp(opt->state, "dead")) {
+		fprintf(stderr, "%s: outbox --state: expected pending, sent or dead\n", progname);
+		return EXIT_BAD_INPUT;
+	}
+	if ((rc = open_state(conf, &st)) != EXIT_OK)
+		return rc;
+	printf("%-6s %-7s %3s %-14s %-28s %s\n", "ID", "STATUS", "TRY", "RECEIVER", "TO", "SUBJECT");
+	rc = state_each_message(st, opt->state, print_message, NULL, &err);
+	state_close(st);
+	return rc < 0 ? runtime_error("outbox", &err) : EXIT_OK;
+}
+
+static int cmd_retry(const struct options *opt, struct conf *conf, char **args)
+{
+	struct state *st;
+	struct dl_error err;
+	char *end = NULL;
+	long long id = 0;
+	int rc, count;
+
+	if (!args[0] == !opt->all) {
+		fprintf(stderr, "%s: retry takes a message ID (see 'deadlinectl outbox --state dead') "
+			"or --all\n", progname);
+		return EXIT_BAD_INPUT;
+	}
+	if (args[0] && ((id = strtoll(args[0], &end, 10)) <= 0 || *end)) {
+		fprintf(stderr, "%s: retry: '%s' is not a message id\n", progname, args[0]);
+		return EXIT_BAD_INPUT;
+	}
+	if ((rc = open_state(conf, &st)) != EXIT_OK)
+		return rc;
+	rc = state_retry_dead(st, id, (int64_t)time(NULL), &count, &err);
+	state_close(st);
+	if (rc < 0)
+		return runtime_error("retry", &err);
+	printf("%d dead letter%s queued again; the daemon sends %s at its next delivery\n", count,
+	       count == 1 ? "" : "s", count == 1 ? "it" : "them");
+	return count == 0 && id ? EXIT_BAD_INPUT : EXIT_OK;
+}
+
+static void print_time(const char *label, int64_t t)
+{
+	char buf[32] = "never";
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t > 0) {
+		localtime_r(&tt, &tm);
+		strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+	}
+	printf("%-18s %s\n", label, buf);
+}
+
+static int cmd_status(const struct options *opt, struct conf *conf, char **args)
+{
+	struct state_status s;
+	struct state *st;
+	struct dl_error err;
+	int rc;
+
+	(void)opt;
+	(void)args;
+	if ((rc = open_state(conf, &st)) != EXIT_OK)
+		return rc;
+	rc = state_status(st, &s, &err);
+	state_close(st);
+	if (rc < 0)
+		return runtime_error("status", &err);
+	printf("%-18s %s\n", "config", conf->path ? conf->path : "(built-in defaults)");
+	printf("%-18s %s\n", "state database", conf->state.database);
+	print_time("last poll", s.last.finished);
+	if (s.last.id)
+		printf("%-18s %" PRId64 " s, %ld cases, %ld findings, %ld messages made\n",
+		       "  took", s.last.finished - s.last.started, s.last.cases, s.last.findings,
+		       s.last.enqueued);
+	printf("%-18s %ld open, %ld due soon, %ld overdue (%ld escalated)\n", "obligations", s.open,
+	       s.due_soon, s.overdue, s.escalated);
+	printf("%-18s %ld pending, %ld sent, %ld dead letters\n", "outbox", s.pending, s.sent,
+	       s.dead);
+	if (s.pending)
+		print_time("  oldest pending", s.oldest_pending);
+	printf("%-18s %s\n", "digests", conf->notify.digest_time ? conf->notify.digest_time :
+	       "off (one message an item)");
+	return s.dead ? EXIT_FAILURE_RUNTIME : EXIT_OK;
+}
+
+static int cmd_test_notify(const struct options *opt, struct conf *conf, char **args)
+{
+	struct delivery_result r = { 0 };
+	struct notify *n;
+	struct dl_error err;
+	int rc;
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	rc = notify_open(conf, NULL, &n, &err);
+	if (rc == 0)
+		rc = notify_test(n, args[0], opt->to, &r, &err);
+	notify_close(n);
+	curl_global_cleanup();
+	if (rc < 0) {
+		fprintf(stderr, "%s: test-notify: %s\n", progname, err.msg);
+		return EXIT_BAD_INPUT;
+	}
+	printf("%s: %s%s%s\n", args[0], r.status == DELIVERY_OK ? "delivered" :
+	       r.status == DELIVERY_RETRY ? "failed (would be retried)" : "failed (permanent)",
+	       r.detail[0] ? ": " : "", r.detail);
+	return r.status == DELIVERY_OK ? EXIT_OK : EXIT_FAILURE_RUNTIME;
+}
+
 static const struct command commands[] = {
 	{ "due", 2, "due DATE DURATION        the due date, e.g. due 2024-12-20 \"10 working days\"",
 	  cmd_due },
@@ -417,6 +659,17 @@ static const struct command commands[] = {
 	  cmd_explain },
 	{ "check-data", 0, "check-data [--format F]  data-quality findings in the case database",
 	  cmd_check_data },
+	{ "ack", 2, "ack CASE_REF RULE --until DATE --reason TEXT\n"
+	  "                           silence reminders for an obligation, recording why",
+	  cmd_ack },
+	{ "acks", 0, "acks                     acknowledgements: who, when, until, why", cmd_acks },
+	{ "status", 0, "status                   last poll, counts, outbox and dead letters",
+	  cmd_status },
+	{ "outbox", 0, "outbox [--state pending|sent|dead]  messages and their last errors",
+	  cmd_outbox },
+	{ "retry", 0, "retry ID | --all         send dead letters again", cmd_retry, 1 },
+	{ "test-notify", 1, "test-notify RECEIVER [--to ADDRESS]  send a test message now",
+	  cmd_test_notify },
 	{ 0 }
 };
 
@@ -433,6 +686,10 @@ static void usage(FILE *out)
 		"      --rule ID        only this rule\n"
 		"      --team REF       only this team\n"
 		"      --format F       table (default), csv or json\n"
+		"      --until DATE     ack: silence reminders until DATE\n"
+		"      --reason TEXT    ack: why (recorded with who acknowledged)\n"
+		"      --all            retry: every dead letter\n"
+		"      --to ADDRESS     test-notify: the address to mail\n"
 		"      --count-start-day  count the start day as day 1 (due)\n"
 		"  -h, --help           this help\n"
 		"  -V, --version        the version\n"
@@ -450,6 +707,10 @@ static int parse_options(int argc, char **argv, struct options *opt)
 		{ "rule", required_argument, NULL, 'r' },
 		{ "team", required_argument, NULL, 't' },
 		{ "format", required_argument, NULL, 'f' },
+		{ "until", required_argument, NULL, 'U' },
+		{ "reason", required_argument, NULL, 'R' },
+		{ "to", required_argument, NULL, 'T' },
+		{ "all", no_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
@@ -474,6 +735,10 @@ static int parse_options(int argc, char **argv, struct options *opt)
 		case 'r': opt->rule = optarg; break;
 		case 't': opt->team = optarg; break;
 		case 'f': opt->format = optarg; break;
+		case 'U': opt->until = optarg; break;
+		case 'R': opt->reason = optarg; break;
+		case 'T': opt->to = optarg; break;
+		case 'a': opt->all = 1; break;
 		case 'h': usage(stdout); exit(EXIT_OK);
 		case 'V': printf("deadlinectl %s\n", DEADLINED_VERSION); exit(EXIT_OK);
 		default:
@@ -525,7 +790,8 @@ int main(int argc, char **argv)
 			argv[optind], progname);
 		return EXIT_BAD_INPUT;
 	}
-	if (argc - optind - 1 != cmd->nargs) {
+	if (argc - optind - 1 < cmd->nargs ||
+	    argc - optind - 1 > (cmd->max_args ? cmd->max_args : cmd->nargs)) {
 		fprintf(stderr, "%s: %s takes %d argument%s: %s\n", progname, cmd->name,
 			cmd->nargs, cmd->nargs == 1 ? "" : "s", cmd->usage);
 		return EXIT_BAD_INPUT;

@@ -3,10 +3,15 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <curl/curl.h>
 #include <time.h>
 
 #include "deadlined/conf.h"
 #include "deadlined/evaluate.h"
+#include "deadlined/notify.h"
+#include "deadlined/state.h"
 #include "deadlined/source.h"
 #include "deadlined/version.h"
 
@@ -31,7 +36,7 @@ static void usage(FILE *out)
 		"  -n, --check-config    validate the configuration and exit\n"
 		"      --once            evaluate once, print a summary and exit\n"
 		"      --as-of DATE      with --once: as if today were DATE\n"
-		"      --dry-run         with --once: change no state, send nothing\n"
+		"      --dry-run         with --once: list what would be sent; store and send nothing\n"
 		"      --db FILE         case database (instead of source.database)\n"
 		"  -h, --help            this help\n"
 		"  -V, --version         the version\n"
@@ -96,33 +101,80 @@ static void print_summary(const struct conf *conf, const struct evaluate_summary
 	       sum->total[OB_OVERDUE], sum->escalated, sum->findings);
 }
 
-/* One evaluation.  Until the state database exists every run is a dry run:
- * nothing is written and nothing is sent. */
+static void print_dry(void *ctx, const char *receiver, const char *recipient,
+		      const char *subject)
+{
+	(void)ctx;
+	printf("would send via %s%s%s: %s\n", receiver, recipient ? " to " : "",
+	       recipient ? recipient : "", subject);
+}
+
+/* Deliver what is due until nothing more is (bounded rounds). */
+static int deliver_all(struct notify *n, struct notify_deliver_result *total,
+		       struct dl_error *err)
+{
+	struct notify_deliver_result r;
+
+	memset(total, 0, sizeof *total);
+	for (int round = 0; round < 50; round++) {
+		if (notify_deliver(n, (int64_t)time(NULL), 500, &r, err) < 0)
+			return -1;
+		total->sent += r.sent;
+		total->retried += r.retried;
+		total->dead += r.dead;
+		total->held += r.held;
+		if (r.sent + r.retried + r.dead == 0)
+			break;
+	}
+	return 0;
+}
+
+/* A dry run must not create a state database that did not exist. */
+static const char *state_path(const struct options *opt, const struct conf *conf)
+{
+	if (opt->dry_run && access(conf->state.database, F_OK) != 0)
+		return ":memory:";
+	return conf->state.database;
+}
+
+/* One poll and one round of delivery; with --dry-run, the messages that
+ * would be made are listed and nothing is stored or sent. */
 static int run_once(const struct options *opt, const struct conf *conf)
 {
 	const char *db = opt->db ? opt->db : conf->source.database;
-	struct evaluate_hooks hooks = { 0 };
-	struct evaluate_summary sum;
+	struct evaluate_summary sum = { 0 };
+	struct notify_poll_result res;
+	struct notify_deliver_result out = { 0 };
 	struct dl_moment now = date_now();
-	struct source *src;
+	struct source *src = NULL;
+	struct state *st = NULL;
+	struct notify *n = NULL;
 	struct dl_error err;
-	int rc;
+	int rc = -1;
 
 	if (opt->as_of && evaluate_parse_as_of(opt->as_of, &now, &err) < 0) {
 		fprintf(stderr, "deadlined: --as-of: %s\n", err.msg);
 		return EXIT_BAD_USAGE;
 	}
-	if (source_open(db, conf->source.busy_timeout_ms, &src, &err) < 0) {
-		fprintf(stderr, "deadlined: source: %s\n", err.msg);
-		return EXIT_RUNTIME;
-	}
-	rc = evaluate_run(conf, src, NULL, now, &hooks, &sum, &err);
+	if (source_open(db, conf->source.busy_timeout_ms, &src, &err) == 0 &&
+	    state_open(state_path(opt, conf), &st, &err) == 0 &&
+	    notify_open(conf, st, &n, &err) == 0)
+		rc = notify_poll(n, src, now, (int64_t)time(NULL), opt->dry_run, print_dry, NULL,
+				 &res, &sum, &err);
 	source_close(src);
-	if (rc < 0)
-		fprintf(stderr, "deadlined: evaluate: %s\n", err.msg);
-	else
+	if (rc == 0) {
 		print_summary(conf, &sum);
+		printf("%ld message%s %s\n", res.enqueued, res.enqueued == 1 ? "" : "s",
+		       opt->dry_run ? "would be made (dry run: nothing stored or sent)" : "made");
+	}
+	if (rc == 0 && !opt->dry_run && (rc = deliver_all(n, &out, &err)) == 0)
+		printf("delivery: %ld sent, %ld to retry, %ld dead letters, %ld held (quiet hours "
+		       "or daily cap)\n", out.sent, out.retried, out.dead, out.held);
+	if (rc < 0)
+		fprintf(stderr, "deadlined: %s\n", err.msg);
 	evaluate_summary_free(&sum);
+	notify_close(n);
+	state_close(st);
 	return rc < 0 ? EXIT_RUNTIME : EXIT_OK;
 }
 
@@ -151,7 +203,9 @@ int main(int argc, char **argv)
 		printf("deadlined: %s: configuration OK (%zu rules)\n", path, conf->rules.n);
 		rc = EXIT_OK;
 	} else if (opt.once) {
+		curl_global_init(CURL_GLOBAL_DEFAULT);
 		rc = run_once(&opt, conf);
+		curl_global_cleanup();
 	} else {
 		fprintf(stderr, "deadlined: the long-running service is not built yet; use --once\n");
 		rc = EXIT_BAD_USAGE;

@@ -755,14 +755,17 @@ static int64_t backoff(const struct conf_notify *cn, int attempts, long retry_af
 
 /* Hold a message for quiet hours or its recipient's daily cap; true when
  * held (its next_attempt moved on). */
-static int hold(struct notify *n, const struct state_message *m, int64_t now, bool *held,
-		struct dl_error *err)
+static int hold(struct notify *n, const struct state_message *m, struct pending **batch,
+		size_t count, int64_t now, bool *held, struct dl_error *err)
 {
 	const struct conf_notify *cn = &n->conf->notify;
 	char day[DATE_BUF];
 	int sent = 0;
 	int64_t until = 0;
 
+	/* Those already in this batch count against the cap too. */
+	for (size_t i = 0; m->recipient && i < count; i++)
+		sent += batch[i]->m.recipient && strcmp(batch[i]->m.recipient, m->recipient) == 0;
 	*held = false;
 	if (m->immediate)
 		return 0;
@@ -770,9 +773,11 @@ static int hold(struct notify *n, const struct state_message *m, int64_t now, bo
 		until = next_local(now, cn->quiet_until);
 	} else if (m->recipient) {
 		local_day(now, day);
-		if (state_count_sent(n->st, m->recipient, day, &sent, err) < 0)
+		int before;
+
+		if (state_count_sent(n->st, m->recipient, day, &before, err) < 0)
 			return -1;
-		if (sent >= cn->daily_cap)
+		if (sent + before >= cn->daily_cap)
 			until = next_local(now, 0);
 	}
 	if (!until)
@@ -859,7 +864,7 @@ int notify_deliver(struct notify *n, int64_t now_unix, int max,
 			if (d.v[j].taken || strcmp(d.v[j].m.receiver, d.v[i].m.receiver) != 0)
 				continue;
 			d.v[j].taken = true;
-			rc = hold(n, &d.v[j].m, now_unix, &held, err);
+			rc = hold(n, &d.v[j].m, batch, count, now_unix, &held, err);
 			res->held += held;
 			if (!held)
 				batch[count++] = &d.v[j];

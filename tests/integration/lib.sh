@@ -14,7 +14,8 @@ ok() { checks=$((checks + 1)); }
 bad() { checks=$((checks + 1)); fails=$((fails + 1)); echo "FAIL: $*"; }
 
 # expect STATUS STDOUT_WANTED STDERR_PATTERN -- COMMAND...
-# STDOUT_WANTED '*' means any; STDERR_PATTERN '' means stderr must be empty.
+# STDOUT_WANTED '*' means any; STDERR_PATTERN '' means stderr must be empty,
+# '*' means anything.
 expect() {
 	want_rc=$1 want_out=$2 want_err=$3
 	shift 4
@@ -24,7 +25,7 @@ expect() {
 	if [ "$want_out" != '*' ] && [ "$out" != "$want_out" ]; then
 		bad "$*: printed '$out', want '$want_out'"; return; fi
 	if [ -z "$want_err" ] && [ -n "$err" ]; then bad "$*: unexpected stderr '$err'"; return; fi
-	if [ -n "$want_err" ] && ! printf '%s' "$err" | grep -q -- "$want_err"; then
+	if [ -n "$want_err" ] && [ "$want_err" != '*' ] && ! printf '%s' "$err" | grep -q -- "$want_err"; then
 		bad "$*: stderr '$err' lacks '$want_err'"; return; fi
 	if [ "$(printf '%s\n' "$err" | wc -l)" -gt 1 ] && [ "$want_rc" = 2 ]; then
 		bad "$*: bad input must give one line on stderr, got: $err"; return; fi
