@@ -102,7 +102,7 @@ struct target {
 	const char *receiver;      /* receiver name */
 	const char *address;       /* e-mail address, or NULL for a webhook */
 	const char *role;          /* the role it came from, or NULL */
-	int level;                 /* the first level that names it */
+	int level;                 /* the highest level that names it */
 	char key[320];             /* receiver:address, the dedup key */
 };
 
@@ -118,6 +118,7 @@ struct poll {
 	struct notify_poll_result *res;
 	struct dl_error *err;
 	int failed;
+	struct digests *batch;     /* this poll's immediate messages, grouped */
 };
 
 static int level_of(const struct obligation *ob)
@@ -182,8 +183,10 @@ static size_t add_target(struct target *t, size_t n, const char *receiver,
 	snprintf(t[n].key, sizeof t[n].key, "%s%s%s", receiver, address ? ":" : "",
 		 address ? address : "");
 	for (size_t i = 0; i < n; i++)
-		if (strcmp(t[i].key, t[n].key) == 0)
+		if (strcmp(t[i].key, t[n].key) == 0) {
+			t[i].level = level > t[i].level ? level : t[i].level;
 			return n;
+		}
 	t[n].receiver = receiver;
 	t[n].address = address;
 	t[n].role = role;
@@ -236,7 +239,7 @@ static size_t route_targets(struct poll *p, const struct state_obligation *so,
 }
 
 /* Everyone told of levels from..to of this obligation, plus routes; each
- * target remembers the first level that names it, so a worker told of an
+ * target remembers the highest level that names it, so a worker told of an
  * obligation that jumped straight to an escalation hears "overdue" (their
  * part) while the service manager hears "escalation". */
 static size_t targets(struct poll *p, const struct state_obligation *so, int from, int to,
@@ -271,10 +274,67 @@ static void fill_item(const struct notify *n, const struct state_obligation *so,
 	snprintf(it->closed, sizeof it->closed, "%s", so->closed ? so->closed : "");
 }
 
+/* An alert waiting to be grouped with others for the same recipient: the
+ * daily digest, or this poll's immediate messages. */
+struct digest_entry {
+	char *key, *receiver, *address, *audience;
+	enum alert_kind kind;
+	struct alert_item item;
+	char *strings[8];          /* the item's copied strings, freed after */
+};
+
+struct digests {
+	struct poll *p;
+	struct digest_entry *v;
+	size_t n, cap;
+};
+
+static char *dup0(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static int add_digest_entry(struct digests *d, const struct target *t,
+			    const struct state_obligation *so, enum alert_kind kind)
+{
+	struct digest_entry *e;
+	const char *aud;
+
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 64;
+		void *v = realloc(d->v, cap * sizeof *d->v);
+
+		if (!v)
+			return -1;
+		d->v = v;
+		d->cap = cap;
+	}
+	e = &d->v[d->n++];
+	memset(e, 0, sizeof *e);
+	fill_item(d->p->n, so, &e->item);
+	e->kind = kind;
+	aud = t->role && strcmp(t->role, "worker") == 0 && so->worker_name ? so->worker_name :
+	      so->team_name ? so->team_name : so->team_ref;
+	e->key = strdup(t->key);
+	e->receiver = strdup(t->receiver);
+	e->address = dup0(t->address);
+	e->audience = dup0(aud);
+	/* The item points into so, which lives only during the walk. */
+	e->item.case_ref = e->strings[0] = dup0(so->case_ref);
+	e->item.child_ref = e->strings[1] = dup0(so->child_ref);
+	e->item.rule_id = e->strings[2] = dup0(so->rule);
+	e->item.team_ref = e->strings[3] = dup0(so->team_ref);
+	e->item.team_name = e->strings[4] = dup0(so->team_name);
+	e->item.worker_ref = e->strings[5] = dup0(so->worker_ref);
+	e->item.worker_name = e->strings[6] = dup0(so->worker_name);
+	e->item.state = e->strings[7] = dup0(so->state);
+	return e->key && e->receiver ? 0 : -1;
+}
+
 /* Render and store one message; a dry run only describes it. */
 static int enqueue(struct poll *p, const struct target *t, enum alert_kind kind,
-		   const char *audience, const struct alert_item *items, size_t nitems,
-		   const char *case_ref, const char *rule)
+		   bool immediate, const char *audience, const struct alert_item *items,
+		   size_t nitems, const char *case_ref, const char *rule)
 {
 	char msg_id[128];
 	struct alert a = { kind, audience, msg_id, p->now_unix, items, nitems, NULL };
@@ -296,7 +356,7 @@ static int enqueue(struct poll *p, const struct target *t, enum alert_kind kind,
 	m = (struct state_message){
 		.msg_id = msg_id, .receiver = t->receiver, .recipient = t->address,
 		.kind = render_kind_name(kind), .case_ref = case_ref, .rule = rule,
-		.immediate = kind == ALERT_ESCALATION, .subject = out.subject, .text = out.text,
+		.immediate = immediate, .subject = out.subject, .text = out.text,
 		.html = out.html, .payload = out.payload, .created = p->now_unix,
 		.next_attempt = p->now_unix,
 	};
@@ -337,8 +397,7 @@ static int tell(struct poll *p, const struct state_obligation *so, const char *w
 			return -1;
 		if (!fresh || by_digest(p, &t[i], k))
 			continue;
-		if (enqueue(p, &t[i], k, so->team_name ? so->team_name : so->team_ref,
-			    &item, 1, so->case_ref, so->rule) < 0)
+		if (add_digest_entry(p->batch, &t[i], so, k) < 0)
 			return -1;
 	}
 	return 0;
@@ -448,59 +507,6 @@ static void on_finding(void *ctx, const char *case_ref, const char *problem)
 
 /* ---- digests -------------------------------------------------------- */
 
-struct digest_entry {
-	char *key, *receiver, *address, *audience;
-	struct alert_item item;
-	char *strings[8];          /* the item's copied strings, freed after */
-};
-
-struct digests {
-	struct poll *p;
-	struct digest_entry *v;
-	size_t n, cap;
-};
-
-static char *dup0(const char *s)
-{
-	return s ? strdup(s) : NULL;
-}
-
-static int add_digest_entry(struct digests *d, const struct target *t,
-			    const struct state_obligation *so)
-{
-	struct digest_entry *e;
-	const char *aud;
-
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 64;
-		void *v = realloc(d->v, cap * sizeof *d->v);
-
-		if (!v)
-			return -1;
-		d->v = v;
-		d->cap = cap;
-	}
-	e = &d->v[d->n++];
-	memset(e, 0, sizeof *e);
-	fill_item(d->p->n, so, &e->item);
-	aud = strcmp(t->role, "worker") == 0 && so->worker_name ? so->worker_name :
-	      so->team_name ? so->team_name : so->team_ref;
-	e->key = strdup(t->key);
-	e->receiver = strdup(t->receiver);
-	e->address = dup0(t->address);
-	e->audience = dup0(aud);
-	/* The item points into so, which lives only during the walk. */
-	e->item.case_ref = e->strings[0] = dup0(so->case_ref);
-	e->item.child_ref = e->strings[1] = dup0(so->child_ref);
-	e->item.rule_id = e->strings[2] = dup0(so->rule);
-	e->item.team_ref = e->strings[3] = dup0(so->team_ref);
-	e->item.team_name = e->strings[4] = dup0(so->team_name);
-	e->item.worker_ref = e->strings[5] = dup0(so->worker_ref);
-	e->item.worker_name = e->strings[6] = dup0(so->worker_name);
-	e->item.state = e->strings[7] = dup0(so->state);
-	return e->key && e->receiver ? 0 : -1;
-}
-
 static int collect_digest(void *ctx, const struct state_obligation *so,
 			  const struct state_prev *prev)
 {
@@ -511,30 +517,60 @@ static int collect_digest(void *ctx, const struct state_obligation *so,
 	(void)prev;
 	n = targets(d->p, so, 1, so->level, ALERT_DIGEST, t);
 	for (size_t i = 0; i < n; i++)
-		if (by_digest(d->p, &t[i], ALERT_DIGEST) && add_digest_entry(d, &t[i], so) < 0)
+		if (by_digest(d->p, &t[i], ALERT_DIGEST) &&
+		    add_digest_entry(d, &t[i], so, ALERT_DIGEST) < 0)
 			return -1;
 	return 0;
 }
 
 static int cmp_entry(const void *a, const void *b)
 {
-	return strcmp(((const struct digest_entry *)a)->key, ((const struct digest_entry *)b)->key);
+	const struct digest_entry *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	return c ? c : (int)x->kind - (int)y->kind;
 }
 
-static int send_digest(struct poll *p, struct digest_entry *e, size_t n)
+static bool same_group(const struct digest_entry *a, const struct digest_entry *b)
+{
+	return strcmp(a->key, b->key) == 0 && a->kind == b->kind;
+}
+
+/* One message for a group of entries of one kind for one recipient: a
+ * first run after installation, or a bad day, brings one message a
+ * recipient and kind ("Escalation ...: worst item (+6 more)"), not dozens. */
+static int send_group(struct poll *p, struct digest_entry *e, size_t n)
 {
 	struct alert_item *items = malloc(n * sizeof *items);
 	struct target t = { e->receiver, e->address, NULL, 0, "" };
-	bool fresh;
+	enum alert_kind kind = e->kind;
+	bool fresh = true;
 	int rc = -1;
 
 	if (!items)
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		items[i] = e[i].item;
-	if (state_digest_mark(p->n->st, e->key, p->today, &fresh, p->err) == 0)
-		rc = fresh ? enqueue(p, &t, ALERT_DIGEST, e->audience, items, n, NULL, NULL) : 0;
+	if (e->kind != ALERT_DIGEST ||
+	    state_digest_mark(p->n->st, e->key, p->today, &fresh, p->err) == 0)
+		rc = fresh ? enqueue(p, &t, kind, e->kind == ALERT_ESCALATION, e->audience, items,
+				     n, n == 1 ? e->item.case_ref : NULL,
+				     n == 1 ? e->item.rule_id : NULL) : 0;
 	free(items);
+	return rc;
+}
+
+static int send_groups(struct poll *p, struct digests *d)
+{
+	int rc = 0;
+
+	if (d->n > 1)
+		qsort(d->v, d->n, sizeof *d->v, cmp_entry);
+	for (size_t i = 0, j; rc == 0 && i < d->n; i = j) {
+		for (j = i + 1; j < d->n && same_group(&d->v[j], &d->v[i]); j++)
+			;
+		rc = send_group(p, &d->v[i], j - i);
+	}
 	return rc;
 }
 
@@ -562,13 +598,8 @@ static int digests(struct poll *p)
 	    p->now.sec / 60 < cn->digest_minute)
 		return 0;
 	rc = state_each_open(p->n->st, 1, collect_digest, &d, p->err);
-	if (rc == 0 && d.n > 1)
-		qsort(d.v, d.n, sizeof *d.v, cmp_entry);
-	for (size_t i = 0, j; rc == 0 && i < d.n; i = j) {
-		for (j = i + 1; j < d.n && strcmp(d.v[j].key, d.v[i].key) == 0; j++)
-			;
-		rc = send_digest(p, &d.v[i], j - i);
-	}
+	if (rc == 0)
+		rc = send_groups(p, &d);
 	free_digests(&d);
 	return rc;
 }
@@ -580,12 +611,14 @@ int notify_poll(struct notify *n, struct source *src, struct dl_moment now, int6
 {
 	struct poll p = { .n = n, .now = now, .now_unix = now_unix, .dry = dry_run,
 			  .dry_fn = dry, .dry_ctx = dry_ctx, .res = res, .err = err };
+	struct digests batch = { .p = &p };
 	struct evaluate_hooks hooks = { on_obligation, on_finding, NULL, &p };
 	struct state_poll rec;
 	int rc;
 
 	memset(res, 0, sizeof *res);
 	memset(sum, 0, sizeof *sum);
+	p.batch = &batch;
 	date_format(now.day, p.today);
 	if (source_load_directory(src, &p.dir, err) < 0)
 		return -1;
@@ -601,6 +634,9 @@ int notify_poll(struct notify *n, struct source *src, struct dl_moment now, int6
 		rc = -1;
 	if (rc == 0)
 		rc = state_close_unseen(n->st, p.id, err);
+	if (rc == 0)
+		rc = send_groups(&p, &batch);
+	free_digests(&batch);
 	if (rc == 0)
 		rc = digests(&p);
 	rec = (struct state_poll){ p.id, now_unix, (int64_t)time(NULL), res->cases, res->open,
