@@ -1,6 +1,8 @@
 /* conf.c — the settings tables and the checks that span settings. */
 #include "deadlined/conf.h"
 
+#include "deadlined/log.h"
+
 #include <errno.h>
 #include <libgen.h>
 #include <stddef.h>
@@ -325,6 +327,18 @@ static const struct schema_field route_fields[] = {
 };
 #undef type_of_table
 
+#define type_of_table conf_service
+static const struct schema_field service_fields[] = {
+	{ "poll_interval", F(INT, poll_interval), .min = 1, .max = 86400, .def = "300",
+	  .help = "seconds between polls of the case database" },
+	{ "log_level", F(STRING, log_level), .def = "info",
+	  .help = "err, warning, notice, info or debug" },
+	{ "stop_grace", F(INT, stop_grace), .min = 0, .max = 300, .def = "10",
+	  .help = "seconds in-flight deliveries may finish in when stopping" },
+	{ 0 }
+};
+#undef type_of_table
+
 #define type_of_table conf
 static const struct schema_field top_fields[] = {
 	{ "timezone", F(STRING, timezone), .def = "Europe/London",
@@ -342,6 +356,7 @@ static const struct schema_field top_fields[] = {
 	{ "notify", F(GROUP, notify), .members = notify_fields },
 	{ "routes", F(LIST, routes), .max = 200, .members = route_fields,
 	  .elem_size = sizeof(struct conf_route), .help = "extra receivers by rule, team, kind" },
+	{ "service", F(GROUP, service), .members = service_fields },
 	{ 0 }
 };
 #undef type_of_table
@@ -793,6 +808,11 @@ static void resolve_delivery(struct schema_ctx *ctx, const config_setting_t *roo
 	}
 	check_notify_settings(ctx, root, conf);
 	check_routes(ctx, root, conf);
+	conf->service.log_priority = log_parse_level(conf->service.log_level);
+	if (conf->service.log_priority < LOG_ERR)
+		schema_error(ctx, member(member(root, "service"), "log_level"), "service.log_level",
+			     "unknown level '%s'; expected err, warning, notice, info or debug",
+			     conf->service.log_level);
 }
 
 static void resolve_rules(struct schema_ctx *ctx, const config_setting_t *root,

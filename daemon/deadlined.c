@@ -10,6 +10,8 @@
 
 #include "deadlined/conf.h"
 #include "deadlined/evaluate.h"
+#include "deadlined/log.h"
+#include "deadlined/mainloop.h"
 #include "deadlined/notify.h"
 #include "deadlined/state.h"
 #include "deadlined/source.h"
@@ -31,7 +33,8 @@ struct options {
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: deadlined [-n] [-c FILE] [--once [--as-of DATE] [--dry-run]]\n"
+	fprintf(out, "usage: deadlined [-n] [-c FILE] [--db FILE] [--once [--as-of DATE] [--dry-run]]\n"
+		"Without --once, runs as a service until SIGTERM; SIGHUP reloads.\n"
 		"  -c, --config FILE     configuration file (default %s)\n"
 		"  -n, --check-config    validate the configuration and exit\n"
 		"      --once            evaluate once, print a summary and exit\n"
@@ -199,6 +202,8 @@ int main(int argc, char **argv)
 	}
 	setenv("TZ", conf->timezone, 1);
 	tzset();
+	log_init();
+	log_set_level(conf->service.log_priority);
 	if (opt.check_only) {
 		printf("deadlined: %s: configuration OK (%zu rules)\n", path, conf->rules.n);
 		rc = EXIT_OK;
@@ -207,8 +212,9 @@ int main(int argc, char **argv)
 		rc = run_once(&opt, conf);
 		curl_global_cleanup();
 	} else {
-		fprintf(stderr, "deadlined: the long-running service is not built yet; use --once\n");
-		rc = EXIT_BAD_USAGE;
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		rc = mainloop_run(path, &conf, opt.db) < 0 ? EXIT_RUNTIME : EXIT_OK;
+		curl_global_cleanup();
 	}
 	conf_free(conf);
 	return rc;

@@ -1,6 +1,8 @@
 /* evaluate.c — one pass over the case database. */
 #include "deadlined/evaluate.h"
 
+#include "deadlined/service.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,7 +125,9 @@ static int one_case(void *ctx, const struct source_case *c)
 	struct rules_case rc;
 
 	p->c = c;
-	p->sum->cases++;
+	/* A big source takes a while: keep systemd's watchdog fed. */
+	if ((p->sum->cases++ & 1023) == 0)
+		service_keepalive();
 	p->sum->events += c->nevents;
 	if (c->nevents > p->cap) {
 		size_t cap = c->nevents * 2;

@@ -2,6 +2,7 @@
 #include "deadlined/notify.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -824,6 +825,25 @@ static int hold(struct notify *n, const struct state_message *m, struct pending 
 				  "held: daily cap reached", 0, err);
 }
 
+/* A line about one outbox message, with its journal fields. */
+static void log_outbox(int priority, const struct state_message *m, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void log_outbox(int priority, const struct state_message *m, const char *fmt, ...)
+{
+	char id[48], recv[160], kase[160], rule[160], msg[768];
+	const char *fields[] = { id, recv, kase, rule, NULL };
+	va_list ap;
+
+	snprintf(id, sizeof id, "DEADLINED_OUTBOX_ID=%" PRId64, m->id);
+	snprintf(recv, sizeof recv, "DEADLINED_RECEIVER=%s", m->receiver);
+	snprintf(kase, sizeof kase, "DEADLINED_CASE=%s", m->case_ref ? m->case_ref : "");
+	snprintf(rule, sizeof rule, "DEADLINED_RULE=%s", m->rule ? m->rule : "");
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	log_fields(priority, fields, "%s", msg);
+}
+
 static int settle(struct notify *n, const struct state_message *m,
 		  const struct delivery_result *r, int64_t now, struct notify_deliver_result *res,
 		  struct dl_error *err)
@@ -834,8 +854,8 @@ static int settle(struct notify *n, const struct state_message *m,
 
 	if (r->status == DELIVERY_OK) {
 		res->sent++;
-		log_msg(LOG_INFO, "sent %s %s via %s to %s", m->kind, m->msg_id, m->receiver,
-			m->recipient ? m->recipient : "(webhook)");
+		log_outbox(LOG_INFO, m, "sent %s %s via %s to %s", m->kind, m->msg_id, m->receiver,
+			   m->recipient ? m->recipient : "(webhook)");
 		local_day(now, day);
 		if (m->recipient && state_add_sent(n->st, m->recipient, day, err) < 0)
 			return -1;
@@ -844,13 +864,14 @@ static int settle(struct notify *n, const struct state_message *m,
 	next = now + backoff(&n->conf->notify, attempts, r->retry_after);
 	if (r->status == DELIVERY_PERMANENT || next > dead_at(n, m->created)) {
 		res->dead++;
-		log_msg(LOG_ERR, "dead letter %" PRId64 " (%s via %s): %s; retry with "
-			"'deadlinectl retry %" PRId64 "'", m->id, m->kind, m->receiver, r->detail, m->id);
+		log_outbox(LOG_ERR, m, "dead letter %" PRId64 " (%s via %s): %s; retry with "
+			   "'deadlinectl retry %" PRId64 "'", m->id, m->kind, m->receiver, r->detail,
+			   m->id);
 		return state_mark_message(n->st, m->id, "dead", attempts, next, r->detail, 0, err);
 	}
 	res->retried++;
-	log_msg(LOG_WARNING, "message %" PRId64 " via %s will be retried in %" PRId64 " s: %s",
-		m->id, m->receiver, next - now, r->detail);
+	log_outbox(LOG_WARNING, m, "message %" PRId64 " via %s will be retried in %" PRId64
+		   " s: %s", m->id, m->receiver, next - now, r->detail);
 	return state_mark_message(n->st, m->id, "pending", attempts, next, r->detail, 0, err);
 }
 

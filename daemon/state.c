@@ -47,6 +47,8 @@ static const char *const migrations[] = {
 	" id INTEGER PRIMARY KEY, started INTEGER NOT NULL, finished INTEGER,"
 	" cases INTEGER, open INTEGER, due_soon INTEGER, overdue INTEGER, findings INTEGER,"
 	" enqueued INTEGER);",
+	/* 1 → 2: what the running daemon says about itself, for status. */
+	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);",
 };
 
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])
@@ -617,4 +619,35 @@ int state_status(struct state *st, struct state_status *out, struct dl_error *er
 		.dead = (long)m[2], .oldest_pending = m[3],
 	};
 	return 0;
+}
+
+static const char SQL_SET_META[] =
+	"INSERT INTO meta (key, value) VALUES (?1, ?2)"
+	" ON CONFLICT (key) DO UPDATE SET value = ?2";
+static const char SQL_GET_META[] = "SELECT value FROM meta WHERE key = ?1";
+static const char SQL_NEXT_ATTEMPT[] =
+	"SELECT COALESCE(MIN(next_attempt), 0) FROM outbox WHERE status = 'pending'";
+
+int state_set_meta(struct state *st, const char *key, const char *value, struct dl_error *err)
+{
+	return done(st, prep(st, err, SQL_SET_META, "ss", key, value), err, "write meta");
+}
+
+int state_get_meta(struct state *st, const char *key, char *buf, size_t size,
+		   struct dl_error *err)
+{
+	sqlite3_stmt *s = prep(st, err, SQL_GET_META, "s", key);
+	int rc;
+
+	if (!s)
+		return -1;
+	rc = sqlite3_step(s);
+	snprintf(buf, size, "%s", rc == SQLITE_ROW && col(s, 0) ? col(s, 0) : "");
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_error(st, err, "read meta");
+}
+
+int state_next_attempt(struct state *st, int64_t *when, struct dl_error *err)
+{
+	return one_row(st, SQL_NEXT_ATTEMPT, when, 1, err);
 }

@@ -8,7 +8,7 @@ set -eu
 
 build_pkgs="gcc make pkg-config libcurl4-openssl-dev libconfig-dev libsqlite3-dev \
 libsystemd-dev libcmocka-dev libssl-dev libjansson-dev sqlite3 tzdata"
-test_pkgs="python3 python3-aiosmtpd"
+test_pkgs="python3 python3-aiosmtpd openssl"
 
 case "${1:-build}" in
   build) want="$build_pkgs" ;;

@@ -77,6 +77,14 @@ struct conf_notify {
 	struct schema_duration dead_after;
 };
 
+/* The long-running service. */
+struct conf_service {
+	long poll_interval;              /* seconds between polls */
+	const char *log_level;           /* err, warning, notice, info, debug */
+	int log_priority;                /* resolved */
+	long stop_grace;                 /* seconds in-flight deliveries get at stop */
+};
+
 /* Extra receivers for matching alerts: by rule, team and what happened. */
 struct conf_route {
 	const char *rule, *team;         /* NULL: any */
@@ -97,6 +105,7 @@ struct conf {
 	struct schema_list receivers;      /* struct receiver_conf */
 	struct conf_notify notify;
 	struct schema_list routes;         /* struct conf_route */
+	struct conf_service service;
 	struct calendar *cal;        /* built from .calendar */
 };
 

@@ -11,12 +11,13 @@
 #define DEADLINED_STATE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "deadlined/date.h"
 #include "deadlined/error.h"
 
-#define STATE_SCHEMA_VERSION 1
+#define STATE_SCHEMA_VERSION 2
 
 struct state;
 
@@ -138,5 +139,14 @@ struct state_status {
 	int64_t oldest_pending;
 };
 int state_status(struct state *st, struct state_status *out, struct dl_error *err);
+
+/* What the running daemon says about itself (config, pid, next poll ...). */
+int state_set_meta(struct state *st, const char *key, const char *value,
+		   struct dl_error *err);
+int state_get_meta(struct state *st, const char *key, char *buf, size_t size,
+		   struct dl_error *err);
+
+/* The earliest next_attempt of a pending message, or 0 when none. */
+int state_next_attempt(struct state *st, int64_t *when, struct dl_error *err);
 
 #endif

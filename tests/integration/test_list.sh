@@ -90,10 +90,10 @@ for want in "B1,event 'referral': '2023-02-30' is not a real date" "B1,unknown e
 done
 
 # deadlined --once: a summary with totals; exit statuses.
-expect 0 '*' '' -- $DEADLINED --once --as-of 2025-01-20 -c $CONF --db "$DB"
-$DEADLINED --once --as-of 2025-01-20 -c $CONF --db "$DB" | grep -qE '^total +[0-9]+ +[0-9]+ +9 ' \
+expect 0 '*' '' -- $DEADLINED --once --dry-run --as-of 2025-01-20 -c $CONF --db "$DB"
+$DEADLINED --once --dry-run --as-of 2025-01-20 -c $CONF --db "$DB" | grep -qE '^total +[0-9]+ +[0-9]+ +9 ' \
 	&& ok || bad "--once total overdue"
-expect 1 '' "source: .*missing.db" -- $DEADLINED --once -c $CONF --db "$TMP/missing.db"
+expect 1 '' "missing.db" -- $DEADLINED --once --dry-run -c $CONF --db "$TMP/missing.db"
 expect 2 '' "not a state" -- $C -c $CONF --db "$DB" list --state late-ish
 expect 2 '' "no rule 'nope'" -- $C -c $CONF --db "$DB" list --rule nope
 expect 2 '' "not a format" -- $C -c $CONF --db "$DB" list --format xml

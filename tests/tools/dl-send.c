@@ -35,13 +35,18 @@ static char *unescape(const char *s)
 	return out;
 }
 
+/* The values given, freed at the end (so AddressSanitizer sees no leak). */
+static char *values[MAX_MSGS * 8];
+static size_t nvalues;
+
 static int set_field(struct message *m, const char *arg)
 {
 	const char *eq = strchr(arg, '=');
 	char *v;
 
-	if (!eq || !(v = unescape(eq + 1)))
+	if (!eq || nvalues == sizeof values / sizeof values[0] || !(v = unescape(eq + 1)))
 		return -1;
+	values[nvalues++] = v;
 	if (!strncmp(arg, "to=", 3)) m->to = v;
 	else if (!strncmp(arg, "subject=", 8)) m->subject = v;
 	else if (!strncmp(arg, "text=", 5)) m->text = v;
@@ -114,5 +119,7 @@ int main(int argc, char **argv)
 	receiver_close(r);
 	conf_free(conf);
 	curl_global_cleanup();
+	while (nvalues > 0)
+		free(values[--nvalues]);
 	return all_ok ? 0 : 1;
 }

@@ -455,7 +455,7 @@ static void test_roles(void **state)
 		  "  };\n"
 		  "};\n", NULL, NULL,
 		  { { "role1.conf", 6, "rules.x.notify_overdue",
-		      { "unknown role 'boss'", "expected worker, team_manager or service_manager" } } } },
+		      { "unknown role or receiver 'boss'", "expected worker, team_manager, service_manager or a name from receivers" } } } },
 		{ "unknown role in a rule's due-soon list", "role2.conf",
 		  "rules = {\n"
 		  "  x = {\n"
@@ -464,7 +464,7 @@ static void test_roles(void **state)
 		  "    notify_due_soon = [ \"Worker\" ];\n"
 		  "  };\n"
 		  "};\n", NULL, NULL,
-		  { { "role2.conf", 6, "rules.x.notify_due_soon", { "unknown role 'Worker'" } } } },
+		  { { "role2.conf", 6, "rules.x.notify_due_soon", { "unknown role or receiver 'Worker'" } } } },
 		{ "unknown role in an escalation stage", "role3.conf",
 		  "rules = {\n"
 		  "  x = {\n"
@@ -476,13 +476,13 @@ static void test_roles(void **state)
 		  "    );\n"
 		  "  };\n"
 		  "};\n", NULL, NULL,
-		  { { "role3.conf", 8, "rules.x.escalation[2].notify", { "unknown role 'director'" } } } },
+		  { { "role3.conf", 8, "rules.x.escalation[2].notify", { "unknown role or receiver 'director'" } } } },
 		{ "unknown role in the defaults", "role4.conf",
 		  "defaults = {\n"
 		  "  notify_due_soon = [ \"worker\" ];\n"
 		  "  notify_overdue = [ \"worker\", \"teammanager\" ];\n"
 		  "};\n", NULL, NULL,
-		  { { "role4.conf", 3, "defaults.notify_overdue", { "unknown role 'teammanager'" } } } },
+		  { { "role4.conf", 3, "defaults.notify_overdue", { "unknown role or receiver 'teammanager'" } } } },
 		{ "unknown role in the default escalation", "role5.conf",
 		  "defaults = {\n"
 		  "  escalation = (\n"
@@ -490,7 +490,7 @@ static void test_roles(void **state)
 		  "  );\n"
 		  "};\n", NULL, NULL,
 		  { { "role5.conf", 3, "defaults.escalation[1].notify",
-		      { "unknown role 'head_of_service'" } } } },
+		      { "unknown role or receiver 'head_of_service'" } } } },
 	};
 
 	(void)state;
@@ -747,7 +747,7 @@ static void test_includes(void **state)
 		  "  due = ( \"1 day\" );\n"
 		  "  notify_overdue = [ \"boss\" ];\n"
 		  "};\n",
-		  { { "rules/role.conf", 5, "rules.x.notify_overdue", { "unknown role 'boss'" } } } },
+		  { { "rules/role.conf", 5, "rules.x.notify_overdue", { "unknown role or receiver 'boss'" } } } },
 		{ "a syntax error inside an included file", "inc4.conf",
 		  "rules = {\n"
 		  "  @include \"rules/syntax.conf\"\n"
@@ -801,8 +801,8 @@ static void test_many_errors(void **state)
 		  "  };\n"
 		  "};\n", NULL, NULL,
 		  { { "many2.conf", 4, "rules.x.start", { "'Referral' is not an event kind" } },
-		    { "many2.conf", 6, "rules.x.notify_overdue", { "unknown role 'boss'" } },
-		    { "many2.conf", 12, "rules.y.escalation[1].notify", { "unknown role 'chief'" } } } },
+		    { "many2.conf", 6, "rules.x.notify_overdue", { "unknown role or receiver 'boss'" } },
+		    { "many2.conf", 12, "rules.y.escalation[1].notify", { "unknown role or receiver 'chief'" } } } },
 	};
 
 	(void)state;

@@ -1,0 +1,255 @@
+/* mainloop.c — the service loop (see mainloop.h). */
+#include "deadlined/mainloop.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "deadlined/log.h"
+#include "deadlined/notify.h"
+#include "deadlined/service.h"
+#include "deadlined/source.h"
+#include "deadlined/state.h"
+
+#define DELIVER_ROUNDS 20
+#define DELIVER_MAX 200
+
+struct loop {
+	const char *path, *db;
+	struct conf *conf;
+	struct state *st;
+	struct notify *n;
+	int64_t next_poll;          /* unix seconds */
+	char last_poll[16];         /* local HH:MM:SS, or "never" */
+	char note[160];             /* a problem to show in STATUS */
+};
+
+static int64_t now_unix(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* Unix time of the next local HH:MM (minute of day) after t. */
+static int64_t next_local_minute(int64_t t, int minute)
+{
+	time_t tt = (time_t)t, at;
+	struct tm tm;
+
+	localtime_r(&tt, &tm);
+	tm.tm_hour = minute / 60;
+	tm.tm_min = minute % 60;
+	tm.tm_sec = 0;
+	tm.tm_isdst = -1;
+	at = mktime(&tm);
+	if (at <= tt) {
+		tm.tm_mday++;
+		tm.tm_hour = minute / 60;
+		tm.tm_min = minute % 60;
+		tm.tm_isdst = -1;
+		at = mktime(&tm);
+	}
+	return at;
+}
+
+static void set_meta(struct loop *l, const char *key, const char *value)
+{
+	struct dl_error err;
+
+	if (state_set_meta(l->st, key, value, &err) < 0)
+		log_msg(LOG_WARNING, "%s", err.msg);
+}
+
+static void record_start(struct loop *l)
+{
+	char buf[64];
+	time_t t = time(NULL);
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+	set_meta(l, "config_loaded", buf);
+	set_meta(l, "config", l->path);
+	snprintf(buf, sizeof buf, "%ld", (long)getpid());
+	set_meta(l, "pid", buf);
+}
+
+static void update_status(struct loop *l)
+{
+	struct state_status s;
+	struct dl_error err;
+
+	if (state_status(l->st, &s, &err) < 0) {
+		service_status("state database unreadable: %s", err.msg);
+		return;
+	}
+	service_status("%ld open, %ld overdue, %ld due soon; outbox %ld, dead %ld; last poll %s%s%s",
+		       s.open, s.overdue, s.due_soon, s.pending, s.dead, l->last_poll,
+		       l->note[0] ? "; " : "", l->note);
+}
+
+static void deliver(struct loop *l)
+{
+	struct notify_deliver_result r;
+	struct dl_error err;
+
+	for (int round = 0; round < DELIVER_ROUNDS && !service_stop_requested; round++) {
+		if (notify_deliver(l->n, now_unix(), DELIVER_MAX, &r, &err) < 0) {
+			log_msg(LOG_ERR, "delivery: %s", err.msg);
+			return;
+		}
+		service_keepalive();
+		if (r.sent + r.retried + r.dead == 0)
+			return;
+	}
+}
+
+/* One poll; a failure (the case database missing, say) is logged and shown
+ * in STATUS, and the next poll tries again. */
+static void poll_once(struct loop *l)
+{
+	const char *db = l->db ? l->db : l->conf->source.database;
+	struct evaluate_summary sum = { 0 };
+	struct notify_poll_result res;
+	struct source *src = NULL;
+	struct dl_error err;
+	time_t t = time(NULL);
+	struct tm tm;
+	int rc;
+
+	rc = source_open(db, l->conf->source.busy_timeout_ms, &src, &err);
+	if (rc == 0)
+		rc = notify_poll(l->n, src, date_now(), now_unix(), false, NULL, NULL, &res, &sum,
+				 &err);
+	source_close(src);
+	evaluate_summary_free(&sum);
+	l->next_poll = now_unix() + l->conf->service.poll_interval;
+	if (rc < 0) {
+		log_msg(LOG_ERR, "poll failed: %s", err.msg);
+		snprintf(l->note, sizeof l->note, "poll failed: %.120s", err.msg);
+		return;
+	}
+	l->note[0] = '\0';
+	localtime_r(&t, &tm);
+	strftime(l->last_poll, sizeof l->last_poll, "%H:%M:%S", &tm);
+	log_msg(LOG_INFO, "poll: %ld cases, %ld overdue, %ld due soon, %ld messages made",
+		res.cases, res.overdue, res.due_soon, res.enqueued);
+}
+
+static void log_errors(const struct dl_errors *errors)
+{
+	for (size_t i = 0; i < errors->n; i++)
+		log_msg(LOG_ERR, "reload: %s", errors->msg[i]);
+}
+
+/* SIGHUP: the new configuration replaces the old only when it is valid. */
+static void reload(struct loop *l)
+{
+	struct dl_errors errors = { 0 };
+	struct conf *fresh;
+	struct notify *n;
+	struct dl_error err;
+
+	service_reload_requested = 0;
+	service_reloading();
+	if (conf_load(l->path, &fresh, &errors) < 0) {
+		log_errors(&errors);
+		snprintf(l->note, sizeof l->note, "reload rejected: %zu error%s in %s (old "
+			 "configuration kept)", errors.n, errors.n == 1 ? "" : "s", l->path);
+		errors_clear(&errors);
+	} else if (strcmp(fresh->state.database, l->conf->state.database) != 0) {
+		snprintf(l->note, sizeof l->note, "reload rejected: state.database cannot change "
+			 "while running; restart instead");
+		log_msg(LOG_ERR, "%s", l->note);
+		conf_free(fresh);
+	} else if (notify_open(fresh, l->st, &n, &err) < 0) {
+		snprintf(l->note, sizeof l->note, "reload rejected: %.100s", err.msg);
+		conf_free(fresh);
+	} else {
+		notify_close(l->n);
+		conf_free(l->conf);
+		l->conf = fresh;
+		l->n = n;
+		setenv("TZ", fresh->timezone, 1);
+		tzset();
+		log_set_level(fresh->service.log_priority);
+		record_start(l);
+		l->note[0] = '\0';
+		l->next_poll = 0;      /* evaluate with the new rules now */
+		log_msg(LOG_NOTICE, "reloaded %s", l->path);
+	}
+	service_ready();
+	update_status(l);
+}
+
+/* Sleep until the earliest thing that needs doing. */
+static uint64_t sleep_usec(struct loop *l)
+{
+	int64_t now = now_unix(), wake = l->next_poll, next_attempt = 0;
+	const struct conf_notify *cn = &l->conf->notify;
+	struct dl_error err;
+
+	if (state_next_attempt(l->st, &next_attempt, &err) == 0 && next_attempt > 0 &&
+	    next_attempt < wake)
+		wake = next_attempt;
+	/* Digests and the day's rollover are decided by a poll. */
+	if (cn->digest_minute >= 0 && next_local_minute(now, cn->digest_minute) < wake)
+		wake = next_local_minute(now, cn->digest_minute);
+	if (next_local_minute(now, 0) < wake)
+		wake = next_local_minute(now, 0);
+	return wake <= now ? 0 : (uint64_t)(wake - now) * 1000000u;
+}
+
+static void loop_once(struct loop *l, int64_t *last_poll_at)
+{
+	int64_t now = now_unix();
+
+	/* A digest time or midnight that came before next_poll moves it. */
+	if (now >= l->next_poll || now >= *last_poll_at + 86400 ||
+	    next_local_minute(*last_poll_at, 0) <= now ||
+	    (l->conf->notify.digest_minute >= 0 &&
+	     next_local_minute(*last_poll_at, l->conf->notify.digest_minute) <= now)) {
+		poll_once(l);
+		*last_poll_at = now;
+	}
+	deliver(l);
+	update_status(l);
+}
+
+int mainloop_run(const char *config_path, struct conf **conf, const char *db)
+{
+	struct loop l = { .path = config_path, .db = db, .conf = *conf };
+	struct dl_error err;
+	int64_t last_poll_at = 0;
+
+	snprintf(l.last_poll, sizeof l.last_poll, "never");
+	if (service_init() < 0 || state_open(l.conf->state.database, &l.st, &err) < 0 ||
+	    notify_open(l.conf, l.st, &l.n, &err) < 0) {
+		log_msg(LOG_ERR, "cannot start: %s", err.msg);
+		state_close(l.st);
+		return -1;
+	}
+	log_set_level(l.conf->service.log_priority);
+	record_start(&l);
+	log_msg(LOG_NOTICE, "started with %s (%zu rules), polling every %ld s", config_path,
+		l.conf->rules.n, l.conf->service.poll_interval);
+	loop_once(&l, &last_poll_at);
+	service_ready();
+	update_status(&l);
+	while (!service_stop_requested) {
+		service_sleep(sleep_usec(&l));
+		if (service_stop_requested)
+			break;
+		if (service_reload_requested)
+			reload(&l);
+		loop_once(&l, &last_poll_at);
+	}
+	service_stopping();
+	log_msg(LOG_NOTICE, "stopping");
+	notify_close(l.n);
+	state_close(l.st);
+	*conf = l.conf;
+	return 0;
+}

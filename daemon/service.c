@@ -1,0 +1,144 @@
+/* service.c — sd_notify, the watchdog and signal flags (see service.h). */
+#include "deadlined/service.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+
+volatile sig_atomic_t service_reload_requested;
+volatile sig_atomic_t service_stop_requested;
+
+static uint64_t watchdog_every;   /* usec between pings; 0: no watchdog */
+static uint64_t last_ping;
+static bool starting = true;       /* until READY=1 */
+static uint64_t last_extend;
+
+#define EXTEND_EVERY 5000000u      /* while starting, ask for more time ... */
+#define EXTEND_BY 30000000u        /* ... this much, every 5 seconds */
+static sigset_t run_mask;          /* the mask while sleeping: signals open */
+
+uint64_t service_now_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		service_reload_requested = 1;
+	else
+		service_stop_requested = 1;
+}
+
+int service_init(void)
+{
+	struct sigaction sa;
+	sigset_t block;
+	uint64_t usec = 0;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGHUP, &sa, NULL) || sigaction(SIGTERM, &sa, NULL) ||
+	    sigaction(SIGINT, &sa, NULL))
+		return -1;
+	sigemptyset(&block);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &block, &run_mask) != 0)
+		return -1;
+	sigdelset(&run_mask, SIGHUP);
+	sigdelset(&run_mask, SIGTERM);
+	sigdelset(&run_mask, SIGINT);
+	if (sd_watchdog_enabled(0, &usec) > 0)
+		watchdog_every = usec / 2;
+	last_ping = last_extend = service_now_usec();
+	return 0;
+}
+
+uint64_t service_watchdog_interval(void)
+{
+	return watchdog_every;
+}
+
+void service_ready(void)
+{
+	starting = false;
+	sd_notify(0, "READY=1");
+}
+
+void service_reloading(void)
+{
+	sd_notify(0, "RELOADING=1");
+}
+
+void service_stopping(void)
+{
+	sd_notify(0, "STOPPING=1");
+}
+
+void service_status(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	sd_notifyf(0, "STATUS=%s", line);
+}
+
+void service_extend_timeout(uint64_t usec)
+{
+	sd_notifyf(0, "EXTEND_TIMEOUT_USEC=%llu", (unsigned long long)usec);
+}
+
+/* A long first evaluation keeps asking for more start-up time, so a big
+ * council's first poll is not killed by TimeoutStartSec=. */
+void service_keepalive(void)
+{
+	uint64_t now = service_now_usec();
+
+	if (starting && now - last_extend >= EXTEND_EVERY) {
+		service_extend_timeout(EXTEND_BY);
+		last_extend = now;
+	}
+	if (!watchdog_every)
+		return;
+	if (now - last_ping >= watchdog_every) {
+		sd_notify(0, "WATCHDOG=1");
+		last_ping = now;
+	}
+}
+
+void service_sleep(uint64_t usec)
+{
+	uint64_t start = service_now_usec(), now = start;
+
+	while (!service_stop_requested && !service_reload_requested && now - start < usec) {
+		uint64_t left = usec - (now - start);
+		struct timespec ts;
+
+		service_keepalive();
+		/* Wake for the next ping, even in a long sleep. */
+		if (watchdog_every && left > watchdog_every - (now - last_ping))
+			left = watchdog_every - (now - last_ping);
+		ts.tv_sec = (time_t)(left / 1000000u);
+		ts.tv_nsec = (long)(left % 1000000u) * 1000;
+		/* Signals are unblocked only inside ppoll: none is lost between
+		 * the flag checks above and the sleep. */
+		if (ppoll(NULL, 0, &ts, &run_mask) < 0 && errno != EINTR)
+			break;
+		now = service_now_usec();
+	}
+	service_keepalive();
+}

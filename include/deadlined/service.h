@@ -1,0 +1,47 @@
+/* service.h — the systemd side of the daemon: readiness, status, the
+ * watchdog and stop/reload notices (sd_notify), and the flags the signal
+ * handlers set.
+ *
+ * Outside systemd (no $NOTIFY_SOCKET) every call is a cheap no-op, so the
+ * same code runs in a terminal, in tests and under the service manager.
+ */
+#ifndef DEADLINED_SERVICE_H
+#define DEADLINED_SERVICE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Set by the signal handlers, read by the main loop. */
+extern volatile sig_atomic_t service_reload_requested;
+extern volatile sig_atomic_t service_stop_requested;
+
+/* Install SIGHUP, SIGTERM and SIGINT handlers (they only set the flags)
+ * and block the signals outside service_sleep, so a signal is never lost
+ * between checking the flags and going to sleep.  Reads the watchdog
+ * interval systemd gave (WATCHDOG_USEC). */
+int service_init(void);
+
+/* Microseconds between watchdog pings (half systemd's interval), or 0. */
+uint64_t service_watchdog_interval(void);
+
+void service_ready(void);
+void service_reloading(void);
+void service_stopping(void);
+/* One line for `systemctl status`. */
+void service_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Ask systemd for more time while a long start-up or reload runs. */
+void service_extend_timeout(uint64_t usec);
+
+/* Ping the watchdog if half its interval has passed since the last ping.
+ * Cheap: call it from long loops (evaluation, transfers). */
+void service_keepalive(void);
+
+/* Sleep until usec from now, a signal, or the next watchdog ping, which
+ * this sends.  Returns early on a signal. */
+void service_sleep(uint64_t usec);
+
+/* Monotonic microseconds. */
+uint64_t service_now_usec(void);
+
+#endif
