@@ -13,6 +13,7 @@ SBINDIR    ?= $(PREFIX)/sbin
 MANDIR     ?= $(PREFIX)/share/man
 DATADIR    ?= $(PREFIX)/share/deadlined
 sysconfdir ?= /etc
+UNITDIR    ?= $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo /lib/systemd/system)
 DESTDIR    ?=
 
 CC         ?= gcc
@@ -109,11 +110,16 @@ install: all
 		install -m 0644 $$f $(DESTDIR)$(sysconfdir)/deadlined/rules/; done
 	for f in conf/schema/*.sql; do [ -e "$$f" ] || continue; \
 		install -m 0644 $$f $(DESTDIR)$(DATADIR)/schema/; done
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's#@SBINDIR@#$(SBINDIR)#g' systemd/deadlined.service > $(DESTDIR)$(UNITDIR)/deadlined.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/deadlined.service
 	install -m 0644 man/deadlinectl.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 man/deadlined.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 man/deadlined.8 $(DESTDIR)$(MANDIR)/man8/
 
 uninstall:
+	rm -f $(DESTDIR)$(UNITDIR)/deadlined.service
+	rm -rf $(DESTDIR)$(DATADIR)
 	rm -f $(DESTDIR)$(SBINDIR)/deadlined $(DESTDIR)$(BINDIR)/deadlinectl \
 		$(DESTDIR)$(MANDIR)/man1/deadlinectl.1 $(DESTDIR)$(MANDIR)/man5/deadlined.conf.5 \
 		$(DESTDIR)$(MANDIR)/man8/deadlined.8

@@ -235,8 +235,12 @@ int mainloop_run(const char *config_path, struct conf **conf, const char *db)
 	record_start(&l);
 	log_msg(LOG_NOTICE, "started with %s (%zu rules), polling every %ld s", config_path,
 		l.conf->rules.n, l.conf->service.poll_interval);
-	loop_once(&l, &last_poll_at);
+	/* Ready once the first evaluation is stored; delivery follows. */
+	poll_once(&l);
+	last_poll_at = now_unix();
 	service_ready();
+	update_status(&l);
+	deliver(&l);
 	update_status(&l);
 	while (!service_stop_requested) {
 		service_sleep(sleep_usec(&l));

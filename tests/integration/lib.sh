@@ -36,3 +36,50 @@ finish() {
 	echo "$(basename "$0"): $((checks - fails)) of $checks checks passed"
 	[ "$fails" -eq 0 ]
 }
+
+# want_lines EXTENDED_REGEX WHAT: $out, its lines joined with '|', matches
+# the whole regex (for tools that print one line a result).
+want_lines() {
+	joined=$(printf '%s\n' "$out" | paste -sd'|')
+	if printf '%s' "$joined" | grep -qE "^$1\$"; then ok; else bad "$2: got '$joined'"; fi
+}
+
+# make_test_certs: a throwaway CA ($TMP/test-ca.pem), a server certificate
+# for IP:127.0.0.1 signed by it ($TMP/server.pem, .key) and a second CA
+# that did not sign it ($TMP/other-ca.pem).  Returns non-zero on failure
+# with openssl's words in $TMP/openssl.log.
+make_test_certs() {
+	cat > "$TMP/openssl.cnf" <<'CNF'
+[req]
+distinguished_name = dn
+[dn]
+[ca]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+[server]
+basicConstraints = CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = IP:127.0.0.1
+CNF
+	_newkey="-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
+	{
+		for _ca in test-ca other-ca; do
+			openssl req -x509 $_newkey -days 2 -subj "/CN=$_ca" -config "$TMP/openssl.cnf" \
+				-extensions ca -keyout "$TMP/$_ca.key" -out "$TMP/$_ca.pem" || return 1
+		done
+		openssl req -new $_newkey -subj "/CN=127.0.0.1" -config "$TMP/openssl.cnf" \
+			-keyout "$TMP/server.key" -out "$TMP/server.csr" &&
+		openssl x509 -req -in "$TMP/server.csr" -CA "$TMP/test-ca.pem" \
+			-CAkey "$TMP/test-ca.key" -CAcreateserial -days 2 -extfile "$TMP/openssl.cnf" \
+			-extensions server -out "$TMP/server.pem"
+	} > "$TMP/openssl.log" 2>&1
+}
+
+# wait_for FILE [TENTHS]: until FILE is non-empty (default 10 s).
+wait_for() {
+	_i=0
+	while [ ! -s "$1" ] && [ "$_i" -lt "${2:-100}" ]; do sleep 0.1; _i=$((_i + 1)); done
+	[ -s "$1" ]
+}
