@@ -74,7 +74,7 @@ static void find_delivered(int dirfd, const char *dirname, struct pending *p, si
 			close(fd);
 		return;                /* then rename() just replaces the same name */
 	}
-	rewinddir(d);
+	rewinddir(d);                  /* the dup shares the last batch's offset */
 	while ((e = readdir(d)))
 		for (size_t i = 0; i < n; i++)
 			if (!p[i].found && p[i].name[0] && same_message(e->d_name, p[i].name))
@@ -118,7 +118,8 @@ static int write_tmp(struct maildir_sender *s, char *text, char *tmpname, size_t
 	for (int tries = 0; fd < 0 && tries < 5; tries++) {
 		snprintf(tmpname, size, "%lld.%ld_%lu.%s", (long long)time(NULL), (long)getpid(),
 			 s->counter++, s->host);
-		fd = openat(s->dir[DIR_TMP], tmpname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		fd = openat(s->dir[DIR_TMP], tmpname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+			    0600);
 		if (fd < 0 && errno != EEXIST)
 			return -1;
 	}
@@ -200,12 +201,14 @@ static int open_dirs(struct maildir_sender *s, int top, struct dl_error *err)
 
 	for (int d = 0; d < DIR_COUNT; d++) {
 		if (mkdirat(top, dir_names[d], 0700) < 0 && errno != EEXIST) {
-			error_set(err, "cannot create %s/%s: %s", path, dir_names[d], strerror(errno));
+			error_set(err, "cannot create %s/%s: %s", path, dir_names[d],
+				  strerror(errno));
 			return -1;
 		}
 		s->dir[d] = openat(top, dir_names[d], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (s->dir[d] < 0 || faccessat(top, dir_names[d], W_OK | X_OK, AT_EACCESS) < 0) {
-			error_set(err, "cannot use %s/%s: %s", path, dir_names[d], strerror(errno));
+			error_set(err, "cannot use %s/%s: %s", path, dir_names[d],
+				  strerror(errno));
 			return -1;
 		}
 	}
@@ -248,7 +251,8 @@ int maildir_open(const struct receiver_conf *conf, struct maildir_sender **out,
 
 	*out = NULL;
 	if (!conf->path || !mailmsg_address_ok(conf->from)) {
-		error_set(err, "needs a path and a bare from address (local@domain)");
+		error_set(err, "needs a path, and from as a bare address such as "
+			  "deadlines@council.example (no display name)");
 		return -1;
 	}
 	if (!(s = calloc(1, sizeof *s))) {

@@ -175,6 +175,7 @@ static void reload(struct loop *l)
 		setenv("TZ", fresh->timezone, 1);
 		tzset();
 		log_set_level(fresh->service.log_priority);
+		service_set_stop_grace((uint64_t)fresh->service.stop_grace * 1000000u);
 		record_start(l);
 		l->note[0] = '\0';
 		l->next_poll = 0;      /* evaluate with the new rules now */
@@ -232,6 +233,7 @@ int mainloop_run(const char *config_path, struct conf **conf, const char *db)
 		return -1;
 	}
 	log_set_level(l.conf->service.log_priority);
+	service_set_stop_grace((uint64_t)l.conf->service.stop_grace * 1000000u);
 	record_start(&l);
 	log_msg(LOG_NOTICE, "started with %s (%zu rules), polling every %ld s", config_path,
 		l.conf->rules.n, l.conf->service.poll_interval);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "deadlined/maildir.h"
+#include "deadlined/service.h"
 #include "deadlined/smtp.h"
 #include "deadlined/webhook.h"
 
@@ -146,4 +147,16 @@ void receiver_send(struct receiver *r, const struct message *msgs, size_t n,
 		webhook_send(r->webhook, msgs, n, results);
 	else if (r->maildir)
 		maildir_send(r->maildir, msgs, n, results);
+}
+
+int receiver_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow,
+		      curl_off_t ultotal, curl_off_t ulnow)
+{
+	(void)clientp;
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	service_keepalive();
+	return service_give_up() ? 1 : 0;
 }

@@ -16,6 +16,8 @@ volatile sig_atomic_t service_stop_requested;
 static uint64_t watchdog_every;   /* usec between pings; 0: no watchdog */
 static uint64_t last_ping;
 static bool starting = true;       /* until READY=1 */
+static uint64_t stop_grace = 10000000u;
+static uint64_t stop_seen;         /* when a transfer first saw the stop */
 static uint64_t last_extend;
 
 #define EXTEND_EVERY 5000000u      /* while starting, ask for more time ... */
@@ -141,4 +143,21 @@ void service_sleep(uint64_t usec)
 		now = service_now_usec();
 	}
 	service_keepalive();
+}
+
+void service_set_stop_grace(uint64_t usec)
+{
+	stop_grace = usec;
+}
+
+bool service_give_up(void)
+{
+	uint64_t now;
+
+	if (!service_stop_requested)
+		return false;
+	now = service_now_usec();
+	if (!stop_seen)
+		stop_seen = now;
+	return now - stop_seen >= stop_grace;
 }

@@ -132,36 +132,41 @@ static bool refused(const struct batch *b, struct delivery_result *r)
 	/* 421: the server is closing; 530: it wants a login it did not get. */
 	if (code == 421 || code == 530)
 		return false;
-	mailmsg_result(r, code >= 500 ? DELIVERY_PERMANENT : DELIVERY_RETRY, "%s %s: %s",
-		       what[b->trace.stage], code >= 500 ? "refused" : "deferred", b->trace.reply);
+	if (code >= 500)
+		mailmsg_result(r, DELIVERY_PERMANENT, "%s refused: %s", what[b->trace.stage],
+			       b->trace.reply);
+	else
+		mailmsg_result(r, DELIVERY_RETRY, "%s deferred: %s", what[b->trace.stage],
+			       b->trace.reply);
 	return true;
 }
 
 /* Whatever stopped the conversation itself; the batch stops too. */
 static void failed(const struct batch *b, CURLcode rc, struct delivery_result *r)
 {
-	const char *conf_ca = b->s->conf->ca_file;
+	const char *ca = b->s->conf->ca_file;
+	const char *reply = b->trace.reply;
 
 	switch (rc) {
 	case CURLE_PEER_FAILED_VERIFICATION:
 		mailmsg_result(r, DELIVERY_RETRY, "TLS: the server's certificate did not verify "
-			   "against %s: %s", conf_ca ? conf_ca : "the system CAs", curl_text(b, rc));
+			       "against %s: %s", ca ? ca : "the system CAs", curl_text(b, rc));
 		break;
 	case CURLE_SSL_CACERT_BADFILE:
 		mailmsg_result(r, DELIVERY_RETRY, "TLS: cannot use ca_file %s: %s",
-			   conf_ca ? conf_ca : "(system)", curl_text(b, rc));
+			       ca ? ca : "(system)", curl_text(b, rc));
 		break;
 	case CURLE_USE_SSL_FAILED:
-		mailmsg_result(r, DELIVERY_RETRY, "the server does not offer STARTTLS; not sending "
-			   "in clear (smtps:// is for implicit TLS)");
+		mailmsg_result(r, DELIVERY_RETRY, "the server does not offer STARTTLS; not "
+			       "sending in clear (smtps:// is for implicit TLS)");
 		break;
 	case CURLE_LOGIN_DENIED:
 		mailmsg_result(r, DELIVERY_RETRY, "login refused, check username and password: %s",
-			   b->trace.reply[0] ? b->trace.reply : curl_text(b, rc));
+			       reply[0] ? reply : curl_text(b, rc));
 		break;
 	default:
 		mailmsg_result(r, DELIVERY_RETRY, "%s%s%s", curl_text(b, rc),
-			   b->trace.reply[0] ? "; server's last reply: " : "", b->trace.reply);
+			       reply[0] ? "; server's last reply: " : "", reply);
 	}
 }
 
@@ -315,6 +320,8 @@ static bool set_session(struct batch *b)
 	       /* Also bounds the wait for QUIT when the handle is cleaned up. */
 	       curl_easy_setopt(curl, CURLOPT_SERVER_RESPONSE_TIMEOUT, c->timeout) == CURLE_OK &&
 	       curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
+	       curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, receiver_progress) == CURLE_OK &&
+	       curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L) == CURLE_OK &&
 	       curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, b->errbuf) == CURLE_OK &&
 	       /* Verbose only feeds on_debug, which prints nothing. */
 	       curl_easy_setopt(curl, CURLOPT_DEBUGFUNCTION, on_debug) == CURLE_OK &&
@@ -356,9 +363,12 @@ void smtp_send(struct smtp_sender *s, const struct message *msgs, size_t n,
 {
 	/* One handle a batch: its connection is reused message to message and
 	 * closed (QUIT) at the end, not left idle until the server drops it. */
-	struct batch b = { .s = s, .curl = curl_easy_init() };
+	struct batch b = { .s = s };
 	size_t tried = 0;
 
+	if (n == 0)
+		return;
+	b.curl = curl_easy_init();
 	b.deadline_ms = now_ms() + s->conf->timeout * 1000LL * BATCH_TIMEOUTS;
 	if (!b.curl || !set_session(&b))
 		snprintf(b.why, sizeof b.why, "cannot set up libcurl for SMTP");
@@ -376,7 +386,8 @@ int smtp_open(const struct receiver_conf *conf, const char *password,
 
 	*out = NULL;
 	if (!conf->url || !mailmsg_address_ok(conf->from)) {
-		error_set(err, "needs a url and a bare from address (local@domain)");
+		error_set(err, "needs a url, and from as a bare address such as "
+			  "deadlines@council.example (no display name)");
 		return -1;
 	}
 	if (conf->username && !password) {

@@ -8,6 +8,8 @@
  */
 #include "deadlined/webhook.h"
 
+#include "deadlined/service.h"
+
 #include <curl/curl.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -33,7 +35,7 @@
 #define RESP_KEEP 256        /* bytes of a response body kept */
 #define ID_MAX 255           /* a msg_id longer than this is not ours */
 #define RETRY_AFTER_MAX 86400
-#define POLL_MS 1000
+#define POLL_MS 250    /* also how often the watchdog can be fed */
 
 /* --- Text fit to show ------------------------------------------------- */
 
@@ -542,6 +544,8 @@ static int slot_init(const struct receiver_conf *c, struct webhook_slot *sl,
 	    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, c->connect_timeout) ||
 	    curl_easy_setopt(e, CURLOPT_TIMEOUT, c->timeout) ||
 	    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) ||
+	    curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, receiver_progress) ||
+	    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L) ||
 	    curl_easy_setopt(e, CURLOPT_USERAGENT, "deadlined/" DEADLINED_VERSION) ||
 	    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, keep_start) ||
 	    curl_easy_setopt(e, CURLOPT_WRITEDATA, sl) ||
@@ -811,6 +815,8 @@ void webhook_send(struct webhook_sender *s, const struct message *msgs, size_t n
 			collect(s, &b);
 			if (b.busy > 0)
 				mc = curl_multi_poll(s->multi, NULL, 0, POLL_MS, NULL);
+			/* Waiting on a slow receiver must not starve the watchdog. */
+			service_keepalive();
 		}
 		if (mc != CURLM_OK)
 			abandon(s, &b, mc);

@@ -1,6 +1,7 @@
 /* mailmsg.h — the parts of an RFC 5322 e-mail that the smtp and maildir
  * receivers share: header lines safe from injection, the RFC 2047 Subject,
- * the Date, and (for maildir) the whole multipart/alternative text.
+ * the Date, (for maildir) the whole multipart/alternative text, and filling
+ * a delivery result.
  *
  * Everything that becomes a header is checked or cleaned here, so no string
  * from a case or a message can add a header or a recipient: addresses and

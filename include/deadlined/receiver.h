@@ -9,6 +9,7 @@
 #ifndef DEADLINED_RECEIVER_H
 #define DEADLINED_RECEIVER_H
 
+#include <curl/curl.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -84,6 +85,12 @@ const struct receiver_conf *receiver_conf(const struct receiver *r);
  * receiver's max_connections. */
 void receiver_send(struct receiver *r, const struct message *msgs, size_t n,
 		   struct delivery_result *results);
+
+/* A libcurl progress callback (CURLOPT_XFERINFOFUNCTION) for every
+ * transfer: it feeds systemd's watchdog during slow transfers and abandons
+ * a transfer once a stop's grace period is over. */
+int receiver_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow,
+		      curl_off_t ultotal, curl_off_t ulnow);
 
 /* Read a secret: from file when set, else $CREDENTIALS_DIRECTORY/credential.
  * Trailing newlines are dropped.  The caller frees *out (and should wipe

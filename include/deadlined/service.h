@@ -41,6 +41,12 @@ void service_keepalive(void);
  * this sends.  Returns early on a signal. */
 void service_sleep(uint64_t usec);
 
+/* How long in-flight deliveries may go on once a stop was asked for. */
+void service_set_stop_grace(uint64_t usec);
+/* True once a stop was asked for and the grace period has run out:
+ * transfers still going should be abandoned (they are retried later). */
+bool service_give_up(void);
+
 /* Monotonic microseconds. */
 uint64_t service_now_usec(void);
 

@@ -9,7 +9,8 @@ Listens on 127.0.0.1 (--port, or a free port) and writes the port to
               would be sending in clear
 With --user and --password-file, AUTH (PLAIN or LOGIN) is required.
 Recipients: --refuse ADDR answers RCPT with 550, --tempfail ADDR with 451,
---stall ADDR never answers it (until the server exits).
+--stall ADDR never answers it (until the server exits).  --reject-data TEXT
+answers 554 at the end of a message that contains TEXT.
 Each message accepted is saved in --out as NNNN.eml (the data exactly as
 received) and then NNNN.json: {"mail_from", "rcpt_tos", "conn" (the
 connection's number, from 1), "tls"}.  Counts of connections and failed
@@ -55,6 +56,8 @@ class Handler:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if ARGS.reject_data and ARGS.reject_data.encode() in envelope.original_content:
+            return "554 5.6.0 Message content rejected"
         n = count("messages")
         base = os.path.join(ARGS.out, "%04d" % n)
         write_atomic(base + ".eml", envelope.original_content)
@@ -128,6 +131,7 @@ if __name__ == "__main__":
     p.add_argument("--refuse")
     p.add_argument("--tempfail")
     p.add_argument("--stall")
+    p.add_argument("--reject-data")
     p.add_argument("--lifetime", type=float, default=60)
     ARGS = p.parse_args()
     if ARGS.tls != "none" and not (ARGS.cert and ARGS.key):

@@ -22,10 +22,6 @@ send() {
 	rc=$?
 }
 
-want() {
-	joined=$(printf '%s\n' "$out" | paste -sd'|')
-	if printf '%s' "$joined" | grep -qE "^$1\$"; then ok; else bad "$2: got '$joined'"; fi
-}
 
 count() {
 	find "$BOX/$1" -type f | wc -l
@@ -35,7 +31,7 @@ NAME='[0-9a-f]{32}\.deadlined'
 send box subject="3 overdue — Duty and Assessment Team" msg_id=a1@deadlined.test \
 	text='Line one\nLine two é\n' html='<p>caf&eacute; é</p>' \
 	--next msg_id=a2@deadlined.test to=tm@council.example
-want "0 ok 0 delivered as new/$NAME\|1 ok 0 delivered as new/$NAME" "two messages"
+want_lines "0 ok 0 delivered as new/$NAME\|1 ok 0 delivered as new/$NAME" "two messages"
 [ "$(stat -c %a "$BOX" "$BOX/tmp" "$BOX/new" "$BOX/cur" | sort -u)" = 700 ] && ok \
 	|| bad "maildir folders are not 0700: $(stat -c '%n %a' "$BOX" "$BOX"/*)"
 [ "$(count new)" = 2 ] && [ "$(count tmp)" = 0 ] && ok || bad "want 2 files in new/, none in tmp/"
@@ -63,21 +59,21 @@ PY
 
 # Sent again after a crash: the same name, not a second copy.
 send box msg_id=a1@deadlined.test --next msg_id=a2@deadlined.test
-want "0 ok 0 already delivered: new/$NAME\|1 ok 0 already delivered: new/$NAME" "same msg_id again"
+want_lines "0 ok 0 already delivered: new/$NAME\|1 ok 0 already delivered: new/$NAME" "same msg_id again"
 [ "$(count new)" = 2 ] && ok || bad "a message sent again was written again"
 
 # A reader moved one to cur/ and flagged it seen: still not written again.
 first=$(ls "$BOX/new" | head -n 1)
 mv "$BOX/new/$first" "$BOX/cur/$first:2,S"
 send box msg_id=a1@deadlined.test --next msg_id=a2@deadlined.test --next msg_id=a3@deadlined.test
-want "(0 ok 0 already delivered: cur/$NAME\|1 ok 0 already delivered: new/$NAME|0 ok 0 already delivered: new/$NAME\|1 ok 0 already delivered: cur/$NAME)\|2 ok 0 delivered as new/$NAME" \
+want_lines "(0 ok 0 already delivered: cur/$NAME\|1 ok 0 already delivered: new/$NAME|0 ok 0 already delivered: new/$NAME\|1 ok 0 already delivered: cur/$NAME)\|2 ok 0 delivered as new/$NAME" \
 	"a message in cur/"
 [ "$(count new)" = 2 ] && [ "$(count cur)" = 1 ] && ok || bad "cur/ message written again"
 
 # CR/LF in a subject is folded away; in an address it is refused.
 send box msg_id=b1@deadlined.test subject='Alert\r\nBcc: evil@x.example' \
 	--next msg_id=b2@deadlined.test to='tm@council.example\r\nBcc: evil@x.example'
-want "0 ok 0 delivered as new/$NAME\|1 permanent 0 recipient 'tm@council\.example\?\?Bcc: evil@x\.example' is not a bare address .*" \
+want_lines "0 ok 0 delivered as new/$NAME\|1 permanent 0 recipient 'tm@council\.example\?\?Bcc: evil@x\.example' is not a bare address .*" \
 	"CR/LF in subject and to"
 grep -l 'b1@deadlined' "$BOX/new"/* | xargs -r grep -q '^Bcc' && bad "a Bcc header was injected" || ok
 grep -rq 'b2@deadlined' "$BOX" && bad "a refused message was written" || ok

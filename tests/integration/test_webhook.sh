@@ -12,7 +12,7 @@ STATS=$TMP/stats.json
 SRV_PID=
 # The server goes on every path out; it also exits by itself after 120 s.
 trap 'if [ -n "$SRV_PID" ]; then kill "$SRV_PID" 2>/dev/null; wait "$SRV_PID" 2>/dev/null; fi; rm -rf "$TMP"' EXIT
-trap 'exit 130' INT TERM HUP
+trap 'exit 130' INT TERM HUP PIPE
 # libcurl honours proxy variables; these tests talk to 127.0.0.1 only.
 unset https_proxy HTTPS_PROXY all_proxy ALL_PROXY
 
@@ -25,40 +25,14 @@ printf '%s\n' "$CRED_SECRET" > "$TMP/creds/hook-secret"
 printf 'whsec_%s\n' 'not*base64' > "$TMP/bad-secret"
 
 # --- A throwaway CA, a certificate for IP:127.0.0.1, and a CA that did not sign it.
-cat > "$TMP/openssl.cnf" <<'EOF'
-[req]
-distinguished_name = dn
-[dn]
-[ca]
-basicConstraints = critical, CA:TRUE
-keyUsage = critical, keyCertSign, cRLSign
-subjectKeyIdentifier = hash
-[server]
-basicConstraints = CA:FALSE
-keyUsage = critical, digitalSignature
-extendedKeyUsage = serverAuth
-subjectAltName = IP:127.0.0.1
-EOF
-newkey="-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
-make_ca() {
-	openssl req -x509 $newkey -days 2 -subj "/CN=$1" -config "$TMP/openssl.cnf" \
-		-extensions ca -keyout "$TMP/$1.key" -out "$TMP/$1.pem"
-}
-{ make_ca test-ca && make_ca other-ca &&
-  openssl req -new $newkey -subj "/CN=127.0.0.1" -config "$TMP/openssl.cnf" \
-	-keyout "$TMP/server.key" -out "$TMP/server.csr" &&
-  openssl x509 -req -in "$TMP/server.csr" -CA "$TMP/test-ca.pem" -CAkey "$TMP/test-ca.key" \
-	-CAcreateserial -days 2 -extfile "$TMP/openssl.cnf" -extensions server -out "$TMP/server.pem"
-} > "$TMP/openssl.log" 2>&1 || { bad "openssl: $(cat "$TMP/openssl.log")"; finish; exit 1; }
+make_test_certs || { bad "openssl: $(cat "$TMP/openssl.log")"; finish; exit 1; }
 
 # --- The server, on a free port.
 $PY tests/helpers/webhook_server.py --cert "$TMP/server.pem" --key "$TMP/server.key" \
 	--port-file "$TMP/port" --log "$LOG" --stats "$STATS" --slow 8 --lifetime 120 \
 	--secret "file=$TMP/secret" --secret "cred=$TMP/creds/hook-secret" 2>"$TMP/server.err" &
 SRV_PID=$!
-i=0
-while [ ! -s "$TMP/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-[ -s "$TMP/port" ] || { bad "server did not start: $(cat "$TMP/server.err")"; finish; exit 1; }
+wait_for "$TMP/port" || { bad "server did not start: $(cat "$TMP/server.err")"; finish; exit 1; }
 PORT=$(cat "$TMP/port")
 : > "$LOG"
 
