@@ -590,6 +590,7 @@ static void print_time(const char *label, int64_t t)
 
 static int cmd_status(const struct options *opt, struct conf *conf, char **args)
 {
+	char loaded[64], pid[32];
 	struct state_status s;
 	struct state *st;
 	struct dl_error err;
@@ -600,10 +601,16 @@ static int cmd_status(const struct options *opt, struct conf *conf, char **args)
 	if ((rc = open_state(conf, &st)) != EXIT_OK)
 		return rc;
 	rc = state_status(st, &s, &err);
+	if (rc == 0)
+		rc = state_get_meta(st, "config_loaded", loaded, sizeof loaded, &err);
+	if (rc == 0)
+		rc = state_get_meta(st, "pid", pid, sizeof pid, &err);
 	state_close(st);
 	if (rc < 0)
 		return runtime_error("status", &err);
 	printf("%-18s %s\n", "config", conf->path ? conf->path : "(built-in defaults)");
+	if (loaded[0])
+		printf("%-18s %s by the daemon (pid %s)\n", "  loaded", loaded, pid);
 	printf("%-18s %s\n", "state database", conf->state.database);
 	print_time("last poll", s.last.finished);
 	if (s.last.id)
@@ -616,8 +623,10 @@ static int cmd_status(const struct options *opt, struct conf *conf, char **args)
 	       s.dead);
 	if (s.pending)
 		print_time("  oldest pending", s.oldest_pending);
-	printf("%-18s %s\n", "digests", conf->notify.digest_time ? conf->notify.digest_time :
-	       "off (one message an item)");
+	if (conf->notify.digest_time)
+		printf("%-18s each working day at %s\n", "digests", conf->notify.digest_time);
+	else
+		printf("%-18s off (messages as things happen)\n", "digests");
 	return s.dead ? EXIT_FAILURE_RUNTIME : EXIT_OK;
 }
 
