@@ -216,3 +216,38 @@ dl_day date_today(void)
 {
 	return date_now().day;
 }
+
+int64_t date_next_local(int64_t t, int minute)
+{
+	time_t tt = (time_t)t, at;
+	struct tm tm;
+
+	localtime_r(&tt, &tm);
+	tm.tm_hour = minute / 60;
+	tm.tm_min = minute % 60;
+	tm.tm_sec = 0;
+	tm.tm_isdst = -1;
+	at = mktime(&tm);
+	if (at <= tt) {
+		/* Tomorrow: mktime normalises the day and finds the offset anew. */
+		localtime_r(&tt, &tm);
+		tm.tm_mday++;
+		tm.tm_hour = minute / 60;
+		tm.tm_min = minute % 60;
+		tm.tm_sec = 0;
+		tm.tm_isdst = -1;
+		at = mktime(&tm);
+	}
+	return (int64_t)at;
+}
+
+dl_day date_local_day(int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	dl_day d = DATE_NONE;
+
+	localtime_r(&tt, &tm);
+	date_from_ymd(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, &d);
+	return d;
+}

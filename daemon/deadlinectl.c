@@ -488,15 +488,10 @@ static int cmd_ack(const struct options *opt, struct conf *conf, char **args)
 static int print_ack(void *ctx, const struct state_ack *a)
 {
 	char when[DATE_BUF];
-	time_t t = (time_t)a->created;
-	struct tm tm;
-	dl_day d = 0;
 
 	(void)ctx;
-	localtime_r(&t, &tm);
-	date_from_ymd(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, &d);
 	printf("%-16s %-20s %3d %-10s %-10s %-10s %s\n", a->case_ref, a->rule, a->seq,
-	       date_format(d, when), a->until, a->who, a->reason);
+	       date_format(date_local_day(a->created), when), a->until, a->who, a->reason);
 	return 0;
 }
 

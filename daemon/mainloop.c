@@ -32,28 +32,6 @@ static int64_t now_unix(void)
 	return (int64_t)time(NULL);
 }
 
-/* Unix time of the next local HH:MM (minute of day) after t. */
-static int64_t next_local_minute(int64_t t, int minute)
-{
-	time_t tt = (time_t)t, at;
-	struct tm tm;
-
-	localtime_r(&tt, &tm);
-	tm.tm_hour = minute / 60;
-	tm.tm_min = minute % 60;
-	tm.tm_sec = 0;
-	tm.tm_isdst = -1;
-	at = mktime(&tm);
-	if (at <= tt) {
-		tm.tm_mday++;
-		tm.tm_hour = minute / 60;
-		tm.tm_min = minute % 60;
-		tm.tm_isdst = -1;
-		at = mktime(&tm);
-	}
-	return at;
-}
-
 static void set_meta(struct loop *l, const char *key, const char *value)
 {
 	struct dl_error err;
@@ -196,10 +174,10 @@ static uint64_t sleep_usec(struct loop *l)
 	    next_attempt < wake)
 		wake = next_attempt;
 	/* Digests and the day's rollover are decided by a poll. */
-	if (cn->digest_minute >= 0 && next_local_minute(now, cn->digest_minute) < wake)
-		wake = next_local_minute(now, cn->digest_minute);
-	if (next_local_minute(now, 0) < wake)
-		wake = next_local_minute(now, 0);
+	if (cn->digest_minute >= 0 && date_next_local(now, cn->digest_minute) < wake)
+		wake = date_next_local(now, cn->digest_minute);
+	if (date_next_local(now, 0) < wake)
+		wake = date_next_local(now, 0);
 	return wake <= now ? 0 : (uint64_t)(wake - now) * 1000000u;
 }
 
@@ -209,9 +187,9 @@ static void loop_once(struct loop *l, int64_t *last_poll_at)
 
 	/* A digest time or midnight that came before next_poll moves it. */
 	if (now >= l->next_poll || now >= *last_poll_at + 86400 ||
-	    next_local_minute(*last_poll_at, 0) <= now ||
+	    date_next_local(*last_poll_at, 0) <= now ||
 	    (l->conf->notify.digest_minute >= 0 &&
-	     next_local_minute(*last_poll_at, l->conf->notify.digest_minute) <= now)) {
+	     date_next_local(*last_poll_at, l->conf->notify.digest_minute) <= now)) {
 		poll_once(l);
 		*last_poll_at = now;
 	}

@@ -14,6 +14,7 @@
 #include "deadlined/log.h"
 #include "deadlined/receiver.h"
 #include "deadlined/render.h"
+#include "deadlined/vec.h"
 
 #define MAX_TARGETS 64
 #define BATCH 50
@@ -301,15 +302,8 @@ static int add_digest_entry(struct digests *d, const struct target *t,
 	struct digest_entry *e;
 	const char *aud;
 
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 64;
-		void *v = realloc(d->v, cap * sizeof *d->v);
-
-		if (!v)
-			return -1;
-		d->v = v;
-		d->cap = cap;
-	}
+	if (vec_reserve((void **)&d->v, &d->cap, d->n, sizeof *d->v) < 0)
+		return -1;
 	e = &d->v[d->n++];
 	memset(e, 0, sizeof *e);
 	fill_item(d->p->n, so, &e->item);
@@ -670,15 +664,8 @@ static int collect_due(void *ctx, const struct state_message *m)
 	struct due *d = ctx;
 	struct pending *p;
 
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 64;
-		void *v = realloc(d->v, cap * sizeof *d->v);
-
-		if (!v)
-			return -1;
-		d->v = v;
-		d->cap = cap;
-	}
+	if (vec_reserve((void **)&d->v, &d->cap, d->n, sizeof *d->v) < 0)
+		return -1;
 	p = &d->v[d->n++];
 	memset(p, 0, sizeof *p);
 	p->m = *m;
@@ -713,26 +700,6 @@ static void local_tm(int64_t t, struct tm *tm)
 	localtime_r(&tt, tm);
 }
 
-/* Unix time of the next local hh:mm after t (minute of day). */
-static int64_t next_local(int64_t t, int minute)
-{
-	struct tm tm;
-	time_t at;
-
-	local_tm(t, &tm);
-	tm.tm_hour = minute / 60;
-	tm.tm_min = minute % 60;
-	tm.tm_sec = 0;
-	tm.tm_isdst = -1;
-	at = mktime(&tm);
-	if (at <= t) {
-		tm.tm_mday++;
-		tm.tm_isdst = -1;
-		at = mktime(&tm);
-	}
-	return at;
-}
-
 static bool in_quiet_hours(const struct conf_notify *cn, int64_t now)
 {
 	struct tm tm;
@@ -745,16 +712,6 @@ static bool in_quiet_hours(const struct conf_notify *cn, int64_t now)
 	if (cn->quiet_from < cn->quiet_until)
 		return m >= cn->quiet_from && m < cn->quiet_until;
 	return m >= cn->quiet_from || m < cn->quiet_until;
-}
-
-static void local_day(int64_t t, char *buf)
-{
-	struct tm tm;
-	dl_day d = 0;
-
-	local_tm(t, &tm);
-	date_from_ymd(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, &d);
-	date_format(d, buf);
 }
 
 /* When a message made at `created` becomes a dead letter. */
@@ -807,15 +764,15 @@ static int hold(struct notify *n, const struct state_message *m, struct pending 
 	if (m->immediate)
 		return 0;
 	if (in_quiet_hours(cn, now)) {
-		until = next_local(now, cn->quiet_until);
+		until = date_next_local(now, cn->quiet_until);
 	} else if (m->recipient) {
-		local_day(now, day);
+		date_format(date_local_day(now), day);
 		int before;
 
 		if (state_count_sent(n->st, m->recipient, day, &before, err) < 0)
 			return -1;
 		if (sent + before >= cn->daily_cap)
-			until = next_local(now, 0);
+			until = date_next_local(now, 0);
 	}
 	if (!until)
 		return 0;
@@ -856,7 +813,7 @@ static int settle(struct notify *n, const struct state_message *m,
 		res->sent++;
 		log_outbox(LOG_INFO, m, "sent %s %s via %s to %s", m->kind, m->msg_id, m->receiver,
 			   m->recipient ? m->recipient : "(webhook)");
-		local_day(now, day);
+		date_format(date_local_day(now), day);
 		if (m->recipient && state_add_sent(n->st, m->recipient, day, err) < 0)
 			return -1;
 		return state_mark_message(n->st, m->id, "sent", attempts, now, r->detail, now, err);

@@ -1,6 +1,8 @@
 /* output.c — rows as a table, CSV (RFC 4180 quoting) or JSON (jansson). */
 #include "deadlined/output.h"
 
+#include "deadlined/vec.h"
+
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,26 +24,12 @@ static char *dup_or_empty(const char *s)
 	return strdup(s ? s : "");
 }
 
-static int grow(void **v, size_t *cap, size_t n, size_t size)
-{
-	void *p;
-
-	if (n < *cap)
-		return 0;
-	p = realloc(*v, (*cap ? *cap * 2 : 256) * size);
-	if (!p)
-		return -1;
-	*v = p;
-	*cap = *cap ? *cap * 2 : 256;
-	return 0;
-}
-
 int output_add_obligation(struct output_rows *rows, const struct source_case *c,
 			  const struct obligation *ob)
 {
 	struct output_row *r;
 
-	if (grow((void **)&rows->v, &rows->cap, rows->n, sizeof *rows->v) < 0)
+	if (vec_reserve((void **)&rows->v, &rows->cap, rows->n, sizeof *rows->v) < 0)
 		return -1;
 	r = &rows->v[rows->n++];
 	r->case_ref = dup_or_empty(c->case_ref);
@@ -59,7 +47,7 @@ int output_add_obligation(struct output_rows *rows, const struct source_case *c,
 
 int output_add_finding(struct output_rows *rows, const char *case_ref, const char *problem)
 {
-	if (grow((void **)&rows->f, &rows->capf, rows->nf, sizeof *rows->f) < 0)
+	if (vec_reserve((void **)&rows->f, &rows->capf, rows->nf, sizeof *rows->f) < 0)
 		return -1;
 	rows->f[rows->nf].case_ref = dup_or_empty(case_ref);
 	rows->f[rows->nf++].problem = dup_or_empty(problem);

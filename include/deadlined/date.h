@@ -56,6 +56,12 @@ char *date_format_moment(struct dl_moment m, char *buf);
 /* -1, 0 or 1. A date without a time sorts before any time that day. */
 int date_moment_cmp(struct dl_moment a, struct dl_moment b);
 
+/* The unix time of the next local HH:MM (minute of the day) after t,
+ * correct across clock changes. */
+int64_t date_next_local(int64_t t, int minute);
+/* The local day of a unix time. */
+dl_day date_local_day(int64_t t);
+
 /* Today (or now) in the process's local time zone. */
 dl_day date_today(void);
 struct dl_moment date_now(void);
