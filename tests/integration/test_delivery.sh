@@ -159,6 +159,22 @@ expect 0 '1 dead letter queued again; the daemon sends it at its next delivery' 
 expect 2 '' 'not a message id' -- env DEADLINED_CONFIG="$TMP/dl.conf" $C retry x1
 expect 2 '' 'or --all' -- env DEADLINED_CONFIG="$TMP/dl.conf" $C retry
 
+# ---- test-notify: a test message now, and what the receiver said ----
+DEADLINED_CONFIG="$TMP/dg.conf" $C test-notify mail --to check@council.example | grep -q '^mail: delivered' \
+	&& ok || bad "test-notify mail"
+/usr/bin/python3 - "$TMP/dg-mail/new" <<'PY' && ok || bad "test message not in the Maildir"
+import email, email.policy, glob, sys
+msgs = [email.message_from_binary_file(open(f, "rb"), policy=email.policy.default)
+        for f in glob.glob(sys.argv[1] + "/*")]
+test = [m for m in msgs if m["To"] == "check@council.example"]
+assert len(test) == 1 and "test message" in test[0]["Subject"], [m["Subject"] for m in test]
+PY
+DEADLINED_CONFIG="$TMP/dg.conf" $C test-notify channel | grep -q '^channel: delivered' && ok || bad "test-notify to a receiver's own address"
+out=$(DEADLINED_CONFIG="$TMP/dg.conf" $C test-notify nowhere); rc=$?
+[ $rc = 1 ] && printf '%s' "$out" | grep -q "^nowhere: failed (would be retried): .*Couldn't connect" && ok || bad "test-notify failure: rc $rc $out"
+expect 2 '' "no receiver 'nope'" -- env DEADLINED_CONFIG="$TMP/dg.conf" $C test-notify nope
+expect 2 '' "give --to ADDRESS" -- env DEADLINED_CONFIG="$TMP/dg.conf" $C test-notify mail
+
 # ---- dry run: lists, stores nothing ----
 conf dry 'digest_time = "08:30";'
 expect 0 '*' '*' -- $D --once --dry-run --as-of 2025-01-20 -c "$TMP/dry.conf"
