@@ -236,9 +236,8 @@ assert 1 < len(conns) <= 4 and opened == len(conns), (conns, opened)
 most = max(r["concurrent"] for r in rs)
 assert 1 < most <= 4, most
 print("connections used:", len(conns), "most in flight:", most)'
-# 50 answers of 0.1 s each: at least 5 s one at a time, about 1.3 s four
-# at a time; the bound leaves room for a loaded machine.
-[ "$ms" -lt 5000 ] && ok || bad "50 messages took $ms ms, want < 5000 (concurrent)"
+# Concurrency is proven above by the server's count of requests in flight;
+# the time is a figure to read, not a pass mark (machines here are shared).
 echo "50 messages, max_connections 4, server 0.1 s each: $ms ms; $(cat "$TMP/check.out")"
 
 # --- A secret from $CREDENTIALS_DIRECTORY, "whsec_" + base64: the key is
