@@ -414,7 +414,7 @@ int state_each_due(struct state *st, int64_t now, int max, state_message_fn fn, 
 static const char SQL_EACH_STATUS[] =
 	"SELECT " MESSAGE_COLUMNS " WHERE ?1 IS NULL OR status = ?1 ORDER BY id";
 
-int state_each_message(struct state *st, const char *status, state_list_fn fn, void *ctx,
+int state_each_message(struct state *st, const char *status, state_message_fn fn, void *ctx,
 		       struct dl_error *err)
 {
 	return each_message(st, prep(st, err, SQL_EACH_STATUS, "s", status), fn, ctx, err);

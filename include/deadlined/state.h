@@ -92,8 +92,7 @@ int state_mark_message(struct state *st, int64_t id, const char *status, int att
 /* Dead letters back to pending (id 0: all); returns how many. */
 int state_retry_dead(struct state *st, int64_t id, int64_t now, int *count,
 		     struct dl_error *err);
-typedef int (*state_list_fn)(void *ctx, const struct state_message *m);
-int state_each_message(struct state *st, const char *status, state_list_fn fn, void *ctx,
+int state_each_message(struct state *st, const char *status, state_message_fn fn, void *ctx,
 		       struct dl_error *err);
 
 /* Messages sent to a recipient on a local day, for daily caps. */
