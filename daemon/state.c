@@ -85,10 +85,14 @@ static sqlite3_stmt *prep(struct state *st, struct dl_error *err, const char *sq
 		s = st->cache[i].st;
 		sqlite3_reset(s);
 		sqlite3_clear_bindings(s);
+	} else if (st->ncache == CACHE) {
+		/* Every statement is a literal in this file: CACHE counts them. */
+		error_set(err, "state database: internal error: more than %d statements", CACHE);
+		return NULL;
 	} else if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL)) {
 		db_error(st, err, "prepare");
 		return NULL;
-	} else if (st->ncache < CACHE) {
+	} else {
 		st->cache[st->ncache].sql = sql;
 		st->cache[st->ncache++].st = s;
 	}
