@@ -20,7 +20,7 @@ PORT=$(cat "$TMP/port")
 
 sqlite3 "$TMP/cases.db" < conf/schema/native.sql
 sqlite3 "$TMP/cases.db" "INSERT INTO deadlined_teams VALUES ('T1', 'Duty', 'tm@council.example', 'sm@council.example');"
-ln -s "$PWD/conf/rules" "$TMP/rules"
+ln -sfn "$PWD/conf/rules" "$TMP/rules"
 cat > "$TMP/d.conf" <<CONF
 source = { database = "$TMP/cases.db"; };
 state = { database = "$TMP/state.db"; };

@@ -20,7 +20,7 @@ INSERT INTO deadlined_events (case_ref, kind, occurred) VALUES
   ('A4', 'cla_review', '2024-12-20'), ('A4', 'pep', '2024-12-20'),
   ('A5', 'missing_returned', '2025-01-16T18:00');
 SQL
-ln -s "$PWD/conf/rules" "$TMP/rules"
+ln -sfn "$PWD/conf/rules" "$TMP/rules"
 
 # conf NAME NOTIFY-SETTINGS [EXTRA]: a config with the rule pack, a Maildir
 # for people and a Maildir "channel" for routes.

@@ -25,7 +25,7 @@ INSERT INTO deadlined_workers VALUES ('W1', 'Sam Worker', 'sam@council.example',
 INSERT INTO deadlined_cases VALUES ('A2', 'C2', '2015-05-05', 'T1', 'W1');
 INSERT INTO deadlined_events (case_ref, kind, occurred) VALUES ('A2', 'referral', '2024-11-01');
 SQL
-ln -s "$PWD/conf/rules" "$TMP/rules"
+ln -sfn "$PWD/conf/rules" "$TMP/rules"
 make_test_certs || { bad "openssl: $(cat "$TMP/openssl.log")"; finish; exit 1; }
 $PY tests/helpers/webhook_server.py --cert "$TMP/server.pem" --key "$TMP/server.key" \
 	--port-file "$TMP/port" --log "$TMP/hook.log" --stats "$TMP/hook.stats" --slow 5 \
