@@ -311,6 +311,8 @@ static int add_all(struct mailmsg_headers *h, const struct message *m, const cha
 		rc |= addf(h, "To: %s", m->to);
 	rc |= subject ? addf(h, "%s", subject) : -1;
 	rc |= addf(h, "MIME-Version: 1.0");
+	/* RFC 3834: tells out-of-office responders not to answer. */
+	rc |= addf(h, "Auto-Submitted: auto-generated");
 	if (boundary)
 		rc |= addf(h, "Content-Type: multipart/alternative; boundary=\"%s\"", boundary);
 	else

@@ -369,6 +369,9 @@ static bool by_digest(const struct poll *p, const struct target *t, enum alert_k
 
 	if (cn->digest_minute < 0 || !t->role || !in_strings(&cn->digest_roles, t->role))
 		return false;
+	/* Digests list what is open; news of a closing must go on its own. */
+	if (kind == ALERT_MET_LATE || kind == ALERT_RESOLVED)
+		return false;
 	return !(kind == ALERT_ESCALATION && cn->immediate_escalations == 1);
 }
 

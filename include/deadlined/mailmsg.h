@@ -25,7 +25,7 @@
 
 /* The header lines of one message: Date, Message-ID, From, To (when the
  * message has one), Subject, MIME-Version, Content-Type. */
-#define MAILMSG_MAX_HEADERS 7
+#define MAILMSG_MAX_HEADERS 8
 
 struct mailmsg_headers {
 	char *line[MAILMSG_MAX_HEADERS];

@@ -4,7 +4,7 @@
 # a header or a recipient, one connection a batch, how refusals map to
 # permanent and retry, and that TLS and login failures never send in clear.
 . tests/integration/lib.sh
-SEND=$BUILD/tools/dl-send
+SEND=$DL_SEND
 PY=/usr/bin/python3
 PKI=$TMP/pki
 PASSWORD="pw-$$-Zq8sLx2"
@@ -121,6 +121,8 @@ PY
 mkdir -p "$PKI"
 printf '%s\n' "$PASSWORD" > "$PKI/password"
 printf 'not-the-password\n' > "$PKI/wrong-password"
+# deadlined refuses a secret file that other users may read.
+chmod 600 "$PKI/password" "$PKI/wrong-password"
 if ! make_ca ca || ! make_ca other || ! make_server_cert; then
 	bad "openssl could not make the test CA: $(cat "$PKI/openssl.log")"
 	finish
@@ -156,6 +158,7 @@ assert m["To"] == "manager@council.example", m["To"]
 assert m["Message-ID"] == "<alert-1@deadlined.test>", m["Message-ID"]
 assert email.utils.parsedate_to_datetime(m["Date"]).timestamp() == 1767225600, m["Date"]
 assert m["MIME-Version"] == "1.0"
+assert m["Auto-Submitted"] == "auto-generated"
 p = parts(m)
 assert list(p) == ["text/plain", "text/html"], list(p)
 assert p["text/plain"] == sys.argv[2].replace("\\n", "\n"), repr(p["text/plain"])

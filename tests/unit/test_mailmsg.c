@@ -242,13 +242,14 @@ static void test_headers(void **state)
 		"To: manager@council.example",
 		"Subject: =?UTF-8?B?MyBvdmVyZHVlIOKAlCBEdXR5?=",
 		"MIME-Version: 1.0",
+		"Auto-Submitted: auto-generated",
 		"Content-Type: multipart/alternative",
 	};
 
 	(void)state;
 	set_tz("UTC");
 	assert_int_equal(mailmsg_headers(&m, "deadlines@council.example", NULL, &h, &err), 0);
-	assert_int_equal(h.n, 7);
+	assert_int_equal(h.n, 8);
 	for (size_t i = 0; i < h.n; i++)
 		assert_string_equal(h.line[i], want[i]);
 	mailmsg_headers_free(&h);
@@ -256,9 +257,10 @@ static void test_headers(void **state)
 	m.to = NULL;                 /* maildir without a recipient: no To */
 	m.msg_id = "no-domain";
 	assert_int_equal(mailmsg_headers(&m, "d@c", "b", &h, &err), 0);
-	assert_int_equal(h.n, 6);
+	assert_int_equal(h.n, 7);
 	assert_string_equal(h.line[1], "Message-ID: <no-domain@deadlined>");
-	assert_string_equal(h.line[5], "Content-Type: multipart/alternative; boundary=\"b\"");
+	assert_string_equal(h.line[5], "Auto-Submitted: auto-generated");
+	assert_string_equal(h.line[6], "Content-Type: multipart/alternative; boundary=\"b\"");
 	mailmsg_headers_free(&h);
 }
 
@@ -364,6 +366,7 @@ static void test_build(void **state)
 		"To: manager@council.example\r\n"
 		"Subject: =?UTF-8?B?MyBvdmVyZHVlIOKAlCBEdXR5?=\r\n"
 		"MIME-Version: 1.0\r\n"
+		"Auto-Submitted: auto-generated\r\n"
 		"Content-Type: multipart/alternative; boundary=\"=_deadlined_alt\"\r\n"
 		"\r\n"
 		"--=_deadlined_alt\r\n"
