@@ -24,7 +24,8 @@ struct loop {
 	struct notify *n;
 	int64_t next_poll;          /* unix seconds */
 	char last_poll[16];         /* local HH:MM:SS, or "never" */
-	char note[160];             /* a problem to show in STATUS */
+	char note[160];             /* the last poll's problem, for STATUS */
+	char reload_note[200];      /* a rejected reload, until one succeeds */
 };
 
 static int64_t now_unix(void)
@@ -63,9 +64,10 @@ static void update_status(struct loop *l)
 		service_status("state database unreadable: %s", err.msg);
 		return;
 	}
-	service_status("%ld open, %ld overdue, %ld due soon; outbox %ld, dead %ld; last poll %s%s%s",
+	service_status("%ld open, %ld overdue, %ld due soon; outbox %ld, dead %ld; last poll %s%s%s%s%s",
 		       s.open, s.overdue, s.due_soon, s.pending, s.dead, l->last_poll,
-		       l->note[0] ? "; " : "", l->note);
+		       l->note[0] ? "; " : "", l->note, l->reload_note[0] ? "; " : "",
+		       l->reload_note);
 }
 
 static void deliver(struct loop *l)
@@ -134,16 +136,16 @@ static void reload(struct loop *l)
 	service_reloading();
 	if (conf_load(l->path, &fresh, &errors) < 0) {
 		log_errors(&errors);
-		snprintf(l->note, sizeof l->note, "reload rejected: %zu error%s in %s (old "
-			 "configuration kept)", errors.n, errors.n == 1 ? "" : "s", l->path);
+		snprintf(l->reload_note, sizeof l->reload_note, "reload rejected: %zu error%s in %s "
+			 "(old configuration kept)", errors.n, errors.n == 1 ? "" : "s", l->path);
 		errors_clear(&errors);
 	} else if (strcmp(fresh->state.database, l->conf->state.database) != 0) {
-		snprintf(l->note, sizeof l->note, "reload rejected: state.database cannot change "
-			 "while running; restart instead");
-		log_msg(LOG_ERR, "%s", l->note);
+		snprintf(l->reload_note, sizeof l->reload_note, "reload rejected: state.database "
+			 "cannot change while running; restart instead");
+		log_msg(LOG_ERR, "%s", l->reload_note);
 		conf_free(fresh);
 	} else if (notify_open(fresh, l->st, &n, &err) < 0) {
-		snprintf(l->note, sizeof l->note, "reload rejected: %.100s", err.msg);
+		snprintf(l->reload_note, sizeof l->reload_note, "reload rejected: %.150s", err.msg);
 		conf_free(fresh);
 	} else {
 		notify_close(l->n);
@@ -155,7 +157,7 @@ static void reload(struct loop *l)
 		log_set_level(fresh->service.log_priority);
 		service_set_stop_grace((uint64_t)fresh->service.stop_grace * 1000000u);
 		record_start(l);
-		l->note[0] = '\0';
+		l->reload_note[0] = '\0';
 		l->next_poll = 0;      /* evaluate with the new rules now */
 		log_msg(LOG_NOTICE, "reloaded %s", l->path);
 	}

@@ -88,6 +88,10 @@ i=0; while ! grep -q 'reload rejected' "$TMP/notify.log" && [ $i -lt 50 ]; do sl
 grep -q 'STATUS=.*reload rejected: 1 error' "$TMP/notify.log" && ok || bad "rejection not in STATUS"
 grep -q "d.conf:[0-9]*: service.poll_intervall: unknown setting" "$TMP/d.err" && ok || bad "rejection not logged with file:line"
 kill -0 $DPID 2>/dev/null && ok || bad "daemon died on a bad reload"
+# Later polls (every 3 s, the old config) keep saying so until a good reload.
+sleep 3.5
+grep 'STATUS=' "$TMP/notify.log" | tail -n 1 | grep -q 'last poll .*reload rejected' \
+	&& ok || bad "rejection forgotten by the next poll: $(grep STATUS= "$TMP/notify.log" | tail -n 1)"
 # SIGTERM: STOPPING=1 and exit 0.
 kill -TERM $DPID
 i=0; while kill -0 $DPID 2>/dev/null && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
