@@ -411,7 +411,7 @@ static int cmd_explain(const struct options *opt, struct conf *conf, char **args
 
 /* ---- the state database: acks, outbox, status ------------------------ */
 
-static int open_state(const struct conf *conf, struct state **st)
+static int open_state_as(const struct conf *conf, bool write, struct state **st)
 {
 	struct dl_error err;
 
@@ -420,9 +420,15 @@ static int open_state(const struct conf *conf, struct state **st)
 			conf->state.database);
 		return EXIT_FAILURE_RUNTIME;
 	}
-	if (state_open(conf->state.database, st, &err) < 0)
+	if ((write ? state_open : state_open_readonly)(conf->state.database, st, &err) < 0)
 		return runtime_error("state", &err);
 	return EXIT_OK;
+}
+
+/* Commands that only look never migrate the schema under a running daemon. */
+static int open_state(const struct conf *conf, struct state **st)
+{
+	return open_state_as(conf, false, st);
 }
 
 /* Who is acknowledging: the login behind sudo, else the invoking user. */
@@ -470,7 +476,8 @@ static int cmd_ack(const struct options *opt, struct conf *conf, char **args)
 	struct dl_error err;
 	int rc;
 
-	if ((rc = check_ack_input(opt, conf, args)) != EXIT_OK || (rc = open_state(conf, &st)))
+	if ((rc = check_ack_input(opt, conf, args)) != EXIT_OK ||
+	    (rc = open_state_as(conf, true, &st)))
 		return rc;
 	rc = state_ack(st, args[0], args[1], opt->until, opt->reason, invoking_user(),
 		       (int64_t)time(NULL), &ack, &err);
@@ -559,7 +566,7 @@ static int cmd_retry(const struct options *opt, struct conf *conf, char **args)
 		fprintf(stderr, "%s: retry: '%s' is not a message id\n", progname, args[0]);
 		return EXIT_BAD_INPUT;
 	}
-	if ((rc = open_state(conf, &st)) != EXIT_OK)
+	if ((rc = open_state_as(conf, true, &st)) != EXIT_OK)
 		return rc;
 	rc = state_retry_dead(st, id, (int64_t)time(NULL), &count, &err);
 	state_close(st);

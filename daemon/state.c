@@ -190,9 +190,11 @@ static int migrate(struct state *st, struct dl_error *err)
 	return exec(st, "COMMIT", err);
 }
 
-int state_open(const char *path, struct state **out, struct dl_error *err)
+/* Open path; read-only opens neither create nor migrate. */
+static int open_db(const char *path, bool readonly, struct state **out, struct dl_error *err)
 {
 	struct state *st = calloc(1, sizeof *st);
+	int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 
 	*out = NULL;
 	if (!st || !(st->path = strdup(path))) {
@@ -200,18 +202,47 @@ int state_open(const char *path, struct state **out, struct dl_error *err)
 		error_set(err, "out of memory");
 		return -1;
 	}
-	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-			    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(path, &st->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		error_set(err, "state database %s: cannot open: %s (does its folder exist and "
 			  "is it writable?)", path, st->db ? sqlite3_errmsg(st->db) : "out of memory");
 		state_close(st);
 		return -1;
 	}
 	sqlite3_busy_timeout(st->db, 5000);
+	*out = st;
+	return 0;
+}
+
+int state_open(const char *path, struct state **out, struct dl_error *err)
+{
+	struct state *st;
+
+	if (open_db(path, false, &st, err) < 0)
+		return -1;
 	/* WAL lets deadlinectl read while the daemon writes; FULL makes a
 	 * committed outbox survive a power cut, which is the point of it. */
 	if (exec(st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;", err) < 0 ||
 	    migrate(st, err) < 0) {
+		state_close(st);
+		return -1;
+	}
+	*out = st;
+	return 0;
+}
+
+int state_open_readonly(const char *path, struct state **out, struct dl_error *err)
+{
+	struct state *st;
+	int v;
+
+	if (open_db(path, true, &st, err) < 0)
+		return -1;
+	if (schema_version(st, &v, err) < 0 || v != (int)NMIGRATIONS) {
+		if (v != (int)NMIGRATIONS)
+			error_set(err, "state database %s has schema version %d and this release "
+				  "reads version %zu; %s", path, v, NMIGRATIONS, v < (int)NMIGRATIONS ?
+				  "start the new deadlined once (it migrates the database)" :
+				  "it was written by a newer deadlined");
 		state_close(st);
 		return -1;
 	}

@@ -21,7 +21,12 @@
 
 struct state;
 
+/* Open (creating and migrating) for the daemon and for commands that write
+ * (ack, retry). */
 int state_open(const char *path, struct state **out, struct dl_error *err);
+/* Open for reading only: no file is made and no migration runs, so a
+ * newer deadlinectl never changes the schema under an older daemon. */
+int state_open_readonly(const char *path, struct state **out, struct dl_error *err);
 void state_close(struct state *st);
 
 int state_begin(struct state *st, struct dl_error *err);

@@ -82,10 +82,28 @@ static void test_migrates_and_refuses_newer(void **s)
 	/* Re-opening the current version is a no-op; a newer one is refused. */
 	assert_int_equal(state_open(path, &st, &err), 0);
 	state_close(st);
+	/* Read-only opens read the current version, and refuse another. */
+	assert_int_equal(state_open_readonly(path, &st, &err), 0);
+	state_close(st);
+	sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL);
+	assert_int_equal(state_open_readonly(path, &st, &err), -1);
+	assert_non_null(strstr(err.msg, "start the new deadlined once"));
 	sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL);
 	sqlite3_close(db);
 	assert_int_equal(state_open(path, &st, &err), -1);
 	assert_non_null(strstr(err.msg, "schema version 99, newer than"));
+}
+
+static void test_readonly_makes_nothing(void **s)
+{
+	char missing[700];
+	struct state *st;
+	struct dl_error err;
+
+	(void)s;
+	snprintf(missing, sizeof missing, "%s/none.db", dir);
+	assert_int_equal(state_open_readonly(missing, &st, &err), -1);
+	assert_int_equal(access(missing, F_OK), -1);
 }
 
 static void test_obligation_history(void **s)
@@ -239,6 +257,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_migrates_and_refuses_newer),
+		cmocka_unit_test(test_readonly_makes_nothing),
 		cmocka_unit_test(test_obligation_history),
 		cmocka_unit_test(test_note_sent_is_once),
 		cmocka_unit_test(test_outbox_lifecycle),
