@@ -81,6 +81,9 @@ dl_day date_add_months(dl_day day, int months)
 
 	date_to_ymd(day, &y, &m, &d);
 	int index = y * 12 + (m - 1) + months;
+	/* Years 1 to 9999 only, as date_from_ymd: no negative month index. */
+	if (index < 12 || index >= 10000 * 12)
+		return DATE_NONE;
 	y = index / 12;
 	m = index % 12 + 1;
 	if (d > date_days_in_month(y, m))

@@ -148,6 +148,14 @@ static int add_hours(struct dl_moment start, int hours, struct dl_moment *out,
 	return 0;
 }
 
+/* n months on, less `back` days; DATE_NONE (for check_range) past year 9999. */
+static dl_day months_on(dl_day day, int n, int back)
+{
+	dl_day d = date_add_months(day, n);
+
+	return d == DATE_NONE ? DATE_NONE : d - back;
+}
+
 static int check_range(const struct calendar *cal, dl_day day, struct dl_error *err)
 {
 	if (day == DATE_NONE || !calendar_covers(cal, day)) {
@@ -179,13 +187,15 @@ int duration_add(const struct calendar *cal, struct dl_moment start,
 		out->day = start.day + 7 * d->n - inclusive;
 		break;
 	case DURATION_MONTHS:
-		out->day = date_add_months(start.day, d->n) - inclusive;
+		out->day = months_on(start.day, d->n, inclusive);
 		break;
 	case DURATION_YEARS:
-		out->day = date_add_months(start.day, 12 * d->n) - inclusive;
+		out->day = months_on(start.day, 12 * d->n, inclusive);
 		break;
 	case DURATION_HOURS:
-		return add_hours(start, d->n, out, err);
+		if (add_hours(start, d->n, out, err) < 0)
+			return -1;
+		break;
 	}
 	return check_range(cal, out->day, err);
 }
@@ -207,13 +217,15 @@ int duration_sub(const struct calendar *cal, struct dl_moment day,
 		out->day = day.day - 7 * d->n;
 		break;
 	case DURATION_MONTHS:
-		out->day = date_add_months(day.day, -d->n);
+		out->day = months_on(day.day, -d->n, 0);
 		break;
 	case DURATION_YEARS:
-		out->day = date_add_months(day.day, -12 * d->n);
+		out->day = months_on(day.day, -12 * d->n, 0);
 		break;
 	case DURATION_HOURS:
-		return add_hours(day, -d->n, out, err);
+		if (add_hours(day, -d->n, out, err) < 0)
+			return -1;
+		break;
 	}
 	return check_range(cal, out->day, err);
 }

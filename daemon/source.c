@@ -420,6 +420,9 @@ struct walk {
 	struct source *src;
 	sqlite3_stmt *cases, *events;
 	int erc;                 /* the events statement's last step */
+	struct key ek;           /* its row's case_ref, read once: reading a
+				    BLOB as text converts it, and a second
+				    read would see TEXT */
 	source_case_fn fn;
 	source_orphan_fn orphan;
 	void *ctx;
@@ -442,21 +445,24 @@ static int out_of_memory(struct walk *w)
 
 /* Consume every event with the same case_ref as the current one and
  * report them as one orphan. */
+static void step_events(struct walk *w)
+{
+	w->erc = sqlite3_step(w->events);
+	if (w->erc == SQLITE_ROW)
+		key_read(w->events, 0, &w->ek);
+}
+
 static int orphan_group(struct walk *w, const struct key *first)
 {
 	struct saved_key *g = &w->src->group;
-	struct key k;
 	size_t n = 0;
 
 	if (key_save(g, first) < 0)
 		return out_of_memory(w);
 	do {
 		n++;
-		w->erc = sqlite3_step(w->events);
-		if (w->erc != SQLITE_ROW)
-			break;
-		key_read(w->events, 0, &k);
-	} while (key_cmp(&k, &g->k) == 0);
+		step_events(w);
+	} while (w->erc == SQLITE_ROW && key_cmp(&w->ek, &g->k) == 0);
 	if (step_failed(w, w->erc, "reading deadlined_events"))
 		return -1;
 	if (w->orphan)
@@ -469,24 +475,22 @@ static int orphan_group(struct walk *w, const struct key *first)
 static int collect_events(struct walk *w, const struct key *ck)
 {
 	struct source *src = w->src;
-	struct key ek;
 	int c;
 
 	src->nev = 0;
 	src->text_len = 0;
 	while (w->erc == SQLITE_ROW) {
-		key_read(w->events, 0, &ek);
-		c = ck ? key_cmp(&ek, ck) : -1;
+		c = ck ? key_cmp(&w->ek, ck) : -1;
 		if (c > 0)
 			break;
 		if (c < 0) {
-			if (orphan_group(w, &ek) < 0)
+			if (orphan_group(w, &w->ek) < 0)
 				return -1;
 			continue;
 		}
 		if (event_add(src, w->events) < 0)
 			return out_of_memory(w);
-		w->erc = sqlite3_step(w->events);
+		step_events(w);
 	}
 	if (step_failed(w, w->erc, "reading deadlined_events"))
 		return -1;
@@ -544,7 +548,7 @@ static int walk(struct walk *w)
 	int rc;
 
 	w->src->prev.valid = 0;
-	w->erc = sqlite3_step(w->events);
+	step_events(w);
 	if (step_failed(w, w->erc, "reading deadlined_events"))
 		return -1;
 	for (;;) {
@@ -566,7 +570,8 @@ static int walk(struct walk *w)
 int source_each_case(struct source *src, const char *case_ref, source_case_fn fn,
 		     source_orphan_fn orphan, void *ctx, struct dl_error *err)
 {
-	struct walk w = { src, src->cases, src->events, 0, fn, orphan, ctx, err };
+	struct walk w = { .src = src, .cases = src->cases, .events = src->events, .fn = fn,
+			  .orphan = orphan, .ctx = ctx, .err = err };
 	int rc = -1;
 
 	/* BEGIN takes no lock; the first step does, waiting up to the busy
