@@ -2,8 +2,11 @@
 #   make                 both programs
 #   make check           every test (installs missing Debian packages as root)
 #   make check SANITIZE=1  the same under AddressSanitizer and UBSan
+#   make check VALGRIND=1  the integration tests' programs under valgrind memcheck
 #   make demo            generate demo data and evaluate it
 #   make bench           speed figures (not part of check)
+#   make fuzz            each fuzz target under libFuzzer for FUZZ_SECONDS (60)
+#                        (clang; see tests/fuzz/README.md)
 #   make install         PREFIX, DESTDIR, sysconfdir honoured
 
 VERSION    := 0.1.0
@@ -51,7 +54,21 @@ TOOLS      := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 BENCH_SRCS := $(wildcard tests/bench/bench_*.c)
 BENCHES    := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all check unit-tests demo bench install uninstall clean deps
+# Fuzz targets (tests/fuzz/fuzz_NAME.c): `make check` links each with
+# replay.c and replays tests/fuzz/corpus/NAME/; `make fuzz` builds them
+# with clang and libFuzzer into build/fuzz/ and runs each FUZZ_SECONDS.
+FUZZ_TARGETS := conf date duration evaluate
+FUZZ_REPLAYS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
+FUZZ_COMMON  := $(BUILD)/tests/fuzz/fuzzcheck.o
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang-14
+# clang has no -Wformat-truncation, and warns of vsnprintf in log.c's vlog,
+# which lacks a format attribute, where gcc does not.
+FUZZ_WARN    := -Wno-unknown-warning-option -Wno-format-nonliteral
+FUZZ_SAN     := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+                -fno-omit-frame-pointer
+
+.PHONY: all check unit-tests demo bench fuzz fuzz-build install uninstall clean deps
 
 all: $(PROGS)
 	@ln -sf $(BUILD)/deadlined deadlined
@@ -79,11 +96,26 @@ $(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# The targets read conf/ of this tree wherever they are run from.
+$(BUILD)/tests/fuzz/%.o: ALL_CFLAGS += -DFUZZ_CONF_DIR='"$(CURDIR)/conf"'
+
+$(BUILD)/fuzz/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o \
+		$(FUZZ_COMMON) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+.SECONDARY: $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%.o) $(BUILD)/tests/fuzz/replay.o \
+	$(FUZZ_COMMON)
+
+# Only in the fuzz build (BUILD=build/fuzz, CC=clang): libFuzzer's main.
+$(BUILD)/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_COMMON) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
+
 # Installs missing Debian packages when root; otherwise names them.
 deps:
 	@scripts/deps.sh test
 
-unit-tests: $(PROGS) $(TESTS) $(TOOLS)
+unit-tests: $(PROGS) $(TESTS) $(TOOLS) $(FUZZ_REPLAYS)
 
 check: deps
 	@$(MAKE) --no-print-directory unit-tests
@@ -96,6 +128,17 @@ demo: deps
 bench: deps
 	@$(MAKE) --no-print-directory $(BENCHES) $(PROGS)
 	@for b in $(BENCHES); do $$b || exit 1; done
+
+# clang and libFuzzer come from scripts/deps.sh's fuzz set, not make check's.
+# fuzz-build only builds them; tests/fuzz/run.sh runs one target by hand.
+fuzz-build:
+	@scripts/deps.sh fuzz
+	@$(MAKE) --no-print-directory BUILD=build/fuzz CC=$(FUZZ_CC) OPT=-O1 \
+		WARN='$(WARN) $(FUZZ_WARN)' SAN_FLAGS='$(FUZZ_SAN)' \
+		$(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
+
+fuzz: fuzz-build
+	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(sysconfdir)/deadlined/rules \

@@ -2,9 +2,11 @@
 #include "deadlined/receiver.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "deadlined/maildir.h"
 #include "deadlined/service.h"
@@ -20,7 +22,27 @@ struct receiver {
 
 #define SECRET_MAX 4096
 
-static int read_all(const char *path, char **out, struct dl_error *err)
+/* A secret that others may read is no longer a secret: refuse it, unless
+ * systemd put it there (credentials are its to manage).  The mode is read
+ * from the open file, so a swap between check and read changes nothing. */
+static int check_mode(FILE *f, const char *path, struct dl_error *err)
+{
+	struct stat st;
+
+	if (fstat(fileno(f), &st) != 0) {
+		error_set(err, "cannot read secret file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (st.st_mode & S_IRWXO) {
+		error_set(err, "secret file %s is open to other users (mode %04o); refusing it: "
+			  "run chmod 600 %s (or chmod 640, with the file's group the daemon's)",
+			  path, (unsigned)(st.st_mode & 07777), path);
+		return -1;
+	}
+	return 0;
+}
+
+static int read_all(const char *path, bool from_systemd, char **out, struct dl_error *err)
 {
 	FILE *f = fopen(path, "r");
 	char *buf;
@@ -28,6 +50,10 @@ static int read_all(const char *path, char **out, struct dl_error *err)
 
 	if (!f) {
 		error_set(err, "cannot read secret file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!from_systemd && check_mode(f, path, err) < 0) {
+		fclose(f);
 		return -1;
 	}
 	buf = calloc(1, SECRET_MAX + 1);
@@ -57,7 +83,7 @@ int receiver_read_secret(const char *file, const char *credential, char **out,
 
 	*out = NULL;
 	if (file)
-		return read_all(file, out, err);
+		return read_all(file, false, out, err);
 	if (!credential)
 		return 0;
 	if (!dir || !*dir) {
@@ -70,7 +96,7 @@ int receiver_read_secret(const char *file, const char *credential, char **out,
 		return -1;
 	}
 	snprintf(path, sizeof path, "%s/%s", dir, credential);
-	return read_all(path, out, err);
+	return read_all(path, true, out, err);
 }
 
 static void wipe(char *secret)

@@ -93,8 +93,10 @@ int receiver_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow,
 		      curl_off_t ultotal, curl_off_t ulnow);
 
 /* Read a secret: from file when set, else $CREDENTIALS_DIRECTORY/credential.
- * Trailing newlines are dropped.  The caller frees *out (and should wipe
- * it).  Errors name the file, never the content. */
+ * A file (not a credential: systemd manages those) whose mode grants other
+ * users anything is refused.  Trailing newlines are dropped.  The caller
+ * frees *out (and should wipe it).  Errors name the file, never the
+ * content. */
 int receiver_read_secret(const char *file, const char *credential, char **out,
 			 struct dl_error *err);
 

@@ -7,13 +7,17 @@ appends one JSON line a request to --log:
     {"path", "headers" (names lower-cased), "body", "verified" (true, false,
      or null when unsigned or no secrets), "signed_by" (the label of the
      secret that matched), "conn" (connection number), "concurrent"
-     (requests to the same path in progress, this one included), "time"}
+     (requests to the same path in progress, this one included), "time",
+     "as" (the behaviour it was answered with: ok, fail, slow, ...)}
 It answers by the first part of the path:
     /ok      204                      /bad       400
     /fail    500 with a two-line body /redirect  302 to /ok
     /busy    429, Retry-After: 7      /busydate  503, Retry-After: an HTTP-date 120 s on
     /slow    sleeps --slow seconds    /reset     closes the connection (RST), no answer
     /flaky   500 the first time a webhook-id is seen, then 204
+    /mode    as the path named by the first word of --mode-file, read at
+             each request (ok when the file is missing or empty), so a
+             test can break and mend the receiver without restarting it
     other    404
 A query "?delay=SECONDS" (at most 5) waits before answering.  Counts of
 connections and TLS handshake failures go to --stats (rewritten on every change).  Exits by itself after
@@ -69,6 +73,15 @@ def load_secret(spec):
     return label, secret
 
 
+def read_mode():
+    try:
+        with open(ARGS.mode_file) as f:
+            words = f.read().split()
+    except (OSError, TypeError):
+        words = []
+    return words[0] if words and words[0] != "mode" else "ok"
+
+
 def verify(headers, body):
     """(verified, label of the matching secret)"""
     given = headers.get("webhook-signature")
@@ -96,12 +109,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except (OSError, ValueError):
             pass
 
-    def record(self, body, concurrent):
+    def record(self, body, concurrent, kind):
         headers = {k.lower(): v for k, v in self.headers.items()}
         verified, label = verify(headers, body)
         line = {"path": self.path, "headers": headers, "body": body.decode("utf-8", "replace"),
                 "verified": verified, "signed_by": label, "conn": self.server_conn,
-                "concurrent": concurrent, "time": time.time()}
+                "concurrent": concurrent, "time": time.time(), "as": kind}
         with LOCK:
             with open(ARGS.log, "a") as f:
                 f.write(json.dumps(line) + "\n")
@@ -123,9 +136,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         url = urllib.parse.urlsplit(self.path)
         kind = url.path.strip("/").split("/")[0]
+        if kind == "mode":
+            kind = read_mode()
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         try:
-            headers = self.record(body, in_flight(url.path, 1))
+            headers = self.record(body, in_flight(url.path, 1), kind)
             delay = float(urllib.parse.parse_qs(url.query).get("delay", ["0"])[0])
             time.sleep(min(delay, 5.0))
             self.respond(kind, headers)
@@ -197,6 +212,7 @@ def main():
     p.add_argument("--secret", action="append", default=[], help="LABEL=FILE")
     p.add_argument("--slow", type=float, default=10)
     p.add_argument("--lifetime", type=float, default=120)
+    p.add_argument("--mode-file", help="what /mode answers as (see above)")
     ARGS = p.parse_args()
     SECRETS = [load_secret(s) for s in ARGS.secret]
     CONTEXT = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

@@ -15,7 +15,7 @@ done
 grep -qx 'ExecStart=/usr/sbin/deadlined' "$D$UNITDIR/deadlined.service" && ok || bad "unit's ExecStart"
 # The installed example checks out against its installed rule pack.
 expect 0 'deadlined: '"$D"'/etc/deadlined/deadlined.conf: configuration OK (19 rules)' '' \
-	-- "$D/usr/sbin/deadlined" -n -c "$D/etc/deadlined/deadlined.conf"
+	-- $VG "$D/usr/sbin/deadlined" -n -c "$D/etc/deadlined/deadlined.conf"
 # An administrator's edit survives a second install.
 echo '# local edit' >> "$D/etc/deadlined/deadlined.conf"
 make -s install DESTDIR="$D" PREFIX=/usr SANITIZE="${SANITIZE:-}" >/dev/null 2>&1

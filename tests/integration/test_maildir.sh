@@ -3,7 +3,7 @@
 # crash) is not written twice even once a reader has moved it to cur/, and
 # nothing from a message can add a header.
 . tests/integration/lib.sh
-SEND=$BUILD/tools/dl-send
+SEND=$DL_SEND
 PY=/usr/bin/python3
 BOX=$TMP/mail/Alerts
 

@@ -61,6 +61,8 @@ DPID=$!
 # READY after the first evaluation, with a useful STATUS.
 i=0; while ! grep -q 'READY=1' "$TMP/notify.log" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 grep -q 'READY=1' "$TMP/notify.log" && ok || bad "no READY=1: $(cat "$TMP/d.err")"
+# STATUS follows READY=1 (soon, but not at once under valgrind).
+i=0; while ! grep -q 'STATUS=' "$TMP/notify.log" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 grep -q 'STATUS=0 open, 2 overdue, 0 due soon; outbox .*, dead 0; last poll [0-9][0-9]:' "$TMP/notify.log" \
 	&& ok || bad "STATUS line: $(grep STATUS "$TMP/notify.log" | head -3)"
 # The first delivery to the slow webhook takes its 4 s timeout, twice over

@@ -4,7 +4,7 @@
 # (tests/helpers/webhook_server.py) checks every Standard Webhooks
 # signature with Python's hmac and records what it received.
 . tests/integration/lib.sh
-SEND=$BUILD/tools/dl-send
+SEND=$DL_SEND
 PY=/usr/bin/python3
 CONF=$TMP/deadlined.conf
 LOG=$TMP/requests.jsonl
@@ -23,6 +23,9 @@ printf '%s\n' "$RAW_SECRET" > "$TMP/secret"
 mkdir "$TMP/creds"
 printf '%s\n' "$CRED_SECRET" > "$TMP/creds/hook-secret"
 printf 'whsec_%s\n' 'not*base64' > "$TMP/bad-secret"
+# deadlined refuses a secret file that other users may read; systemd makes
+# credentials 0400 itself.
+chmod 600 "$TMP/secret" "$TMP/bad-secret" "$TMP/creds/hook-secret"
 
 # --- A throwaway CA, a certificate for IP:127.0.0.1, and a CA that did not sign it.
 make_test_certs || { bad "openssl: $(cat "$TMP/openssl.log")"; finish; exit 1; }

@@ -1,0 +1,171 @@
+#!/usr/bin/python3
+"""sql_check.py: no value from the data is ever pasted into SQL.
+
+A static check of the C files given (daemon/*.c): every SQL text handed to
+SQLite (sqlite3_prepare*, sqlite3_exec, and the files' own wrappers that
+pass one of their parameters on as that text) must be
+  - a string literal, or literals and macros that are literals, or
+  - a named constant (static const char NAME[] = literals), or
+  - one of the few dynamic texts listed in ALLOWED below, each with why
+    nothing from the data can reach it.
+Values then go in through sqlite3_bind_*.  Prints every call site with its
+class, and exits 1 naming any SQL text it cannot account for (a new one
+built with snprintf, asprintf or strcat from data, say).
+"""
+import re
+import sys
+
+SQLITE_CALLS = {"sqlite3_prepare": 1, "sqlite3_prepare_v2": 1, "sqlite3_prepare_v3": 1,
+                "sqlite3_prepare16": 1, "sqlite3_prepare16_v2": 1, "sqlite3_exec": 1}
+
+# (file, function, SQL expression): why it is safe.
+ALLOWED = {
+    ("source.c", "probe", "sql"):
+        'snprintf of "SELECT %s FROM %s LIMIT 0" from relations[], a table of '
+        "string literals (the contract's relation and column names)",
+    ("source.c", "load_table", "t->sql"):
+        "teams_table.sql / workers_table.sql, set to the constants SQL_TEAMS, SQL_WORKERS",
+    ("source.c", "source_exec_for_test", "sql"):
+        "test-only entry (tests/unit/test_source.c proves writes fail); the daemon never calls it",
+    ("state.c", "migrate", "migrations[v]"):
+        "the migrations[] array of string literals",
+    ("state.c", "migrate", "sql"):
+        'snprintf of "PRAGMA user_version = %d" from the loop counter (PRAGMA takes no parameters)',
+}
+
+
+def strip_comments(text):
+    text = re.sub(r"/\*.*?\*/", lambda m: re.sub(r"[^\n]", " ", m.group(0)), text, flags=re.S)
+    return re.sub(r"//[^\n]*", "", text)
+
+
+def split_args(text, start):
+    """The top-level arguments of the call whose '(' is at start."""
+    depth, args, cur, i, quote = 0, [], "", start, None
+    while i < len(text):
+        c = text[i]
+        if quote:
+            cur += c
+            if c == "\\":
+                cur += text[i + 1]
+                i += 1
+            elif c == quote:
+                quote = None
+        elif c in "\"'":
+            quote = c
+            cur += c
+        elif c in "([{":
+            depth += 1
+            if depth > 1:
+                cur += c
+        elif c in ")]}":
+            depth -= 1
+            if depth == 0:
+                args.append(cur.strip())
+                return args
+            cur += c
+        elif c == "," and depth == 1:
+            args.append(cur.strip())
+            cur = ""
+        else:
+            cur += c
+        i += 1
+    return args
+
+
+def functions(text):
+    """(name, params, body start, body end) of each function definition."""
+    out = []
+    for m in re.finditer(r"^[A-Za-z_][\w \t\*]*?\b(\w+)\s*\(([^;{)]*(?:\([^)]*\)[^;{)]*)*)\)\s*\{",
+                         text, flags=re.M):
+        depth, i = 1, m.end()
+        while depth and i < len(text):
+            depth += {"{": 1, "}": -1}.get(text[i], 0)
+            i += 1
+        params = [re.findall(r"(\w+)\s*(?:\[\s*\])?$", p.strip()) for p in m.group(2).split(",")]
+        out.append((m.group(1), [p[0] if p else "" for p in params], m.end(), i))
+    return out
+
+
+def literal_only(expr, macros):
+    """Literals, adjacent literals and macros that are literals."""
+    rest = re.sub(r'"(?:\\.|[^"\\])*"', " ", expr)
+    for word in rest.split():
+        if word not in macros:
+            return False
+    return bool(expr.strip())
+
+
+def main(paths):
+    sites, unknown = [], []
+    for path in paths:
+        name = path.rsplit("/", 1)[-1]
+        text = strip_comments(open(path).read())
+        macros = set()
+        for m in re.finditer(r"^#define\s+(\w+)\s+((?:[^\n\\]|\\\n)*)", text, flags=re.M):
+            if literal_only(m.group(2).replace("\\\n", " "), macros):
+                macros.add(m.group(1))
+        consts = set()
+        for m in re.finditer(r"static const char (\w+)\[\]\s*=\s*([^;]*);", text):
+            if literal_only(m.group(2), macros):
+                consts.add(m.group(1))
+        funcs = functions(text)
+
+        def owner(pos):
+            for fname, params, start, end in funcs:
+                if start <= pos < end:
+                    return fname, params
+            return None, []
+
+        # Wrappers: functions passing a parameter on as the SQL text.
+        calls = dict(SQLITE_CALLS)
+        changed = True
+        while changed:
+            changed = False
+            for fname, params, start, end in funcs:
+                if fname in calls:
+                    continue
+                body = text[start:end]
+                for callee, idx in list(calls.items()):
+                    for m in re.finditer(r"\b%s\s*\(" % callee, body):
+                        args = split_args(body, m.end() - 1)
+                        if len(args) > idx and args[idx] in params:
+                            calls[fname] = params.index(args[idx])
+                            changed = True
+        for callee, idx in calls.items():
+            for m in re.finditer(r"(?<![\w.>])%s\s*\(" % callee, text):
+                fname, params = owner(m.start())
+                if fname is None:
+                    continue          # a definition, not a call
+                args = split_args(text, m.end() - 1)
+                if len(args) <= idx:
+                    continue
+                expr = args[idx]
+                line = text.count("\n", 0, m.start()) + 1
+                if literal_only(expr, macros):
+                    kind = "literal"
+                elif expr in consts:
+                    kind = "constant"
+                elif expr in params and fname in calls:
+                    kind = "wrapper parameter (its callers are checked)"
+                elif (name, fname, expr) in ALLOWED:
+                    kind = "dynamic, allowed: " + ALLOWED[(name, fname, expr)]
+                else:
+                    kind = "UNACCOUNTED"
+                    unknown.append("%s:%d %s(%s) in %s()" % (name, line, callee, expr, fname))
+                sites.append((name, line, callee, expr, kind))
+    for name, line, callee, expr, kind in sorted(sites):
+        print("%s:%d: %s(%s): %s" % (name, line, callee, expr, kind))
+    counts = {}
+    for s in sites:
+        k = s[4].split(":")[0]
+        counts[k] = counts.get(k, 0) + 1
+    print("SQL call sites: %d (%s)" % (len(sites), ", ".join("%s %d" % kv for kv in sorted(counts.items()))))
+    if unknown:
+        print("SQL text not accounted for (bind the values instead):\n  " + "\n  ".join(unknown))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
