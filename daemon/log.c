@@ -75,6 +75,11 @@ static void vlog(int priority, const char *const *fields, const char *fmt, va_li
 	if (priority > max_priority)
 		return;
 	vsnprintf(msg, sizeof msg, fmt, ap);
+	/* Data from the case database (a case_ref with a line feed) must not
+	 * start a forged line of its own. */
+	for (char *c = msg; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = ' ';
 	if (journal)
 		to_journal(priority, fields, msg);
 	else

@@ -22,7 +22,8 @@ struct loop {
 	struct conf *conf;
 	struct state *st;
 	struct notify *n;
-	int64_t next_poll;          /* unix seconds */
+	uint64_t next_poll;         /* monotonic usec: a wall-clock step back
+				       must not delay polls */
 	char last_poll[16];         /* local HH:MM:SS, or "never" */
 	char note[160];             /* the last poll's problem, for STATUS */
 	char reload_note[200];      /* a rejected reload, until one succeeds */
@@ -105,7 +106,7 @@ static void poll_once(struct loop *l)
 				 &err);
 	source_close(src);
 	evaluate_summary_free(&sum);
-	l->next_poll = now_unix() + l->conf->service.poll_interval;
+	l->next_poll = service_now_usec() + (uint64_t)l->conf->service.poll_interval * 1000000u;
 	if (rc < 0) {
 		log_msg(LOG_ERR, "poll failed: %s", err.msg);
 		snprintf(l->note, sizeof l->note, "poll failed: %.120s", err.msg);
@@ -165,10 +166,13 @@ static void reload(struct loop *l)
 	update_status(l);
 }
 
-/* Sleep until the earliest thing that needs doing. */
+/* Sleep until the earliest thing that needs doing: the next poll
+ * (monotonic), or a retry, digest time or local midnight (wall clock). */
 static uint64_t sleep_usec(struct loop *l)
 {
-	int64_t now = now_unix(), wake = l->next_poll, next_attempt = 0;
+	uint64_t mono = service_now_usec();
+	uint64_t sleep = l->next_poll > mono ? l->next_poll - mono : 0;
+	int64_t now = now_unix(), wake = now + 86400, next_attempt = 0;
 	const struct conf_notify *cn = &l->conf->notify;
 	struct dl_error err;
 
@@ -180,7 +184,11 @@ static uint64_t sleep_usec(struct loop *l)
 		wake = date_next_local(now, cn->digest_minute);
 	if (date_next_local(now, 0) < wake)
 		wake = date_next_local(now, 0);
-	return wake <= now ? 0 : (uint64_t)(wake - now) * 1000000u;
+	if (wake <= now)
+		return 0;
+	if ((uint64_t)(wake - now) * 1000000u < sleep)
+		sleep = (uint64_t)(wake - now) * 1000000u;
+	return sleep;
 }
 
 static void loop_once(struct loop *l, int64_t *last_poll_at)
@@ -188,7 +196,7 @@ static void loop_once(struct loop *l, int64_t *last_poll_at)
 	int64_t now = now_unix();
 
 	/* A digest time or midnight that came before next_poll moves it. */
-	if (now >= l->next_poll || now >= *last_poll_at + 86400 ||
+	if (service_now_usec() >= l->next_poll || now >= *last_poll_at + 86400 ||
 	    date_next_local(*last_poll_at, 0) <= now ||
 	    (l->conf->notify.digest_minute >= 0 &&
 	     date_next_local(*last_poll_at, l->conf->notify.digest_minute) <= now)) {

@@ -856,6 +856,10 @@ static int send_batch(struct notify *n, struct pending **v, size_t count, int64_
 	}
 	if (r)
 		receiver_send(r, msgs, count, results);
+	/* Retries count from when the batch ended: a batch that timed out
+	 * must not be due again at once. */
+	if ((int64_t)time(NULL) > now)
+		now = (int64_t)time(NULL);
 	for (size_t i = 0; i < count; i++)
 		if (settle(n, &v[i]->m, &results[i], now, res, err) < 0)
 			return -1;

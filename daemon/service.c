@@ -52,6 +52,9 @@ int service_init(void)
 	if (sigaction(SIGHUP, &sa, NULL) || sigaction(SIGTERM, &sa, NULL) ||
 	    sigaction(SIGINT, &sa, NULL))
 		return -1;
+	/* A full disk or a file-size limit must be an error SQLite reports
+	 * (EFBIG), not a signal that kills the daemon. */
+	signal(SIGXFSZ, SIG_IGN);
 	sigemptyset(&block);
 	sigaddset(&block, SIGHUP);
 	sigaddset(&block, SIGTERM);

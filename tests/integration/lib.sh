@@ -31,6 +31,14 @@ known_bug() {
 	fi
 }
 
+# regression WHAT -- COMMAND...: a check of a daemon bug that was found by
+# these tests and fixed; it must stay fixed.
+regression() {
+	_what=$1
+	shift 2
+	if "$@"; then ok; else bad "regression: $_what"; fi
+}
+
 # VALGRIND=1: every run of deadlined, deadlinectl and dl-send (and of any
 # command given to $VG) is under memcheck.  Its reports go to files, so the
 # tests' checks of stderr stay as they are, and finish counts each report

@@ -101,7 +101,7 @@ pending() {
 		|| bad "$1: no retry in the log: $(log_since | tail -n 3)"
 	alive_check "during $1"
 	if [ -n "${4:-}" ]; then
-		known_bug "STATUS is not updated (and no poll runs) while a timing-out message is retried back to back" \
+		regression "STATUS is not updated (and no poll runs) while a timing-out message is retried back to back" \
 			-- wait_status "outbox [1-9][0-9]*," 8
 	else
 		check_status "$1: STATUS" "outbox [1-9][0-9]*," 15

@@ -92,7 +92,7 @@ xfsz_survives() {
 	echo "deadlined under RLIMIT_FSIZE: exit status $? (SIGXFSZ is 25: 128 + 25 = 153)"
 	return 1
 }
-known_bug "deadlined is killed by SIGXFSZ when a write passes RLIMIT_FSIZE" -- xfsz_survives
+regression "deadlined is killed by SIGXFSZ when a write passes RLIMIT_FSIZE" -- xfsz_survives
 # Put the database back as it was before (1), whatever it did.
 sqlite3 "$DB" "DELETE FROM deadlined_cases WHERE case_ref LIKE 'B%';
 	DELETE FROM deadlined_events WHERE case_ref LIKE 'B%';"

@@ -113,7 +113,8 @@ rs = [r for r in rs if r["headers"].get("webhook-id") == sys.argv[2]]
 assert all(r["verified"] is True for r in rs), rs
 PY
 
-# ---- 429 with Retry-After: 7: the next try waits 7 s, not retry_max (2 s) ----
+# ---- 429 with Retry-After: 7: the next try waits 7 s, not retry_max (2 s);
+# retries are scheduled in whole seconds, so "7 s" may be 6 and a bit ----
 echo busy > "$MODE"
 mark_log
 new_case F2
@@ -128,7 +129,7 @@ wait_until 15 eval '[ "$(first_new status)" = sent ]' && ok || bad "429: not sen
 $PY - "$LOG" "$id" <<'PY' && ok || bad "429: Retry-After not honoured"
 import json, sys
 t = [json.loads(l)["time"] for l in open(sys.argv[1]) if sys.argv[2] in l]
-assert len(t) >= 2 and all(b - a >= 6.9 for a, b in zip(t, t[1:])), t
+assert len(t) >= 2 and all(b - a >= 6.0 for a, b in zip(t, t[1:])), t
 PY
 
 # ---- slower than the timeout: retried; the watchdog is fed meanwhile ----
@@ -138,7 +139,7 @@ new_case F3
 pending_with "timeout" "imed out" no-status
 slow_id=$(first_new msg_id)
 # While the receiver times out, the daemon should still poll and say so.
-known_bug "STATUS is not updated (and no poll runs) while a timing-out message is retried back to back" \
+regression "STATUS is not updated (and no poll runs) while a timing-out message is retried back to back" \
 	-- wait_status "outbox [1-9][0-9]*, dead 0" 8
 # backed_off ID: after its second try, each retry of ID started at least
 # the timeout plus half of retry_max (1 s) after the one before.
@@ -152,7 +153,7 @@ sys.exit(not all(g >= float(sys.argv[3]) + 0.9 for g in gaps[1:]))
 PY
 }
 mended "timeout"
-known_bug "a timed-out message's retry is scheduled from the start of the delivery round, so it is retried at once" \
+regression "a timed-out message's retry is scheduled from the start of the delivery round, so it is retried at once" \
 	-- backed_off "$slow_id"
 
 # ---- connection reset without an answer ----

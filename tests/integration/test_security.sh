@@ -283,9 +283,9 @@ echo "outbox: $(q "$STATE" "SELECT count(*) FROM outbox WHERE status = 'sent'") 
 ! grep -aq "$CHILD_NAME" "$TMP/d.err" "$TMP/state.dump" "$TMP/ctl.out" && ok || bad "the child's name is in a log or the state"
 # Data cannot forge a line of the log (on stderr; the journal keeps a
 # message whole by itself).
-known_bug "a case_ref holding a line feed starts a forged line in the stderr log" \
+regression "a case_ref holding a line feed starts a forged line in the stderr log" \
 	-- eval '! grep -aq "^deadlined: err: a forged line" "$TMP/d.err"'
 # Every case of the evil data was evaluated: no events orphaned.
-known_bug "a BLOB case_ref after another case loses its events (reported as orphans, never alerted)" \
+regression "a BLOB case_ref after another case loses its events (reported as orphans, never alerted)" \
 	-- eval '! $C check-data | grep -q "not in deadlined_cases"' 
 finish
