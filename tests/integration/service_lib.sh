@@ -16,6 +16,7 @@ stop_pids() {
 	DPID=""
 	PIDS=""
 }
+# KEEP_TMP=1 keeps $TMP (logs, databases, what the servers got) to look at.
 trap 'stop_pids; [ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"' EXIT
 trap 'exit 1' HUP INT TERM
 # libcurl honours proxy variables; these tests talk to 127.0.0.1 only.
