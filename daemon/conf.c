@@ -264,6 +264,10 @@ static const struct schema_field defaults_fields[] = {
 static const struct schema_field receiver_fields[] = {
 	{ "type", F(STRING, type), .required = true, .help = "smtp, webhook or maildir" },
 	{ "url", F(STRING, url), .help = "smtp://host:587 (STARTTLS required), smtps://host:465 or https://..." },
+	{ "url_file", F(STRING, url_file),
+	  .help = "webhook: file holding the https:// URL (Teams and Slack URLs are secrets)" },
+	{ "url_credential", F(STRING, url_credential),
+	  .help = "webhook: systemd credential holding the https:// URL" },
 	{ "from", F(STRING, from), .help = "smtp, maildir: the From address" },
 	{ "to", F(STRINGS, to), .max = 50, .help = "fixed recipients when named in a notify list" },
 	{ "username", F(STRING, username), .help = "smtp AUTH user" },
@@ -635,8 +639,8 @@ static const struct {
 } receiver_types[] = {
 	{ "smtp", RECEIVER_SMTP, " url from to username password_file password_credential ca_file ",
 	  " url from " },
-	{ "webhook", RECEIVER_WEBHOOK, " url ca_file format secret_file secret_credential "
-	  "max_connections ", " url " },
+	{ "webhook", RECEIVER_WEBHOOK, " url url_file url_credential ca_file format secret_file "
+	  "secret_credential max_connections ", " " },
 	{ "maildir", RECEIVER_MAILDIR, " from to path ", " path from " },
 };
 
@@ -713,6 +717,9 @@ static void check_receiver(struct schema_ctx *ctx, const config_setting_t *rs,
 	if (r->username && !r->password_file == !r->password_credential)
 		schema_error(ctx, member(rs, "username"), path, "with a username, give exactly "
 			     "one of password_file or password_credential");
+	if (r->kind == RECEIVER_WEBHOOK && (!!r->url + !!r->url_file + !!r->url_credential) != 1)
+		schema_error(ctx, rs, path, "a webhook receiver needs exactly one of url, url_file "
+			     "or url_credential");
 	if (r->secret_file && r->secret_credential)
 		schema_error(ctx, member(rs, "secret_file"), path, "give one of secret_file or "
 			     "secret_credential, not both");

@@ -107,6 +107,25 @@ static void wipe(char *secret)
 	}
 }
 
+/* A webhook's URL may itself be a secret (Teams and Slack put the key in
+ * it), so it can come from a file or credential like the signing secret. */
+static int open_webhook(const struct receiver_conf *conf, struct webhook_sender **out,
+			struct dl_error *err)
+{
+	char *url = NULL, *secret = NULL;
+	int rc = -1;
+
+	if (conf->url_file || conf->url_credential) {
+		if (receiver_read_secret(conf->url_file, conf->url_credential, &url, err) < 0)
+			return -1;
+	}
+	if (receiver_read_secret(conf->secret_file, conf->secret_credential, &secret, err) == 0)
+		rc = webhook_open(conf, url ? url : conf->url, secret, out, err);
+	wipe(url);
+	wipe(secret);
+	return rc;
+}
+
 int receiver_open(const struct receiver_conf *conf, struct receiver **out,
 		  struct dl_error *err)
 {
@@ -127,9 +146,7 @@ int receiver_open(const struct receiver_conf *conf, struct receiver **out,
 			rc = smtp_open(conf, secret, &r->smtp, err);
 		break;
 	case RECEIVER_WEBHOOK:
-		if (receiver_read_secret(conf->secret_file, conf->secret_credential,
-					 &secret, err) == 0)
-			rc = webhook_open(conf, secret, &r->webhook, err);
+		rc = open_webhook(conf, &r->webhook, err);
 		break;
 	case RECEIVER_MAILDIR:
 		rc = maildir_open(conf, &r->maildir, err);

@@ -500,6 +500,7 @@ struct webhook_slot {
 
 struct webhook_sender {
 	const struct receiver_conf *conf;
+	char *url;                     /* may be a secret: never logged */
 	CURLM *multi;
 	unsigned char *key;            /* NULL: messages are not signed */
 	size_t key_len;
@@ -529,12 +530,12 @@ static size_t keep_start(char *data, size_t size, size_t nmemb, void *userp)
 }
 
 /* What stays the same for every message: where, how safely, how long. */
-static int slot_init(const struct receiver_conf *c, struct webhook_slot *sl,
+static int slot_init(const struct receiver_conf *c, const char *url, struct webhook_slot *sl,
 		     struct dl_error *err)
 {
 	CURL *e = sl->easy = curl_easy_init();
 
-	if (!e || curl_easy_setopt(e, CURLOPT_URL, c->url) ||
+	if (!e || curl_easy_setopt(e, CURLOPT_URL, url) ||
 	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https") ||
 	    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) ||
 	    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L) ||
@@ -557,9 +558,9 @@ static int slot_init(const struct receiver_conf *c, struct webhook_slot *sl,
 	return 0;
 }
 
-static int sender_check(const struct receiver_conf *c, struct dl_error *err)
+static int sender_check(const struct receiver_conf *c, const char *url, struct dl_error *err)
 {
-	if (!c->url || strncmp(c->url, "https://", 8) != 0) {
+	if (!url || strncmp(url, "https://", 8) != 0) {
 		error_set(err, "url: expected an https:// URL");
 		return -1;
 	}
@@ -584,14 +585,14 @@ static int multi_init(struct webhook_sender *s, struct dl_error *err)
 	return 0;
 }
 
-int webhook_open(const struct receiver_conf *conf, const char *secret,
+int webhook_open(const struct receiver_conf *conf, const char *url, const char *secret,
 		 struct webhook_sender **out, struct dl_error *err)
 {
 	size_t nslots = conf->max_connections < 1 ? 1 : (size_t)conf->max_connections;
 	struct webhook_sender *s;
 
 	*out = NULL;
-	if (sender_check(conf, err) < 0)
+	if (sender_check(conf, url, err) < 0)
 		return -1;
 	if (!(s = calloc(1, sizeof *s + nslots * sizeof s->slots[0]))) {
 		error_set(err, "out of memory");
@@ -599,11 +600,15 @@ int webhook_open(const struct receiver_conf *conf, const char *secret,
 	}
 	s->conf = conf;
 	s->nslots = nslots;
+	if (!(s->url = strdup(url))) {
+		error_set(err, "out of memory");
+		goto fail;
+	}
 	if ((secret && webhook_key(secret, &s->key, &s->key_len, err) < 0) ||
 	    multi_init(s, err) < 0)
 		goto fail;
 	for (size_t i = 0; i < nslots; i++)
-		if (slot_init(conf, &s->slots[i], err) < 0)
+		if (slot_init(conf, s->url, &s->slots[i], err) < 0)
 			goto fail;
 	*out = s;
 	return 0;
@@ -627,6 +632,9 @@ void webhook_close(struct webhook_sender *s)
 	if (s->key)
 		OPENSSL_cleanse(s->key, s->key_len);
 	free(s->key);
+	if (s->url)
+		explicit_bzero(s->url, strlen(s->url));
+	free(s->url);
 	free(s);
 }
 

@@ -25,6 +25,9 @@ struct receiver_conf {
 	const char *type;              /* "smtp", "webhook" or "maildir" */
 	const char *url;               /* smtp://host:587 (STARTTLS required),
 					  smtps://host:465, or https://... */
+	const char *url_file;          /* webhook: a file holding the URL, which
+					  for Teams and Slack carries its own key */
+	const char *url_credential;    /* webhook: the URL as a systemd credential */
 	const char *from;              /* smtp, maildir: the From address */
 	struct schema_strings to;      /* smtp, maildir: fixed recipients when the
 					  receiver is named in a notify list */

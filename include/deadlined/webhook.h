@@ -16,9 +16,10 @@
 
 struct webhook_sender;
 
-/* Check conf and keep a copy of the signing key made from secret (NULL: no
+/* Check conf and keep copies of url (conf->url, or the one read from
+ * url_file/url_credential) and of the signing key made from secret (NULL: no
  * signatures).  The caller has called curl_global_init(). */
-int webhook_open(const struct receiver_conf *conf, const char *secret,
+int webhook_open(const struct receiver_conf *conf, const char *url, const char *secret,
 		 struct webhook_sender **out, struct dl_error *err);
 
 /* At most max_connections messages are in flight at once, each bounded by

@@ -62,6 +62,10 @@ hook() {
 	hook badsecret /ok/badsecret "$ca secret_file = \"$TMP/bad-secret\";"
 	hook noca /ok/noca "ca_file = \"$TMP/missing.pem\";"
 	printf '  refused = { type = "webhook"; url = "https://127.0.0.1:1/ok"; %s max_connections = 1; };\n' "$ca"
+	# The URL itself from a file or a credential (Teams and Slack URLs carry a key).
+	printf '  urlfile = { type = "webhook"; url_file = "%s"; %s };\n' "$TMP/url" "$ca"
+	printf '  urlcred = { type = "webhook"; url_credential = "hook-url"; %s };\n' "$ca"
+	printf '  urlopen = { type = "webhook"; url_file = "%s"; %s };\n' "$TMP/url-open" "$ca"
 	echo '};'
 } > "$CONF"
 
@@ -268,9 +272,34 @@ send noca
 [ "$rc" = 1 ] && grep -q "receiver noca: ca_file $TMP/missing.pem: No such file" "$TMP/send.err" && ok \
 	|| bad "missing ca_file: exit $rc, $(cat "$TMP/send.err")"
 
+# --- A URL from url_file or url_credential is used, and never printed;
+# a URL file other users may read is refused like any secret file.
+URL_KEY=sig-4f2a9c77e1
+printf 'https://127.0.0.1:%s/ok/urlfile?key=%s\n' "$PORT" "$URL_KEY" > "$TMP/url"
+printf 'https://127.0.0.1:%s/ok/urlcred?key=%s\n' "$PORT" "$URL_KEY" > "$TMP/creds/hook-url"
+cp "$TMP/url" "$TMP/url-open"
+chmod 600 "$TMP/url" "$TMP/creds/hook-url"
+chmod 644 "$TMP/url-open"
+send urlfile
+is "url_file" "0 ok 0 HTTP 204"
+out=$(CREDENTIALS_DIRECTORY=$TMP/creds "$SEND" -c "$CONF" urlcred 2>&1); rc=$?
+printf '%s\n' "$out" >> "$TMP/all-output"
+is "url_credential" "0 ok 0 HTTP 204"
+check "URL from a file and a credential" '
+assert len(recs("/ok/urlfile")) == 1 and len(recs("/ok/urlcred")) == 1, lines[-3:]'
+send urlopen
+[ "$rc" = 1 ] && grep -q "receiver urlopen: secret file $TMP/url-open is open to other users" \
+	"$TMP/send.err" && ok || bad "world-readable url_file: exit $rc, $(cat "$TMP/send.err")"
+echo 'receivers = { both = { type = "webhook"; url = "https://127.0.0.1/"; url_file = "/x"; }; };' \
+	> "$TMP/both.conf"
+expect 78 '' "$TMP/both.conf:1: receivers.both: a webhook receiver needs exactly one of url, url_file" \
+	-- "$DEADLINED" -c "$TMP/both.conf" -n
+
 # --- The secrets never appear in anything printed or sent as a header.
 for s in "$RAW_SECRET" "$CRED_SECRET" "$CRED_KEY" 'not*base64'; do
 	if grep -qF -- "$s" "$TMP/all-output" "$LOG"; then bad "a secret was printed or sent: $s"; else ok; fi
 done
+# The URL's key reaches the server, of course, but nothing printed.
+grep -qF -- "$URL_KEY" "$TMP/all-output" && bad "the URL from url_file was printed" || ok
 [ -s "$TMP/server.err" ] && bad "server stderr: $(cat "$TMP/server.err")" || ok
 finish
