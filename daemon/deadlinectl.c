@@ -4,6 +4,8 @@
  * the library, print, and choose the exit status.
  */
 #include <ctype.h>
+#include <errno.h>
+#include <signal.h>
 #include <curl/curl.h>
 #include <inttypes.h>
 #include <pwd.h>
@@ -590,6 +592,24 @@ static void print_time(const char *label, int64_t t)
 	printf("%-18s %s\n", label, buf);
 }
 
+/* Whether the daemon that last wrote the state database still runs.  It
+ * clears "pid" when it stops cleanly; after a crash the pid may linger, so
+ * ask the kernel (EPERM: alive, but another user's, as under DynamicUser). */
+static const char *daemon_liveness(const char *pid)
+{
+	static char buf[64];
+	char *end;
+	long p = strtol(pid, &end, 10);
+
+	if (!*pid)
+		return "it has stopped since";
+	if (p <= 0 || *end || (kill((pid_t)p, 0) != 0 && errno != EPERM))
+		snprintf(buf, sizeof buf, "pid %s, not running: it did not stop cleanly", pid);
+	else
+		snprintf(buf, sizeof buf, "pid %ld, running", p);
+	return buf;
+}
+
 static int cmd_status(const struct options *opt, struct conf *conf, char **args)
 {
 	char loaded[64], pid[32];
@@ -612,7 +632,7 @@ static int cmd_status(const struct options *opt, struct conf *conf, char **args)
 		return runtime_error("status", &err);
 	printf("%-18s %s\n", "config", conf->path ? conf->path : "(built-in defaults)");
 	if (loaded[0])
-		printf("%-18s %s by the daemon (pid %s)\n", "  loaded", loaded, pid);
+		printf("%-18s %s by the daemon (%s)\n", "  loaded", loaded, daemon_liveness(pid));
 	printf("%-18s %s\n", "state database", conf->state.database);
 	print_time("last poll", s.last.finished);
 	if (s.last.id)

@@ -242,6 +242,7 @@ int mainloop_run(const char *config_path, struct conf **conf, const char *db)
 	}
 	service_stopping();
 	log_msg(LOG_NOTICE, "stopping");
+	set_meta(&l, "pid", "");      /* deadlinectl status: not running */
 	notify_close(l.n);
 	state_close(l.st);
 	*conf = l.conf;

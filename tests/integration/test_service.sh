@@ -94,12 +94,21 @@ kill -0 $DPID 2>/dev/null && ok || bad "daemon died on a bad reload"
 sleep 3.5
 grep 'STATUS=' "$TMP/notify.log" | tail -n 1 | grep -q 'last poll .*reload rejected' \
 	&& ok || bad "rejection forgotten by the next poll: $(grep STATUS= "$TMP/notify.log" | tail -n 1)"
+# deadlinectl status knows whether the daemon runs (the file mended first,
+# without a reload, so deadlinectl can read it).
+sed -i 's/poll_intervall/poll_interval/' "$TMP/d.conf"
+"$DEADLINECTL" -c "$TMP/d.conf" status > "$TMP/status.out" 2>&1
+grep -q "loaded .* by the daemon (pid $DPID, running)" "$TMP/status.out" && ok \
+	|| bad "status while running: $(cat "$TMP/status.out")"
 # SIGTERM: STOPPING=1 and exit 0.
 kill -TERM $DPID
 i=0; while kill -0 $DPID 2>/dev/null && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
 wait $DPID; rc=$?
 [ $rc = 0 ] && ok || bad "exit status $rc after SIGTERM"
 grep -q 'STOPPING=1' "$TMP/notify.log" && ok || bad "no STOPPING=1"
+"$DEADLINECTL" -c "$TMP/d.conf" status > "$TMP/status.out" 2>&1
+grep -q "loaded .* by the daemon (it has stopped since)" "$TMP/status.out" && ok \
+	|| bad "status after a clean stop: $(cat "$TMP/status.out")"
 # Nothing lost: the alerts are in the Maildir, state says what the webhook got.
 [ "$(ls "$TMP/mail/new" | wc -l)" -ge 1 ] && ok || bad "no mail delivered"
 finish
