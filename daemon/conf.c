@@ -985,3 +985,54 @@ void conf_free(struct conf *conf)
 	calendar_free(conf->cal);
 	arena_free(conf->arena);
 }
+
+/* Warnings: a configuration that loads but would not do what it seems to. */
+
+/* A notify list naming a role when no mail receiver carries e-mail, or an
+ * e-mail receiver with no fixed `to` (its messages would have no one). */
+static void warn_list(const struct conf *conf, const struct schema_strings *names,
+		      const char *where, struct dl_errors *out, bool *told_roles)
+{
+	for (size_t i = 0; i < names->n; i++) {
+		const struct receiver_conf *r = conf_receiver(conf, names->v[i]);
+
+		if (!r && !conf->notify.mail_receiver && !*told_roles) {
+			errors_add(out, "%s names the role '%s', but notify.mail_receiver is not "
+				   "set: alerts for roles go nowhere", where, names->v[i]);
+			*told_roles = true;
+		} else if (r && r->kind != RECEIVER_WEBHOOK && r->to.n == 0) {
+			errors_add(out, "%s names receiver '%s', which has no 'to': its "
+				   "messages would have no recipient", where, r->name);
+		}
+	}
+}
+
+size_t conf_warnings(const struct conf *conf, struct dl_errors *out)
+{
+	const struct rule *rules = conf->rules.v;
+	const struct conf_route *routes = conf->routes.v;
+	const struct receiver_conf *rc = conf->receivers.v;
+	bool told_roles = false;
+	char where[160];
+	size_t before = out->n;
+
+	for (size_t i = 0; i < conf->rules.n; i++) {
+		const struct rule_stage *st = rules[i].escalation.v;
+
+		snprintf(where, sizeof where, "rules.%s", rules[i].id);
+		warn_list(conf, &rules[i].notify_due_soon, where, out, &told_roles);
+		warn_list(conf, &rules[i].notify_overdue, where, out, &told_roles);
+		for (size_t s = 0; s < rules[i].escalation.n; s++)
+			warn_list(conf, &st[s].notify, where, out, &told_roles);
+	}
+	for (size_t i = 0; i < conf->routes.n; i++) {
+		snprintf(where, sizeof where, "routes[%zu]", i);
+		warn_list(conf, &routes[i].notify, where, out, &told_roles);
+	}
+	for (size_t i = 0; i < conf->receivers.n; i++)
+		if (rc[i].kind == RECEIVER_WEBHOOK && rc[i].url && rc[i].wformat != WEBHOOK_GENERIC)
+			errors_add(out, "receivers.%s: a %s URL carries its own key; give it with "
+				   "url_credential or url_file rather than url in %s", rc[i].name,
+				   rc[i].format, conf->path ? conf->path : "the configuration");
+	return out->n - before;
+}

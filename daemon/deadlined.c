@@ -205,7 +205,12 @@ int main(int argc, char **argv)
 	log_init();
 	log_set_level(conf->service.log_priority);
 	if (opt.check_only) {
-		printf("deadlined: %s: configuration OK (%zu rules)\n", path, conf->rules.n);
+		conf_warnings(conf, &errors);
+		for (size_t i = 0; i < errors.n; i++)
+			fprintf(stderr, "deadlined: warning: %s\n", errors.msg[i]);
+		printf("deadlined: %s: configuration OK (%zu rule%s%s)\n", path, conf->rules.n,
+		       conf->rules.n == 1 ? "" : "s", errors.n ? ", with warnings" : "");
+		errors_clear(&errors);
 		rc = EXIT_OK;
 	} else if (opt.once) {
 		curl_global_init(CURL_GLOBAL_DEFAULT);

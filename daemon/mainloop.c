@@ -42,6 +42,18 @@ static void set_meta(struct loop *l, const char *key, const char *value)
 		log_msg(LOG_WARNING, "%s", err.msg);
 }
 
+/* What deadlined -n warns of, in the log too: nobody runs -n on every
+ * reload. */
+static void log_warnings(const struct conf *conf)
+{
+	struct dl_errors w = { 0 };
+
+	conf_warnings(conf, &w);
+	for (size_t i = 0; i < w.n; i++)
+		log_msg(LOG_WARNING, "configuration: %s", w.msg[i]);
+	errors_clear(&w);
+}
+
 static void record_start(struct loop *l)
 {
 	char buf[64];
@@ -54,6 +66,7 @@ static void record_start(struct loop *l)
 	set_meta(l, "config", l->path);
 	snprintf(buf, sizeof buf, "%ld", (long)getpid());
 	set_meta(l, "pid", buf);
+	log_warnings(l->conf);
 }
 
 static void update_status(struct loop *l)

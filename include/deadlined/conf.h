@@ -126,6 +126,12 @@ bool conf_knows_kind(const struct conf *conf, const char *kind);
  * DEADLINED_CONFIG environment variable, else CONF_DEFAULT_PATH. */
 const char *conf_default_path(void);
 
+/* Add to out what in a valid conf would not do what it seems to (roles
+ * with no mail receiver, e-mail receivers without `to`, a Teams or Slack URL
+ * in the main file); returns how many.  deadlined -n prints them, and the
+ * daemon logs them at start and reload. */
+size_t conf_warnings(const struct conf *conf, struct dl_errors *out);
+
 /* Load and validate path (NULL: the built-in defaults alone).  On failure
  * returns -1 with every problem in errors; *out is then NULL. */
 int conf_load(const char *path, struct conf **out, struct dl_errors *errors);

@@ -101,4 +101,23 @@ expect 2 '' "not a real date" -- $C -c $CONF --db "$DB" list --as-of 2025-02-30
 expect 0 'deadlined: conf/deadlined.conf: configuration OK (19 rules)' '' -- $DEADLINED -n -c $CONF
 printf 'rules = { x = { title = "X"; start = [ "referral" ]; due = ( "10 workdays" ); }; };\n' > "$TMP/bad.conf"
 expect 78 '' "bad.conf:1: rules.x.due\[1\]: '10 workdays' has an unknown unit" -- $DEADLINED -n -c "$TMP/bad.conf"
+# Valid but would not do what it seems: -n warns (exit 0), one line each.
+cat > "$TMP/warn.conf" <<'CONF'
+rules = { x = { title = "X"; start = [ "referral" ]; due = ( "10 working days" ); }; };
+receivers = {
+  m = { type = "maildir"; path = "/nonexistent/mail"; from = "a@council.example"; };
+  t = { type = "webhook"; url = "https://hooks.example/abc"; format = "teams"; };
+};
+routes = ( { notify = [ "m" ]; } );
+CONF
+out=$($DEADLINED -n -c "$TMP/warn.conf" 2>"$TMP/warn.err"); rc=$?
+[ $rc = 0 ] && [ "$out" = "deadlined: $TMP/warn.conf: configuration OK (1 rule, with warnings)" ] \
+	&& ok || bad "-n with warnings: exit $rc, '$out'"
+grep -q "^deadlined: warning: rules.x names the role 'worker', but notify.mail_receiver is not set" \
+	"$TMP/warn.err" && ok || bad "no warning for roles without a mail receiver: $(cat "$TMP/warn.err")"
+grep -q "^deadlined: warning: routes\[0\] names receiver 'm', which has no 'to'" "$TMP/warn.err" \
+	&& ok || bad "no warning for a receiver without 'to': $(cat "$TMP/warn.err")"
+grep -q "^deadlined: warning: receivers.t: a teams URL carries its own key" "$TMP/warn.err" \
+	&& ok || bad "no warning for a Teams URL in the file: $(cat "$TMP/warn.err")"
+[ "$(wc -l < "$TMP/warn.err")" = 3 ] && ok || bad "want 3 warnings: $(cat "$TMP/warn.err")"
 finish
