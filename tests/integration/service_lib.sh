@@ -141,3 +141,43 @@ if not ready or max(gaps) >= float(sys.argv[2]):
 PY
 	then ok; else bad "watchdog starved ($1)"; fi
 }
+
+# seed_cases DB [CASE]: the contract's tables in DB, with team T1, worker W1
+# and one case (A1 unless named) whose referral of 2024-11-01 is long
+# overdue: the worker, team manager and service manager are all told.
+seed_cases() {
+	sqlite3 "$1" < conf/schema/native.sql
+	sqlite3 "$1" <<SQL
+INSERT INTO deadlined_teams VALUES ('T1', 'Duty and Assessment Team', 'tm@council.example', 'sm@council.example');
+INSERT INTO deadlined_workers VALUES ('W1', 'Sam Worker', 'sam@council.example', 'T1');
+INSERT INTO deadlined_cases VALUES ('${2:-A1}', 'C${2:-A1}', '2015-05-05', 'T1', 'W1');
+INSERT INTO deadlined_events (case_ref, kind, occurred) VALUES ('${2:-A1}', 'referral', '2024-11-01');
+SQL
+}
+
+# The usual receiver: a Maildir in $TMP/mail, carrying e-mail to the roles.
+MAILDIR_RECEIVER="mail = { type = \"maildir\"; path = \"$TMP/mail\"; from = \"deadlined@test.invalid\"; };"
+
+# service_conf RECEIVERS NOTIFY [MORE]: $CONF for the service, reading $DB
+# (with $SOURCE_MORE's settings) and keeping $STATE, polling every second,
+# with the referral rules (conf/rules linked into $TMP), the receivers and
+# notify settings given, and MORE (top-level settings) at the end.
+service_conf() {
+	[ -e "$TMP/rules" ] || ln -s "$PWD/conf/rules" "$TMP/rules"
+	cat > "$CONF" <<CONF
+source = { database = "$DB"; ${SOURCE_MORE:-} };
+state = { database = "$STATE"; };
+service = { poll_interval = 1; };
+rules = {
+  @include "rules/referral.conf"
+};
+receivers = {
+  $1
+};
+notify = { $2 };
+${3:-}
+CONF
+}
+
+# The number of messages in the Maildir.
+mails() { ls "$MAIL" 2>/dev/null | wc -l | tr -d ' '; }

@@ -13,34 +13,16 @@ DB=$TMP/cases.db
 STATE=$TMP/state.db
 CONF=$TMP/d.conf
 MAIL=$TMP/mail/new
-ln -s "$PWD/conf/rules" "$TMP/rules"
-cat > "$CONF" <<CONF
-source = { database = "$DB"; busy_timeout_ms = 300; };
-state = { database = "$STATE"; };
-service = { poll_interval = 1; };
-rules = {
-  @include "rules/referral.conf"
-};
-receivers = {
-  mail = { type = "maildir"; path = "$TMP/mail"; from = "deadlined@test.invalid"; };
-};
-notify = { mail_receiver = "mail"; };
-CONF
+SOURCE_MORE='busy_timeout_ms = 300;'
+service_conf "$MAILDIR_RECEIVER" 'mail_receiver = "mail";'
 
 # The good case database, built aside and moved into place whole.
 make_cases() {
 	rm -f "$TMP/new.db"
-	sqlite3 "$TMP/new.db" < conf/schema/native.sql
-	sqlite3 "$TMP/new.db" <<'SQL'
-INSERT INTO deadlined_teams VALUES ('T1', 'Duty and Assessment Team', 'tm@council.example', 'sm@council.example');
-INSERT INTO deadlined_workers VALUES ('W1', 'Sam Worker', 'sam@council.example', 'T1');
-INSERT INTO deadlined_cases VALUES ('A1', 'C1', '2015-05-05', 'T1', 'W1');
-INSERT INTO deadlined_events (case_ref, kind, occurred) VALUES ('A1', 'referral', '2024-11-01');
-SQL
+	seed_cases "$TMP/new.db"
 	cp "$TMP/new.db" "$TMP/good.db"
 	mv "$TMP/new.db" "$DB"
 }
-mails() { ls "$MAIL" 2>/dev/null | wc -l | tr -d ' '; }
 gone() { q "$STATE" "SELECT count(*) FROM obligations WHERE state = 'gone'"; }
 open_obligations() { q "$STATE" "SELECT count(*) FROM obligations WHERE closed IS NULL"; }
 

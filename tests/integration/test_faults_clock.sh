@@ -12,34 +12,15 @@
 DB=$TMP/cases.db
 CONF=$TMP/d.conf
 MAIL=$TMP/mail/new
-ln -s "$PWD/conf/rules" "$TMP/rules"
-sqlite3 "$DB" < conf/schema/native.sql
 # X1 has been overdue for months: alerted once, at the first poll.
-sqlite3 "$DB" <<'SQL'
-INSERT INTO deadlined_teams VALUES ('T1', 'Duty', 'tm@council.example', 'sm@council.example');
-INSERT INTO deadlined_workers VALUES ('W1', 'Sam Worker', 'sam@council.example', 'T1');
-INSERT INTO deadlined_cases VALUES ('X1', 'CX1', '2015-05-05', 'T1', 'W1');
-INSERT INTO deadlined_events (case_ref, kind, occurred) VALUES ('X1', 'referral', '2024-11-01');
-SQL
+seed_cases "$DB" X1
 
 # write_conf ZONE STATE_DB
 write_conf() {
 	STATE=$2
-	cat > "$CONF" <<CONF
-timezone = "$1";
-source = { database = "$DB"; };
-state = { database = "$STATE"; };
-service = { poll_interval = 1; };
-rules = {
-  @include "rules/referral.conf"
-};
-receivers = {
-  mail = { type = "maildir"; path = "$TMP/mail"; from = "deadlined@test.invalid"; };
-};
-notify = { mail_receiver = "mail"; };
-CONF
+	service_conf "$MAILDIR_RECEIVER" 'mail_receiver = "mail";'
+	sed -i "1i timezone = \"$1\";" "$CONF"
 }
-mails() { ls "$MAIL" 2>/dev/null | wc -l | tr -d ' '; }
 no_duplicates() {
 	_d=$(cat "$MAIL"/* 2>/dev/null | grep -i '^Message-ID:' | sort | uniq -d)
 	[ -z "$_d" ] && ok || bad "$1: a message was sent twice: $_d"

@@ -17,7 +17,6 @@ STATE=$TMP/state.db
 CONF=$TMP/d.conf
 PASSWORD="smtp-fault-pw-$$-Kd93"
 C="env DEADLINED_CONFIG=$CONF $DEADLINECTL"
-ln -s "$PWD/conf/rules" "$TMP/rules"
 printf '%s\n' "$PASSWORD" > "$TMP/password"
 chmod 600 "$TMP/password"
 
@@ -57,20 +56,10 @@ stat_of() { $PY -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.arg
 TIMEOUT=3
 [ "$TIME_SCALE" = 1 ] || TIMEOUT=5
 sqlite3 "$DB" < conf/schema/native.sql
-cat > "$CONF" <<CONF
-source = { database = "$DB"; };
-state = { database = "$STATE"; };
-service = { poll_interval = 1; };
-rules = {
-  @include "rules/referral.conf"
-};
-receivers = {
-  mail = { type = "smtp"; url = "smtp://127.0.0.1:$PORT"; from = "deadlines@council.example";
-           ca_file = "$TMP/test-ca.pem"; username = "alerts"; password_file = "$TMP/password";
-           connect_timeout = 2; timeout = $TIMEOUT; };
-};
-notify = { mail_receiver = "mail"; retry_initial = 1; retry_max = 2; };
-CONF
+service_conf "mail = { type = \"smtp\"; url = \"smtp://127.0.0.1:$PORT\"; from = \"deadlines@council.example\";
+           ca_file = \"$TMP/test-ca.pem\"; username = \"alerts\"; password_file = \"$TMP/password\";
+           connect_timeout = 2; timeout = $TIMEOUT; };" \
+	'mail_receiver = "mail"; retry_initial = 1; retry_max = 2;'
 
 # new_case N: case A<N> of team T<N>, worker w<N>, manager tm<N>, service
 # manager sm<N>, overdue: three messages, those with id > $LAST.

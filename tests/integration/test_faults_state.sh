@@ -12,32 +12,13 @@
 DB=$TMP/cases.db
 CONF=$TMP/d.conf
 MAIL=$TMP/mail/new
-ln -s "$PWD/conf/rules" "$TMP/rules"
-sqlite3 "$DB" < conf/schema/native.sql
-sqlite3 "$DB" <<'SQL'
-INSERT INTO deadlined_teams VALUES ('T1', 'Duty and Assessment Team', 'tm@council.example', 'sm@council.example');
-INSERT INTO deadlined_workers VALUES ('W1', 'Sam Worker', 'sam@council.example', 'T1');
-INSERT INTO deadlined_cases VALUES ('A1', 'C1', '2015-05-05', 'T1', 'W1');
-INSERT INTO deadlined_events (case_ref, kind, occurred) VALUES ('A1', 'referral', '2024-11-01');
-SQL
+seed_cases "$DB"
 
 # write_conf STATE_DB: the service's config, with the state database there.
 write_conf() {
 	STATE=$1
-	cat > "$CONF" <<CONF
-source = { database = "$DB"; };
-state = { database = "$STATE"; };
-service = { poll_interval = 1; };
-rules = {
-  @include "rules/referral.conf"
-};
-receivers = {
-  mail = { type = "maildir"; path = "$TMP/mail"; from = "deadlined@test.invalid"; };
-};
-notify = { mail_receiver = "mail"; };
-CONF
+	service_conf "$MAILDIR_RECEIVER" 'mail_receiver = "mail";'
 }
-mails() { ls "$MAIL" 2>/dev/null | wc -l | tr -d ' '; }
 
 # add_cases FROM TO: overdue referrals B<FROM>..B<TO>, each a new case; a
 # poll that takes them in writes well over 100 kB to the state database.

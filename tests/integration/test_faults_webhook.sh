@@ -19,7 +19,6 @@ CONF=$TMP/d.conf
 LOG=$TMP/hook.log
 MODE=$TMP/mode
 C="env DEADLINED_CONFIG=$CONF CREDENTIALS_DIRECTORY=$TMP/creds $DEADLINECTL"
-ln -s "$PWD/conf/rules" "$TMP/rules"
 mkdir "$TMP/creds"
 printf 'whsec_%s\n' "$(printf 'fault-test-signing-key' | base64)" > "$TMP/creds/hook-secret"
 chmod 600 "$TMP/creds/hook-secret"
@@ -41,20 +40,9 @@ PORT=$(cat "$TMP/port")
 
 sqlite3 "$DB" < conf/schema/native.sql
 sqlite3 "$DB" "INSERT INTO deadlined_teams VALUES ('T1', 'Duty', 'tm@council.example', 'sm@council.example');"
-cat > "$CONF" <<CONF
-source = { database = "$DB"; };
-state = { database = "$STATE"; };
-service = { poll_interval = 1; };
-rules = {
-  @include "rules/referral.conf"
-};
-receivers = {
-  hook = { type = "webhook"; url = "https://127.0.0.1:$PORT/mode"; ca_file = "$TMP/test-ca.pem";
-           secret_credential = "hook-secret"; connect_timeout = 2; timeout = $TIMEOUT; };
-};
-notify = { retry_initial = 1; retry_max = 2; };
-routes = ( { notify = [ "hook" ]; } );
-CONF
+service_conf "hook = { type = \"webhook\"; url = \"https://127.0.0.1:$PORT/mode\"; ca_file = \"$TMP/test-ca.pem\";
+           secret_credential = \"hook-secret\"; connect_timeout = 2; timeout = $TIMEOUT; };" \
+	'retry_initial = 1; retry_max = 2;' 'routes = ( { notify = [ "hook" ]; } );'
 
 # A phase: a new overdue case, whose messages are those with id > $LAST.
 LAST=0
