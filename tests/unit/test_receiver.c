@@ -13,10 +13,11 @@
 #include <unistd.h>
 
 #include "deadlined/receiver.h"
+#include "testutil.h"
 
 struct dir {
-	char path[64];
-	char file[128];
+	char path[4096];
+	char file[4200];
 };
 
 static int setup(void **state)
@@ -25,8 +26,7 @@ static int setup(void **state)
 
 	if (!d)
 		return -1;
-	snprintf(d->path, sizeof d->path, "/tmp/dl-receiver-XXXXXX");
-	if (!mkdtemp(d->path)) {
+	if (test_tmpdir(d->path, sizeof d->path, "dl-receiver") < 0) {
 		free(d);
 		return -1;
 	}
