@@ -1,4 +1,5 @@
 /* state.c — the daemon's own SQLite database (see state.h). */
+#include "deadlined/log.h"
 #include "deadlined/state.h"
 
 #include <sqlite3.h>
@@ -64,9 +65,32 @@ struct state {
 	size_t ncache;
 };
 
+/* SQLite's words, with the system's reason when it kept one.  A write cut
+ * short (a full disk, RLIMIT_FSIZE) leaves none, only SQLITE_IOERR_WRITE. */
+static const char *why(struct state *st, const char *msg, char *buf, size_t size)
+{
+	int e = sqlite3_system_errno(st->db);
+	int code = sqlite3_extended_errcode(st->db);
+
+	if ((code & 0xff) != SQLITE_IOERR && (code & 0xff) != SQLITE_FULL &&
+	    (code & 0xff) != SQLITE_CANTOPEN)
+		return msg;
+	if (e)
+		snprintf(buf, size, "%s (%s)", msg, strerror(e));
+	else if (code == SQLITE_IOERR_WRITE)
+		snprintf(buf, size, "%s (a write was cut short: is the disk full, or a file "
+			 "size limit reached?)", msg);
+	else
+		return msg;
+	return buf;
+}
+
 static int db_error(struct state *st, struct dl_error *err, const char *what)
 {
-	error_set(err, "state database %s: %s: %s", st->path, what, sqlite3_errmsg(st->db));
+	char buf[300];
+
+	error_set(err, "state database %s: %s: %s", st->path, what,
+		  why(st, sqlite3_errmsg(st->db), buf, sizeof buf));
 	return -1;
 }
 
@@ -143,8 +167,11 @@ static int exec(struct state *st, const char *sql, struct dl_error *err)
 {
 	char *msg = NULL;
 
+	char buf[300];
+
 	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		error_set(err, "state database %s: %s", st->path, msg ? msg : "error");
+		error_set(err, "state database %s: %s", st->path,
+			  why(st, msg ? msg : "error", buf, sizeof buf));
 		sqlite3_free(msg);
 		return -1;
 	}
@@ -162,9 +189,8 @@ static int schema_version(struct state *st, int *version, struct dl_error *err)
 	return 0;
 }
 
-static int migrate(struct state *st, struct dl_error *err)
+static int refuse_newer(struct state *st, struct dl_error *err)
 {
-	char sql[64];
 	int v;
 
 	if (schema_version(st, &v, err) < 0)
@@ -175,10 +201,23 @@ static int migrate(struct state *st, struct dl_error *err)
 			  "newer release?)", st->path, v, NMIGRATIONS);
 		return -1;
 	}
+	return 0;
+}
+
+static int migrate(struct state *st, struct dl_error *err)
+{
+	char sql[64];
+	int v;
+
+	if (refuse_newer(st, err) < 0 || schema_version(st, &v, err) < 0)
+		return -1;
 	if (v == (int)NMIGRATIONS)
 		return 0;
 	if (exec(st, "BEGIN IMMEDIATE", err) < 0)
 		return -1;
+	if (v > 0)
+		log_msg(LOG_NOTICE, "state database %s: migrating from schema version %d to %zu",
+			st->path, v, NMIGRATIONS);
 	for (; v < (int)NMIGRATIONS; v++) {
 		snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
 		if (exec(st, migrations[v], err) < 0 || exec(st, sql, err) < 0) {
@@ -219,9 +258,11 @@ int state_open(const char *path, struct state **out, struct dl_error *err)
 
 	if (open_db(path, false, &st, err) < 0)
 		return -1;
-	/* WAL lets deadlinectl read while the daemon writes; FULL makes a
+	/* A newer release's database is refused before anything changes it.
+	 * WAL lets deadlinectl read while the daemon writes; FULL makes a
 	 * committed outbox survive a power cut, which is the point of it. */
-	if (exec(st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;", err) < 0 ||
+	if (refuse_newer(st, err) < 0 ||
+	    exec(st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;", err) < 0 ||
 	    migrate(st, err) < 0) {
 		state_close(st);
 		return -1;

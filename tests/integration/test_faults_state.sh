@@ -94,7 +94,7 @@ mark_log
 wait_until 20 grep -q 'READY=1' "$TMP/notify.log" && ok || bad "not ready under RLIMIT_FSIZE: $(log_since)"
 wait_polls 2 && ok || bad "no polls under RLIMIT_FSIZE before the fault: $(log_since | tail -n 3)"
 add_cases 1 200
-check_log "RLIMIT_FSIZE: log" "err: poll failed: state database $STATE: .*disk I/O error"
+check_log "RLIMIT_FSIZE: log" "err: poll failed: state database $STATE: .*disk I/O error (a write was cut short: is the disk full, or a file size limit reached?)"
 check_status "RLIMIT_FSIZE: STATUS" "poll failed: state database .*disk I/O error"
 n=$(grep -c 'poll failed: state database' "$TMP/d.err")
 wait_until 10 eval '[ "$(grep -c "poll failed: state database" "$TMP/d.err")" -ge $((n + 2)) ]' \
@@ -187,6 +187,7 @@ write_conf "$TMP/v1.db"
 # Version 1 is version 2 without the meta table: made by today's daemon,
 # then taken back by hand, with a message still pending in its outbox.
 expect 0 '*' '*' -- $DEADLINED --once -c "$CONF"
+CUR=$(sqlite3 "$STATE" 'PRAGMA user_version')    # this release's schema version
 now=$(date +%s)
 sqlite3 "$STATE" "DROP TABLE meta; PRAGMA user_version = 1;
 	INSERT INTO outbox (msg_id, receiver, recipient, kind, subject, text, created, next_attempt)
@@ -195,7 +196,9 @@ sqlite3 "$STATE" "DROP TABLE meta; PRAGMA user_version = 1;
 [ "$(sqlite3 "$STATE" 'PRAGMA user_version')" = 1 ] && ok || bad "could not make a v1 database"
 before=$(mails)
 start_daemon || { finish; exit 1; }
-[ "$(q "$STATE" 'PRAGMA user_version')" = 2 ] && ok || bad "v1 not migrated: user_version $(q "$STATE" 'PRAGMA user_version')"
+[ "$(q "$STATE" 'PRAGMA user_version')" = "$CUR" ] && ok || bad "v1 not migrated: user_version $(q "$STATE" 'PRAGMA user_version')"
+log_has "notice: state database $STATE: migrating from schema version 1 to $CUR" && ok \
+	|| bad "the migration was not logged: $(log_since | head -n 3)"
 [ "$(q "$STATE" "SELECT value FROM meta WHERE key = 'pid'")" = "$DPID" ] && ok || bad "no meta after migrating"
 wait_until 10 eval 'grep -l "^Message-ID: <v1-pending@deadlined.test>" "$MAIL"/* >/dev/null 2>&1' \
 	&& ok || bad "the v1 outbox's pending message was not sent"
@@ -210,6 +213,8 @@ stop_daemon
 cp "$STATE" "$TMP/v99.db"
 write_conf "$TMP/v99.db"
 sqlite3 "$STATE" "CREATE TABLE future (x); PRAGMA user_version = 99;"
+# In rollback-journal mode, so that switching it to WAL would show.
+[ "$(sqlite3 "$STATE" 'PRAGMA journal_mode = DELETE')" = delete ] || bad "v99: not in DELETE mode"
 sqlite3 "$STATE" .dump > "$TMP/v99.orig"
 : > "$TMP/notify.log"
 env NOTIFY_SOCKET="$TMP/notify" $DEADLINED -c "$CONF" > "$TMP/v99.out" 2> "$TMP/v99.err" &
@@ -218,12 +223,14 @@ wait_until 20 eval '! kill -0 $pid' && ok || { bad "deadlined kept running on a 
 wait $pid
 rc=$?
 [ $rc = 1 ] && ok || bad "v99: exit status $rc, want 1"
-grep -q "err: cannot start: state database $STATE has schema version 99, newer than this deadlined understands (2); refusing to use it" \
+grep -q "err: cannot start: state database $STATE has schema version 99, newer than this deadlined understands ($CUR); refusing to use it" \
 	"$TMP/v99.err" && ok || bad "v99 message: $(cat "$TMP/v99.err")"
 [ "$(wc -l < "$TMP/v99.err")" = 1 ] && ok || bad "v99: more than one line: $(cat "$TMP/v99.err")"
 ! grep -q 'READY=1' "$TMP/notify.log" && ok || bad "READY=1 on a refused database"
 sqlite3 "$STATE" .dump | cmp -s - "$TMP/v99.orig" && [ "$(sqlite3 "$STATE" 'PRAGMA user_version')" = 99 ] \
 	&& ok || bad "the v99 database was changed"
+[ "$(sqlite3 "$STATE" 'PRAGMA journal_mode')" = delete ] && [ ! -e "$STATE-wal" ] && ok \
+	|| bad "the refused v99 database was switched to WAL"
 expect 1 '' 'schema version 99, newer than this deadlined understands' -- $DEADLINED --once -c "$CONF"
 expect 1 '' 'schema version 99' -- env DEADLINED_CONFIG="$CONF" $DEADLINECTL status
 
