@@ -30,6 +30,8 @@ struct notify {
 	struct opened *recv;        /* opened on first use */
 	size_t nrecv;
 	char host[64];
+	char **warned;              /* "role team" pairs already warned of */
+	size_t nwarned, capwarned;
 };
 
 int notify_open(const struct conf *conf, struct state *st, struct notify **out,
@@ -63,7 +65,30 @@ void notify_close(struct notify *n)
 	for (size_t i = 0; i < n->nrecv; i++)
 		receiver_close(n->recv[i].r);
 	free(n->recv);
+	for (size_t i = 0; i < n->nwarned; i++)
+		free(n->warned[i]);
+	free(n->warned);
 	free(n);
+}
+
+/* Warn once per role and team (until a reload) that nobody can be told:
+ * at every poll for every obligation, the warning would flood the log. */
+static void warn_no_address(struct notify *n, const struct state_obligation *so,
+			    const char *role)
+{
+	char key[256];
+
+	snprintf(key, sizeof key, "%s %s", role, so->team_ref ? so->team_ref : "");
+	for (size_t i = 0; i < n->nwarned; i++)
+		if (strcmp(n->warned[i], key) == 0)
+			return;
+	if (vec_reserve((void **)&n->warned, &n->capwarned, n->nwarned, sizeof *n->warned) == 0 &&
+	    (n->warned[n->nwarned] = strdup(key)))
+		n->nwarned++;
+	log_msg(LOG_WARNING, "no e-mail address for the %s of team %s (first seen on case %s, "
+		"rule %s); nobody in that role is told until one is added (warned once until "
+		"the next reload)", role, so->team_ref ? so->team_ref : "(none)", so->case_ref,
+		so->rule);
 }
 
 /* The receiver called name, opened on first use; NULL with err if it is
@@ -210,9 +235,7 @@ static size_t add_name(struct poll *p, const struct state_obligation *so, const 
 		if (!conf->notify.mail_receiver)
 			return n;
 		if (!addr) {
-			log_msg(LOG_WARNING, "case %s, rule %s: no e-mail address for the %s of "
-				"team %s; nobody in that role is told", so->case_ref, so->rule, name,
-				so->team_ref ? so->team_ref : "(none)");
+			warn_no_address(p->n, so, name);
 			return n;
 		}
 		return add_target(t, n, conf->notify.mail_receiver, addr, name, level);
@@ -747,7 +770,11 @@ static int64_t backoff(const struct conf_notify *cn, int attempts, long retry_af
 	if (delay > cn->retry_max)
 		delay = cn->retry_max;
 	delay = delay / 2 + (int64_t)arc4random_uniform((uint32_t)(delay / 2 + 1));
-	return delay > retry_after ? delay : retry_after;
+	if (delay < 1)
+		delay = 1;
+	/* The schedule is in whole seconds and "now" was rounded down, so a
+	 * server's Retry-After gets one second more to be sure of it. */
+	return retry_after > 0 && delay <= retry_after ? retry_after + 1 : delay;
 }
 
 /* Hold a message for quiet hours or its recipient's daily cap; true when

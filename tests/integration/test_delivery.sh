@@ -181,4 +181,25 @@ expect 0 '*' '*' -- $D --once --dry-run --as-of 2025-01-20 -c "$TMP/dry.conf"
 $D --once --dry-run --as-of 2025-01-20 -c "$TMP/dry.conf" | grep -q '^would send via mail to sm@council.example: ' && ok || bad "dry run lists"
 [ ! -e "$TMP/dry.db" ] && [ "$(count "$TMP/dry-mail/new")" = 0 ] && ok || bad "dry run stored or sent"
 
+# ---- a team with no manager addresses: warned once a role, not once an
+# obligation (3 cases, 6 overdue obligations, 2 polls) ----
+sqlite3 "$TMP/noaddr-cases.db" < conf/schema/native.sql
+sqlite3 "$TMP/noaddr-cases.db" <<'SQL'
+INSERT INTO deadlined_teams VALUES ('T9', 'Team Without Addresses', NULL, NULL);
+INSERT INTO deadlined_workers VALUES ('W9', 'Kim Worker', 'kim@council.example', 'T9');
+INSERT INTO deadlined_cases VALUES ('N1', 'CN1', '2015-05-05', 'T9', 'W9'),
+  ('N2', 'CN2', '2015-05-05', 'T9', 'W9'), ('N3', 'CN3', '2015-05-05', 'T9', 'W9');
+INSERT INTO deadlined_events (case_ref, kind, occurred) VALUES ('N1', 'referral', '2024-11-01'),
+  ('N2', 'referral', '2024-11-01'), ('N3', 'referral', '2024-11-01');
+SQL
+conf noaddr ''
+sed -i "s#$TMP/cases.db#$TMP/noaddr-cases.db#" "$TMP/noaddr.conf"
+$D --once --as-of 2025-01-20 -c "$TMP/noaddr.conf" 2> "$TMP/noaddr.err"
+$D --once --as-of 2025-01-21 -c "$TMP/noaddr.conf" 2>> "$TMP/noaddr.err"
+n_tm=$(grep -c 'no e-mail address for the team_manager of team T9 (first seen on case N1' "$TMP/noaddr.err")
+n_sm=$(grep -c 'no e-mail address for the service_manager of team T9' "$TMP/noaddr.err")
+[ "$n_tm" = 1 ] && [ "$n_sm" = 1 ] && ok \
+	|| bad "no-address warnings: $n_tm for the team manager, $n_sm for the service manager, want one each: $(head -n 4 "$TMP/noaddr.err")"
+[ "$(to_count "$TMP/noaddr-mail/new" kim@council.example)" -ge 1 ] && ok || bad "the worker was not told"
+
 finish
