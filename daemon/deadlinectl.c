@@ -801,6 +801,31 @@ static int load_conf(const struct options *opt, struct conf **conf)
 	return 0;
 }
 
+/* Text for people goes through a filter, so that case data cannot send a
+ * terminal escape sequences; CSV and JSON are data and pass as they are
+ * (JSON escapes control characters itself). */
+static int run_safely(const struct command *cmd, const struct options *opt, struct conf *conf,
+		      char **args)
+{
+	bool data = opt->format && (strcmp(opt->format, "csv") == 0 ||
+				    strcmp(opt->format, "json") == 0);
+	FILE *real = stdout, *safe = data ? NULL : output_terminal_safe(stdout);
+	int rc;
+
+	if (safe)
+		stdout = safe;
+	rc = cmd->run(opt, conf, args);
+	if (safe) {
+		fclose(safe);
+		stdout = real;
+	}
+	if (fflush(stdout) != 0 && rc == EXIT_OK) {
+		fprintf(stderr, "%s: writing the output: %s\n", progname, strerror(errno));
+		rc = EXIT_FAILURE_RUNTIME;
+	}
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct options opt = { 0 };
@@ -829,7 +854,7 @@ int main(int argc, char **argv)
 	}
 	if (load_conf(&opt, &conf) < 0)
 		return EXIT_CONFIG;
-	rc = cmd->run(&opt, conf, argv + optind + 1);
+	rc = run_safely(cmd, &opt, conf, argv + optind + 1);
 	conf_free(conf);
 	return rc;
 }

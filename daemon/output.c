@@ -229,3 +229,62 @@ void output_free(struct output_rows *rows)
 	free(rows->f);
 	memset(rows, 0, sizeof *rows);
 }
+
+/* ---- text for a terminal ---------------------------------------------- */
+
+struct safe_stream {
+	FILE *to;
+	bool after_c2;          /* the last byte written was 0xC2 (UTF-8 lead) */
+};
+
+/* C0 controls but newline and tab, DEL, and the C1 controls (UTF-8
+ * C2 80..C2 9F) become '?': case data must not move a terminal's cursor,
+ * retitle its window or forge a line. */
+static ssize_t safe_write(void *cookie, const char *buf, size_t size)
+{
+	struct safe_stream *ss = cookie;
+
+	for (size_t i = 0; i < size; i++) {
+		unsigned char c = (unsigned char)buf[i];
+
+		if (ss->after_c2) {
+			ss->after_c2 = false;
+			if (c >= 0x80 && c <= 0x9F) {
+				fputc('?', ss->to);
+				continue;
+			}
+			fputc(0xC2, ss->to);
+		}
+		if (c == 0xC2)
+			ss->after_c2 = true;
+		else if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7F)
+			fputc('?', ss->to);
+		else
+			fputc(c, ss->to);
+	}
+	return ferror(ss->to) ? -1 : (ssize_t)size;
+}
+
+static int safe_close(void *cookie)
+{
+	struct safe_stream *ss = cookie;
+
+	if (ss->after_c2)
+		fputc(0xC2, ss->to);
+	free(ss);
+	return 0;
+}
+
+FILE *output_terminal_safe(FILE *to)
+{
+	static const cookie_io_functions_t io = { .write = safe_write, .close = safe_close };
+	struct safe_stream *ss = calloc(1, sizeof *ss);
+	FILE *f;
+
+	if (!ss)
+		return NULL;
+	ss->to = to;
+	if (!(f = fopencookie(ss, "w", io)))
+		free(ss);
+	return f;
+}

@@ -44,4 +44,9 @@ void output_print_findings(FILE *out, const struct output_rows *rows,
 			   enum output_format format);
 void output_free(struct output_rows *rows);
 
+/* A stream writing to `to` with control characters (but newline and tab)
+ * shown as '?', for text meant for a terminal; NULL when out of memory.
+ * Closing it does not close `to`. */
+FILE *output_terminal_safe(FILE *to);
+
 #endif

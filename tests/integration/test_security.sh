@@ -126,7 +126,8 @@ db.execute("INSERT INTO deadlined_events (case_ref, kind, occurred) VALUES ('OK1
 # Text that tries to end a header or a line and start another.
 evil = ["A\r\nBcc: evil@x.example", "x\nX-Injected: 1", "y\rX-Injected: 1",
         "z\r\n\r\nX-Injected: 1", "Bcc: evil@x.example\r\n", "\u2028X-Injected: 1\u0085",
-        "t\x0bX-Injected: 1\x0c", "tab\tX-Injected:\t1"]
+        "t\x0bX-Injected: 1\x0c", "tab\tX-Injected:\t1",
+        "e\x1b]0;retitled\x07\x1b[2J", "c1\u009b31m\x7f"]
 for i, e in enumerate(evil):
     t, w, c = "T" + e + str(i), "W" + e + str(i), "K" + e + str(i)
     db.execute("INSERT INTO deadlined_teams VALUES (?, ?, ?, ?)",
@@ -281,6 +282,14 @@ dead=$(wc -l < "$TMP/unsent")
 [ "$dead" -ge 8 ] && ok || bad "only $dead dead letters for the bad addresses"
 echo "outbox: $(q "$STATE" "SELECT count(*) FROM outbox WHERE status = 'sent'") sent, $dead dead letters (addresses holding CR/LF/NUL)"
 ! grep -aq "$CHILD_NAME" "$TMP/d.err" "$TMP/state.dump" "$TMP/ctl.out" && ok || bad "the child's name is in a log or the state"
+# deadlinectl's text for a terminal carries no control character from the
+# data (ESC sequences could retitle or clear it): only newline and tab.
+$PY - "$TMP/ctl.out" <<'PY' && ok || bad "deadlinectl printed control characters from the data"
+import re, sys
+text = open(sys.argv[1], "rb").read().decode("utf-8", "replace")
+bad = re.findall(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", text)
+assert not bad, [hex(ord(c)) for c in bad][:10]
+PY
 # Data cannot forge a line of the log (on stderr; the journal keeps a
 # message whole by itself).
 regression "a case_ref holding a line feed starts a forged line in the stderr log" \
