@@ -74,7 +74,7 @@ void output_sort(struct output_rows *rows)
 		qsort(rows->v, rows->n, sizeof *rows->v, cmp_rows);
 }
 
-static void csv_field(FILE *out, const char *s, const char *sep)
+void output_csv_field(FILE *out, const char *s, const char *sep)
 {
 	if (strpbrk(s, ",\"\r\n")) {
 		fputc('"', out);
@@ -134,11 +134,11 @@ static void print_csv(FILE *out, const struct output_rows *rows)
 	for (size_t i = 0; i < rows->n; i++) {
 		const struct output_row *r = &rows->v[i];
 
-		csv_field(out, r->case_ref, ",");
-		csv_field(out, r->rule, ",");
+		output_csv_field(out, r->case_ref, ",");
+		output_csv_field(out, r->rule, ",");
 		fprintf(out, "%d,%s,%s,%s,%d,", r->seq, r->anchor, r->due, r->state, r->days_overdue);
-		csv_field(out, r->team_ref, ",");
-		csv_field(out, r->worker_ref, ",");
+		output_csv_field(out, r->team_ref, ",");
+		output_csv_field(out, r->worker_ref, ",");
 		fprintf(out, "%d\n", r->stage);
 	}
 }
@@ -202,8 +202,8 @@ void output_print_findings(FILE *out, const struct output_rows *rows,
 		fputs("case_ref,problem\n", out);
 	for (size_t i = 0; i < rows->nf; i++) {
 		if (format == OUTPUT_CSV) {
-			csv_field(out, rows->f[i].case_ref, ",");
-			csv_field(out, rows->f[i].problem, "\n");
+			output_csv_field(out, rows->f[i].case_ref, ",");
+			output_csv_field(out, rows->f[i].problem, "\n");
 		} else {
 			fprintf(out, "%-16s %s\n", rows->f[i].case_ref, rows->f[i].problem);
 		}

@@ -44,4 +44,7 @@ void output_print_findings(FILE *out, const struct output_rows *rows,
 			   enum output_format format);
 void output_free(struct output_rows *rows);
 
+/* s as one CSV field (RFC 4180 quoting when needed), then sep. */
+void output_csv_field(FILE *out, const char *s, const char *sep);
+
 #endif

@@ -32,6 +32,8 @@ enum schema_type {
 	SCHEMA_MAP,       /* struct schema_list of named groups; each element
 			     struct starts with a const char *name */
 	SCHEMA_CUSTOM,    /* handled by custom() */
+	SCHEMA_NUMBER,    /* double, whole or decimal, within [min, max]; NAN when
+			     unset and no default */
 };
 
 struct schema_duration {
