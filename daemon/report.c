@@ -766,7 +766,7 @@ static void html_rating(FILE *out, enum report_rating rating)
 /* Bars of each rule's figure, with its target as a mark. */
 static void html_bars(FILE *out, const struct report *r)
 {
-	const int label = 230, width = 680, plot = 380, row = 30, top = 26;
+	const int label = 230, width = 680, plot = 330, row = 30, top = 26;
 	int height = top + row * (int)r->nrules + 10;
 
 	fprintf(out, "<figure>\n<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" "
