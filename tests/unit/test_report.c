@@ -11,7 +11,11 @@
 #include <math.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "deadlined/calendar.h"
+#include "deadlined/conf.h"
+#include "deadlined/render.h"
 #include "deadlined/report.h"
 
 static struct calendar *cal;
@@ -196,6 +200,103 @@ static void test_format_names(void **state)
 	assert_int_equal(report_parse_format("pdf", &f), -1);
 }
 
+/* A state database on a real file, filled as the daemon fills it. */
+static void put(struct state *st, const char *case_ref, const char *team, const char *anchor,
+		const char *due, const char *closed, const char *state, int late)
+{
+	struct state_obligation ob = {
+		.case_ref = case_ref, .rule = "initial-assessment", .seq = 1, .team_ref = team,
+		.team_name = team, .anchor = anchor, .due = due, .closed = closed, .state = state,
+		.days_overdue = late, .level = closed ? -1 : 2,
+	};
+	struct state_prev prev;
+	struct dl_error err;
+
+	if (state_put_obligation(st, &ob, 1, &prev, &err) < 0)
+		fail_msg("put: %s", err.msg);
+}
+
+static void test_digest_lines(void **unused)
+{
+	char dir[512], conf_path[600], db[600], ref[32], f[700];
+	struct dl_errors errors = { 0 };
+	struct conf *conf;
+	struct state *st;
+	struct dl_error err;
+	char **lines;
+	size_t n;
+	FILE *cf;
+
+	(void)unused;
+	assert_int_equal(test_tmpdir(dir, sizeof dir, "test_report"), 0);
+	snprintf(conf_path, sizeof conf_path, "%s/deadlined.conf", dir);
+	snprintf(db, sizeof db, "%s/state.db", dir);
+	cf = fopen(conf_path, "w");
+	assert_non_null(cf);
+	fprintf(cf, "rules = {\n"
+		"  initial-assessment = { title = \"Initial assessments\"; start = [ \"referral\" ];\n"
+		"    met = [ \"initial_assessment_completed\" ]; due = ( \"10 working days\" );\n"
+		"    target = { value = 85; }; };\n"
+		"  other = { title = \"Other\"; start = [ \"referral\" ]; met = [ \"observation\" ];\n"
+		"    due = ( \"5 days\" ); };\n"
+		"};\n");
+	fclose(cf);
+	if (conf_load(conf_path, &conf, &errors) < 0)
+		fail_msg("conf: %s", errors.n ? errors.msg[0] : "?");
+	assert_int_equal(state_open(db, &st, &err), 0);
+	/* The issue's example: 18 of 21 on time this month (November 2026),
+	 * with what must not count: October, another team, a clock still open,
+	 * one cancelled, and one whose case vanished while open. */
+	for (int i = 0; i < 21; i++) {
+		snprintf(ref, sizeof ref, "N%d", i);
+		put(st, ref, "T1", "2026-11-02", "2026-11-16", i < 18 ? "2026-11-16" : "2026-11-18",
+		    i < 18 ? "met" : "late", i < 18 ? 0 : 2);
+	}
+	put(st, "O1", "T1", "2026-10-01", "2026-10-15", "2026-10-30", "late", 11);
+	put(st, "X1", "T2", "2026-11-02", "2026-11-16", "2026-11-20", "late", 4);
+	put(st, "C1", "T1", "2026-11-02", "2026-11-16", "2026-11-05", "cancelled", 0);
+	put(st, "P1", "T1", "2026-11-02", "2026-11-16", NULL, "overdue", 7);
+	put(st, "G1", "T1", "2026-11-02", "2026-11-16", "gone", "gone", 0);
+
+	assert_int_equal(report_digest_lines(conf, st, "T1", D("2026-11-23"), &lines, &n, &err), 0);
+	assert_int_equal(n, 1);   /* "other" has nothing met: no line */
+	assert_string_equal(lines[0], "Initial assessments: 18 of 21 on time (85.7%), target 85");
+
+	/* As a digest shows it: text, and HTML with the line escaped. */
+	{
+		char *evil[] = { "A <b>rule</b> & more: 1 of 2 on time (50.0%)" };
+		struct alert a = { .kind = ALERT_DIGEST, .audience = "T1", .msg_id = "m",
+				   .month_lines = evil, .nmonth_lines = 1 };
+		struct rendered out = { 0 };
+
+		assert_int_equal(render_alert(&a, &out, &err), 0);
+		assert_non_null(strstr(out.text, "This month so far (met on time):\n"
+				       "  A <b>rule</b> & more: 1 of 2 on time (50.0%)\n"));
+		assert_non_null(strstr(out.html, "A &lt;b&gt;rule&lt;/b&gt; &amp; more"));
+		render_free(&out);
+	}
+	report_lines_free(lines, n);
+
+	/* Team T2 has one late; a team with nothing has no lines. */
+	assert_int_equal(report_digest_lines(conf, st, "T2", D("2026-11-23"), &lines, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(lines[0], "Initial assessments: 0 of 1 on time (0.0%), target 85");
+	report_lines_free(lines, n);
+	assert_int_equal(report_digest_lines(conf, st, "T9", D("2026-11-23"), &lines, &n, &err), 0);
+	assert_int_equal(n, 0);
+	report_lines_free(lines, n);
+
+	state_close(st);
+	conf_free(conf);
+	for (const char *suffix = ""; suffix; suffix = strcmp(suffix, "") == 0 ? "-wal" :
+	     strcmp(suffix, "-wal") == 0 ? "-shm" : NULL) {
+		snprintf(f, sizeof f, "%s%s", db, suffix);
+		unlink(f);
+	}
+	unlink(conf_path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -204,6 +305,7 @@ int main(void)
 		cmocka_unit_test(test_rating),
 		cmocka_unit_test(test_stats),
 		cmocka_unit_test(test_format_names),
+		cmocka_unit_test(test_digest_lines),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
