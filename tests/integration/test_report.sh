@@ -282,6 +282,19 @@ assert red > 20, "no red bar (the decision rule is rated red): %d" % red
 assert len(colours) > 20, "too few colours: %d" % len(colours)
 print("rendered %dx%d, %d colours sampled, %d dark, %d red" % (w, h, len(colours), dark, red))
 PY
+	# Printed: A4 pages (595 x 842 points), the whole report on one or two.
+	HOME="$TMP" timeout 60 "$BROWSER" --headless --no-sandbox --disable-gpu --no-first-run \
+		--disable-extensions --user-data-dir="$TMP/chromium" --no-pdf-header-footer \
+		--print-to-pdf="$TMP/report.pdf" "file://$TMP/report.html" > "$TMP/chromium.log" 2>&1
+	/usr/bin/python3 - "$TMP/report.pdf" <<'PY' && ok || bad "chromium printing: $(tail -3 "$TMP/chromium.log")"
+import re, sys
+pdf = open(sys.argv[1], "rb").read()
+boxes = re.findall(rb"/MediaBox\s*\[\s*0\s+0\s+([0-9.]+)\s+([0-9.]+)\s*\]", pdf)
+pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+assert boxes and all(abs(float(w) - 595) < 2 and abs(float(h) - 842) < 2 for w, h in boxes), boxes
+assert 1 <= pages <= 2, pages
+print("printed on %d A4 page(s)" % pages)
+PY
 fi
 
 finish
