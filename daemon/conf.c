@@ -235,12 +235,9 @@ static void read_quartiles(struct schema_ctx *ctx, const config_setting_t *s,
 	}
 	for (unsigned i = 0; i < 3; i++) {
 		const config_setting_t *e = config_setting_get_elem(s, i);
-		int et = config_setting_type(e);
-		double v = et == CONFIG_TYPE_FLOAT ? config_setting_get_float(e) :
-			   et == CONFIG_TYPE_INT || et == CONFIG_TYPE_INT64 ?
-			   (double)config_setting_get_int64(e) : -1;
+		double v = -1;
 
-		if (!(v >= 0 && v <= 100) || (i > 0 && v < q->v[i - 1])) {
+		if (!schema_number(e, &v) || !(v >= 0 && v <= 100) || (i > 0 && v < q->v[i - 1])) {
 			schema_error(ctx, e, path, "entry %u: expected a percentage from 0 to 100, "
 				     "not below the entry before it", i + 1);
 			return;

@@ -7,16 +7,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+int output_name_index(const char *const *names, const char *text)
+{
+	for (int i = 0; names[i]; i++)
+		if (strcmp(text, names[i]) == 0)
+			return i;
+	return -1;
+}
+
 int output_parse_format(const char *text, enum output_format *out)
 {
-	static const char *const names[] = { "table", "csv", "json" };
+	static const char *const names[] = { "table", "csv", "json", NULL };
+	int i = output_name_index(names, text);
 
-	for (int i = 0; i < 3; i++)
-		if (strcmp(text, names[i]) == 0) {
-			*out = (enum output_format)i;
-			return 0;
-		}
-	return -1;
+	if (i < 0)
+		return -1;
+	*out = (enum output_format)i;
+	return 0;
 }
 
 static char *dup_or_empty(const char *s)

@@ -173,14 +173,13 @@ void report_stats_free(struct report_stats *s)
 
 int report_parse_format(const char *text, enum report_format *out)
 {
-	static const char *const names[] = { "text", "csv", "html" };
+	static const char *const names[] = { "text", "csv", "html", NULL };
+	int i = output_name_index(names, text);
 
-	for (int i = 0; i < 3; i++)
-		if (strcmp(text, names[i]) == 0) {
-			*out = (enum report_format)i;
-			return 0;
-		}
-	return -1;
+	if (i < 0)
+		return -1;
+	*out = (enum report_format)i;
+	return 0;
 }
 
 /* ---- building ----------------------------------------------------------- */

@@ -40,6 +40,16 @@ bool schema_is_string(const config_setting_t *s)
 	return config_setting_type(s) == CONFIG_TYPE_STRING;
 }
 
+bool schema_number(const config_setting_t *s, double *out)
+{
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_FLOAT: *out = config_setting_get_float(s); return true;
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64: *out = (double)config_setting_get_int64(s); return true;
+	default: return false;
+	}
+}
+
 const char *schema_type_name(const config_setting_t *s)
 {
 	switch (config_setting_type(s)) {
@@ -335,10 +345,9 @@ static void read_present(struct schema_ctx *ctx, const config_setting_t *s,
 		break;
 	}
 	case SCHEMA_NUMBER: {
-		double v = config_setting_type(s) == CONFIG_TYPE_FLOAT ?
-			config_setting_get_float(s) : (double)config_setting_get_int64(s);
+		double v = NAN;
 
-		if (!isfinite(v) || v < (double)f->min || v > (double)f->max)
+		if (!schema_number(s, &v) || !isfinite(v) || v < (double)f->min || v > (double)f->max)
 			schema_error(ctx, s, path, "%g is out of range; expected %ld to %ld",
 				     v, f->min, f->max);
 		else

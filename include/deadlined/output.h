@@ -10,6 +10,9 @@
 
 enum output_format { OUTPUT_TABLE, OUTPUT_CSV, OUTPUT_JSON };
 
+/* The index of text in a NULL-terminated list of names, or -1. */
+int output_name_index(const char *const *names, const char *text);
+
 /* "table", "csv" or "json"; -1 otherwise. */
 int output_parse_format(const char *text, enum output_format *out);
 

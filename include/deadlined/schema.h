@@ -89,6 +89,8 @@ void schema_error(struct schema_ctx *ctx, const config_setting_t *s,
 
 /* Helpers for custom handlers. */
 bool schema_is_string(const config_setting_t *s);
+/* A whole or decimal number's value; false when s is neither. */
+bool schema_number(const config_setting_t *s, double *out);
 const char *schema_type_name(const config_setting_t *s);
 void schema_read_duration(struct schema_ctx *ctx, const config_setting_t *s,
 			  const char *path, struct schema_duration *out);
