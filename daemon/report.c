@@ -536,6 +536,14 @@ static const char *const COUNTING_NOTE =
 
 /* ---- text --------------------------------------------------------------- */
 
+/* Text from data on one line: its own line breaks and other controls
+ * become spaces, so it cannot forge a line of the report. */
+static void text_puts(FILE *out, const char *s)
+{
+	for (; s && *s; s++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s, out);
+}
+
 static void text_reasons(FILE *out, const struct report_stats *s, const char *indent)
 {
 	if (!s->nreasons)
@@ -543,9 +551,7 @@ static void text_reasons(FILE *out, const struct report_stats *s, const char *in
 	fprintf(out, "%sReasons given for lateness (acknowledgements):\n", indent);
 	for (size_t i = 0; i < s->nreasons; i++) {
 		fprintf(out, "%s  %3zu  ", indent, s->reasons[i].n);
-		/* One line each: a reason's own line breaks become spaces. */
-		for (const char *p = s->reasons[i].text; *p; p++)
-			fputc((unsigned char)*p < 0x20 || *p == 0x7f ? ' ' : *p, out);
+		text_puts(out, s->reasons[i].text);
 		fputc('\n', out);
 	}
 }
@@ -610,8 +616,14 @@ static void write_text(const struct report *r, FILE *out)
 	for (size_t i = 0; i < r->nteams; i++) {
 		const struct report_team *t = &r->teams[i];
 
-		fprintf(out, "\n%s%s%s%s\n", t->team_ref, t->team_name ? " (" : "",
-			t->team_name ? t->team_name : "", t->team_name ? ")" : "");
+		fputc('\n', out);
+		text_puts(out, t->team_ref);
+		if (t->team_name) {
+			fputs(" (", out);
+			text_puts(out, t->team_name);
+			fputc(')', out);
+		}
+		fputc('\n', out);
 		for (size_t k = 0; k < r->nrules; k++) {
 			const struct report_stats *s = &t->by_rule[k];
 
