@@ -528,6 +528,9 @@ static enum report_rating rate(const struct rule *rule, const struct report_stat
 static const char *const QUARTILE_NAMES[] = { "", "top quartile", "second quartile",
 					      "third quartile", "bottom quartile" };
 
+static const char *const HTML_DAYS_NOTE =
+	"Median, worst and longest are in working days.";
+
 static const char *const COUNTING_NOTE =
 	"Counted: clocks met or cancelled in the period. On time = met by the due date; "
 	"the percentage is on time / (on time + late). Cancelled clocks are shown but not "
@@ -720,10 +723,17 @@ static void write_csv(const struct report *r, FILE *out)
 
 /* ---- HTML --------------------------------------------------------------- */
 
-/* Text from data or configuration, escaped; controls become spaces. */
-static void html_puts(FILE *out, const char *s)
+/* Text from data or configuration, escaped; controls become spaces; at
+ * most max characters (UTF-8 sequences are not split), then an ellipsis. */
+static void html_puts_max(FILE *out, const char *s, size_t max)
 {
+	size_t chars = 0;
+
 	for (; s && *s; s++) {
+		if (((unsigned char)*s & 0xC0) != 0x80 && chars++ == max) {
+			fputs("\xE2\x80\xA6", out);
+			return;
+		}
 		switch (*s) {
 		case '&': fputs("&amp;", out); break;
 		case '<': fputs("&lt;", out); break;
@@ -733,6 +743,11 @@ static void html_puts(FILE *out, const char *s)
 		default: fputc((unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s, out);
 		}
 	}
+}
+
+static void html_puts(FILE *out, const char *s)
+{
+	html_puts_max(out, s, (size_t)-1);
 }
 
 static const char *const PALETTE[] = { "#0072b2", "#d55e00", "#009e73", "#cc79a7",
@@ -799,20 +814,17 @@ static void html_bars(FILE *out, const struct report *r)
 		const char *fill = rating == RATING_GREEN ? "#00703c" : rating == RATING_AMBER ?
 				   "#ffbf47" : rating == RATING_RED ? "#d4351c" : "#1d70b8";
 
-		fprintf(out, "<text x=\"%d\" y=\"%d\" font-size=\"12\" text-anchor=\"end\">",
+		/* A long title is cut to fit left of the bars; the tooltip has it all. */
+		fprintf(out, "<text x=\"%d\" y=\"%d\" font-size=\"12\" text-anchor=\"end\"><title>",
 			label - 8, y + 18);
 		html_puts(out, rule->title);
+		fputs("</title>", out);
+		html_puts_max(out, rule->title, 30);
 		fputs("</text>\n", out);
-		if (!report_percent(s, &pct)) {
-			fprintf(out, "<text x=\"%d\" y=\"%d\" font-size=\"11\" fill=\"#505a5f\">"
-				"none met in the period</text>\n", label + 4, y + 18);
-		} else {
+		/* The bar, then the target's mark over it, then the words. */
+		if (report_percent(s, &pct))
 			fprintf(out, "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"18\" "
-				"fill=\"%s\"/><text x=\"%.1f\" y=\"%d\" font-size=\"11\">%.1f%% "
-				"(%zu of %zu)</text>\n", label, y + 5, plot * pct / 100.0, fill,
-				label + plot * pct / 100.0 + 4, y + 18, pct, s->on_time,
-				s->on_time + s->late);
-		}
+				"fill=\"%s\"/>\n", label, y + 5, plot * pct / 100.0, fill);
 		if (!isnan(rule->target.value)) {
 			double tv = lower_is_better(&rule->target) ? 100 - rule->target.value :
 				    rule->target.value;
@@ -821,6 +833,13 @@ static void html_bars(FILE *out, const struct report *r)
 			fprintf(out, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#0b0c0c\" "
 				"stroke-width=\"3\"><title>target</title></line>\n", x, y + 1, x, y + 27);
 		}
+		if (!report_percent(s, &pct))
+			fprintf(out, "<text x=\"%d\" y=\"%d\" font-size=\"11\" fill=\"#505a5f\">"
+				"none met in the period</text>\n", label + 4, y + 18);
+		else
+			fprintf(out, "<text x=\"%.1f\" y=\"%d\" font-size=\"11\">%.1f%% (%zu of %zu)"
+				"</text>\n", label + plot * pct / 100.0 + 4, y + 18, pct, s->on_time,
+				s->on_time + s->late);
 	}
 	fputs("</svg>\n<figcaption>Bars: percentage met on time (green, amber, red: rating "
 	      "against the target; blue: no target). Black marks: targets, as an on-time "
@@ -895,15 +914,22 @@ static void html_trend(FILE *out, const struct report *r)
 	      "</figcaption>\n</figure>\n", out);
 }
 
+/* On time, late (median, worst), cancelled, overdue (longest): compact,
+ * the working days in small print under the counts. */
 static void html_cells(FILE *out, const struct report_stats *s)
 {
-	char a[96], b[96], c[96];
+	char a[96];
 
 	on_time_text(s, a, sizeof a);
-	late_text(s, b, sizeof b);
-	overdue_text(s, c, sizeof c);
-	fprintf(out, "<td class=\"n\">%s</td><td>%s</td><td class=\"n\">%zu</td><td>%s</td>",
-		a, b, s->cancelled, c);
+	fprintf(out, "<td class=\"n\">%s</td><td class=\"n\">%zu", a, s->late);
+	if (s->late)
+		fprintf(out, "<br><small>median %g, worst %d</small>", s->median_late,
+			s->worst_late);
+	fprintf(out, "</td><td class=\"n\">%zu</td><td class=\"n\">%zu", s->cancelled,
+		s->overdue);
+	if (s->overdue)
+		fprintf(out, "<br><small>longest %d</small>", s->worst_overdue);
+	fputs("</td>", out);
 }
 
 static void html_reasons(FILE *out, const char *title, const struct report_stats *s)
@@ -980,7 +1006,8 @@ static void write_html(const struct report *r, FILE *out)
 	}
 	fputs("</p>\n<p class=\"meta\">Source: ", out);
 	html_puts(out, r->source);
-	fprintf(out, "</p>\n<p class=\"meta\">%s</p>\n<h2>By rule</h2>\n", COUNTING_NOTE);
+	fprintf(out, "</p>\n<p class=\"meta\">%s %s</p>\n<h2>By rule</h2>\n", COUNTING_NOTE,
+		HTML_DAYS_NOTE);
 	html_rule_table(out, r);
 	if (r->nrules)
 		html_bars(out, r);
