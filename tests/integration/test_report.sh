@@ -141,6 +141,16 @@ grep -v '^Source:' "$TMP/cases.txt" > "$TMP/cases.cut"
 diff "$TMP/state.cut" "$TMP/cases.cut" > "$TMP/diff" && ok || bad "sources disagree: $(cat "$TMP/diff")"
 grep -qxF '        1  Awaiting police checks' "$TMP/state.txt" && ok || bad "team reasons: $(grep -A3 Reasons "$TMP/state.txt")"
 
+# Left to choose, it takes the state database once the period starts on or
+# after the first poll (here moved back to 1 May 2024), else the history.
+sqlite3 "$STATE" "UPDATE polls SET started = CAST(strftime('%s', '2024-05-01 12:00:00') AS INTEGER)"
+$R --from 2024-06-01 --to 2024-07-31 > "$TMP/auto.txt" && ok || bad "report, source chosen"
+grep -q '^Source: the state database .*state.db (first poll 2024-05-01)$' "$TMP/auto.txt" && ok \
+	|| bad "auto source after the first poll: $(sed -n 2p "$TMP/auto.txt")"
+$R --from 2024-04-01 --to 2024-07-31 > "$TMP/auto.txt" && ok || bad "report, source chosen"
+grep -q "^Source: the case database's history .*the period starts before the daemon's first poll (2024-05-01)$" \
+	"$TMP/auto.txt" && ok || bad "auto source before the first poll: $(sed -n 2p "$TMP/auto.txt")"
+
 # CSV: every figure, by hand (rule, team, month sections).
 expect 0 'section,rule,title,team_ref,team_name,from,to,on_time,met,percent_on_time,late,cancelled,overdue_at_end,median_late_days,worst_late_days,worst_overdue_days,target,better,rating,reasons
 rule,decision,Referral decisions,,,2024-06-01,2024-07-31,5,9,55.6,4,1,2,2.0,4,6,85.0,higher,red,"1 x Awaiting police checks; 1 x Worker off sick <script>alert(1)</script> & ""more"""
