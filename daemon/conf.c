@@ -4,6 +4,7 @@
 #include "deadlined/log.h"
 
 #include <errno.h>
+#include <math.h>
 #include <libgen.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -219,6 +220,58 @@ static const struct schema_field stage_fields[] = {
 };
 #undef type_of_table
 
+/* Quartile figures: exactly three numbers from 0 to 100, ascending. */
+static void read_quartiles(struct schema_ctx *ctx, const config_setting_t *s,
+			   const char *path, void *field)
+{
+	struct rule_quartiles *q = field;
+	int type = config_setting_type(s);
+
+	if ((type != CONFIG_TYPE_ARRAY && type != CONFIG_TYPE_LIST) ||
+	    config_setting_length(s) != 3) {
+		schema_error(ctx, s, path, "expected three numbers [ LOWER, MEDIAN, UPPER ] "
+			     "(the quartile boundaries, ascending), found %s", schema_type_name(s));
+		return;
+	}
+	for (unsigned i = 0; i < 3; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, i);
+		double v = -1;
+
+		if (!schema_number(e, &v) || !(v >= 0 && v <= 100) || (i > 0 && v < q->v[i - 1])) {
+			schema_error(ctx, e, path, "entry %u: expected a percentage from 0 to 100, "
+				     "not below the entry before it", i + 1);
+			return;
+		}
+		q->v[i] = v;
+	}
+	q->n = 3;
+}
+
+#define type_of_table rule_comparator
+static const struct schema_field comparator_fields[] = {
+	{ "label", F(STRING, label), .required = true, .help = "e.g. \"England average\"" },
+	{ "value", F(NUMBER, value), .required = true, .min = 0, .max = 100,
+	  .help = "the published percentage" },
+	{ 0 }
+};
+#undef type_of_table
+
+#define type_of_table rule_target
+static const struct schema_field target_fields[] = {
+	{ "value", F(NUMBER, value), .min = 0, .max = 100,
+	  .help = "the target percentage (required when target is given)" },
+	{ "better", F(STRING, better), .def = "higher",
+	  .help = "higher (on-time percentage) or lower (late percentage)" },
+	{ "comparators", F(LIST, comparators), .max = 8, .members = comparator_fields,
+	  .elem_size = sizeof(struct rule_comparator),
+	  .help = "published figures shown beside the result: ( { label = ...; value = ...; } )" },
+	{ "quartiles", F(CUSTOM, quartiles), .custom = read_quartiles,
+	  .help = "[ LOWER, MEDIAN, UPPER ] quartile boundaries for the amber band" },
+	{ "source", F(STRING, source), .help = "where the figures were published" },
+	{ 0 }
+};
+#undef type_of_table
+
 #define type_of_table rule
 static const struct schema_field rule_fields[] = {
 	{ "title", F(STRING, title), .required = true, .help = "what managers read in alerts" },
@@ -240,6 +293,8 @@ static const struct schema_field rule_fields[] = {
 	{ "notify_overdue", F(STRINGS, notify_overdue), .max = 16, .help = "who hears of overdue" },
 	{ "escalation", F(LIST, escalation), .max = 8, .members = stage_fields,
 	  .elem_size = sizeof(struct rule_stage), .help = "stages by how long overdue" },
+	{ "target", F(GROUP, target), .members = target_fields,
+	  .help = "reports: target, comparators and quartiles of the on-time percentage" },
 	{ 0 }
 };
 #undef type_of_table
@@ -822,6 +877,24 @@ static void resolve_delivery(struct schema_ctx *ctx, const config_setting_t *roo
 			     conf->service.log_level);
 }
 
+/* A target group needs its value; better is one of two words. */
+static void check_target(struct schema_ctx *ctx, const config_setting_t *rs, const char *id,
+			 const struct rule_target *t)
+{
+	const config_setting_t *ts = member(rs, "target");
+	char path[300];
+
+	if (!ts)
+		return;
+	snprintf(path, sizeof path, "rules.%s.target", id);
+	if (isnan(t->value))
+		schema_error(ctx, ts, path, "a target needs value, the target percentage "
+			     "(e.g. value = 85.0;)");
+	if (strcmp(t->better, "higher") != 0 && strcmp(t->better, "lower") != 0)
+		schema_error(ctx, member(ts, "better"), path, "better = \"%s\": expected "
+			     "\"higher\" or \"lower\"", t->better);
+}
+
 static void resolve_rules(struct schema_ctx *ctx, const config_setting_t *root,
 			  struct conf *conf)
 {
@@ -854,6 +927,7 @@ static void resolve_rules(struct schema_ctx *ctx, const config_setting_t *root,
 		check_stages(ctx, member(rs, "escalation"), path, &r[i].escalation);
 		snprintf(path, sizeof path, "rules.%s", r[i].id);
 		build_versions(ctx, rs, path, &r[i]);
+		check_target(ctx, rs, r[i].id, &r[i].target);
 		inherit(conf, &r[i]);
 	}
 }

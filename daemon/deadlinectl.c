@@ -7,12 +7,15 @@
 #include <errno.h>
 #include <signal.h>
 #include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pwd.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +27,7 @@
 #include "deadlined/notify.h"
 #include "deadlined/state.h"
 #include "deadlined/output.h"
+#include "deadlined/report.h"
 #include "deadlined/source.h"
 #include "deadlined/version.h"
 
@@ -40,6 +44,7 @@ struct options {
 	const char *db;            /* overrides source.database */
 	const char *as_of, *state, *rule, *team, *format;
 	const char *until, *reason, *to;
+	const char *from, *out, *source;   /* report */
 	int count_start_day, all;
 };
 
@@ -675,6 +680,171 @@ static int cmd_test_notify(const struct options *opt, struct conf *conf, char **
 	return r.status == DELIVERY_OK ? EXIT_OK : EXIT_FAILURE_RUNTIME;
 }
 
+/* ---- report --------------------------------------------------------- */
+
+/* Write through a temporary file in out's folder, renamed over out when
+ * complete, so a reader never sees half a report. */
+static int write_report(const struct report *r, enum report_format format, const char *out)
+{
+	char *tmp = NULL;
+	mode_t mask;
+	FILE *f;
+	int fd, rc;
+
+	if (!out)
+		return report_write(r, format, stdout) < 0 || fflush(stdout) != 0 ?
+		       EXIT_FAILURE_RUNTIME : EXIT_OK;
+	if (asprintf(&tmp, "%s.XXXXXX", out) < 0)
+		return EXIT_FAILURE_RUNTIME;
+	if ((fd = mkstemp(tmp)) < 0) {
+		fprintf(stderr, "%s: report: --out %s: cannot create %s: %s\n", progname, out, tmp,
+			strerror(errno));
+		free(tmp);
+		return EXIT_FAILURE_RUNTIME;
+	}
+	/* mkstemp makes 0600; a report is for sharing, so honour the umask. */
+	mask = umask(0);
+	umask(mask);
+	fchmod(fd, 0666 & ~mask);
+	rc = (f = fdopen(fd, "w")) ? report_write(r, format, f) : -1;
+	if (f && (fflush(f) != 0 || fsync(fileno(f)) != 0))
+		rc = -1;
+	if (f ? fclose(f) != 0 : close(fd) != 0)
+		rc = -1;
+	if (rc == 0 && rename(tmp, out) != 0)
+		rc = -1;
+	if (rc < 0) {
+		fprintf(stderr, "%s: report: --out %s: %s\n", progname, out, strerror(errno));
+		unlink(tmp);
+	}
+	free(tmp);
+	return rc < 0 ? EXIT_FAILURE_RUNTIME : EXIT_OK;
+}
+
+static int check_report_input(const struct options *opt, const struct conf *conf,
+			      dl_day *from, dl_day *to, enum report_format *format)
+{
+	struct dl_error err;
+	char a[DATE_BUF], b[DATE_BUF];
+
+	if (!opt->from || !opt->to) {
+		fprintf(stderr, "%s: report needs --from DATE and --to DATE (YYYY-MM-DD)\n",
+			progname);
+		return EXIT_BAD_INPUT;
+	}
+	if (date_parse(opt->from, from, &err) < 0)
+		return bad_input("report: --from", &err);
+	if (date_parse(opt->to, to, &err) < 0)
+		return bad_input("report: --to", &err);
+	if (*from > *to) {
+		fprintf(stderr, "%s: report: --from %s is after --to %s; expected FROM on or "
+			"before TO\n", progname, date_format(*from, a), date_format(*to, b));
+		return EXIT_BAD_INPUT;
+	}
+	if (!calendar_covers(conf->cal, *from) || !calendar_covers(conf->cal, *to)) {
+		fprintf(stderr, "%s: report: the period must lie within %d to %d\n", progname,
+			CALENDAR_FIRST_YEAR, CALENDAR_LAST_YEAR);
+		return EXIT_BAD_INPUT;
+	}
+	if (opt->format && report_parse_format(opt->format, format) < 0) {
+		fprintf(stderr, "%s: report: --format: '%s' is not a report format; expected "
+			"text, csv or html\n", progname, opt->format);
+		return EXIT_BAD_INPUT;
+	}
+	if (opt->rule && !conf_rule(conf, opt->rule)) {
+		fprintf(stderr, "%s: report: --rule: no rule '%s' in the configuration\n", progname,
+			opt->rule);
+		return EXIT_BAD_INPUT;
+	}
+	if (opt->source && strcmp(opt->source, "state") && strcmp(opt->source, "cases")) {
+		fprintf(stderr, "%s: report: --source: '%s'; expected state or cases\n", progname,
+			opt->source);
+		return EXIT_BAD_INPUT;
+	}
+	if (conf->rules.n == 0) {
+		fprintf(stderr, "%s: %s has no rules to report on (see deadlined.conf(5))\n",
+			progname, conf->path ? conf->path : "the built-in configuration");
+		return EXIT_CONFIG;
+	}
+	return EXIT_OK;
+}
+
+/* The state database covers periods from its first poll on (it keeps
+ * every obligation it has seen, open or closed); before that, or without
+ * one, the case database's history is evaluated.  --source forces one. */
+static int load_report(const struct options *opt, const struct conf *conf, struct report *r)
+{
+	const char *db = opt->db ? opt->db : conf->source.database;
+	bool want_state = !opt->source || strcmp(opt->source, "state") == 0;
+	char why[160] = "", first[DATE_BUF];
+	struct state *st = NULL;
+	struct source *src;
+	struct dl_error err;
+	int64_t started = 0;
+	int rc;
+
+	if (want_state && (opt->source || access(conf->state.database, F_OK) == 0)) {
+		if ((rc = open_state(conf, &st)) != EXIT_OK)
+			return rc;
+		if (state_first_poll(st, &started, &err) < 0) {
+			state_close(st);
+			return runtime_error("report", &err);
+		}
+		date_format(date_local_day(started), first);
+		if (!opt->source && (!started || date_local_day(started) > r->from)) {
+			snprintf(why, sizeof why, "; the period starts before the daemon's first poll "
+				 "(%s)", started ? first : "none yet");
+			state_close(st);
+			st = NULL;
+		}
+	} else if (!opt->source) {
+		snprintf(why, sizeof why, "; there is no state database at %s",
+			 conf->state.database);
+	}
+	if (st) {
+		rc = report_load_state(r, st, conf->state.database, &err);
+		state_close(st);
+		if (rc == 0 && started) {
+			size_t len = strlen(r->source);
+
+			snprintf(r->source + len, sizeof r->source - len, " (first poll %s)", first);
+		}
+		return rc < 0 ? runtime_error("report", &err) : EXIT_OK;
+	}
+	if (source_open(db, conf->source.busy_timeout_ms, &src, &err) < 0)
+		return runtime_error("source", &err);
+	rc = report_load_cases(r, src, db, &err);
+	source_close(src);
+	if (rc < 0)
+		return runtime_error("report", &err);
+	if (strlen(r->source) + strlen(why) < sizeof r->source)
+		strcat(r->source, why);
+	return EXIT_OK;
+}
+
+static int cmd_report(const struct options *opt, struct conf *conf, char **args)
+{
+	enum report_format format = REPORT_TEXT;
+	struct report r;
+	struct dl_error err;
+	dl_day from, to;
+	int rc;
+
+	(void)args;
+	if ((rc = check_report_input(opt, conf, &from, &to, &format)) != EXIT_OK)
+		return rc;
+	if (report_init(&r, conf, from, to, opt->team, opt->rule, &err) < 0)
+		rc = runtime_error("report", &err);
+	else if ((rc = load_report(opt, conf, &r)) == EXIT_OK) {
+		if (report_compute(&r, &err) < 0)
+			rc = runtime_error("report", &err);
+		else
+			rc = write_report(&r, format, opt->out);
+	}
+	report_free(&r);
+	return rc;
+}
+
 static const struct command commands[] = {
 	{ "due", 2, "due DATE DURATION        the due date, e.g. due 2024-12-20 \"10 working days\"",
 	  cmd_due },
@@ -701,6 +871,10 @@ static const struct command commands[] = {
 	{ "retry", 0, "retry ID | --all         send dead letters again", cmd_retry, 1 },
 	{ "test-notify", 1, "test-notify RECEIVER [--to ADDRESS]  send a test message now",
 	  cmd_test_notify },
+	{ "report", 0, "report --from DATE --to DATE [--team REF] [--rule ID]\n"
+	  "           [--format text|csv|html] [--out FILE] [--source state|cases]\n"
+	  "                           timeliness: met on time, late, cancelled, overdue",
+	  cmd_report },
 	{ 0 }
 };
 
@@ -721,6 +895,9 @@ static void usage(FILE *out)
 		"      --reason TEXT    ack: why (recorded with who acknowledged)\n"
 		"      --all            retry: every dead letter\n"
 		"      --to ADDRESS     test-notify: the address to mail\n"
+		"      --from DATE, --to DATE  report: the period (inclusive)\n"
+		"      --out FILE       report: write to FILE (atomically) instead of stdout\n"
+		"      --source S       report: state or cases (default: state from its first poll)\n"
 		"      --count-start-day  count the start day as day 1 (due)\n"
 		"  -h, --help           this help\n"
 		"  -V, --version        the version\n"
@@ -742,6 +919,9 @@ static int parse_options(int argc, char **argv, struct options *opt)
 		{ "reason", required_argument, NULL, 'R' },
 		{ "to", required_argument, NULL, 'T' },
 		{ "all", no_argument, NULL, 'a' },
+		{ "from", required_argument, NULL, 'F' },
+		{ "out", required_argument, NULL, 'O' },
+		{ "source", required_argument, NULL, 'Q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
@@ -770,6 +950,9 @@ static int parse_options(int argc, char **argv, struct options *opt)
 		case 'R': opt->reason = optarg; break;
 		case 'T': opt->to = optarg; break;
 		case 'a': opt->all = 1; break;
+		case 'F': opt->from = optarg; break;
+		case 'O': opt->out = optarg; break;
+		case 'Q': opt->source = optarg; break;
 		case 'h': usage(stdout); exit(EXIT_OK);
 		case 'V': printf("deadlinectl %s\n", DEADLINED_VERSION); exit(EXIT_OK);
 		default:

@@ -14,6 +14,7 @@
 #include "deadlined/log.h"
 #include "deadlined/receiver.h"
 #include "deadlined/render.h"
+#include "deadlined/report.h"
 #include "deadlined/vec.h"
 
 #define MAX_TARGETS 64
@@ -303,6 +304,7 @@ static void fill_item(const struct notify *n, const struct state_obligation *so,
  * daily digest, or this poll's immediate messages. */
 struct digest_entry {
 	char *key, *receiver, *address, *audience;
+	char *team_ref;            /* the team whose manager the recipient is */
 	enum alert_kind kind;
 	struct alert_item item;
 	char *strings[8];          /* the item's copied strings, freed after */
@@ -337,6 +339,9 @@ static int add_digest_entry(struct digests *d, const struct target *t,
 	e->receiver = strdup(t->receiver);
 	e->address = dup0(t->address);
 	e->audience = dup0(aud);
+	if (t->address && so->manager_email && so->team_ref &&
+	    strcmp(t->address, so->manager_email) == 0)
+		e->team_ref = strdup(so->team_ref);
 	/* The item points into so, which lives only during the walk. */
 	e->item.case_ref = e->strings[0] = dup0(so->case_ref);
 	e->item.child_ref = e->strings[1] = dup0(so->child_ref);
@@ -352,10 +357,12 @@ static int add_digest_entry(struct digests *d, const struct target *t,
 /* Render and store one message; a dry run only describes it. */
 static int enqueue(struct poll *p, const struct target *t, enum alert_kind kind,
 		   bool immediate, const char *audience, const struct alert_item *items,
-		   size_t nitems, const char *case_ref, const char *rule)
+		   size_t nitems, const char *case_ref, const char *rule,
+		   char *const *lines, size_t nlines)
 {
 	char msg_id[128];
-	struct alert a = { kind, audience, msg_id, p->now_unix, items, nitems, NULL };
+	struct alert a = { kind, audience, msg_id, p->now_unix, items, nitems, NULL, lines,
+			   nlines };
 	struct rendered out = { 0 };
 	struct state_message m;
 	int64_t id;
@@ -557,6 +564,53 @@ static bool same_group(const struct digest_entry *a, const struct digest_entry *
 	return strcmp(a->key, b->key) == 0 && a->kind == b->kind;
 }
 
+/* A team manager's digest: each rule's timeliness for their team (each
+ * of their teams, named, when they manage more than one) this month so
+ * far.  A failure costs only these lines, never the digest. */
+static void month_lines(struct poll *p, const struct digest_entry *e, size_t n,
+			char ***lines, size_t *nlines)
+{
+	size_t cap = 0, teams = 0;
+	struct dl_error err;
+
+	*lines = NULL;
+	*nlines = 0;
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < n; i++) {
+			bool seen = !e[i].team_ref;
+			char **l;
+			size_t k;
+
+			for (size_t j = 0; !seen && j < i; j++)
+				seen = e[j].team_ref && strcmp(e[j].team_ref, e[i].team_ref) == 0;
+			if (seen)
+				continue;
+			if (pass == 0) {
+				teams++;
+				continue;
+			}
+			if (report_digest_lines(p->n->conf, p->n->st, e[i].team_ref, p->now.day, &l,
+						&k, &err) < 0) {
+				log_msg(LOG_WARNING, "digest: team %s: timeliness lines left out: %s",
+					e[i].team_ref, err.msg);
+				continue;
+			}
+			for (size_t j = 0; j < k; j++) {
+				char *line = l[j];
+
+				if (teams > 1 && asprintf(&line, "%s: %s", e[i].item.team_name ?
+							  e[i].item.team_name : e[i].team_ref, l[j]) < 0)
+					line = NULL;
+				if (line && vec_reserve((void **)lines, &cap, *nlines,
+							sizeof **lines) == 0)
+					(*lines)[(*nlines)++] = line == l[j] ? strdup(line) : line;
+				else if (line != l[j])
+					free(line);
+			}
+			report_lines_free(l, k);
+		}
+}
+
 /* One message for a group of entries of one kind for one recipient: a
  * first run after installation, or a bad day, brings one message a
  * recipient and kind ("Escalation ...: worst item (+6 more)"), not dozens. */
@@ -566,6 +620,8 @@ static int send_group(struct poll *p, struct digest_entry *e, size_t n)
 	struct target t = { e->receiver, e->address, NULL, 0, "" };
 	enum alert_kind kind = e->kind;
 	bool fresh = true;
+	char **lines = NULL;
+	size_t nlines = 0;
 	int rc = -1;
 
 	if (!items)
@@ -573,10 +629,14 @@ static int send_group(struct poll *p, struct digest_entry *e, size_t n)
 	for (size_t i = 0; i < n; i++)
 		items[i] = e[i].item;
 	if (e->kind != ALERT_DIGEST ||
-	    state_digest_mark(p->n->st, e->key, p->today, &fresh, p->err) == 0)
+	    state_digest_mark(p->n->st, e->key, p->today, &fresh, p->err) == 0) {
+		if (fresh && e->kind == ALERT_DIGEST)
+			month_lines(p, e, n, &lines, &nlines);
 		rc = fresh ? enqueue(p, &t, kind, e->kind == ALERT_ESCALATION, e->audience, items,
 				     n, n == 1 ? e->item.case_ref : NULL,
-				     n == 1 ? e->item.rule_id : NULL) : 0;
+				     n == 1 ? e->item.rule_id : NULL, lines, nlines) : 0;
+	}
+	report_lines_free(lines, nlines);
 	free(items);
 	return rc;
 }
@@ -602,6 +662,7 @@ static void free_digests(struct digests *d)
 		free(d->v[i].receiver);
 		free(d->v[i].address);
 		free(d->v[i].audience);
+		free(d->v[i].team_ref);
 		for (size_t k = 0; k < 8; k++)
 			free(d->v[i].strings[k]);
 	}

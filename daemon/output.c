@@ -7,16 +7,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+int output_name_index(const char *const *names, const char *text)
+{
+	for (int i = 0; names[i]; i++)
+		if (strcmp(text, names[i]) == 0)
+			return i;
+	return -1;
+}
+
 int output_parse_format(const char *text, enum output_format *out)
 {
-	static const char *const names[] = { "table", "csv", "json" };
+	static const char *const names[] = { "table", "csv", "json", NULL };
+	int i = output_name_index(names, text);
 
-	for (int i = 0; i < 3; i++)
-		if (strcmp(text, names[i]) == 0) {
-			*out = (enum output_format)i;
-			return 0;
-		}
-	return -1;
+	if (i < 0)
+		return -1;
+	*out = (enum output_format)i;
+	return 0;
 }
 
 static char *dup_or_empty(const char *s)
@@ -74,7 +81,7 @@ void output_sort(struct output_rows *rows)
 		qsort(rows->v, rows->n, sizeof *rows->v, cmp_rows);
 }
 
-static void csv_field(FILE *out, const char *s, const char *sep)
+void output_csv_field(FILE *out, const char *s, const char *sep)
 {
 	if (strpbrk(s, ",\"\r\n")) {
 		fputc('"', out);
@@ -134,11 +141,11 @@ static void print_csv(FILE *out, const struct output_rows *rows)
 	for (size_t i = 0; i < rows->n; i++) {
 		const struct output_row *r = &rows->v[i];
 
-		csv_field(out, r->case_ref, ",");
-		csv_field(out, r->rule, ",");
+		output_csv_field(out, r->case_ref, ",");
+		output_csv_field(out, r->rule, ",");
 		fprintf(out, "%d,%s,%s,%s,%d,", r->seq, r->anchor, r->due, r->state, r->days_overdue);
-		csv_field(out, r->team_ref, ",");
-		csv_field(out, r->worker_ref, ",");
+		output_csv_field(out, r->team_ref, ",");
+		output_csv_field(out, r->worker_ref, ",");
 		fprintf(out, "%d\n", r->stage);
 	}
 }
@@ -202,8 +209,8 @@ void output_print_findings(FILE *out, const struct output_rows *rows,
 		fputs("case_ref,problem\n", out);
 	for (size_t i = 0; i < rows->nf; i++) {
 		if (format == OUTPUT_CSV) {
-			csv_field(out, rows->f[i].case_ref, ",");
-			csv_field(out, rows->f[i].problem, "\n");
+			output_csv_field(out, rows->f[i].case_ref, ",");
+			output_csv_field(out, rows->f[i].problem, "\n");
 		} else {
 			fprintf(out, "%-16s %s\n", rows->f[i].case_ref, rows->f[i].problem);
 		}

@@ -557,6 +557,10 @@ static void text_begin(struct buf *b, const struct alert *a, const char *subject
 	if (a->kind == ALERT_DIGEST && a->n > 0)
 		buf_printf(b, "%s\n", ORDER_NOTE);
 	put_opt(b, "\n", a->summary_line, "\n");
+	if (a->nmonth_lines)
+		buf_puts(b, "\nThis month so far (met on time):\n");
+	for (size_t i = 0; i < a->nmonth_lines; i++)
+		put_opt(b, "  ", a->month_lines[i], "\n");
 	if (a->kind == ALERT_TEST)
 		buf_printf(b, "\n%s\n", TEST_NOTE);
 }
@@ -694,6 +698,12 @@ static void html_begin(struct buf *b, const struct alert *a, const char *subject
 	if (a->kind == ALERT_DIGEST && a->n > 0)
 		buf_printf(b, "<p style=\"margin:0 0 6px;color:#444444\">%s</p>\n", ORDER_NOTE);
 	put_opt(b, "<p style=\"margin:0 0 6px\">", a->summary_line, "</p>\n");
+	if (a->nmonth_lines)
+		buf_puts(b, "<p style=\"margin:0 0 6px\"><b>This month so far (met on time)</b>");
+	for (size_t i = 0; i < a->nmonth_lines; i++)
+		put_opt(b, "<br>\n", a->month_lines[i], "");
+	if (a->nmonth_lines)
+		buf_puts(b, "</p>\n");
 	if (a->kind == ALERT_TEST)
 		buf_printf(b, "<p style=\"margin:0 0 6px\">%s</p>\n", TEST_NOTE);
 }

@@ -1,6 +1,7 @@
 /* schema.c — the table-driven settings walker (see schema.h). */
 #include "deadlined/schema.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,16 @@ bool schema_is_string(const config_setting_t *s)
 	return config_setting_type(s) == CONFIG_TYPE_STRING;
 }
 
+bool schema_number(const config_setting_t *s, double *out)
+{
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_FLOAT: *out = config_setting_get_float(s); return true;
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64: *out = (double)config_setting_get_int64(s); return true;
+	default: return false;
+	}
+}
+
 const char *schema_type_name(const config_setting_t *s)
 {
 	switch (config_setting_type(s)) {
@@ -66,6 +77,7 @@ static const char *expected_name(enum schema_type type)
 	case SCHEMA_GROUP:
 	case SCHEMA_MAP: return "a group { ... }";
 	case SCHEMA_LIST: return "a list of groups ( { ... }, { ... } )";
+	case SCHEMA_NUMBER: return "a number such as 85 or 75.5";
 	case SCHEMA_CUSTOM: break;
 	}
 	return "something else";
@@ -232,6 +244,9 @@ static void apply_default(struct schema_ctx *ctx, const char *path,
 	case SCHEMA_INT:
 		*(long *)field = strtol(f->def, NULL, 10);
 		return;
+	case SCHEMA_NUMBER:
+		*(double *)field = strtod(f->def, NULL);
+		return;
 	case SCHEMA_BOOL:
 		*(int *)field = strcmp(f->def, "true") == 0;
 		return;
@@ -268,6 +283,8 @@ static void set_unset(const struct schema_field *f, void *field)
 		*(int *)field = -1;
 	else if (f->type == SCHEMA_DATE)
 		*(dl_day *)field = DATE_NONE;
+	else if (f->type == SCHEMA_NUMBER)
+		*(double *)field = NAN;
 }
 
 static void read_absent(struct schema_ctx *ctx, const config_setting_t *parent,
@@ -295,6 +312,8 @@ static bool type_ok(const struct schema_field *f, const config_setting_t *s)
 	case SCHEMA_DURATION:
 	case SCHEMA_DATE: return t == CONFIG_TYPE_STRING;
 	case SCHEMA_INT: return t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64;
+	case SCHEMA_NUMBER: return t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64 ||
+				   t == CONFIG_TYPE_FLOAT;
 	case SCHEMA_BOOL: return t == CONFIG_TYPE_BOOL;
 	case SCHEMA_GROUP: return t == CONFIG_TYPE_GROUP;
 	default: return true;     /* checked by the readers */
@@ -323,6 +342,16 @@ static void read_present(struct schema_ctx *ctx, const config_setting_t *s,
 				     v, f->min, f->max);
 		else
 			*(long *)field = (long)v;
+		break;
+	}
+	case SCHEMA_NUMBER: {
+		double v = NAN;
+
+		if (!schema_number(s, &v) || !isfinite(v) || v < (double)f->min || v > (double)f->max)
+			schema_error(ctx, s, path, "%g is out of range; expected %ld to %ld",
+				     v, f->min, f->max);
+		else
+			*(double *)field = v;
 		break;
 	}
 	case SCHEMA_BOOL:

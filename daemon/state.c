@@ -163,6 +163,8 @@ static const char *col(sqlite3_stmt *s, int i)
 	return (const char *)sqlite3_column_text(s, i);
 }
 
+static int one_row(struct state *st, const char *sql, int64_t *v, int n, struct dl_error *err);
+
 static int exec(struct state *st, const char *sql, struct dl_error *err)
 {
 	char *msg = NULL;
@@ -409,6 +411,47 @@ int state_each_open(struct state *st, int min_level, state_obligation_fn fn, voi
 	if (rc == 0 && step != SQLITE_DONE)
 		return db_error(st, err, "read open obligations");
 	return rc;
+}
+
+static const char SQL_EACH_REPORT[] =
+	"SELECT case_ref, rule, seq, team_ref, team_name, anchor, due, closed, state,"
+	" days_overdue, (SELECT reason FROM acks a WHERE a.case_ref = o.case_ref"
+	"  AND a.rule = o.rule AND a.seq = o.seq ORDER BY a.id DESC LIMIT 1)"
+	" FROM obligations o WHERE state != 'gone' AND substr(anchor, 1, 10) <= ?2"
+	" AND (closed IS NULL OR substr(closed, 1, 10) >= ?1)"
+	" AND (?3 IS NULL OR team_ref = ?3) AND (?4 IS NULL OR rule = ?4)"
+	" ORDER BY rule, team_ref, case_ref, seq";
+
+int state_each_for_report(struct state *st, const char *from, const char *to,
+			  const char *team, const char *rule, state_report_fn fn, void *ctx,
+			  struct dl_error *err)
+{
+	sqlite3_stmt *s = prep(st, err, SQL_EACH_REPORT, "ssss", from, to, team, rule);
+	int rc = 0, step;
+
+	if (!s)
+		return -1;
+	while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW) {
+		struct state_obligation ob = {
+			.case_ref = col(s, 0), .rule = col(s, 1), .seq = sqlite3_column_int(s, 2),
+			.team_ref = col(s, 3), .team_name = col(s, 4), .anchor = col(s, 5),
+			.due = col(s, 6), .closed = col(s, 7), .state = col(s, 8),
+			.days_overdue = sqlite3_column_int(s, 9),
+		};
+
+		rc = fn(ctx, &ob, col(s, 10));
+	}
+	sqlite3_reset(s);
+	if (rc == 0 && step != SQLITE_DONE)
+		return db_error(st, err, "read obligations for a report");
+	return rc;
+}
+
+static const char SQL_FIRST_POLL[] = "SELECT COALESCE(MIN(started), 0) FROM polls";
+
+int state_first_poll(struct state *st, int64_t *when, struct dl_error *err)
+{
+	return one_row(st, SQL_FIRST_POLL, when, 1, err);
 }
 
 static const char SQL_NOTE[] =

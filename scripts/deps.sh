@@ -9,7 +9,7 @@ set -eu
 
 build_pkgs="gcc make pkg-config libcurl4-openssl-dev libconfig-dev libsqlite3-dev \
 libsystemd-dev libcmocka-dev libssl-dev libjansson-dev sqlite3 tzdata"
-test_pkgs="python3 python3-aiosmtpd openssl faketime valgrind"
+test_pkgs="python3 python3-aiosmtpd openssl faketime valgrind chromium"
 # libFuzzer ships in compiler-rt, which must match clang's version.
 fuzz_pkgs="clang-14 libclang-rt-14-dev"
 

@@ -10,6 +10,9 @@
 
 enum output_format { OUTPUT_TABLE, OUTPUT_CSV, OUTPUT_JSON };
 
+/* The index of text in a NULL-terminated list of names, or -1. */
+int output_name_index(const char *const *names, const char *text);
+
 /* "table", "csv" or "json"; -1 otherwise. */
 int output_parse_format(const char *text, enum output_format *out);
 
@@ -48,5 +51,8 @@ void output_free(struct output_rows *rows);
  * shown as '?', for text meant for a terminal; NULL when out of memory.
  * Closing it does not close `to`. */
 FILE *output_terminal_safe(FILE *to);
+
+/* s as one CSV field (RFC 4180 quoting when needed), then sep. */
+void output_csv_field(FILE *out, const char *s, const char *sep);
 
 #endif

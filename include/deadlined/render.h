@@ -50,6 +50,9 @@ struct alert {
 					    by rule, worst first */
 	size_t n;
 	const char *summary_line;        /* optional extra line (test messages) */
+	char *const *month_lines;        /* digests to a team's manager: each rule's
+					    timeliness this month so far */
+	size_t nmonth_lines;
 };
 
 struct rendered {

@@ -44,6 +44,27 @@ struct rule_stage {
 	struct schema_strings notify;            /* roles or receiver names */
 };
 
+/* A published figure to compare a rule's on-time percentage with, in
+ * reports: "England average" 75.5. */
+struct rule_comparator {
+	const char *label;
+	double value;
+};
+
+/* A rule's timeliness target for reports (docs/REPORTS.md).  The figure
+ * compared is the percentage met on time, or, with better = "lower", the
+ * percentage met late. */
+struct rule_target {
+	double value;                    /* NAN: no target */
+	const char *better;              /* "higher" (default) or "lower" */
+	struct schema_list comparators;  /* struct rule_comparator */
+	struct rule_quartiles {
+		size_t n;                /* 0 or 3 */
+		double v[3];             /* lower quartile, median, upper quartile */
+	} quartiles;
+	const char *source;              /* where the figures were published */
+};
+
 /* The roles a notify list may name besides receivers. */
 extern const char *const rule_roles[];
 
@@ -66,6 +87,7 @@ struct rule {
 	size_t nall;
 	const char *file;
 	int line;
+	struct rule_target target;       /* reports only; value NAN when none */
 };
 
 enum obligation_state {

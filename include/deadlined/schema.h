@@ -32,6 +32,8 @@ enum schema_type {
 	SCHEMA_MAP,       /* struct schema_list of named groups; each element
 			     struct starts with a const char *name */
 	SCHEMA_CUSTOM,    /* handled by custom() */
+	SCHEMA_NUMBER,    /* double, whole or decimal, within [min, max]; NAN when
+			     unset and no default */
 };
 
 struct schema_duration {
@@ -87,6 +89,8 @@ void schema_error(struct schema_ctx *ctx, const config_setting_t *s,
 
 /* Helpers for custom handlers. */
 bool schema_is_string(const config_setting_t *s);
+/* A whole or decimal number's value; false when s is neither. */
+bool schema_number(const config_setting_t *s, double *out);
 const char *schema_type_name(const config_setting_t *s);
 void schema_read_duration(struct schema_ctx *ctx, const config_setting_t *s,
 			  const char *path, struct schema_duration *out);

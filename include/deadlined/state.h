@@ -67,6 +67,19 @@ typedef int (*state_obligation_fn)(void *ctx, const struct state_obligation *ob,
 int state_each_open(struct state *st, int min_level, state_obligation_fn fn, void *ctx,
 		    struct dl_error *err);
 
+/* For reports: obligations of rule and team (NULL: any) anchored on or
+ * before `to` and not closed before `from` (days, "YYYY-MM-DD"), with the
+ * reason of the latest acknowledgement (or NULL).  Closed obligations are
+ * never pruned, so this reaches back to the first poll.  Those still open
+ * when their case vanished ("gone") have no outcome and are left out. */
+typedef int (*state_report_fn)(void *ctx, const struct state_obligation *ob,
+			       const char *ack_reason);
+int state_each_for_report(struct state *st, const char *from, const char *to,
+			  const char *team, const char *rule, state_report_fn fn, void *ctx,
+			  struct dl_error *err);
+/* When the first poll started (unix seconds), or 0 when none has. */
+int state_first_poll(struct state *st, int64_t *when, struct dl_error *err);
+
 /* Record that `what` about an obligation went (or will go, by digest) to
  * recipient; *fresh says whether it was new.  The unique key is what makes
  * "never twice for the same (obligation, stage, recipient)" hold. */
