@@ -542,12 +542,22 @@ static int collect_digest(void *ctx, const struct state_obligation *so,
 	struct target t[MAX_TARGETS];
 	size_t n;
 
+	bool acked;
+
 	(void)prev;
+	/* An acknowledged item stays in the digest (it is still overdue) but
+	 * says so, so that nobody chases what a manager has accepted. */
+	if (state_ack_active(d->p->n->st, so->case_ref, so->rule, so->seq, so->level,
+			     d->p->today, &acked, d->p->err) < 0)
+		return -1;
 	n = targets(d->p, so, 1, so->level, ALERT_DIGEST, t);
-	for (size_t i = 0; i < n; i++)
-		if (by_digest(d->p, &t[i], ALERT_DIGEST) &&
-		    add_digest_entry(d, &t[i], so, ALERT_DIGEST) < 0)
+	for (size_t i = 0; i < n; i++) {
+		if (!by_digest(d->p, &t[i], ALERT_DIGEST))
+			continue;
+		if (add_digest_entry(d, &t[i], so, ALERT_DIGEST) < 0)
 			return -1;
+		d->v[d->n - 1].item.acked = acked;
+	}
 	return 0;
 }
 

@@ -328,6 +328,8 @@ static void put_status(struct buf *b, const struct alert_item *it)
 	}
 	if (it->stage > 0)
 		buf_printf(b, ", escalation stage %d", it->stage);
+	if (it->acked)
+		buf_puts(b, " (acknowledged)");
 }
 
 /* "Started 2026-10-01 → due 2026-10-15; met 2026-10-20" */
@@ -810,6 +812,8 @@ static json_t *jitem(const struct alert_item *it)
 	rc |= json_object_set_new(o, "state", jstr(it->state));
 	rc |= json_object_set_new(o, "stage", json_integer(it->stage));
 	rc |= json_object_set_new(o, "days_overdue", json_integer(it->days_overdue));
+	if (it->acked)
+		rc |= json_object_set_new(o, "acknowledged", json_true());
 	rc |= json_object_set_new(o, "team", jref_name(it->team_ref, it->team_name));
 	rc |= json_object_set_new(o, "worker", jref_name(it->worker_ref, it->worker_name));
 	if (rc) {

@@ -13,6 +13,7 @@
 #define DEADLINED_RENDER_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "deadlined/date.h"
@@ -39,6 +40,7 @@ struct alert_item {
 	int seq, stage, days_overdue;    /* days in working days */
 	char anchor[DATE_MOMENT_BUF], due[DATE_MOMENT_BUF];
 	char closed[DATE_MOMENT_BUF];    /* met/cancelled, or "" */
+	bool acked;                      /* digests: acknowledged, reminders silenced */
 };
 
 struct alert {

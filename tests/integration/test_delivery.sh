@@ -96,6 +96,26 @@ expect 0 '*' '*' -- $D --once --as-of 2025-01-25 -c "$TMP/dg.conf"
 [ "$(to_count "$M" sm@council.example)" = 2 ] && ok || bad "Saturday escalations"
 DEADLINED_CONFIG="$TMP/dg.conf" $C status > "$TMP/status.txt"; rc=$?
 [ $rc = 0 ] && grep -q 'outbox .* 0 pending, 7 sent, 0 dead' "$TMP/status.txt" && ok || bad "status: rc $rc $(cat "$TMP/status.txt")"
+# An acknowledged item stays in the next digest, marked as such (text,
+# HTML and JSON-free: these are e-mails), and nothing else is.
+env DEADLINED_CONFIG="$TMP/dg.conf" $C ack A3 cla-review --until 2099-01-01 \
+	--reason 'Review booked' > /dev/null 2>&1 || bad "ack for the digest"
+ls "$M" > "$TMP/before-monday"
+expect 0 '*' '*' -- $D --once --as-of 2025-01-27 -c "$TMP/dg.conf"
+/usr/bin/python3 - "$M" "$TMP/before-monday" <<'PY' && ok || bad "acknowledged item in the digest"
+import email, email.policy, os, sys
+old = set(open(sys.argv[2]).read().split())
+new = [f for f in os.listdir(sys.argv[1]) if f not in old]
+msgs = [email.message_from_binary_file(open(os.path.join(sys.argv[1], f), "rb"),
+        policy=email.policy.default) for f in new]
+sam = [m for m in msgs if m["To"] == "sam@council.example"]
+assert len(sam) == 1, [m["To"] for m in msgs]
+text = sam[0].get_body(("plain",)).get_content()
+marked = [l for l in text.splitlines() if "(acknowledged)" in l]
+assert len(marked) == 1, marked
+html = sam[0].get_body(("html",)).get_content()
+assert html.count("(acknowledged)") == 1, html.count("(acknowledged)")
+PY
 
 # ---- immediate mode: reminders and acks ----
 conf im 'reminder_interval = "5 working days";'
