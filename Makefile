@@ -78,6 +78,13 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+# import-ssd installs conf/schema/ssd-views.sql: compiled in as bytes.
+$(BUILD)/daemon/ssd.o: $(BUILD)/gen/ssd_views.inc
+$(BUILD)/daemon/ssd.o: ALL_CFLAGS += -I$(BUILD)/gen
+$(BUILD)/gen/ssd_views.inc: conf/schema/ssd-views.sql
+	@mkdir -p $(dir $@)
+	od -An -v -tx1 $< | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g' > $@
+
 $(LIB): $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
