@@ -56,10 +56,16 @@ static void obligation(void *ctx, const struct obligation *ob)
 
 static void check_people(struct pass *p, const struct source_case *c)
 {
+	const struct source_team *team = c->team_ref ? source_find_team(p->dir, c->team_ref)
+						      : NULL;
+
 	if (!c->team_ref)
 		findf(p, "case has no team (team_ref is NULL); alerts cannot reach a manager");
-	else if (!source_find_team(p->dir, c->team_ref))
+	else if (!team)
 		findf(p, "team '%s' is not in deadlined_teams", c->team_ref);
+	else if (!team->manager_email || !*team->manager_email)
+		findf(p, "team '%s' has no manager e-mail address (deadlined_teams."
+		      "manager_email is NULL); its alerts reach no manager", c->team_ref);
 	if (c->worker_ref && !source_find_worker(p->dir, c->worker_ref))
 		findf(p, "worker '%s' is not in deadlined_workers", c->worker_ref);
 }
