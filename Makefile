@@ -57,7 +57,7 @@ BENCHES    := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 # Fuzz targets (tests/fuzz/fuzz_NAME.c): `make check` links each with
 # replay.c and replays tests/fuzz/corpus/NAME/; `make fuzz` builds them
 # with clang and libFuzzer into build/fuzz/ and runs each FUZZ_SECONDS.
-FUZZ_TARGETS := conf date duration evaluate
+FUZZ_TARGETS := conf date duration evaluate csv
 FUZZ_REPLAYS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
 FUZZ_COMMON  := $(BUILD)/tests/fuzz/fuzzcheck.o
 FUZZ_SECONDS ?= 60

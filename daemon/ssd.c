@@ -484,26 +484,36 @@ static const char SQL_HAS_TABLE[] =
 static const char SQL_HAS_COLUMN[] =
 	"SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2 COLLATE NOCASE";
 
-/* Standard table i: create it, or add the standard columns it lacks. */
+/* Standard table i: create it whole, or add the standard columns it lacks. */
 static int complete_table(sqlite3 *db, size_t i, struct dl_error *err)
 {
 	const char *table = standard[i].name, *p = standard[i].columns;
+	char sql[2048], *at = sql;
 	int rc = exists(db, SQL_HAS_TABLE, table, NULL);
 
+	if (rc == 0) {
+		at += snprintf(at, sizeof sql, "CREATE TABLE \"%s\" (", table);
+		while (*p) {
+			size_t n = strcspn(p, " ");
+
+			at += snprintf(at, sizeof sql - (size_t)(at - sql), "%s\"%.*s\" TEXT",
+				       p == standard[i].columns ? "" : ", ", (int)n, p);
+			p += n + (p[n] == ' ');
+		}
+		snprintf(at, sizeof sql - (size_t)(at - sql), ")");
+		rc = sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+		p = "";
+	}
 	while (rc >= 0 && *p) {
 		size_t n = strcspn(p, " ");
-		char column[64], sql[256];
+		char column[64];
 
 		snprintf(column, sizeof column, "%.*s", (int)n, p);
 		p += n + (p[n] == ' ');
-		if (rc == 0)
-			snprintf(sql, sizeof sql, "CREATE TABLE \"%s\" (\"%s\" TEXT)", table, column);
-		else if ((rc = exists(db, SQL_HAS_COLUMN, table, column)) != 0)
+		if ((rc = exists(db, SQL_HAS_COLUMN, table, column)) != 0)
 			continue;
-		else
-			snprintf(sql, sizeof sql, "ALTER TABLE \"%s\" ADD COLUMN \"%s\" TEXT", table,
-				 column);
-		rc = sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 1 : -1;
+		snprintf(sql, sizeof sql, "ALTER TABLE \"%s\" ADD COLUMN \"%s\" TEXT", table, column);
+		rc = sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
 	}
 	return rc < 0 ? db_fail(db, err, table) : 0;
 }
