@@ -292,7 +292,8 @@ static int cmd_list(const struct options *opt, struct conf *conf, char **args)
 static int cmd_check_data(const struct options *opt, struct conf *conf, char **args)
 {
 	struct run run = { .opt = opt, .conf = conf };
-	struct evaluate_hooks hooks = { .finding = collect_finding, .ctx = &run };
+	struct evaluate_hooks hooks = { .finding = collect_finding, .ctx = &run,
+					.compare_expected = true };
 	enum output_format format;
 	int rc;
 
