@@ -624,8 +624,8 @@ static int load_folder(sqlite3 *db, const char *dir, ssd_note_fn note, void *ctx
 		}
 		if (ssd_load_table(db, table, path, r, note, ctx, sum, err) < 0)
 			rc = SSD_FAILED;
-		else
-			sum->files++;
+		else if (exists(db, SQL_HAS_TABLE, table, NULL) > 0)
+			sum->files++;     /* its header made a table */
 		csv_close(r);
 	}
 	free_list(files, n);
