@@ -909,6 +909,12 @@ int source_load_expected(struct source *src, struct source_expected_list *out,
 		   strncmp(sqlite3_errmsg(src->db), "no such table", 13) != 0;
 	if (!*present)
 		return 0;
+	if (rc != SQLITE_OK) {
+		error_set(err, "case database %s: relation deadlined_expected_due: %s; expected "
+			  "columns case_ref, rule, due, event_ref", src->path,
+			  sqlite3_errmsg(src->db));
+		return -1;
+	}
 	if (load_table(src, &expected_table, &rows, &out->n, err) < 0)
 		return -1;
 	out->v = rows;

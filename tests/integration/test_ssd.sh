@@ -130,6 +130,9 @@ $C -c $CONF --db "$DB" check-data --as-of 2024-06-28 | grep -q "^S47-2003 .*rule
 # The native schema has no deadlined_expected_due: nothing to compare.
 sqlite3 "$TMP/native.db" < conf/schema/native.sql
 expect 0 "0 findings" '' -- $C -c $CONF --db "$TMP/native.db" check-data
+# One defined without the columns is an error, not silence.
+sqlite3 "$TMP/native.db" "CREATE VIEW deadlined_expected_due AS SELECT 'x' AS case_ref, 'icpc' AS rule"
+expect 1 '' "deadlined_expected_due: no such column: due" -- $C -c $CONF --db "$TMP/native.db" check-data
 
 # The daemon end to end: the totals as worked above (filler referrals are
 # all closed), the escalation to the service manager of T1.
