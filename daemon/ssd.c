@@ -357,9 +357,16 @@ static int bind_row(struct load *l, sqlite3_stmt *ins, const struct csv_record *
 		}
 		if (is_date[i]) {
 			if (ssd_normalize_date(v, day) < 0) {
-				bad_row(l, rec->line, "column %s: '%.40s' is not a date; expected "
+				char shown[41];
+
+				/* One line: control characters of the value shown as '?'. */
+				snprintf(shown, sizeof shown, "%s", v);
+				for (char *c = shown; *c; c++)
+					if ((unsigned char)*c < 0x20 || *c == 0x7f)
+						*c = '?';
+				bad_row(l, rec->line, "column %s: '%s' is not a date; expected "
 					"YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS] or DD/MM/YYYY",
-					h->field[i], v);
+					h->field[i], shown);
 				return 1;
 			}
 			v = day;
@@ -383,7 +390,7 @@ int ssd_load_table(sqlite3 *db, const char *table, const char *label,
 	int rc;
 
 	/* The header first: without it there is no table. */
-	while ((rc = csv_next(r, &rec, &e)) == CSV_BAD) {
+	if ((rc = csv_next(r, &rec, &e)) == CSV_BAD) {
 		bad_row(&l, rec.line, "%s (in the header)", e.msg);
 		goto done;
 	}
