@@ -640,17 +640,25 @@ static int load_folder(sqlite3 *db, const char *dir, ssd_note_fn note, void *ctx
 }
 
 /* The new file takes the old one's mode and group; 0640 the first time. */
-static int copy_access(int fd, const char *db_path, struct dl_error *err)
+static int copy_access(int fd, const char *db_path, ssd_note_fn note, void *ctx,
+		       struct dl_error *err)
 {
 	struct stat st;
 	mode_t mode = 0640;
 
 	if (stat(db_path, &st) == 0) {
 		mode = st.st_mode & 07777;
-		/* Keeping the group may be refused to a non-member: then the
-		 * mode alone is kept, as cp(1) does. */
-		if (fchown(fd, (uid_t)-1, st.st_gid) < 0 && errno != EPERM)
-			goto fail;
+		/* Keeping the group is refused to a non-member: then the mode
+		 * alone is kept, as cp(1) does, and the user is told, since
+		 * the daemon may read the file through that group. */
+		if (fchown(fd, (uid_t)-1, st.st_gid) < 0) {
+			if (errno != EPERM)
+				goto fail;
+			notef(note, ctx, "warning: %s: cannot keep its group (gid %u: %s), so the "
+			      "new file has yours; readers through that group lose access "
+			      "(run the import as a member of the group)", db_path,
+			      (unsigned)st.st_gid, strerror(errno));
+		}
 	}
 	if (fchmod(fd, mode) == 0)
 		return 0;
@@ -725,7 +733,7 @@ int ssd_import(const char *dir, const char *db_path, bool allow_bad_rows,
 			  strerror(errno));
 		return SSD_FAILED;
 	}
-	rc = copy_access(fd, db_path, err) < 0 ? SSD_FAILED : SSD_OK;
+	rc = copy_access(fd, db_path, note, ctx, err) < 0 ? SSD_FAILED : SSD_OK;
 	close(fd);
 	if (rc == SSD_OK)
 		rc = fill_db(tmp, dir, note, ctx, sum, err);

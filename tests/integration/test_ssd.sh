@@ -150,6 +150,24 @@ expect 0 "200" '' -- sqlite3 "$DB" "SELECT count(*) FROM deadlined_cases WHERE c
 [ "$(stat -c %a "$DB")" = 604 ] && ok || bad "re-import changed the mode to $(stat -c %a "$DB")"
 ls "$TMP" | grep -q 'import-' && bad "a temporary file was left: $(ls "$TMP")" || ok
 
+# Run by a user outside the file's group, the import cannot keep the group,
+# and says so: the daemon may read the file through it.
+if command -v setpriv >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+	chmod 711 "$TMP"
+	mkdir "$TMP/grp"
+	cp "$DB" "$TMP/grp/cases.db"
+	chown nobody "$TMP/grp" "$TMP/grp/cases.db"
+	chgrp 0 "$TMP/grp/cases.db"
+	chmod 640 "$TMP/grp/cases.db"
+	expect 0 "imported $rows rows from $files files into $TMP/grp/cases.db" \
+		"warning: $TMP/grp/cases.db: cannot keep its group (gid 0: Operation not permitted)" \
+		-- setpriv --reuid=nobody --regid=nogroup --clear-groups "$BUILD/deadlinectl" \
+		import-ssd "$SSD" --db "$TMP/grp/cases.db"
+	[ "$(stat -c %a "$TMP/grp/cases.db")" = 640 ] && ok || bad "the mode was not kept"
+else
+	not_run "group kept or not: needs root and setpriv"
+fi
+
 # Bad input: a clear error, file:line, exit 2; nothing changes.
 expect 2 '' "$TMP/none: No such file or directory; expected a folder of SSD CSV files" \
 	-- $C import-ssd "$TMP/none" --db "$DB"
