@@ -52,6 +52,7 @@ DROP VIEW IF EXISTS deadlined_cases;
 DROP VIEW IF EXISTS deadlined_workers;
 DROP VIEW IF EXISTS deadlined_teams;
 DROP VIEW IF EXISTS ssd_dl_cla_periods;
+DROP VIEW IF EXISTS ssd_dl_cla_reviews;
 DROP VIEW IF EXISTS ssd_dl_person_owner;
 DROP VIEW IF EXISTS ssd_dl_referral_owner;
 
@@ -99,6 +100,13 @@ SELECT clae_cla_id AS cla_id,
 FROM ssd_cla_episodes
 WHERE clae_cla_id IS NOT NULL
 GROUP BY clae_cla_id;
+
+-- The reviews of looked-after children that were not cancelled.
+CREATE VIEW ssd_dl_cla_reviews AS
+SELECT * FROM ssd_cla_reviews
+WHERE clar_cla_id IS NOT NULL
+  AND upper(trim(COALESCE(clar_cla_review_cancelled, 'N')))
+      NOT IN ('Y', 'YES', '1', 'TRUE', 'T');
 
 CREATE VIEW deadlined_teams AS
 SELECT d.dept_team_id AS team_ref,
@@ -257,10 +265,8 @@ FROM ssd_cla_episodes
 WHERE clae_cla_id IS NOT NULL AND clae_cla_episode_start_date IS NOT NULL
 UNION ALL
 SELECT 'CLA-' || clar_cla_id, 'cla_review', clar_cla_review_date, 'clar:' || clar_cla_review_id
-FROM ssd_cla_reviews
-WHERE clar_cla_id IS NOT NULL AND clar_cla_review_date IS NOT NULL
-  AND upper(trim(COALESCE(clar_cla_review_cancelled, 'N')))
-      NOT IN ('Y', 'YES', '1', 'TRUE', 'T')
+FROM ssd_dl_cla_reviews
+WHERE clar_cla_review_date IS NOT NULL
 UNION ALL
 SELECT 'CLA-' || clav_cla_id, 'cla_visit', clav_cla_visit_date, 'clav:' || clav_cla_visit_id
 FROM ssd_cla_visits
@@ -312,10 +318,8 @@ FROM deadlined_extra_events;
 CREATE VIEW deadlined_expected_due AS
 SELECT 'CLA-' || clar_cla_id AS case_ref, 'cla-review' AS rule,
        clar_cla_review_due_date AS due, 'clar:' || clar_cla_review_id AS event_ref
-FROM ssd_cla_reviews
-WHERE clar_cla_id IS NOT NULL AND clar_cla_review_due_date IS NOT NULL
-  AND upper(trim(COALESCE(clar_cla_review_cancelled, 'N')))
-      NOT IN ('Y', 'YES', '1', 'TRUE', 'T')
+FROM ssd_dl_cla_reviews
+WHERE clar_cla_review_due_date IS NOT NULL
 UNION ALL
 SELECT 'S47-' || icpc_s47_enquiry_id, 'icpc', icpc_icpc_target_date, 'icpc:' || icpc_icpc_id
 FROM ssd_initial_cp_conference
