@@ -57,7 +57,7 @@ BENCHES    := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 # Fuzz targets (tests/fuzz/fuzz_NAME.c): `make check` links each with
 # replay.c and replays tests/fuzz/corpus/NAME/; `make fuzz` builds them
 # with clang and libFuzzer into build/fuzz/ and runs each FUZZ_SECONDS.
-FUZZ_TARGETS := conf date duration evaluate
+FUZZ_TARGETS := conf date duration evaluate csv
 FUZZ_REPLAYS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
 FUZZ_COMMON  := $(BUILD)/tests/fuzz/fuzzcheck.o
 FUZZ_SECONDS ?= 60
@@ -77,6 +77,13 @@ all: $(PROGS)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# import-ssd installs conf/schema/ssd-views.sql: compiled in as bytes.
+$(BUILD)/daemon/ssd.o: $(BUILD)/gen/ssd_views.inc
+$(BUILD)/daemon/ssd.o: ALL_CFLAGS += -I$(BUILD)/gen
+$(BUILD)/gen/ssd_views.inc: conf/schema/ssd-views.sql
+	@mkdir -p $(dir $@)
+	od -An -v -tx1 $< | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g' > $@
 
 $(LIB): $(LIB_OBJS)
 	$(AR) rcs $@ $^

@@ -29,6 +29,7 @@
 #include "deadlined/output.h"
 #include "deadlined/report.h"
 #include "deadlined/source.h"
+#include "deadlined/ssd.h"
 #include "deadlined/version.h"
 
 /* Exit statuses: documented in deadlinectl(1). */
@@ -46,6 +47,7 @@ struct options {
 	const char *until, *reason, *to;
 	const char *from, *out, *source;   /* report */
 	int count_start_day, all;
+	int allow_bad_rows;
 };
 
 struct command {
@@ -297,7 +299,8 @@ static int cmd_list(const struct options *opt, struct conf *conf, char **args)
 static int cmd_check_data(const struct options *opt, struct conf *conf, char **args)
 {
 	struct run run = { .opt = opt, .conf = conf };
-	struct evaluate_hooks hooks = { .finding = collect_finding, .ctx = &run };
+	struct evaluate_hooks hooks = { .finding = collect_finding, .ctx = &run,
+					.compare_expected = true };
 	enum output_format format;
 	int rc;
 
@@ -845,6 +848,30 @@ static int cmd_report(const struct options *opt, struct conf *conf, char **args)
 	return rc;
 }
 
+static void print_note(void *ctx, const char *msg)
+{
+	(void)ctx;
+	fprintf(stderr, "%s: %s\n", progname, msg);
+}
+
+static int cmd_import_ssd(const struct options *opt, struct conf *conf, char **args)
+{
+	const char *db = opt->db ? opt->db : conf->source.database;
+	struct ssd_summary sum;
+	struct dl_error err;
+	int rc = ssd_import(args[0], db, opt->allow_bad_rows, print_note, NULL, &sum, &err);
+
+	if (rc == SSD_BAD_INPUT)
+		return bad_input("import-ssd", &err);
+	if (rc < 0)
+		return runtime_error("import-ssd", &err);
+	printf("imported %ld rows from %d files into %s", sum.rows, sum.files, db);
+	if (sum.bad_rows)
+		printf(" (%ld bad rows left out)", sum.bad_rows);
+	printf("\n");
+	return EXIT_OK;
+}
+
 static const struct command commands[] = {
 	{ "due", 2, "due DATE DURATION        the due date, e.g. due 2024-12-20 \"10 working days\"",
 	  cmd_due },
@@ -860,6 +887,9 @@ static const struct command commands[] = {
 	  cmd_explain },
 	{ "check-data", 0, "check-data [--format F]  data-quality findings in the case database",
 	  cmd_check_data },
+	{ "import-ssd", 1, "import-ssd DIR [--db FILE] [--allow-bad-rows]\n"
+	  "                           load SSD CSV extracts into the case database",
+	  cmd_import_ssd },
 	{ "ack", 2, "ack CASE_REF RULE --until DATE --reason TEXT\n"
 	  "                           silence reminders for an obligation, recording why",
 	  cmd_ack },
@@ -899,6 +929,7 @@ static void usage(FILE *out)
 		"      --out FILE       report: write to FILE (atomically) instead of stdout\n"
 		"      --source S       report: state or cases (default: state from its first poll)\n"
 		"      --count-start-day  count the start day as day 1 (due)\n"
+		"      --allow-bad-rows  import-ssd: import the good rows despite bad ones\n"
 		"  -h, --help           this help\n"
 		"  -V, --version        the version\n"
 		"\nSee deadlinectl(1).\n", conf_default_path());
@@ -922,6 +953,7 @@ static int parse_options(int argc, char **argv, struct options *opt)
 		{ "from", required_argument, NULL, 'F' },
 		{ "out", required_argument, NULL, 'O' },
 		{ "source", required_argument, NULL, 'Q' },
+		{ "allow-bad-rows", no_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
@@ -953,6 +985,7 @@ static int parse_options(int argc, char **argv, struct options *opt)
 		case 'F': opt->from = optarg; break;
 		case 'O': opt->out = optarg; break;
 		case 'Q': opt->source = optarg; break;
+		case 'B': opt->allow_bad_rows = 1; break;
 		case 'h': usage(stdout); exit(EXIT_OK);
 		case 'V': printf("deadlinectl %s\n", DEADLINED_VERSION); exit(EXIT_OK);
 		default:

@@ -2,6 +2,7 @@
 #include "deadlined/evaluate.h"
 
 #include "deadlined/service.h"
+#include "deadlined/vec.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,6 +19,14 @@ struct pass {
 	const struct source_case *c;
 	struct rules_event *events;       /* reused between cases */
 	size_t cap;
+	/* hooks->compare_expected: the case system's due dates, and the
+	 * current case's rows of them and obligations. */
+	struct source_expected_list expected;
+	const struct source_expected *exp_v;
+	size_t exp_n;
+	struct obligation *obs;
+	size_t nobs, obs_cap;
+	bool oom;
 };
 
 static void finding(void *ctx, const char *case_ref, const char *problem)
@@ -52,14 +61,128 @@ static void obligation(void *ctx, const struct obligation *ob)
 		p->sum->escalated++;
 	if (p->hooks->obligation)
 		p->hooks->obligation(p->hooks->ctx, p->c, ob);
+	if (p->exp_n) {
+		if (vec_reserve((void **)&p->obs, &p->obs_cap, p->nobs, sizeof *p->obs) < 0)
+			p->oom = true;
+		else
+			p->obs[p->nobs++] = *ob;
+	}
+}
+
+/* The case's rows of the case system's due dates: p->exp_v, p->exp_n. */
+static void find_expected(struct pass *p, const char *case_ref)
+{
+	const struct source_expected *v = p->expected.v;
+	size_t lo = 0, hi = p->expected.n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(v[mid].case_ref, case_ref) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	p->exp_v = v + lo;
+	for (p->exp_n = 0; lo + p->exp_n < p->expected.n &&
+	     strcmp(v[lo + p->exp_n].case_ref, case_ref) == 0; p->exp_n++)
+		;
+	p->nobs = 0;
+}
+
+static bool is_met_kind(const struct rule *rule, const char *kind)
+{
+	for (size_t i = 0; i < rule->met.n; i++)
+		if (strcmp(rule->met.v[i], kind) == 0)
+			return true;
+	return false;
+}
+
+/* The event named event_ref, when it is one of the rule's met kinds:
+ * EV_HELD by now (and its moment), EV_LATER, or EV_NONE. */
+enum { EV_NONE, EV_HELD, EV_LATER };
+
+static int meeting_event(struct pass *p, const struct rule *rule, const char *event_ref,
+			 struct dl_moment *when)
+{
+	struct dl_error err;
+
+	for (size_t i = 0; event_ref && i < p->c->nevents; i++) {
+		const struct source_event *e = &p->c->events[i];
+
+		if (e->event_ref && e->kind && e->occurred && strcmp(e->event_ref, event_ref) == 0 &&
+		    is_met_kind(rule, e->kind) &&
+		    date_parse_moment(e->occurred, when, &err) == 0)
+			return rules_passed(*when, p->now) ? EV_LATER : EV_HELD;
+	}
+	return EV_NONE;
+}
+
+/* Compare one of the case system's due dates with the obligation it is
+ * for: the one its event met, else the open one. */
+static void compare_one(struct pass *p, const struct source_expected *e)
+{
+	const struct rule *rule = e->rule ? conf_rule(p->conf, e->rule) : NULL;
+	const struct obligation *match = NULL;
+	struct dl_moment due, met;
+	struct dl_error err;
+	char a[DATE_MOMENT_BUF], b[DATE_MOMENT_BUF], c[DATE_MOMENT_BUF];
+	bool held;
+
+	if (!rule) {
+		findf(p, "deadlined_expected_due: no rule '%s' in the configuration",
+		      e->rule ? e->rule : "(null)");
+		return;
+	}
+	if (!e->due || date_parse_moment(e->due, &due, &err) < 0) {
+		findf(p, "deadlined_expected_due: rule %s: due: %s", rule->id,
+		      e->due ? err.msg : "NULL");
+		return;
+	}
+	switch (meeting_event(p, rule, e->event_ref, &met)) {
+	case EV_LATER:
+		return;          /* not yet held as of now: nothing to compare */
+	case EV_HELD:
+		held = true;
+		break;
+	default:
+		held = false;
+	}
+	for (size_t i = 0; i < p->nobs && !match; i++) {
+		const struct obligation *ob = &p->obs[i];
+
+		if (ob->rule != rule)
+			continue;
+		if (held ? (ob->state == OB_MET || ob->state == OB_LATE) &&
+			   date_moment_cmp(ob->closed, met) == 0
+			 : ob->state == OB_OPEN || ob->state == OB_DUE_SOON ||
+			   ob->state == OB_OVERDUE)
+			match = ob;
+	}
+	if (!match)
+		findf(p, "rule %s: the case system's due date %s (event %s) matches no %s "
+		      "obligation of deadlined", rule->id, date_format(due.day, a),
+		      e->event_ref ? e->event_ref : "-", held ? "met" : "open");
+	else if (match->due.day != due.day)
+		findf(p, "rule %s: the case system's due date %s differs from deadlined's %s "
+		      "(obligation %d, from %s on %s; event %s)", rule->id,
+		      date_format(due.day, a), date_format(match->due.day, b), match->seq,
+		      match->start_kind, date_format_moment(match->anchor, c),
+		      e->event_ref ? e->event_ref : "-");
 }
 
 static void check_people(struct pass *p, const struct source_case *c)
 {
+	const struct source_team *team = c->team_ref ? source_find_team(p->dir, c->team_ref)
+						      : NULL;
+
 	if (!c->team_ref)
 		findf(p, "case has no team (team_ref is NULL); alerts cannot reach a manager");
-	else if (!source_find_team(p->dir, c->team_ref))
+	else if (!team)
 		findf(p, "team '%s' is not in deadlined_teams", c->team_ref);
+	else if (!team->manager_email || !*team->manager_email)
+		findf(p, "team '%s' has no manager e-mail address (deadlined_teams."
+		      "manager_email is NULL); its alerts reach no manager", c->team_ref);
 	if (c->worker_ref && !source_find_worker(p->dir, c->worker_ref))
 		findf(p, "worker '%s' is not in deadlined_workers", c->worker_ref);
 }
@@ -139,6 +262,8 @@ static int one_case(void *ctx, const struct source_case *c)
 		p->cap = cap;
 	}
 	check_people(p, c);
+	if (p->expected.n)
+		find_expected(p, c->case_ref);
 	rc.case_ref = c->case_ref;
 	rc.date_of_birth = birth_date(p, c);
 	rc.events = p->events;
@@ -157,7 +282,10 @@ static int one_case(void *ctx, const struct source_case *c)
 		p->rule = &rules[r];
 		rules_evaluate(p->rule, p->conf->cal, &rc, p->now, obligation, finding, p);
 	}
-	return 0;
+	for (size_t i = 0; i < p->exp_n; i++)
+		compare_one(p, &p->exp_v[i]);
+	p->exp_n = 0;
+	return p->oom ? -1 : 0;
 }
 
 static void orphan(void *ctx, const char *case_ref, size_t nevents)
@@ -190,12 +318,22 @@ int evaluate_run(const struct conf *conf, struct source *src, const char *case_r
 	}
 	if (source_load_directory(src, &dir, err) < 0)
 		return -1;
+	if (hooks->compare_expected) {
+		bool present;
+
+		if (source_load_expected(src, &p.expected, &present, err) < 0) {
+			source_free_directory(&dir);
+			return -1;
+		}
+	}
 	rc = source_each_case(src, case_ref, one_case, orphan, &p, err);
 	if (rc > 0 || (rc < 0 && !err->msg[0])) {
 		error_set(err, "out of memory evaluating case %s", p.c ? p.c->case_ref : "?");
 		rc = -1;
 	}
 	free(p.events);
+	free(p.obs);
+	source_free_expected(&p.expected);
 	source_free_directory(&dir);
 	return rc;
 }

@@ -40,6 +40,8 @@ static const char SQL_ONE_CASE_EVENTS[] =
 	" WHERE case_ref = ?1 COLLATE BINARY ORDER BY occurred";
 static const char SQL_TEAMS[] = "SELECT " TEAM_COLUMNS " FROM deadlined_teams";
 static const char SQL_WORKERS[] = "SELECT " WORKER_COLUMNS " FROM deadlined_workers";
+static const char SQL_EXPECTED[] =
+	"SELECT case_ref, rule, due, event_ref FROM deadlined_expected_due";
 
 static const struct {
 	const char *name, *columns;
@@ -679,14 +681,45 @@ static int worker_cmp(const void *pa, const void *pb)
 	return strcmp_null(a->team_ref, b->team_ref);
 }
 
-/* Teams and workers are read the same way; the ref is the first member of
- * both structs, so a pointer to one is a pointer to its ref. */
+static int expected_read(sqlite3_stmt *st, void *elem)
+{
+	struct source_expected *e = elem;
+
+	return dup_column(st, 0, &e->case_ref) | dup_column(st, 1, &e->rule) |
+	       dup_column(st, 2, &e->due) | dup_column(st, 3, &e->event_ref);
+}
+
+static void expected_free(void *elem)
+{
+	struct source_expected *e = elem;
+
+	free((char *)e->case_ref);
+	free((char *)e->rule);
+	free((char *)e->due);
+	free((char *)e->event_ref);
+}
+
+static int expected_cmp(const void *pa, const void *pb)
+{
+	const struct source_expected *a = pa, *b = pb;
+	int c;
+
+	if ((c = strcmp(a->case_ref, b->case_ref)) || (c = strcmp_null(a->rule, b->rule)) ||
+	    (c = strcmp_null(a->due, b->due)))
+		return c;
+	return strcmp_null(a->event_ref, b->event_ref);
+}
+
+/* Teams, workers and expected due dates are read the same way; the ref is
+ * the first member of each struct, so a pointer to one is a pointer to its
+ * ref. */
 struct directory_table {
 	const char *relation, *sql;
 	size_t size;
 	int (*read)(sqlite3_stmt *st, void *elem);
 	void (*free)(void *elem);
 	int (*cmp)(const void *a, const void *b);
+	bool many;                 /* many rows may share a ref: keep them all */
 };
 
 static const struct directory_table teams_table = {
@@ -697,6 +730,11 @@ static const struct directory_table teams_table = {
 static const struct directory_table workers_table = {
 	"deadlined_workers", SQL_WORKERS, sizeof(struct source_worker),
 	worker_read, worker_free, worker_cmp,
+};
+
+static const struct directory_table expected_table = {
+	"deadlined_expected_due", SQL_EXPECTED, sizeof(struct source_expected),
+	expected_read, expected_free, expected_cmp, true,
 };
 
 static const char *ref_of(const void *elem)
@@ -727,7 +765,8 @@ static size_t sort_unique(const struct directory_table *t, void *rows, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		void *row = elem_at(t, rows, i);
 
-		if (kept && strcmp(ref_of(elem_at(t, rows, kept - 1)), ref_of(row)) == 0) {
+		if (kept && (t->many ? t->cmp(elem_at(t, rows, kept - 1), row)
+				     : strcmp(ref_of(elem_at(t, rows, kept - 1)), ref_of(row))) == 0) {
 			t->free(row);
 			continue;
 		}
@@ -853,4 +892,38 @@ int source_exec_for_test(struct source *src, const char *sql, struct dl_error *e
 	error_set(err, "case database %s: %s", src->path, msg ? msg : sqlite3_errmsg(src->db));
 	sqlite3_free(msg);
 	return -1;
+}
+
+int source_load_expected(struct source *src, struct source_expected_list *out,
+			 bool *present, struct dl_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	void *rows;
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	/* The one optional relation: absent is not an error. */
+	rc = sqlite3_prepare_v2(src->db, SQL_EXPECTED, -1, &st, NULL);
+	sqlite3_finalize(st);
+	*present = rc == SQLITE_OK ||
+		   strncmp(sqlite3_errmsg(src->db), "no such table", 13) != 0;
+	if (!*present)
+		return 0;
+	if (rc != SQLITE_OK) {
+		error_set(err, "case database %s: relation deadlined_expected_due: %s; expected "
+			  "columns case_ref, rule, due, event_ref", src->path,
+			  sqlite3_errmsg(src->db));
+		return -1;
+	}
+	if (load_table(src, &expected_table, &rows, &out->n, err) < 0)
+		return -1;
+	out->v = rows;
+	return 0;
+}
+
+void source_free_expected(struct source_expected_list *list)
+{
+	free_rows(&expected_table, list->v, list->n);
+	list->v = NULL;
+	list->n = 0;
 }

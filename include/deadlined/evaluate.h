@@ -23,6 +23,10 @@ struct evaluate_hooks {
 	void (*case_events)(void *ctx, const struct source_case *c,
 			    const struct rules_event *events, size_t n);
 	void *ctx;
+	/* Compare with the case system's own due dates where the database
+	 * has deadlined_expected_due: each that differs from the obligation's
+	 * due date, or matches no obligation, is a finding with both dates. */
+	bool compare_expected;
 };
 
 struct evaluate_summary {

@@ -13,6 +13,7 @@
 #ifndef DEADLINED_SOURCE_H
 #define DEADLINED_SOURCE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -80,6 +81,27 @@ const struct source_team *source_find_team(const struct source_directory *dir,
 					   const char *team_ref);
 const struct source_worker *source_find_worker(const struct source_directory *dir,
 					       const char *worker_ref);
+
+/* The case system's own due dates, from the optional fifth relation
+ * deadlined_expected_due (case_ref, rule, due, event_ref): for
+ * `deadlinectl check-data` to compare with the daemon's.  event_ref names
+ * the event that met the obligation; NULL, or an event not (yet) in
+ * deadlined_events, means the open one. */
+struct source_expected {
+	const char *case_ref, *rule, *due, *event_ref;   /* all but case_ref may be NULL */
+};
+
+struct source_expected_list {
+	struct source_expected *v;   /* sorted by case_ref (strcmp) */
+	size_t n;
+};
+
+/* Load every row with a case_ref.  *present is false (and the list empty)
+ * when the database has no such relation; a relation without the columns
+ * is an error. */
+int source_load_expected(struct source *src, struct source_expected_list *out,
+			 bool *present, struct dl_error *err);
+void source_free_expected(struct source_expected_list *list);
 
 /* SQLite's change counter for this connection (PRAGMA data_version): it
  * changes when another connection has committed a change. */

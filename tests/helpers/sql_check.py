@@ -27,6 +27,17 @@ ALLOWED = {
         "teams_table.sql / workers_table.sql, set to the constants SQL_TEAMS, SQL_WORKERS",
     ("source.c", "source_exec_for_test", "sql"):
         "test-only entry (tests/unit/test_source.c proves writes fail); the daemon never calls it",
+    ("ssd.c", "create_table", "create.s"):
+        "CREATE TABLE of a CSV file's table and header names (identifiers cannot be bound): "
+        "table_name() and check_header() admit only [A-Za-z_][A-Za-z0-9_]*, and they are "
+        "double-quoted; the values go in through insert.s's bound parameters",
+    ("ssd.c", "create_table", "insert.s"):
+        'INSERT INTO "table" VALUES (?, ...): the same checked table name and one ? per column',
+    ("ssd.c", "complete_table", "sql"):
+        "CREATE TABLE / ALTER TABLE ADD COLUMN of standard[], a table of string literals "
+        "(the SSD's table and column names)",
+    ("ssd.c", "ssd_install_views", "VIEWS_SQL"):
+        "conf/schema/ssd-views.sql, compiled in as a constant array of bytes by the Makefile",
     ("state.c", "migrate", "migrations[v]"):
         "the migrations[] array of string literals",
     ("state.c", "migrate", "sql"):

@@ -8,7 +8,7 @@ LSAN_OPTIONS="suppressions=$(pwd)/tests/fuzz/lsan.supp:print_suppressions=0"
 VALGRIND_OPTS="--suppressions=$(pwd)/tests/fuzz/valgrind.supp"
 export LSAN_OPTIONS VALGRIND_OPTS
 
-for t in conf date duration evaluate; do
+for t in conf date duration evaluate csv; do
 	replay=$BUILD/fuzz/replay_$t
 	corpus=tests/fuzz/corpus/$t
 	n=$(ls "$corpus" 2>/dev/null | wc -l)
