@@ -335,6 +335,8 @@ static const struct schema_field service_fields[] = {
 	  .help = "err, warning, notice, info or debug" },
 	{ "stop_grace", F(INT, stop_grace), .min = 0, .max = 300, .def = "10",
 	  .help = "seconds in-flight deliveries may finish in when stopping" },
+	{ "reconcile_interval", F(INT, reconcile_interval), .min = 0, .max = 31 * 86400,
+	  .def = "86400", .help = "seconds between full evaluations (0: every poll)" },
 	{ 0 }
 };
 #undef type_of_table

@@ -2,10 +2,12 @@
 #include "deadlined/mainloop.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "deadlined/log.h"
@@ -27,6 +29,23 @@ struct loop {
 	char last_poll[16];         /* local HH:MM:SS, or "never" */
 	char note[160];             /* the last poll's problem, for STATUS */
 	char reload_note[200];      /* a rejected reload, until one succeeds */
+
+	/* The case database stays open from poll to poll, so an unchanged
+	 * source costs a stat and a PRAGMA (see poll_once). */
+	struct source *src;
+	dev_t src_dev;
+	ino_t src_ino;
+	int64_t data_version;       /* as of the last poll that succeeded */
+	int64_t change_seq;         /* deadlined_changes read up to here */
+	int64_t last_full;          /* unix time of the last full evaluation */
+	bool want_full;             /* start, reload, replaced file, failure */
+};
+
+/* The cases an incremental poll evaluates: changed or due a recheck. */
+struct refs {
+	char **v;
+	size_t n, cap;
+	bool all;                   /* a change that needs everything */
 };
 
 static int64_t now_unix(void)
@@ -87,6 +106,138 @@ static void deliver(struct loop *l)
 	}
 }
 
+static int add_ref(void *ctx, const char *case_ref)
+{
+	struct refs *r = ctx;
+
+	if (!case_ref) {
+		r->all = true;
+		return 0;
+	}
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 64;
+		char **v = realloc(r->v, cap * sizeof *v);
+
+		if (!v)
+			return -1;
+		r->v = v;
+		r->cap = cap;
+	}
+	if (!(r->v[r->n] = strdup(case_ref)))
+		return -1;
+	r->n++;
+	return 0;
+}
+
+static int cmp_ref(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void unique_refs(struct refs *r)
+{
+	size_t k = 0;
+
+	if (r->n > 1)
+		qsort(r->v, r->n, sizeof *r->v, cmp_ref);
+	for (size_t i = 0; i < r->n; i++) {
+		if (k > 0 && strcmp(r->v[k - 1], r->v[i]) == 0)
+			free(r->v[i]);
+		else
+			r->v[k++] = r->v[i];
+	}
+	r->n = k;
+}
+
+static void free_refs(struct refs *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		free(r->v[i]);
+	free(r->v);
+}
+
+/* Open the case database, or reopen it when the file at its path is
+ * another one (an import renamed over it): that calls for a full
+ * evaluation, since the change log of one file says nothing of another. */
+static int open_source(struct loop *l, const char *db, struct dl_error *err)
+{
+	struct stat sb;
+
+	if (l->src && (stat(db, &sb) < 0 || sb.st_dev != l->src_dev || sb.st_ino != l->src_ino)) {
+		source_close(l->src);
+		l->src = NULL;
+	}
+	if (l->src)
+		return 0;
+	l->want_full = true;
+	if (source_open(db, l->conf->source.busy_timeout_ms, &l->src, err) < 0)
+		return -1;
+	if (stat(db, &sb) == 0) {
+		l->src_dev = sb.st_dev;
+		l->src_ino = sb.st_ino;
+	}
+	return 0;
+}
+
+/* What an incremental poll must evaluate: the cases in the change log
+ * since the last poll (when the source changed at all) and those whose
+ * recheck time has come.  r->all when only a full evaluation will do. */
+static int find_changes(struct loop *l, struct dl_moment now, int64_t version, int64_t *seq,
+			struct refs *r, struct dl_error *err)
+{
+	*seq = l->change_seq;
+	if (version != l->data_version) {
+		if (!source_has_change_log(l->src)) {
+			r->all = true;
+			return 0;
+		}
+		if (source_changes(l->src, l->change_seq, add_ref, r, seq, err) < 0)
+			return -1;
+		if (r->all)
+			return 0;
+	}
+	if (state_each_recheck(l->st, evaluate_moment_key(now), add_ref, r, err) < 0)
+		return -1;
+	unique_refs(r);
+	return 0;
+}
+
+static int poll_source(struct loop *l, const char *db, struct dl_moment now,
+		       struct notify_poll_result *res, struct evaluate_summary *sum,
+		       bool *full, struct dl_error *err)
+{
+	int64_t version = 0, seq = 0, t = now_unix();
+	struct refs r = { 0 };
+	int rc;
+
+	if (open_source(l, db, err) < 0 || source_data_version(l->src, &version, err) < 0)
+		return -1;
+	if (l->conf->service.reconcile_interval == 0 ||
+	    t - l->last_full >= l->conf->service.reconcile_interval)
+		l->want_full = true;
+	rc = l->want_full ? source_changes(l->src, -1, add_ref, &r, &seq, err)
+			  : find_changes(l, now, version, &seq, &r, err);
+	*full = l->want_full || r.all;
+	if (rc == 0)
+		rc = *full ? notify_poll(l->n, l->src, now, t, false, NULL, NULL, res, sum, err)
+			   : notify_poll_cases(l->n, l->src, (const char *const *)r.v, r.n, now, t,
+					       res, sum, err);
+	free_refs(&r);
+	if (rc < 0) {
+		/* Start again from a fresh connection and a full evaluation. */
+		source_close(l->src);
+		l->src = NULL;
+		return -1;
+	}
+	l->data_version = version;
+	l->change_seq = seq;
+	if (*full) {
+		l->want_full = false;
+		l->last_full = t;
+	}
+	return 0;
+}
+
 /* One poll; a failure (the case database missing, say) is logged and shown
  * in STATUS, and the next poll tries again. */
 static void poll_once(struct loop *l)
@@ -94,17 +245,14 @@ static void poll_once(struct loop *l)
 	const char *db = l->db ? l->db : l->conf->source.database;
 	struct evaluate_summary sum = { 0 };
 	struct notify_poll_result res;
-	struct source *src = NULL;
 	struct dl_error err;
 	time_t t = time(NULL);
 	struct tm tm;
+	bool full = true;
+	char seq[32];
 	int rc;
 
-	rc = source_open(db, l->conf->source.busy_timeout_ms, &src, &err);
-	if (rc == 0)
-		rc = notify_poll(l->n, src, date_now(), now_unix(), false, NULL, NULL, &res, &sum,
-				 &err);
-	source_close(src);
+	rc = poll_source(l, db, date_now(), &res, &sum, &full, &err);
 	evaluate_summary_free(&sum);
 	l->next_poll = service_now_usec() + (uint64_t)l->conf->service.poll_interval * 1000000u;
 	if (rc < 0) {
@@ -115,8 +263,11 @@ static void poll_once(struct loop *l)
 	l->note[0] = '\0';
 	localtime_r(&t, &tm);
 	strftime(l->last_poll, sizeof l->last_poll, "%H:%M:%S", &tm);
-	log_msg(LOG_INFO, "poll: %ld cases, %ld overdue, %ld due soon, %ld messages made",
-		res.cases, res.overdue, res.due_soon, res.enqueued);
+	snprintf(seq, sizeof seq, "%" PRId64, l->change_seq);
+	set_meta(l, "source_seq", seq);
+	log_msg(full ? LOG_INFO : LOG_DEBUG, "poll (%s): %ld cases, %ld overdue, %ld due soon, "
+		"%ld messages made", full ? "full" : "incremental", res.cases, res.overdue,
+		res.due_soon, res.enqueued);
 }
 
 static void log_errors(const struct dl_errors *errors)
@@ -160,6 +311,7 @@ static void reload(struct loop *l)
 		record_start(l);
 		l->reload_note[0] = '\0';
 		l->next_poll = 0;      /* evaluate with the new rules now */
+		l->want_full = true;
 		log_msg(LOG_NOTICE, "reloaded %s", l->path);
 	}
 	service_ready();
@@ -209,7 +361,7 @@ static void loop_once(struct loop *l, int64_t *last_poll_at)
 
 int mainloop_run(const char *config_path, struct conf **conf, const char *db)
 {
-	struct loop l = { .path = config_path, .db = db, .conf = *conf };
+	struct loop l = { .path = config_path, .db = db, .conf = *conf, .want_full = true };
 	struct dl_error err;
 	int64_t last_poll_at = 0;
 
@@ -243,6 +395,7 @@ int mainloop_run(const char *config_path, struct conf **conf, const char *db)
 	service_stopping();
 	log_msg(LOG_NOTICE, "stopping");
 	notify_close(l.n);
+	source_close(l.src);
 	state_close(l.st);
 	*conf = l.conf;
 	return 0;

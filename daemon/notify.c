@@ -121,6 +121,7 @@ struct poll {
 	struct dl_error *err;
 	int failed;
 	struct digests *batch;     /* this poll's immediate messages, grouped */
+	bool full;                 /* every case, not only some */
 };
 
 static int level_of(const struct obligation *ob)
@@ -495,6 +496,17 @@ static void on_obligation(void *ctx, const struct source_case *c, const struct o
 		p->failed = 1;
 }
 
+static void on_case_done(void *ctx, const struct source_case *c, int64_t recheck)
+{
+	struct poll *p = ctx;
+
+	/* A full poll starts from an empty table, an incremental one has
+	 * cleared the case's entry. */
+	if (!p->failed && recheck != STATE_NO_RECHECK &&
+	    state_set_recheck(p->n->st, c->case_ref, recheck, p->err) < 0)
+		p->failed = 1;
+}
+
 static void on_finding(void *ctx, const char *case_ref, const char *problem)
 {
 	struct poll *p = ctx;
@@ -602,15 +614,27 @@ static int digests(struct poll *p)
 	return rc;
 }
 
-int notify_poll(struct notify *n, struct source *src, struct dl_moment now, int64_t now_unix,
-		bool dry_run, notify_dry_fn dry, void *dry_ctx,
-		struct notify_poll_result *res, struct evaluate_summary *sum,
-		struct dl_error *err)
+/* Obligations of the cases in refs that this poll did not see are gone;
+ * so are their rechecks, until the evaluation sets them again. */
+static int forget_cases(struct poll *p, const char *const *refs, size_t nrefs, bool closing)
+{
+	for (size_t i = 0; i < nrefs; i++)
+		if ((closing ? state_close_unseen_case(p->n->st, refs[i], p->id, p->err)
+			     : state_set_recheck(p->n->st, refs[i], STATE_NO_RECHECK, p->err)) < 0)
+			return -1;
+	return 0;
+}
+
+static int poll_run(struct notify *n, struct source *src, const char *const *refs,
+		    size_t nrefs, struct dl_moment now, int64_t now_unix, bool dry_run,
+		    notify_dry_fn dry, void *dry_ctx, struct notify_poll_result *res,
+		    struct evaluate_summary *sum, struct dl_error *err)
 {
 	struct poll p = { .n = n, .now = now, .now_unix = now_unix, .dry = dry_run,
-			  .dry_fn = dry, .dry_ctx = dry_ctx, .res = res, .err = err };
+			  .dry_fn = dry, .dry_ctx = dry_ctx, .res = res, .err = err,
+			  .full = refs == NULL };
 	struct digests batch = { .p = &p };
-	struct evaluate_hooks hooks = { on_obligation, on_finding, NULL, &p };
+	struct evaluate_hooks hooks = { on_obligation, on_finding, NULL, &p, on_case_done };
 	struct state_poll rec;
 	int rc;
 
@@ -626,12 +650,15 @@ int notify_poll(struct notify *n, struct source *src, struct dl_moment now, int6
 	}
 	rc = state_poll_begin(n->st, now_unix, &p.id, err);
 	if (rc == 0)
-		rc = evaluate_run(n->conf, src, NULL, now, &hooks, sum, err);
+		rc = p.full ? state_clear_rechecks(n->st, err) : forget_cases(&p, refs, nrefs, false);
+	if (rc == 0)
+		rc = p.full ? evaluate_run(n->conf, src, NULL, now, &hooks, sum, err)
+			    : evaluate_cases(n->conf, src, refs, nrefs, now, &hooks, sum, err);
 	res->cases = (long)sum->cases;
 	if (rc == 0 && p.failed)
 		rc = -1;
 	if (rc == 0)
-		rc = state_close_unseen(n->st, p.id, err);
+		rc = p.full ? state_close_unseen(n->st, p.id, err) : forget_cases(&p, refs, nrefs, true);
 	if (rc == 0)
 		rc = send_groups(&p, &batch);
 	free_digests(&batch);
@@ -647,6 +674,25 @@ int notify_poll(struct notify *n, struct source *src, struct dl_moment now, int6
 		state_rollback(n->st);
 	source_free_directory(&p.dir);
 	return rc;
+}
+
+int notify_poll(struct notify *n, struct source *src, struct dl_moment now, int64_t now_unix,
+		bool dry_run, notify_dry_fn dry, void *dry_ctx,
+		struct notify_poll_result *res, struct evaluate_summary *sum,
+		struct dl_error *err)
+{
+	return poll_run(n, src, NULL, 0, now, now_unix, dry_run, dry, dry_ctx, res, sum, err);
+}
+
+int notify_poll_cases(struct notify *n, struct source *src, const char *const *refs,
+		      size_t nrefs, struct dl_moment now, int64_t now_unix,
+		      struct notify_poll_result *res, struct evaluate_summary *sum,
+		      struct dl_error *err)
+{
+	static const char *const none[1];
+
+	return poll_run(n, src, refs ? refs : none, nrefs, now, now_unix, false, NULL, NULL,
+			res, sum, err);
 }
 
 /* ---- delivery ------------------------------------------------------- */

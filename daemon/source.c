@@ -12,6 +12,7 @@
 #include "deadlined/source.h"
 
 #include <limits.h>
+#include <stdbool.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,14 @@ static const char SQL_ONE_CASE[] =
 static const char SQL_ONE_CASE_EVENTS[] =
 	"SELECT " EVENT_COLUMNS " FROM deadlined_events"
 	" WHERE case_ref = ?1 COLLATE BINARY ORDER BY occurred";
+static const char SQL_CHANGES[] =
+	"SELECT seq, case_ref FROM deadlined_changes WHERE seq > ?1 ORDER BY seq";
+/* The highest seq ever given (AUTOINCREMENT keeps it in sqlite_sequence,
+ * even when the rows have been pruned), else the highest there is. */
+static const char SQL_CHANGE_TOP[] =
+	"SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence"
+	" WHERE name = 'deadlined_changes'), 0),"
+	" COALESCE((SELECT MAX(seq) FROM deadlined_changes), 0))";
 static const char SQL_TEAMS[] = "SELECT " TEAM_COLUMNS " FROM deadlined_teams";
 static const char SQL_WORKERS[] = "SELECT " WORKER_COLUMNS " FROM deadlined_workers";
 
@@ -90,6 +99,7 @@ struct source {
 	long busy_ms;
 	sqlite3_stmt *cases, *events, *one_case, *one_case_events;
 	sqlite3_stmt *version;
+	sqlite3_stmt *changes, *change_top;   /* NULL: no change log */
 
 	/* The current case's events, reused from case to case: they grow to
 	 * the largest case seen and are never shrunk. */
@@ -213,6 +223,16 @@ int source_open(const char *path, long busy_timeout_ms, struct source **out,
 	    prepare(src, SQL_ONE_CASE_EVENTS, &src->one_case_events, err) < 0 ||
 	    prepare(src, "PRAGMA data_version", &src->version, err) < 0)
 		goto fail;
+	/* The change log is optional: without it every change means a full
+	 * evaluation. */
+	if (sqlite3_prepare_v3(src->db, SQL_CHANGES, -1, SQLITE_PREPARE_PERSISTENT,
+			       &src->changes, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(src->db, SQL_CHANGE_TOP, -1, SQLITE_PREPARE_PERSISTENT,
+			       &src->change_top, NULL) != SQLITE_OK) {
+		sqlite3_finalize(src->changes);
+		src->changes = NULL;
+		src->change_top = NULL;
+	}
 	*out = src;
 	return 0;
 fail:
@@ -229,6 +249,8 @@ void source_close(struct source *src)
 	sqlite3_finalize(src->one_case);
 	sqlite3_finalize(src->one_case_events);
 	sqlite3_finalize(src->version);
+	sqlite3_finalize(src->changes);
+	sqlite3_finalize(src->change_top);
 	sqlite3_close(src->db);
 	free(src->ev);
 	free(src->at);
@@ -853,4 +875,63 @@ int source_exec_for_test(struct source *src, const char *sql, struct dl_error *e
 	error_set(err, "case database %s: %s", src->path, msg ? msg : sqlite3_errmsg(src->db));
 	sqlite3_free(msg);
 	return -1;
+}
+
+bool source_has_change_log(const struct source *src)
+{
+	return src->changes != NULL;
+}
+
+static int change_rows(struct source *src, int64_t after, source_change_fn fn, void *ctx,
+		       int64_t top, struct dl_error *err)
+{
+	int64_t expect = after + 1;
+	int rc = 0, step;
+
+	sqlite3_bind_int64(src->changes, 1, after);
+	while (rc == 0 && (step = sqlite3_step(src->changes)) == SQLITE_ROW) {
+		/* A gap: rows the daemon never read were pruned. */
+		if (sqlite3_column_int64(src->changes, 0) != expect)
+			return fn(ctx, NULL);
+		expect++;
+		rc = fn(ctx, (const char *)sqlite3_column_text(src->changes, 1));
+	}
+	if (rc == 0 && step != SQLITE_DONE) {
+		db_error(src, err, "reading deadlined_changes");
+		return -1;
+	}
+	/* The newest rows were pruned too. */
+	if (rc == 0 && expect <= top)
+		rc = fn(ctx, NULL);
+	return rc;
+}
+
+int source_changes(struct source *src, int64_t after, source_change_fn fn, void *ctx,
+		   int64_t *top, struct dl_error *err)
+{
+	int rc = -1, step;
+
+	*top = 0;
+	if (!src->changes)
+		return 0;
+	if (sqlite3_exec(src->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+		db_error(src, err, "starting a read transaction");
+		return -1;
+	}
+	step = sqlite3_step(src->change_top);
+	if (step == SQLITE_ROW) {
+		*top = sqlite3_column_int64(src->change_top, 0);
+		rc = 0;
+	} else {
+		db_error(src, err, "reading deadlined_changes");
+	}
+	sqlite3_reset(src->change_top);
+	/* A log that went backwards belongs to another file. */
+	if (rc == 0 && after >= 0 && *top < after)
+		rc = fn(ctx, NULL);
+	else if (rc == 0 && after >= 0 && *top > after)
+		rc = change_rows(src, after, fn, ctx, *top, err);
+	sqlite3_reset(src->changes);
+	sqlite3_exec(src->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
 }

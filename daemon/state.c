@@ -49,10 +49,16 @@ static const char *const migrations[] = {
 	" enqueued INTEGER);",
 	/* 1 → 2: what the running daemon says about itself, for status. */
 	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);",
+	/* 2 → 3: when each case must be evaluated again although its rows did
+	 * not change (a clock reaches due-soon or overdue, an overdue count
+	 * moves on, a future-dated event arrives), as unix-like seconds of
+	 * local time (day * 86400 + second of the day). */
+	"CREATE TABLE IF NOT EXISTS rechecks (case_ref TEXT PRIMARY KEY, at INTEGER NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS rechecks_at ON rechecks(at);",
 };
 
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])
-#define CACHE 48
+#define CACHE 64
 
 struct state {
 	sqlite3 *db;
@@ -336,6 +342,74 @@ static const char SQL_CLOSE_UNSEEN[] =
 int state_close_unseen(struct state *st, int64_t poll, struct dl_error *err)
 {
 	return done(st, prep(st, err, SQL_CLOSE_UNSEEN, "I", poll), err, "close unseen");
+}
+
+static const char SQL_CLOSE_UNSEEN_CASE[] =
+	"UPDATE obligations SET closed = 'gone', state = 'gone', level = -1,"
+	" updated = strftime('%s', 'now') WHERE case_ref = ?1 AND closed IS NULL"
+	" AND seen_poll < ?2";
+
+int state_close_unseen_case(struct state *st, const char *case_ref, int64_t poll,
+			    struct dl_error *err)
+{
+	return done(st, prep(st, err, SQL_CLOSE_UNSEEN_CASE, "sI", case_ref, poll), err,
+		    "close unseen");
+}
+
+static const char SQL_SET_RECHECK[] =
+	"INSERT OR REPLACE INTO rechecks (case_ref, at) VALUES (?1, ?2)";
+static const char SQL_DEL_RECHECK[] = "DELETE FROM rechecks WHERE case_ref = ?1";
+
+int state_set_recheck(struct state *st, const char *case_ref, int64_t at,
+		      struct dl_error *err)
+{
+	if (at == STATE_NO_RECHECK)
+		return done(st, prep(st, err, SQL_DEL_RECHECK, "s", case_ref), err,
+			    "clear recheck");
+	return done(st, prep(st, err, SQL_SET_RECHECK, "sI", case_ref, at), err, "set recheck");
+}
+
+static const char SQL_CLEAR_RECHECKS[] = "DELETE FROM rechecks";
+
+int state_clear_rechecks(struct state *st, struct dl_error *err)
+{
+	return done(st, prep(st, err, SQL_CLEAR_RECHECKS, ""), err, "clear rechecks");
+}
+
+static const char SQL_EACH_RECHECK[] =
+	"SELECT case_ref FROM rechecks WHERE at <= ?1 ORDER BY case_ref";
+
+int state_each_recheck(struct state *st, int64_t upto, state_ref_fn fn, void *ctx,
+		       struct dl_error *err)
+{
+	sqlite3_stmt *s = prep(st, err, SQL_EACH_RECHECK, "I", upto);
+	int rc = 0, step = SQLITE_DONE;
+
+	if (!s)
+		return -1;
+	while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW)
+		rc = fn(ctx, col(s, 0));
+	sqlite3_reset(s);
+	if (rc == 0 && step != SQLITE_DONE)
+		return db_error(st, err, "read rechecks");
+	return rc;
+}
+
+static const char SQL_NEXT_RECHECK[] = "SELECT MIN(at) FROM rechecks";
+
+int state_next_recheck(struct state *st, int64_t *at, struct dl_error *err)
+{
+	sqlite3_stmt *s = prep(st, err, SQL_NEXT_RECHECK, "");
+	int rc;
+
+	if (!s)
+		return -1;
+	*at = STATE_NO_RECHECK;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
+		*at = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : db_error(st, err, "read next recheck");
 }
 
 static const char SQL_EACH_OPEN[] =

@@ -83,6 +83,7 @@ struct conf_service {
 	const char *log_level;           /* err, warning, notice, info, debug */
 	int log_priority;                /* resolved */
 	long stop_grace;                 /* seconds in-flight deliveries get at stop */
+	long reconcile_interval;         /* seconds between full evaluations */
 };
 
 /* Extra receivers for matching alerts: by rule, team and what happened. */

@@ -13,6 +13,7 @@
 #ifndef DEADLINED_SOURCE_H
 #define DEADLINED_SOURCE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -84,6 +85,20 @@ const struct source_worker *source_find_worker(const struct source_directory *di
 /* SQLite's change counter for this connection (PRAGMA data_version): it
  * changes when another connection has committed a change. */
 int source_data_version(struct source *src, int64_t *out, struct dl_error *err);
+
+/* The change log (deadlined_changes, see conf/schema/native.sql): does
+ * this source have one? */
+bool source_has_change_log(const struct source *src);
+
+/* Call fn with the case_ref of every change after seq `after` (a case may
+ * come more than once; NULL means "everything": a change to teams or
+ * workers, a NULL case_ref, rows pruned before they were read, or a log
+ * that went backwards, as when the file was replaced).  With after < 0,
+ * fn is not called.  *top receives the highest seq given so far (0 without
+ * a log).  A non-zero return from fn stops the walk and is returned. */
+typedef int (*source_change_fn)(void *ctx, const char *case_ref);
+int source_changes(struct source *src, int64_t after, source_change_fn fn, void *ctx,
+		   int64_t *top, struct dl_error *err);
 
 /* For tests: run one SQL statement through the source's own connection;
  * a write must fail because the connection is read-only. */

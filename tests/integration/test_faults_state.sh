@@ -214,7 +214,7 @@ sqlite3 "$STATE" "DROP TABLE meta; PRAGMA user_version = 1;
 [ "$(sqlite3 "$STATE" 'PRAGMA user_version')" = 1 ] && ok || bad "could not make a v1 database"
 before=$(mails)
 start_daemon || { finish; exit 1; }
-[ "$(q "$STATE" 'PRAGMA user_version')" = 2 ] && ok || bad "v1 not migrated: user_version $(q "$STATE" 'PRAGMA user_version')"
+[ "$(q "$STATE" 'PRAGMA user_version')" = 3 ] && ok || bad "v1 not migrated: user_version $(q "$STATE" 'PRAGMA user_version')"
 [ "$(q "$STATE" "SELECT value FROM meta WHERE key = 'pid'")" = "$DPID" ] && ok || bad "no meta after migrating"
 wait_until 10 eval 'grep -l "^Message-ID: <v1-pending@deadlined.test>" "$MAIL"/* >/dev/null 2>&1' \
 	&& ok || bad "the v1 outbox's pending message was not sent"
