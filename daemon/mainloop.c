@@ -36,6 +36,9 @@ struct loop {
 	dev_t src_dev;
 	ino_t src_ino;
 	int64_t data_version;       /* as of the last poll that succeeded */
+	int64_t schema_version;     /* as the source was opened */
+	struct timespec src_mtime;  /* the file as of the last poll */
+	off_t src_size;
 	int64_t change_seq;         /* deadlined_changes read up to here */
 	int64_t last_full;          /* unix time of the last full evaluation */
 	bool want_full;             /* start, reload, replaced file, failure */
@@ -159,23 +162,49 @@ static void free_refs(struct refs *r)
 /* Open the case database, or reopen it when the file at its path is
  * another one (an import renamed over it): that calls for a full
  * evaluation, since the change log of one file says nothing of another. */
-static int open_source(struct loop *l, const char *db, struct dl_error *err)
+static int open_source(struct loop *l, const char *db, struct stat *sb, struct dl_error *err)
 {
-	struct stat sb;
+	bool known = stat(db, sb) == 0;
 
-	if (l->src && (stat(db, &sb) < 0 || sb.st_dev != l->src_dev || sb.st_ino != l->src_ino)) {
+	if (l->src && (!known || sb->st_dev != l->src_dev || sb->st_ino != l->src_ino)) {
 		source_close(l->src);
 		l->src = NULL;
 	}
 	if (l->src)
 		return 0;
 	l->want_full = true;
-	if (source_open(db, l->conf->source.busy_timeout_ms, &l->src, err) < 0)
+	if (source_open(db, l->conf->source.busy_timeout_ms, &l->src, err) < 0 ||
+	    source_schema_version(l->src, &l->schema_version, err) < 0)
 		return -1;
-	if (stat(db, &sb) == 0) {
-		l->src_dev = sb.st_dev;
-		l->src_ino = sb.st_ino;
+	if (known) {
+		l->src_dev = sb->st_dev;
+		l->src_ino = sb->st_ino;
 	}
+	return 0;
+}
+
+static bool same_time(struct timespec a, struct timespec b)
+{
+	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+/* Has the source changed in a way the change log cannot tell?  Its schema
+ * (a relation dropped or remade), or its file rewritten in place by
+ * something other than SQLite (a copy over it, a fault): the file's time
+ * or size moved while SQLite's change counter did not. */
+static int changed_outside(struct loop *l, const struct stat *sb, int64_t version,
+			   bool *outside, struct dl_error *err)
+{
+	int64_t schema = 0;
+
+	*outside = false;
+	if (version == l->data_version) {
+		*outside = !same_time(sb->st_mtim, l->src_mtime) || sb->st_size != l->src_size;
+		return 0;
+	}
+	if (source_schema_version(l->src, &schema, err) < 0)
+		return -1;
+	*outside = schema != l->schema_version;
 	return 0;
 }
 
@@ -210,8 +239,20 @@ static int poll_source(struct loop *l, const char *db, struct dl_moment now,
 	struct refs r = { 0 };
 	int rc;
 
-	if (open_source(l, db, err) < 0 || source_data_version(l->src, &version, err) < 0)
-		return -1;
+	struct stat sb;
+	bool outside;
+
+	if (open_source(l, db, &sb, err) < 0 || source_data_version(l->src, &version, err) < 0 ||
+	    changed_outside(l, &sb, version, &outside, err) < 0)
+		goto fail;
+	/* Open again, which checks the relations anew, and read it all. */
+	if (outside) {
+		source_close(l->src);
+		l->src = NULL;
+		if (open_source(l, db, &sb, err) < 0 ||
+		    source_data_version(l->src, &version, err) < 0)
+			goto fail;
+	}
 	if (l->conf->service.reconcile_interval == 0 ||
 	    t - l->last_full >= l->conf->service.reconcile_interval)
 		l->want_full = true;
@@ -223,19 +264,22 @@ static int poll_source(struct loop *l, const char *db, struct dl_moment now,
 			   : notify_poll_cases(l->n, l->src, (const char *const *)r.v, r.n, now, t,
 					       res, sum, err);
 	free_refs(&r);
-	if (rc < 0) {
-		/* Start again from a fresh connection and a full evaluation. */
-		source_close(l->src);
-		l->src = NULL;
-		return -1;
-	}
+	if (rc < 0)
+		goto fail;
 	l->data_version = version;
+	l->src_mtime = sb.st_mtim;
+	l->src_size = sb.st_size;
 	l->change_seq = seq;
 	if (*full) {
 		l->want_full = false;
 		l->last_full = t;
 	}
 	return 0;
+fail:
+	/* Start again from a fresh connection and a full evaluation. */
+	source_close(l->src);
+	l->src = NULL;
+	return -1;
 }
 
 /* One poll; a failure (the case database missing, say) is logged and shown
@@ -265,9 +309,9 @@ static void poll_once(struct loop *l)
 	strftime(l->last_poll, sizeof l->last_poll, "%H:%M:%S", &tm);
 	snprintf(seq, sizeof seq, "%" PRId64, l->change_seq);
 	set_meta(l, "source_seq", seq);
-	log_msg(full ? LOG_INFO : LOG_DEBUG, "poll (%s): %ld cases, %ld overdue, %ld due soon, "
-		"%ld messages made", full ? "full" : "incremental", res.cases, res.overdue,
-		res.due_soon, res.enqueued);
+	log_msg(LOG_INFO, "poll: %ld cases, %ld overdue, %ld due soon, %ld messages made (%s)",
+		res.cases, res.overdue, res.due_soon, res.enqueued,
+		full ? "full evaluation" : "changed cases only");
 }
 
 static void log_errors(const struct dl_errors *errors)

@@ -98,7 +98,7 @@ struct source {
 	char *path;
 	long busy_ms;
 	sqlite3_stmt *cases, *events, *one_case, *one_case_events;
-	sqlite3_stmt *version;
+	sqlite3_stmt *version, *schema;
 	sqlite3_stmt *changes, *change_top;   /* NULL: no change log */
 
 	/* The current case's events, reused from case to case: they grow to
@@ -221,7 +221,8 @@ int source_open(const char *path, long busy_timeout_ms, struct source **out,
 	    prepare(src, SQL_EVENTS, &src->events, err) < 0 ||
 	    prepare(src, SQL_ONE_CASE, &src->one_case, err) < 0 ||
 	    prepare(src, SQL_ONE_CASE_EVENTS, &src->one_case_events, err) < 0 ||
-	    prepare(src, "PRAGMA data_version", &src->version, err) < 0)
+	    prepare(src, "PRAGMA data_version", &src->version, err) < 0 ||
+	    prepare(src, "PRAGMA schema_version", &src->schema, err) < 0)
 		goto fail;
 	/* The change log is optional: without it every change means a full
 	 * evaluation. */
@@ -249,6 +250,7 @@ void source_close(struct source *src)
 	sqlite3_finalize(src->one_case);
 	sqlite3_finalize(src->one_case_events);
 	sqlite3_finalize(src->version);
+	sqlite3_finalize(src->schema);
 	sqlite3_finalize(src->changes);
 	sqlite3_finalize(src->change_top);
 	sqlite3_close(src->db);
@@ -854,16 +856,26 @@ const struct source_worker *source_find_worker(const struct source_directory *di
 
 /* --- the rest --- */
 
-int source_data_version(struct source *src, int64_t *out, struct dl_error *err)
+static int pragma_int(struct source *src, sqlite3_stmt *st, int64_t *out, struct dl_error *err)
 {
-	int rc = sqlite3_step(src->version);
+	int rc = sqlite3_step(st);
 
 	if (rc == SQLITE_ROW)
-		*out = sqlite3_column_int64(src->version, 0);
+		*out = sqlite3_column_int64(st, 0);
 	else
-		db_error(src, err, "reading data_version");
-	sqlite3_reset(src->version);
+		db_error(src, err, "reading a PRAGMA");
+	sqlite3_reset(st);
 	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int source_data_version(struct source *src, int64_t *out, struct dl_error *err)
+{
+	return pragma_int(src, src->version, out, err);
+}
+
+int source_schema_version(struct source *src, int64_t *out, struct dl_error *err)
+{
+	return pragma_int(src, src->schema, out, err);
 }
 
 int source_exec_for_test(struct source *src, const char *sql, struct dl_error *err)

@@ -100,6 +100,12 @@ typedef int (*source_change_fn)(void *ctx, const char *case_ref);
 int source_changes(struct source *src, int64_t after, source_change_fn fn, void *ctx,
 		   int64_t *top, struct dl_error *err);
 
+/* The schema cookie (PRAGMA schema_version): it changes when a table,
+ * view or trigger is made, changed or dropped, which the change log does
+ * not record, so the caller opens the source again (checking the four
+ * relations) and evaluates in full. */
+int source_schema_version(struct source *src, int64_t *out, struct dl_error *err);
+
 /* For tests: run one SQL statement through the source's own connection;
  * a write must fail because the connection is read-only. */
 int source_exec_for_test(struct source *src, const char *sql, struct dl_error *err);

@@ -237,7 +237,7 @@ wait_until 20 eval '! kill -0 $pid' && ok || { bad "deadlined kept running on a 
 wait $pid
 rc=$?
 [ $rc = 1 ] && ok || bad "v99: exit status $rc, want 1"
-grep -q "err: cannot start: state database $STATE has schema version 99, newer than this deadlined understands (2); refusing to use it" \
+grep -q "err: cannot start: state database $STATE has schema version 99, newer than this deadlined understands (3); refusing to use it" \
 	"$TMP/v99.err" && ok || bad "v99 message: $(cat "$TMP/v99.err")"
 [ "$(wc -l < "$TMP/v99.err")" = 1 ] && ok || bad "v99: more than one line: $(cat "$TMP/v99.err")"
 ! grep -q 'READY=1' "$TMP/notify.log" && ok || bad "READY=1 on a refused database"
