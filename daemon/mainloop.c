@@ -2,16 +2,15 @@
 #include "deadlined/mainloop.h"
 
 #include <inttypes.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "deadlined/log.h"
 #include "deadlined/notify.h"
+#include "deadlined/poller.h"
 #include "deadlined/service.h"
 #include "deadlined/source.h"
 #include "deadlined/state.h"
@@ -29,26 +28,7 @@ struct loop {
 	char last_poll[16];         /* local HH:MM:SS, or "never" */
 	char note[160];             /* the last poll's problem, for STATUS */
 	char reload_note[200];      /* a rejected reload, until one succeeds */
-
-	/* The case database stays open from poll to poll, so an unchanged
-	 * source costs a stat and a PRAGMA (see poll_once). */
-	struct source *src;
-	dev_t src_dev;
-	ino_t src_ino;
-	int64_t data_version;       /* as of the last poll that succeeded */
-	int64_t schema_version;     /* as the source was opened */
-	struct timespec src_mtime;  /* the file as of the last poll */
-	off_t src_size;
-	int64_t change_seq;         /* deadlined_changes read up to here */
-	int64_t last_full;          /* unix time of the last full evaluation */
-	bool want_full;             /* start, reload, replaced file, failure */
-};
-
-/* The cases an incremental poll evaluates: changed or due a recheck. */
-struct refs {
-	char **v;
-	size_t n, cap;
-	bool all;                   /* a change that needs everything */
+	struct poller *poller;      /* keeps the case database open */
 };
 
 static int64_t now_unix(void)
@@ -109,195 +89,19 @@ static void deliver(struct loop *l)
 	}
 }
 
-static int add_ref(void *ctx, const char *case_ref)
-{
-	struct refs *r = ctx;
-
-	if (!case_ref) {
-		r->all = true;
-		return 0;
-	}
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 64;
-		char **v = realloc(r->v, cap * sizeof *v);
-
-		if (!v)
-			return -1;
-		r->v = v;
-		r->cap = cap;
-	}
-	if (!(r->v[r->n] = strdup(case_ref)))
-		return -1;
-	r->n++;
-	return 0;
-}
-
-static int cmp_ref(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void unique_refs(struct refs *r)
-{
-	size_t k = 0;
-
-	if (r->n > 1)
-		qsort(r->v, r->n, sizeof *r->v, cmp_ref);
-	for (size_t i = 0; i < r->n; i++) {
-		if (k > 0 && strcmp(r->v[k - 1], r->v[i]) == 0)
-			free(r->v[i]);
-		else
-			r->v[k++] = r->v[i];
-	}
-	r->n = k;
-}
-
-static void free_refs(struct refs *r)
-{
-	for (size_t i = 0; i < r->n; i++)
-		free(r->v[i]);
-	free(r->v);
-}
-
-/* Open the case database, or reopen it when the file at its path is
- * another one (an import renamed over it): that calls for a full
- * evaluation, since the change log of one file says nothing of another. */
-static int open_source(struct loop *l, const char *db, struct stat *sb, struct dl_error *err)
-{
-	bool known = stat(db, sb) == 0;
-
-	if (l->src && (!known || sb->st_dev != l->src_dev || sb->st_ino != l->src_ino)) {
-		source_close(l->src);
-		l->src = NULL;
-	}
-	if (l->src)
-		return 0;
-	l->want_full = true;
-	if (source_open(db, l->conf->source.busy_timeout_ms, &l->src, err) < 0 ||
-	    source_schema_version(l->src, &l->schema_version, err) < 0)
-		return -1;
-	if (known) {
-		l->src_dev = sb->st_dev;
-		l->src_ino = sb->st_ino;
-	}
-	return 0;
-}
-
-static bool same_time(struct timespec a, struct timespec b)
-{
-	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
-}
-
-/* Has the source changed in a way the change log cannot tell?  Its schema
- * (a relation dropped or remade), or its file rewritten in place by
- * something other than SQLite (a copy over it, a fault): the file's time
- * or size moved while SQLite's change counter did not. */
-static int changed_outside(struct loop *l, const struct stat *sb, int64_t version,
-			   bool *outside, struct dl_error *err)
-{
-	int64_t schema = 0;
-
-	*outside = false;
-	if (version == l->data_version) {
-		*outside = !same_time(sb->st_mtim, l->src_mtime) || sb->st_size != l->src_size;
-		return 0;
-	}
-	if (source_schema_version(l->src, &schema, err) < 0)
-		return -1;
-	*outside = schema != l->schema_version;
-	return 0;
-}
-
-/* What an incremental poll must evaluate: the cases in the change log
- * since the last poll (when the source changed at all) and those whose
- * recheck time has come.  r->all when only a full evaluation will do. */
-static int find_changes(struct loop *l, struct dl_moment now, int64_t version, int64_t *seq,
-			struct refs *r, struct dl_error *err)
-{
-	*seq = l->change_seq;
-	if (version != l->data_version) {
-		if (!source_has_change_log(l->src)) {
-			r->all = true;
-			return 0;
-		}
-		if (source_changes(l->src, l->change_seq, add_ref, r, seq, err) < 0)
-			return -1;
-		if (r->all)
-			return 0;
-	}
-	if (state_each_recheck(l->st, evaluate_moment_key(now), add_ref, r, err) < 0)
-		return -1;
-	unique_refs(r);
-	return 0;
-}
-
-static int poll_source(struct loop *l, const char *db, struct dl_moment now,
-		       struct notify_poll_result *res, struct evaluate_summary *sum,
-		       bool *full, struct dl_error *err)
-{
-	int64_t version = 0, seq = 0, t = now_unix();
-	struct refs r = { 0 };
-	int rc;
-
-	struct stat sb;
-	bool outside;
-
-	if (open_source(l, db, &sb, err) < 0 || source_data_version(l->src, &version, err) < 0 ||
-	    changed_outside(l, &sb, version, &outside, err) < 0)
-		goto fail;
-	/* Open again, which checks the relations anew, and read it all. */
-	if (outside) {
-		source_close(l->src);
-		l->src = NULL;
-		if (open_source(l, db, &sb, err) < 0 ||
-		    source_data_version(l->src, &version, err) < 0)
-			goto fail;
-	}
-	if (l->conf->service.reconcile_interval == 0 ||
-	    t - l->last_full >= l->conf->service.reconcile_interval)
-		l->want_full = true;
-	rc = l->want_full ? source_changes(l->src, -1, add_ref, &r, &seq, err)
-			  : find_changes(l, now, version, &seq, &r, err);
-	*full = l->want_full || r.all;
-	if (rc == 0)
-		rc = *full ? notify_poll(l->n, l->src, now, t, false, NULL, NULL, res, sum, err)
-			   : notify_poll_cases(l->n, l->src, (const char *const *)r.v, r.n, now, t,
-					       res, sum, err);
-	free_refs(&r);
-	if (rc < 0)
-		goto fail;
-	l->data_version = version;
-	l->src_mtime = sb.st_mtim;
-	l->src_size = sb.st_size;
-	l->change_seq = seq;
-	if (*full) {
-		l->want_full = false;
-		l->last_full = t;
-	}
-	return 0;
-fail:
-	/* Start again from a fresh connection and a full evaluation. */
-	source_close(l->src);
-	l->src = NULL;
-	return -1;
-}
-
 /* One poll; a failure (the case database missing, say) is logged and shown
  * in STATUS, and the next poll tries again. */
 static void poll_once(struct loop *l)
 {
 	const char *db = l->db ? l->db : l->conf->source.database;
-	struct evaluate_summary sum = { 0 };
-	struct notify_poll_result res;
+	struct poller_result res;
 	struct dl_error err;
 	time_t t = time(NULL);
 	struct tm tm;
-	bool full = true;
 	char seq[32];
 	int rc;
 
-	rc = poll_source(l, db, date_now(), &res, &sum, &full, &err);
-	evaluate_summary_free(&sum);
+	rc = poller_poll(l->poller, l->conf, l->st, l->n, db, date_now(), now_unix(), &res, &err);
 	l->next_poll = service_now_usec() + (uint64_t)l->conf->service.poll_interval * 1000000u;
 	if (rc < 0) {
 		log_msg(LOG_ERR, "poll failed: %s", err.msg);
@@ -307,11 +111,11 @@ static void poll_once(struct loop *l)
 	l->note[0] = '\0';
 	localtime_r(&t, &tm);
 	strftime(l->last_poll, sizeof l->last_poll, "%H:%M:%S", &tm);
-	snprintf(seq, sizeof seq, "%" PRId64, l->change_seq);
+	snprintf(seq, sizeof seq, "%" PRId64, res.change_seq);
 	set_meta(l, "source_seq", seq);
 	log_msg(LOG_INFO, "poll: %ld cases, %ld overdue, %ld due soon, %ld messages made (%s)",
-		res.cases, res.overdue, res.due_soon, res.enqueued,
-		full ? "full evaluation" : "changed cases only");
+		res.poll.cases, res.poll.overdue, res.poll.due_soon, res.poll.enqueued,
+		res.full ? "full evaluation" : "changed cases only");
 }
 
 static void log_errors(const struct dl_errors *errors)
@@ -355,7 +159,7 @@ static void reload(struct loop *l)
 		record_start(l);
 		l->reload_note[0] = '\0';
 		l->next_poll = 0;      /* evaluate with the new rules now */
-		l->want_full = true;
+		poller_want_full(l->poller);
 		log_msg(LOG_NOTICE, "reloaded %s", l->path);
 	}
 	service_ready();
@@ -405,15 +209,16 @@ static void loop_once(struct loop *l, int64_t *last_poll_at)
 
 int mainloop_run(const char *config_path, struct conf **conf, const char *db)
 {
-	struct loop l = { .path = config_path, .db = db, .conf = *conf, .want_full = true };
+	struct loop l = { .path = config_path, .db = db, .conf = *conf };
 	struct dl_error err;
 	int64_t last_poll_at = 0;
 
 	snprintf(l.last_poll, sizeof l.last_poll, "never");
-	if (service_init() < 0 || state_open(l.conf->state.database, &l.st, &err) < 0 ||
+	if (service_init() < 0 || poller_open(&l.poller, &err) < 0 || state_open(l.conf->state.database, &l.st, &err) < 0 ||
 	    notify_open(l.conf, l.st, &l.n, &err) < 0) {
 		log_msg(LOG_ERR, "cannot start: %s", err.msg);
 		state_close(l.st);
+		poller_close(l.poller);
 		return -1;
 	}
 	log_set_level(l.conf->service.log_priority);
@@ -439,7 +244,7 @@ int mainloop_run(const char *config_path, struct conf **conf, const char *db)
 	service_stopping();
 	log_msg(LOG_NOTICE, "stopping");
 	notify_close(l.n);
-	source_close(l.src);
+	poller_close(l.poller);
 	state_close(l.st);
 	*conf = l.conf;
 	return 0;
