@@ -117,6 +117,7 @@ static size_t good_events(struct pass *p, const struct source_case *c, dl_day do
 		struct dl_moment when;
 		struct dl_error err;
 		char a[DATE_BUF];
+		int id;
 
 		if (!e->kind) {
 			findf(p, "event on %s has no kind (NULL)", e->occurred ? e->occurred : "?");
@@ -126,7 +127,7 @@ static size_t good_events(struct pass *p, const struct source_case *c, dl_day do
 			findf(p, "event '%s': %s", e->kind, e->occurred ? err.msg : "occurred is NULL");
 			continue;
 		}
-		if (!conf_knows_kind(p->conf, e->kind)) {
+		if (!(id = conf_kind_id(p->conf, e->kind))) {
 			findf(p, "unknown event kind '%s' on %s (add it to event_kinds if it is "
 			      "expected)", e->kind, e->occurred);
 			continue;
@@ -140,6 +141,7 @@ static size_t good_events(struct pass *p, const struct source_case *c, dl_day do
 		if (rules_passed(when, p->now))
 			recheck_at(p, reached_key(when));
 		p->events[n].kind = e->kind;
+		p->events[n].kind_id = id;
 		p->events[n++].when = when;
 	}
 	return n;

@@ -283,7 +283,9 @@ void state_rollback(struct state *st)
 }
 
 static const char SQL_GET_OB[] =
-	"SELECT level, alerted_level, last_alert FROM obligations"
+	"SELECT level, alerted_level, last_alert, rowid, child_ref, team_ref, team_name,"
+	" worker_ref, worker_name, worker_email, manager_email, service_manager_email,"
+	" anchor, due, closed, state, stage, days_overdue FROM obligations"
 	" WHERE case_ref = ?1 AND rule = ?2 AND seq = ?3";
 static const char SQL_PUT_OB[] =
 	"INSERT INTO obligations (case_ref, rule, seq, child_ref, team_ref, team_name,"
@@ -297,11 +299,38 @@ static const char SQL_PUT_OB[] =
 	" closed = ?14, state = ?15, stage = ?16, days_overdue = ?17, level = ?18,"
 	" seen_poll = ?19, updated = CASE WHEN level != ?18 OR state != ?15"
 	"  THEN strftime('%s', 'now') ELSE updated END";
+static const char SQL_SEEN_OB[] = "UPDATE obligations SET seen_poll = ?2 WHERE rowid = ?1";
+
+static bool same_text(sqlite3_stmt *s, int i, const char *v)
+{
+	const char *c = (const char *)sqlite3_column_text(s, i);
+
+	return c && v ? strcmp(c, v) == 0 : c == v;
+}
+
+/* Is the stored row (SQL_GET_OB's) what ob would write? */
+static bool unchanged(sqlite3_stmt *s, const struct state_obligation *ob)
+{
+	const char *const v[] = { ob->child_ref, ob->team_ref, ob->team_name, ob->worker_ref,
+				  ob->worker_name, ob->worker_email, ob->manager_email,
+				  ob->service_manager_email, ob->anchor, ob->due, ob->closed,
+				  ob->state };
+
+	if (sqlite3_column_int(s, 0) != ob->level || sqlite3_column_int(s, 16) != ob->stage ||
+	    sqlite3_column_int(s, 17) != ob->days_overdue)
+		return false;
+	for (int i = 0; i < 12; i++)
+		if (!same_text(s, 4 + i, v[i]))
+			return false;
+	return true;
+}
 
 int state_put_obligation(struct state *st, const struct state_obligation *ob,
 			 int64_t poll, struct state_prev *prev, struct dl_error *err)
 {
 	sqlite3_stmt *s = prep(st, err, SQL_GET_OB, "ssi", ob->case_ref, ob->rule, ob->seq);
+	int64_t rowid = 0;
+	bool same = false;
 	int rc;
 
 	if (!s)
@@ -313,10 +342,18 @@ int state_put_obligation(struct state *st, const struct state_obligation *ob,
 		prev->level = sqlite3_column_int(s, 0);
 		prev->alerted_level = sqlite3_column_int(s, 1);
 		snprintf(prev->last_alert, sizeof prev->last_alert, "%s", col(s, 2) ? col(s, 2) : "");
+		rowid = sqlite3_column_int64(s, 3);
+		same = unchanged(s, ob);
 	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return db_error(st, err, "read obligation");
+	/* Most obligations of a full evaluation are as they were: a closed
+	 * one needs no write at all, an open one only this poll's mark (which
+	 * keeps state_close_unseen from closing it). */
+	if (same)
+		return ob->closed ? 0 : done(st, prep(st, err, SQL_SEEN_OB, "II", rowid, poll), err,
+					     "write obligation");
 	s = prep(st, err, SQL_PUT_OB, "ssi" "ssssssssssss" "iiiI", ob->case_ref, ob->rule, ob->seq,
 		 ob->child_ref, ob->team_ref, ob->team_name, ob->worker_ref, ob->worker_name,
 		 ob->worker_email, ob->manager_email, ob->service_manager_email, ob->anchor,
