@@ -110,8 +110,29 @@ static const struct schema_field calendar_fields[] = {
 };
 #undef type_of_table
 
+/* A column name goes into SQL text (names cannot be bound): only a plain
+ * identifier is accepted. */
+static void read_column(struct schema_ctx *ctx, const config_setting_t *s, const char *path,
+			void *field)
+{
+	static const char ident[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_"
+				    "0123456789";
+	const char **out = field;
+	const char *v = schema_is_string(s) ? config_setting_get_string(s) : NULL;
+
+	if (!v || !*v || strlen(v) > 64 || strspn(v, ident) != strlen(v) ||
+	    (*v >= '0' && *v <= '9')) {
+		schema_error(ctx, s, path, "expected the name of a column of deadlined_cases "
+			     "(letters, digits and _, not starting with a digit)");
+		return;
+	}
+	*out = arena_strdup(ctx->arena, v);
+}
+
 #define type_of_table conf_source
 static const struct schema_field source_fields[] = {
+	{ "updated_column", F(CUSTOM, updated_column), .custom = read_column,
+	  .help = "a column of deadlined_cases that grows when a case or its events change" },
 	{ "database", F(STRING, database), .def = "/var/lib/deadlined/cases.db",
 	  .help = "the case database (SQLite), opened read-only" },
 	{ "busy_timeout_ms", F(INT, busy_timeout_ms), .min = 0, .max = 600000,

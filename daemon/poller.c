@@ -19,6 +19,7 @@ struct poller {
 	struct timespec src_mtime;  /* the file as of the last poll */
 	off_t src_size;
 	int64_t change_seq;         /* deadlined_changes read up to here */
+	struct source_mark updated; /* source.updated_column read up to here */
 	int64_t last_full;          /* unix time of the last full evaluation */
 	bool want_full;             /* start, reload, replaced file, failure */
 	struct state *st;           /* for the rechecks, during a poll */
@@ -157,17 +158,23 @@ static int changed_outside(struct poller *l, const struct stat *sb, int64_t vers
 /* What an incremental poll must evaluate: the cases in the change log
  * since the last poll (when the source changed at all) and those whose
  * recheck time has come.  r->all when only a full evaluation will do. */
-static int find_changes(struct poller *l, struct dl_moment now, int64_t version, int64_t *seq,
-			struct refs *r, struct dl_error *err)
+static int find_changes(struct poller *l, const char *column, struct dl_moment now,
+			int64_t version, int64_t *seq, struct source_mark *mark, struct refs *r,
+			struct dl_error *err)
 {
 	*seq = l->change_seq;
+	*mark = l->updated;
 	if (version != l->data_version) {
-		if (!source_has_change_log(l->src)) {
+		if (source_has_change_log(l->src)) {
+			if (source_changes(l->src, l->change_seq, add_ref, r, seq, err) < 0)
+				return -1;
+		} else if (column) {
+			if (source_updated_since(l->src, column, &l->updated, add_ref, r, mark,
+						 err) < 0)
+				return -1;
+		} else {
 			r->all = true;
-			return 0;
 		}
-		if (source_changes(l->src, l->change_seq, add_ref, r, seq, err) < 0)
-			return -1;
 		if (r->all)
 			return 0;
 	}
@@ -182,7 +189,9 @@ int poller_poll(struct poller *l, const struct conf *conf, struct state *st, str
 		struct poller_result *out, struct dl_error *err)
 {
 	struct evaluate_summary sum = { 0 };
+	const char *col = conf->source.updated_column;
 	int64_t version = 0, seq = 0;
+	struct source_mark mark = { 0 };
 	struct refs r = { 0 };
 	struct stat sb;
 	bool outside;
@@ -205,8 +214,17 @@ int poller_poll(struct poller *l, const struct conf *conf, struct state *st, str
 	if (conf->service.reconcile_interval == 0 ||
 	    now_unix - l->last_full >= conf->service.reconcile_interval)
 		l->want_full = true;
-	rc = l->want_full ? source_changes(l->src, -1, add_ref, &r, &seq, err)
-			  : find_changes(l, now, version, &seq, &r, err);
+	if (l->want_full) {
+		/* Where the logs stand before reading: what changes during the
+		 * evaluation is read again next time. */
+		static const struct source_mark none;
+
+		rc = source_changes(l->src, -1, add_ref, &r, &seq, err);
+		if (rc == 0 && col)
+			rc = source_updated_since(l->src, col, &none, add_ref, &r, &mark, err);
+	} else {
+		rc = find_changes(l, col, now, version, &seq, &mark, &r, err);
+	}
 	out->full = l->want_full || r.all;
 	if (rc == 0 && out->full)
 		rc = notify_poll(n, l->src, now, now_unix, false, NULL, NULL, &out->poll, &sum, err);
@@ -221,6 +239,7 @@ int poller_poll(struct poller *l, const struct conf *conf, struct state *st, str
 	l->src_mtime = sb.st_mtim;
 	l->src_size = sb.st_size;
 	l->change_seq = out->change_seq = seq;
+	l->updated = mark;
 	if (out->full) {
 		l->want_full = false;
 		l->last_full = now_unix;

@@ -947,3 +947,57 @@ int source_changes(struct source *src, int64_t after, source_change_fn fn, void 
 	sqlite3_exec(src->db, "ROLLBACK", NULL, NULL, NULL);
 	return rc;
 }
+
+/* Is a after b, as SQLite orders them (every number before every text)? */
+static bool mark_after(const struct source_mark *a, const struct source_mark *b)
+{
+	if (!b->set || a->is_number != b->is_number)
+		return !b->set || !a->is_number;
+	return a->is_number ? a->number > b->number : strcmp(a->text, b->text) > 0;
+}
+
+int source_updated_since(struct source *src, const char *column,
+			 const struct source_mark *after, source_change_fn fn, void *ctx,
+			 struct source_mark *top, struct dl_error *err)
+{
+	char sql[256];
+	sqlite3_stmt *st = NULL;
+	int rc = 0, step;
+
+	*top = *after;
+	/* column is a plain identifier (conf.c checks it). */
+	snprintf(sql, sizeof sql, after->set ?
+		 "SELECT \"%s\", case_ref FROM deadlined_cases WHERE \"%s\" > ?1" :
+		 "SELECT MAX(\"%s\") FROM deadlined_cases", column, column);
+	if (sqlite3_prepare_v2(src->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		db_error(src, err, "reading source.updated_column");
+		return -1;
+	}
+	/* Bound as the type it was read as. */
+	if (after->set && after->is_number)
+		sqlite3_bind_double(st, 1, after->number);
+	else if (after->set)
+		sqlite3_bind_text(st, 1, after->text, -1, SQLITE_STATIC);
+	while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		int type = sqlite3_column_type(st, 0);
+		struct source_mark m = { .set = true };
+
+		if (type == SQLITE_NULL)
+			continue;
+		m.is_number = type == SQLITE_INTEGER || type == SQLITE_FLOAT;
+		if (m.is_number)
+			m.number = sqlite3_column_double(st, 0);
+		else
+			snprintf(m.text, sizeof m.text, "%s", (const char *)sqlite3_column_text(st, 0));
+		if (mark_after(&m, top))
+			*top = m;
+		if (after->set)
+			rc = fn(ctx, (const char *)sqlite3_column_text(st, 1));
+	}
+	if (rc == 0 && step != SQLITE_DONE) {
+		db_error(src, err, "reading source.updated_column");
+		rc = -1;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}

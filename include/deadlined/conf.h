@@ -46,6 +46,7 @@ struct conf_calendar {
 struct conf_source {
 	const char *database;
 	long busy_timeout_ms;
+	const char *updated_column;      /* NULL: none (see deadlined.conf(5)) */
 };
 
 struct conf_state {

@@ -106,6 +106,20 @@ int source_changes(struct source *src, int64_t after, source_change_fn fn, void 
  * relations) and evaluates in full. */
 int source_schema_version(struct source *src, int64_t *out, struct dl_error *err);
 
+/* source.updated_column: a column of deadlined_cases that the council's
+ * system moves forward (a timestamp, a counter) whenever a case or one of
+ * its events changes.  A mark is the highest value seen. */
+struct source_mark {
+	bool set, is_number;
+	double number;
+	char text[64];
+};
+/* Call fn for each case whose column is past *after (nothing when
+ * after->set is false); *top receives the highest value seen. */
+int source_updated_since(struct source *src, const char *column,
+			 const struct source_mark *after, source_change_fn fn, void *ctx,
+			 struct source_mark *top, struct dl_error *err);
+
 /* For tests: run one SQL statement through the source's own connection;
  * a write must fail because the connection is read-only. */
 int source_exec_for_test(struct source *src, const char *sql, struct dl_error *err);
