@@ -256,7 +256,7 @@ int main(int argc, char **argv)
 		}
 		t_dry = median(t, RUNS);
 		snprintf(buf, sizeof buf, "%.2f s", t_dry);
-		snprintf(note, sizeof note, "in-memory state, rolled back; %.2fx the scan; peak "
+		snprintf(note, sizeof note, "temporary state, rolled back; %.2fx the scan; peak "
 			 "RSS %.0f MiB", t_dry / t_scan, rss_dry / 1024.0);
 		row("deadlined --once --dry-run", buf, "", note);
 	}
