@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "deadlined/arena.h"
 #include "deadlined/evaluate.h"
 #include "deadlined/log.h"
 #include "deadlined/receiver.h"
@@ -280,21 +281,38 @@ static void fill_item(const struct notify *n, const struct state_obligation *so,
 /* An alert waiting to be grouped with others for the same recipient: the
  * daily digest, or this poll's immediate messages. */
 struct digest_entry {
-	char *key, *receiver, *address, *audience;
+	const char *key, *receiver, *address, *audience;
 	enum alert_kind kind;
 	struct alert_item item;
-	char *strings[8];          /* the item's copied strings, freed after */
 };
 
+/* A first poll over a big source may collect hundreds of thousands of
+ * entries: their strings go to one arena, not one malloc each. */
 struct digests {
 	struct poll *p;
 	struct digest_entry *v;
 	size_t n, cap;
+	struct arena *strings;
+	bool oom;
 };
 
 static char *dup0(const char *s)
 {
 	return s ? strdup(s) : NULL;
+}
+
+static const char *keep(struct digests *d, const char *s)
+{
+	char *c;
+
+	if (!s)
+		return NULL;
+	if (!d->strings && !(d->strings = arena_new()))
+		c = NULL;
+	else
+		c = arena_strdup(d->strings, s);
+	d->oom |= !c;
+	return c;
 }
 
 static int add_digest_entry(struct digests *d, const struct target *t,
@@ -311,20 +329,20 @@ static int add_digest_entry(struct digests *d, const struct target *t,
 	e->kind = kind;
 	aud = t->role && strcmp(t->role, "worker") == 0 && so->worker_name ? so->worker_name :
 	      so->team_name ? so->team_name : so->team_ref;
-	e->key = strdup(t->key);
-	e->receiver = strdup(t->receiver);
-	e->address = dup0(t->address);
-	e->audience = dup0(aud);
+	e->key = keep(d, t->key);
+	e->receiver = keep(d, t->receiver);
+	e->address = keep(d, t->address);
+	e->audience = keep(d, aud);
 	/* The item points into so, which lives only during the walk. */
-	e->item.case_ref = e->strings[0] = dup0(so->case_ref);
-	e->item.child_ref = e->strings[1] = dup0(so->child_ref);
-	e->item.rule_id = e->strings[2] = dup0(so->rule);
-	e->item.team_ref = e->strings[3] = dup0(so->team_ref);
-	e->item.team_name = e->strings[4] = dup0(so->team_name);
-	e->item.worker_ref = e->strings[5] = dup0(so->worker_ref);
-	e->item.worker_name = e->strings[6] = dup0(so->worker_name);
-	e->item.state = e->strings[7] = dup0(so->state);
-	return e->key && e->receiver ? 0 : -1;
+	e->item.case_ref = keep(d, so->case_ref);
+	e->item.child_ref = keep(d, so->child_ref);
+	e->item.rule_id = keep(d, so->rule);
+	e->item.team_ref = keep(d, so->team_ref);
+	e->item.team_name = keep(d, so->team_name);
+	e->item.worker_ref = keep(d, so->worker_ref);
+	e->item.worker_name = keep(d, so->worker_name);
+	e->item.state = keep(d, so->state);
+	return d->oom ? -1 : 0;
 }
 
 /* Render and store one message; a dry run only describes it. */
@@ -586,14 +604,7 @@ static int send_groups(struct poll *p, struct digests *d)
 
 static void free_digests(struct digests *d)
 {
-	for (size_t i = 0; i < d->n; i++) {
-		free(d->v[i].key);
-		free(d->v[i].receiver);
-		free(d->v[i].address);
-		free(d->v[i].audience);
-		for (size_t k = 0; k < 8; k++)
-			free(d->v[i].strings[k]);
-	}
+	arena_free(d->strings);
 	free(d->v);
 }
 

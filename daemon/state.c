@@ -414,7 +414,7 @@ int state_clear_rechecks(struct state *st, struct dl_error *err)
 }
 
 static const char SQL_EACH_RECHECK[] =
-	"SELECT case_ref FROM rechecks WHERE at <= ?1 ORDER BY case_ref";
+	"SELECT case_ref FROM rechecks WHERE at <= ?1";
 
 int state_each_recheck(struct state *st, int64_t upto, state_ref_fn fn, void *ctx,
 		       struct dl_error *err)

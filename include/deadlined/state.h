@@ -72,7 +72,7 @@ int state_close_unseen_case(struct state *st, const char *case_ref, int64_t poll
 int state_set_recheck(struct state *st, const char *case_ref, int64_t at,
 		      struct dl_error *err);
 int state_clear_rechecks(struct state *st, struct dl_error *err);
-/* The cases due by upto, in case_ref order; fn must not write rechecks. */
+/* The cases due by upto, in no order; fn must not write rechecks. */
 typedef int (*state_ref_fn)(void *ctx, const char *case_ref);
 int state_each_recheck(struct state *st, int64_t upto, state_ref_fn fn, void *ctx,
 		       struct dl_error *err);

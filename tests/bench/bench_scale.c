@@ -190,7 +190,8 @@ static void change_cases(sqlite3 *w, int round)
 	snprintf(sql, sizeof sql,
 		 "INSERT INTO deadlined_events (case_ref, kind, occurred, event_ref)"
 		 " SELECT case_ref, 'case_note', '2026-11-2%d', NULL FROM deadlined_cases"
-		 " WHERE rowid > %d LIMIT 1000", round % 3 + 1, round * 7919);
+		 " WHERE rowid > %d %% (SELECT MAX(rowid) - 1000 FROM deadlined_cases)"
+		 " LIMIT 1000", round % 3 + 1, round * 7919);
 	if (sqlite3_exec(w, sql, NULL, NULL, &msg) != SQLITE_OK)
 		die("change", msg);
 }
