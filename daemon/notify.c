@@ -293,6 +293,8 @@ struct digests {
 	struct digest_entry *v;
 	size_t n, cap;
 	struct arena *strings;
+	const char **set;          /* the strings kept, hashed: most repeat */
+	size_t nset, setcap;
 	bool oom;
 };
 
@@ -301,18 +303,61 @@ static char *dup0(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
+static size_t str_hash(const char *s)
+{
+	size_t h = 14695981039346656037u;   /* FNV-1a */
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211u;
+	return h;
+}
+
+static const char **set_slot(const char **set, size_t cap, const char *s)
+{
+	size_t i = str_hash(s) & (cap - 1);
+
+	while (set[i] && strcmp(set[i], s) != 0)
+		i = (i + 1) & (cap - 1);
+	return &set[i];
+}
+
+/* Grow the set to keep it at most half full. */
+static int set_grow(struct digests *d)
+{
+	size_t cap = d->setcap ? d->setcap * 2 : 1024;
+	const char **set = calloc(cap, sizeof *set);
+
+	if (!set)
+		return -1;
+	for (size_t i = 0; i < d->setcap; i++)
+		if (d->set[i])
+			*set_slot(set, cap, d->set[i]) = d->set[i];
+	free(d->set);
+	d->set = set;
+	d->setcap = cap;
+	return 0;
+}
+
+/* The entry's copy of s, shared with every other entry that has it. */
 static const char *keep(struct digests *d, const char *s)
 {
-	char *c;
+	const char **slot;
 
-	if (!s)
+	if (!s || d->oom)
 		return NULL;
-	if (!d->strings && !(d->strings = arena_new()))
-		c = NULL;
-	else
-		c = arena_strdup(d->strings, s);
-	d->oom |= !c;
-	return c;
+	if ((d->nset + 1) * 2 > d->setcap && set_grow(d) < 0)
+		goto oom;
+	slot = set_slot(d->set, d->setcap, s);
+	if (!*slot) {
+		if ((!d->strings && !(d->strings = arena_new())) ||
+		    !(*slot = arena_strdup(d->strings, s)))
+			goto oom;
+		d->nset++;
+	}
+	return *slot;
+oom:
+	d->oom = true;
+	return NULL;
 }
 
 static int add_digest_entry(struct digests *d, const struct target *t,
@@ -605,6 +650,7 @@ static int send_groups(struct poll *p, struct digests *d)
 static void free_digests(struct digests *d)
 {
 	arena_free(d->strings);
+	free(d->set);
 	free(d->v);
 }
 

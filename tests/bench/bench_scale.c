@@ -273,10 +273,16 @@ int main(int argc, char **argv)
 
 		t_once = run_daemon(once, &rss_once);
 		snprintf(buf, sizeof buf, "%.0f MiB", rss_once / 1024.0);
-		snprintf(note, sizeof note, "first run: evaluate, store every obligation, "
-			 "deliver: %.1f s", t_once);
-		row("peak RSS of deadlined --once", buf, "< 64 MiB",
-		    rss_once < 64 * 1024 ? note : "NOT MET");
+		snprintf(note, sizeof note, "%s: first run, empty state: stores %zu obligations, "
+			 "groups and renders every alert at once: %.1f s",
+			 rss_once < 64 * 1024 ? "met" : "NOT MET", obligations, t_once);
+		row("peak RSS, deadlined --once (first)", buf, "< 64 MiB", note);
+		t_once = run_daemon(once, &rss_once);
+		snprintf(buf, sizeof buf, "%.0f MiB", rss_once / 1024.0);
+		snprintf(note, sizeof note, "%s: again, state as stored: a full evaluation, "
+			 "writes only what changed: %.1f s",
+			 rss_once < 64 * 1024 ? "met" : "NOT MET", t_once);
+		row("peak RSS, deadlined --once (next)", buf, "< 64 MiB", note);
 	}
 
 	b.conf = conf;
@@ -288,8 +294,8 @@ int main(int argc, char **argv)
 	/* The service's first poll: full, against the stored state. */
 	t[0] = poll_at(&b, AS_OF "T09:00", &res);
 	snprintf(buf, sizeof buf, "%.2f s", t[0]);
-	snprintf(note, sizeof note, "%s, %ld cases; the service's first poll after the run "
-		 "above", res.full ? "full" : "incremental", res.poll.cases);
+	snprintf(note, sizeof note, "%s, %ld cases, as the service's first poll and nightly "
+		 "reconciliation", res.full ? "full" : "incremental", res.poll.cases);
 	row("full poll storing state", buf, "", note);
 
 	for (int i = 0; i < 21; i++) {
