@@ -29,6 +29,7 @@ struct loop {
 	char note[160];             /* the last poll's problem, for STATUS */
 	char reload_note[200];      /* a rejected reload, until one succeeds */
 	struct poller *poller;      /* keeps the case database open */
+	int64_t meta_seq;           /* source_seq as last stored in meta */
 };
 
 static int64_t now_unix(void)
@@ -111,8 +112,12 @@ static void poll_once(struct loop *l)
 	l->note[0] = '\0';
 	localtime_r(&t, &tm);
 	strftime(l->last_poll, sizeof l->last_poll, "%H:%M:%S", &tm);
-	snprintf(seq, sizeof seq, "%" PRId64, res.change_seq);
-	set_meta(l, "source_seq", seq);
+	/* For a writer that prunes deadlined_changes: how far it was read. */
+	if (res.change_seq != l->meta_seq) {
+		snprintf(seq, sizeof seq, "%" PRId64, res.change_seq);
+		set_meta(l, "source_seq", seq);
+		l->meta_seq = res.change_seq;
+	}
 	log_msg(LOG_INFO, "poll: %ld cases, %ld overdue, %ld due soon, %ld messages made (%s)",
 		res.poll.cases, res.poll.overdue, res.poll.due_soon, res.poll.enqueued,
 		res.full ? "full evaluation" : "changed cases only");
@@ -209,7 +214,7 @@ static void loop_once(struct loop *l, int64_t *last_poll_at)
 
 int mainloop_run(const char *config_path, struct conf **conf, const char *db)
 {
-	struct loop l = { .path = config_path, .db = db, .conf = *conf };
+	struct loop l = { .path = config_path, .db = db, .conf = *conf, .meta_seq = -1 };
 	struct dl_error err;
 	int64_t last_poll_at = 0;
 

@@ -113,6 +113,9 @@ static int open_source(struct poller *l, const char *db, long busy_ms, struct st
 {
 	bool known = stat(db, sb) == 0;
 
+	if (!known)
+		memset(sb, 0, sizeof *sb);
+
 	if (l->src && (!known || sb->st_dev != l->src_dev || sb->st_ino != l->src_ino)) {
 		source_close(l->src);
 		l->src = NULL;
