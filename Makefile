@@ -132,9 +132,10 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@tools/demo.sh $(BUILD)
 
-bench: deps
+bench:
+	@scripts/deps.sh bench
 	@$(MAKE) --no-print-directory $(BENCHES) $(PROGS)
-	@for b in $(BENCHES); do $$b || exit 1; done
+	@tests/bench/run.sh $(BUILD)
 
 # clang and libFuzzer come from scripts/deps.sh's fuzz set, not make check's.
 # fuzz-build only builds them; tests/fuzz/run.sh runs one target by hand.

@@ -111,8 +111,29 @@ static const struct schema_field calendar_fields[] = {
 };
 #undef type_of_table
 
+/* A column name goes into SQL text (names cannot be bound): only a plain
+ * identifier is accepted. */
+static void read_column(struct schema_ctx *ctx, const config_setting_t *s, const char *path,
+			void *field)
+{
+	static const char ident[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_"
+				    "0123456789";
+	const char **out = field;
+	const char *v = schema_is_string(s) ? config_setting_get_string(s) : NULL;
+
+	if (!v || !*v || strlen(v) > 64 || strspn(v, ident) != strlen(v) ||
+	    (*v >= '0' && *v <= '9')) {
+		schema_error(ctx, s, path, "expected the name of a column of deadlined_cases "
+			     "(letters, digits and _, not starting with a digit)");
+		return;
+	}
+	*out = arena_strdup(ctx->arena, v);
+}
+
 #define type_of_table conf_source
 static const struct schema_field source_fields[] = {
+	{ "updated_column", F(CUSTOM, updated_column), .custom = read_column,
+	  .help = "a column of deadlined_cases that grows when a case or its events change" },
 	{ "database", F(STRING, database), .def = "/var/lib/deadlined/cases.db",
 	  .help = "the case database (SQLite), opened read-only" },
 	{ "busy_timeout_ms", F(INT, busy_timeout_ms), .min = 0, .max = 600000,
@@ -394,6 +415,8 @@ static const struct schema_field service_fields[] = {
 	  .help = "err, warning, notice, info or debug" },
 	{ "stop_grace", F(INT, stop_grace), .min = 0, .max = 300, .def = "10",
 	  .help = "seconds in-flight deliveries may finish in when stopping" },
+	{ "reconcile_interval", F(INT, reconcile_interval), .min = 0, .max = 31 * 86400,
+	  .def = "86400", .help = "seconds between full evaluations (0: every poll)" },
 	{ 0 }
 };
 #undef type_of_table
@@ -942,19 +965,111 @@ const struct rule *conf_rule(const struct conf *conf, const char *id)
 	return NULL;
 }
 
-bool conf_knows_kind(const struct conf *conf, const char *kind)
+/* An open-addressed hash of every known kind: evaluation asks once an
+ * event, so a linear walk of the lists was a quarter of its time. */
+struct conf_kinds {
+	const char **slot;           /* NULL: empty */
+	int *id;
+	size_t mask;
+	int n;
+};
+
+static uint32_t kind_hash(const char *s)
 {
-	const struct rule *r = conf->rules.v;
+	uint32_t h = 2166136261u;   /* FNV-1a */
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+static size_t kind_slot(const struct conf_kinds *k, const char *kind)
+{
+	size_t i = kind_hash(kind) & k->mask;
+
+	while (k->slot[i] && strcmp(k->slot[i], kind) != 0)
+		i = (i + 1) & k->mask;
+	return i;
+}
+
+static void add_kind(struct conf_kinds *k, const char *kind)
+{
+	size_t i = kind_slot(k, kind);
+
+	if (!k->slot[i]) {
+		k->slot[i] = kind;
+		k->id[i] = ++k->n;
+	}
+}
+
+static void add_kinds(struct conf_kinds *k, const struct schema_strings *list)
+{
+	for (size_t i = 0; i < list->n; i++)
+		add_kind(k, list->v[i]);
+}
+
+static int build_kinds(struct conf *conf, struct dl_errors *errors)
+{
+	struct rule *r = conf->rules.v;
+	struct conf_kinds *k = arena_alloc(conf->arena, sizeof *k);
+	size_t total = conf->event_kinds.n, size = 64;
 
 	for (size_t i = 0; builtin_kinds[i]; i++)
-		if (strcmp(builtin_kinds[i], kind) == 0)
-			return true;
-	if (in_list(&conf->event_kinds, kind))
-		return true;
+		total++;
 	for (size_t i = 0; i < conf->rules.n; i++)
-		if (rules_uses_kind(&r[i], kind))
-			return true;
-	return false;
+		total += r[i].start.n + r[i].met.n + r[i].cancel.n;
+	while (size < total * 2)
+		size *= 2;
+	if (!k || !(k->slot = arena_alloc(conf->arena, size * sizeof *k->slot)) ||
+	    !(k->id = arena_alloc(conf->arena, size * sizeof *k->id)))
+		goto oom;
+	memset(k->slot, 0, size * sizeof *k->slot);
+	k->mask = size - 1;
+	k->n = 0;
+	for (size_t i = 0; builtin_kinds[i]; i++)
+		add_kind(k, builtin_kinds[i]);
+	add_kinds(k, &conf->event_kinds);
+	for (size_t i = 0; i < conf->rules.n; i++) {
+		add_kinds(k, &r[i].start);
+		add_kinds(k, &r[i].met);
+		add_kinds(k, &r[i].cancel);
+	}
+	conf->kinds = k;
+	/* Each rule's phase by kind number, as rules.c's classify decides it:
+	 * start before met before cancel. */
+	for (size_t i = 0; i < conf->rules.n; i++) {
+		unsigned char *ph = arena_alloc(conf->arena, (size_t)k->n + 1);
+
+		if (!ph)
+			goto oom;
+		memset(ph, 0, (size_t)k->n + 1);
+		for (size_t s = 0; s <= k->mask; s++)
+			if (k->slot[s])
+				ph[k->id[s]] = rules_uses_kind(&r[i], k->slot[s]) ?
+					(unsigned char)(in_list(&r[i].start, k->slot[s]) ? 1 :
+							in_list(&r[i].met, k->slot[s]) ? 2 : 3) : 0;
+		r[i].phase_by_kind = ph;
+	}
+	return 0;
+oom:
+	errors_add(errors, "out of memory reading the configuration");
+	return -1;
+}
+
+int conf_kind_id(const struct conf *conf, const char *kind)
+{
+	const struct conf_kinds *k = conf->kinds;
+	size_t i;
+
+	if (!k)
+		return 0;
+	i = kind_slot(k, kind);
+	return k->slot[i] ? k->id[i] : 0;
+}
+
+bool conf_knows_kind(const struct conf *conf, const char *kind)
+{
+	return conf_kind_id(conf, kind) > 0;
 }
 
 static int build_calendar(struct conf *conf, struct dl_errors *errors)
@@ -1041,7 +1156,8 @@ int conf_load(const char *path, struct conf **out, struct dl_errors *errors)
 		resolve_delivery(&ctx, root, conf);
 		resolving = NULL;
 	}
-	if (errors->n != before || errors->oom || build_calendar(conf, errors) < 0)
+	if (errors->n != before || errors->oom || build_calendar(conf, errors) < 0 ||
+	    build_kinds(conf, errors) < 0)
 		goto fail;
 	config_destroy(&cfg);
 	*out = conf;

@@ -132,11 +132,14 @@ static int deliver_all(struct notify *n, struct notify_deliver_result *total,
 	return 0;
 }
 
-/* A dry run must not create a state database that did not exist. */
+/* A dry run must not create a state database that did not exist.  SQLite
+ * makes a private temporary file for "" (deleted on close): unlike
+ * ":memory:" its pages spill to disk, so a big source does not take
+ * gigabytes of memory. */
 static const char *state_path(const struct options *opt, const struct conf *conf)
 {
 	if (opt->dry_run && access(conf->state.database, F_OK) != 0)
-		return ":memory:";
+		return "";
 	return conf->state.database;
 }
 

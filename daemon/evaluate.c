@@ -27,7 +27,32 @@ struct pass {
 	struct obligation *obs;
 	size_t nobs, obs_cap;
 	bool oom;
+	int64_t recheck;                  /* the case's next change by time */
 };
+
+int64_t evaluate_moment_key(struct dl_moment now)
+{
+	return (int64_t)now.day * 86400 + (now.sec == DATE_NO_TIME ? 86399 : now.sec);
+}
+
+/* The first key at which rules_passed(now, m) holds. */
+static int64_t passed_key(struct dl_moment m)
+{
+	return m.sec == DATE_NO_TIME ? ((int64_t)m.day + 1) * 86400
+				      : (int64_t)m.day * 86400 + m.sec + 1;
+}
+
+/* The first key at which m is no longer after now (reached). */
+static int64_t reached_key(struct dl_moment m)
+{
+	return (int64_t)m.day * 86400 + (m.sec == DATE_NO_TIME ? 0 : m.sec);
+}
+
+static void recheck_at(struct pass *p, int64_t key)
+{
+	if (key < p->recheck)
+		p->recheck = key;
+}
 
 static void finding(void *ctx, const char *case_ref, const char *problem)
 {
@@ -59,6 +84,12 @@ static void obligation(void *ctx, const struct obligation *ob)
 	p->sum->total[ob->state]++;
 	if (ob->state == OB_OVERDUE && ob->stage > 0)
 		p->sum->escalated++;
+	if (ob->state == OB_OPEN)
+		recheck_at(p, reached_key(ob->warn_from));
+	if (ob->state == OB_OPEN || ob->state == OB_DUE_SOON)
+		recheck_at(p, passed_key(ob->due));
+	else if (ob->state == OB_OVERDUE)   /* days overdue, stages, reminders */
+		recheck_at(p, ((int64_t)p->now.day + 1) * 86400);
 	if (p->hooks->obligation)
 		p->hooks->obligation(p->hooks->ctx, p->c, ob);
 	if (p->exp_n) {
@@ -209,6 +240,7 @@ static size_t good_events(struct pass *p, const struct source_case *c, dl_day do
 		struct dl_moment when;
 		struct dl_error err;
 		char a[DATE_BUF];
+		int id;
 
 		if (!e->kind) {
 			findf(p, "event on %s has no kind (NULL)", e->occurred ? e->occurred : "?");
@@ -218,7 +250,7 @@ static size_t good_events(struct pass *p, const struct source_case *c, dl_day do
 			findf(p, "event '%s': %s", e->kind, e->occurred ? err.msg : "occurred is NULL");
 			continue;
 		}
-		if (!conf_knows_kind(p->conf, e->kind)) {
+		if (!(id = conf_kind_id(p->conf, e->kind))) {
 			findf(p, "unknown event kind '%s' on %s (add it to event_kinds if it is "
 			      "expected)", e->kind, e->occurred);
 			continue;
@@ -228,7 +260,11 @@ static size_t good_events(struct pass *p, const struct source_case *c, dl_day do
 		if (dob != DATE_NONE && when.day < dob)
 			findf(p, "event '%s' on %s is before the date of birth %s (still "
 			      "evaluated)", e->kind, e->occurred, date_format(dob, a));
+		/* Events after now count from when they are reached. */
+		if (rules_passed(when, p->now))
+			recheck_at(p, reached_key(when));
 		p->events[n].kind = e->kind;
+		p->events[n].kind_id = id;
 		p->events[n++].when = when;
 	}
 	return n;
@@ -248,6 +284,7 @@ static int one_case(void *ctx, const struct source_case *c)
 	struct rules_case rc;
 
 	p->c = c;
+	p->recheck = INT64_MAX;
 	/* A big source takes a while: keep systemd's watchdog fed. */
 	if ((p->sum->cases++ & 1023) == 0)
 		service_keepalive();
@@ -285,6 +322,8 @@ static int one_case(void *ctx, const struct source_case *c)
 	for (size_t i = 0; i < p->exp_n; i++)
 		compare_one(p, &p->exp_v[i]);
 	p->exp_n = 0;
+	if (p->hooks->case_done)
+		p->hooks->case_done(p->hooks->ctx, c, p->recheck);
 	return p->oom ? -1 : 0;
 }
 
@@ -301,9 +340,9 @@ static void orphan(void *ctx, const char *case_ref, size_t nevents)
 	finding(ctx, case_ref, msg);
 }
 
-int evaluate_run(const struct conf *conf, struct source *src, const char *case_ref,
-		 struct dl_moment now, const struct evaluate_hooks *hooks,
-		 struct evaluate_summary *sum, struct dl_error *err)
+static int run(const struct conf *conf, struct source *src, const char *const *refs,
+	       size_t nrefs, struct dl_moment now, const struct evaluate_hooks *hooks,
+	       struct evaluate_summary *sum, struct dl_error *err)
 {
 	struct source_directory dir = { 0 };
 	struct pass p = { .conf = conf, .dir = &dir, .now = now, .hooks = hooks, .sum = sum };
@@ -326,7 +365,11 @@ int evaluate_run(const struct conf *conf, struct source *src, const char *case_r
 			return -1;
 		}
 	}
-	rc = source_each_case(src, case_ref, one_case, orphan, &p, err);
+	rc = 0;
+	if (!refs)
+		rc = source_each_case(src, NULL, one_case, orphan, &p, err);
+	for (size_t i = 0; refs && rc == 0 && i < nrefs; i++)
+		rc = source_each_case(src, refs[i], one_case, orphan, &p, err);
 	if (rc > 0 || (rc < 0 && !err->msg[0])) {
 		error_set(err, "out of memory evaluating case %s", p.c ? p.c->case_ref : "?");
 		rc = -1;
@@ -336,6 +379,20 @@ int evaluate_run(const struct conf *conf, struct source *src, const char *case_r
 	source_free_expected(&p.expected);
 	source_free_directory(&dir);
 	return rc;
+}
+
+int evaluate_run(const struct conf *conf, struct source *src, const char *case_ref,
+		 struct dl_moment now, const struct evaluate_hooks *hooks,
+		 struct evaluate_summary *sum, struct dl_error *err)
+{
+	return run(conf, src, case_ref ? &case_ref : NULL, 1, now, hooks, sum, err);
+}
+
+int evaluate_cases(const struct conf *conf, struct source *src, const char *const *refs,
+		   size_t nrefs, struct dl_moment now, const struct evaluate_hooks *hooks,
+		   struct evaluate_summary *sum, struct dl_error *err)
+{
+	return run(conf, src, refs, nrefs, now, hooks, sum, err);
 }
 
 void evaluate_summary_free(struct evaluate_summary *sum)

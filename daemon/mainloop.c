@@ -10,6 +10,7 @@
 
 #include "deadlined/log.h"
 #include "deadlined/notify.h"
+#include "deadlined/poller.h"
 #include "deadlined/service.h"
 #include "deadlined/source.h"
 #include "deadlined/state.h"
@@ -27,6 +28,8 @@ struct loop {
 	char last_poll[16];         /* local HH:MM:SS, or "never" */
 	char note[160];             /* the last poll's problem, for STATUS */
 	char reload_note[200];      /* a rejected reload, until one succeeds */
+	struct poller *poller;      /* keeps the case database open */
+	int64_t meta_seq;           /* source_seq as last stored in meta */
 };
 
 static int64_t now_unix(void)
@@ -105,20 +108,14 @@ static void deliver(struct loop *l)
 static void poll_once(struct loop *l)
 {
 	const char *db = l->db ? l->db : l->conf->source.database;
-	struct evaluate_summary sum = { 0 };
-	struct notify_poll_result res;
-	struct source *src = NULL;
+	struct poller_result res;
 	struct dl_error err;
 	time_t t = time(NULL);
 	struct tm tm;
+	char seq[32];
 	int rc;
 
-	rc = source_open(db, l->conf->source.busy_timeout_ms, &src, &err);
-	if (rc == 0)
-		rc = notify_poll(l->n, src, date_now(), now_unix(), false, NULL, NULL, &res, &sum,
-				 &err);
-	source_close(src);
-	evaluate_summary_free(&sum);
+	rc = poller_poll(l->poller, l->conf, l->st, l->n, db, date_now(), now_unix(), &res, &err);
 	l->next_poll = service_now_usec() + (uint64_t)l->conf->service.poll_interval * 1000000u;
 	if (rc < 0) {
 		log_msg(LOG_ERR, "poll failed: %s", err.msg);
@@ -128,8 +125,15 @@ static void poll_once(struct loop *l)
 	l->note[0] = '\0';
 	localtime_r(&t, &tm);
 	strftime(l->last_poll, sizeof l->last_poll, "%H:%M:%S", &tm);
-	log_msg(LOG_INFO, "poll: %ld cases, %ld overdue, %ld due soon, %ld messages made",
-		res.cases, res.overdue, res.due_soon, res.enqueued);
+	/* For a writer that prunes deadlined_changes: how far it was read. */
+	if (res.change_seq != l->meta_seq) {
+		snprintf(seq, sizeof seq, "%" PRId64, res.change_seq);
+		set_meta(l, "source_seq", seq);
+		l->meta_seq = res.change_seq;
+	}
+	log_msg(LOG_INFO, "poll: %ld cases, %ld overdue, %ld due soon, %ld messages made (%s)",
+		res.poll.cases, res.poll.overdue, res.poll.due_soon, res.poll.enqueued,
+		res.full ? "full evaluation" : "changed cases only");
 }
 
 static void log_errors(const struct dl_errors *errors)
@@ -173,6 +177,7 @@ static void reload(struct loop *l)
 		record_start(l);
 		l->reload_note[0] = '\0';
 		l->next_poll = 0;      /* evaluate with the new rules now */
+		poller_want_full(l->poller);
 		log_msg(LOG_NOTICE, "reloaded %s", l->path);
 	}
 	service_ready();
@@ -222,15 +227,16 @@ static void loop_once(struct loop *l, int64_t *last_poll_at)
 
 int mainloop_run(const char *config_path, struct conf **conf, const char *db)
 {
-	struct loop l = { .path = config_path, .db = db, .conf = *conf };
+	struct loop l = { .path = config_path, .db = db, .conf = *conf, .meta_seq = -1 };
 	struct dl_error err;
 	int64_t last_poll_at = 0;
 
 	snprintf(l.last_poll, sizeof l.last_poll, "never");
-	if (service_init() < 0 || state_open(l.conf->state.database, &l.st, &err) < 0 ||
+	if (service_init() < 0 || poller_open(&l.poller, &err) < 0 || state_open(l.conf->state.database, &l.st, &err) < 0 ||
 	    notify_open(l.conf, l.st, &l.n, &err) < 0) {
 		log_msg(LOG_ERR, "cannot start: %s", err.msg);
 		state_close(l.st);
+		poller_close(l.poller);
 		return -1;
 	}
 	log_set_level(l.conf->service.log_priority);
@@ -257,6 +263,7 @@ int mainloop_run(const char *config_path, struct conf **conf, const char *db)
 	log_msg(LOG_NOTICE, "stopping");
 	set_meta(&l, "pid", "");      /* deadlinectl status: not running */
 	notify_close(l.n);
+	poller_close(l.poller);
 	state_close(l.st);
 	*conf = l.conf;
 	return 0;

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "deadlined/arena.h"
 #include "deadlined/evaluate.h"
 #include "deadlined/log.h"
 #include "deadlined/receiver.h"
@@ -147,6 +148,7 @@ struct poll {
 	struct dl_error *err;
 	int failed;
 	struct digests *batch;     /* this poll's immediate messages, grouped */
+	bool full;                 /* every case, not only some */
 };
 
 static int level_of(const struct obligation *ob)
@@ -303,22 +305,84 @@ static void fill_item(const struct notify *n, const struct state_obligation *so,
 /* An alert waiting to be grouped with others for the same recipient: the
  * daily digest, or this poll's immediate messages. */
 struct digest_entry {
-	char *key, *receiver, *address, *audience;
-	char *team_ref;            /* the team whose manager the recipient is */
+	const char *key, *receiver, *address, *audience;
+	const char *team_ref;      /* the team whose manager the recipient is */
 	enum alert_kind kind;
 	struct alert_item item;
-	char *strings[8];          /* the item's copied strings, freed after */
 };
 
+/* A first poll over a big source may collect hundreds of thousands of
+ * entries: their strings go to one arena, not one malloc each. */
 struct digests {
 	struct poll *p;
 	struct digest_entry *v;
 	size_t n, cap;
+	struct arena *strings;
+	const char **set;          /* the strings kept, hashed: most repeat */
+	size_t nset, setcap;
+	bool oom;
 };
 
 static char *dup0(const char *s)
 {
 	return s ? strdup(s) : NULL;
+}
+
+static size_t str_hash(const char *s)
+{
+	size_t h = 14695981039346656037u;   /* FNV-1a */
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211u;
+	return h;
+}
+
+static const char **set_slot(const char **set, size_t cap, const char *s)
+{
+	size_t i = str_hash(s) & (cap - 1);
+
+	while (set[i] && strcmp(set[i], s) != 0)
+		i = (i + 1) & (cap - 1);
+	return &set[i];
+}
+
+/* Grow the set to keep it at most half full. */
+static int set_grow(struct digests *d)
+{
+	size_t cap = d->setcap ? d->setcap * 2 : 1024;
+	const char **set = calloc(cap, sizeof *set);
+
+	if (!set)
+		return -1;
+	for (size_t i = 0; i < d->setcap; i++)
+		if (d->set[i])
+			*set_slot(set, cap, d->set[i]) = d->set[i];
+	free(d->set);
+	d->set = set;
+	d->setcap = cap;
+	return 0;
+}
+
+/* The entry's copy of s, shared with every other entry that has it. */
+static const char *keep(struct digests *d, const char *s)
+{
+	const char **slot;
+
+	if (!s || d->oom)
+		return NULL;
+	if ((d->nset + 1) * 2 > d->setcap && set_grow(d) < 0)
+		goto oom;
+	slot = set_slot(d->set, d->setcap, s);
+	if (!*slot) {
+		if ((!d->strings && !(d->strings = arena_new())) ||
+		    !(*slot = arena_strdup(d->strings, s)))
+			goto oom;
+		d->nset++;
+	}
+	return *slot;
+oom:
+	d->oom = true;
+	return NULL;
 }
 
 static int add_digest_entry(struct digests *d, const struct target *t,
@@ -335,23 +399,23 @@ static int add_digest_entry(struct digests *d, const struct target *t,
 	e->kind = kind;
 	aud = t->role && strcmp(t->role, "worker") == 0 && so->worker_name ? so->worker_name :
 	      so->team_name ? so->team_name : so->team_ref;
-	e->key = strdup(t->key);
-	e->receiver = strdup(t->receiver);
-	e->address = dup0(t->address);
-	e->audience = dup0(aud);
+	e->key = keep(d, t->key);
+	e->receiver = keep(d, t->receiver);
+	e->address = keep(d, t->address);
+	e->audience = keep(d, aud);
 	if (t->address && so->manager_email && so->team_ref &&
 	    strcmp(t->address, so->manager_email) == 0)
-		e->team_ref = strdup(so->team_ref);
+		e->team_ref = keep(d, so->team_ref);
 	/* The item points into so, which lives only during the walk. */
-	e->item.case_ref = e->strings[0] = dup0(so->case_ref);
-	e->item.child_ref = e->strings[1] = dup0(so->child_ref);
-	e->item.rule_id = e->strings[2] = dup0(so->rule);
-	e->item.team_ref = e->strings[3] = dup0(so->team_ref);
-	e->item.team_name = e->strings[4] = dup0(so->team_name);
-	e->item.worker_ref = e->strings[5] = dup0(so->worker_ref);
-	e->item.worker_name = e->strings[6] = dup0(so->worker_name);
-	e->item.state = e->strings[7] = dup0(so->state);
-	return e->key && e->receiver ? 0 : -1;
+	e->item.case_ref = keep(d, so->case_ref);
+	e->item.child_ref = keep(d, so->child_ref);
+	e->item.rule_id = keep(d, so->rule);
+	e->item.team_ref = keep(d, so->team_ref);
+	e->item.team_name = keep(d, so->team_name);
+	e->item.worker_ref = keep(d, so->worker_ref);
+	e->item.worker_name = keep(d, so->worker_name);
+	e->item.state = keep(d, so->state);
+	return d->oom ? -1 : 0;
 }
 
 /* Render and store one message; a dry run only describes it. */
@@ -525,6 +589,17 @@ static void on_obligation(void *ctx, const struct source_case *c, const struct o
 		p->failed = 1;
 }
 
+static void on_case_done(void *ctx, const struct source_case *c, int64_t recheck)
+{
+	struct poll *p = ctx;
+
+	/* A full poll starts from an empty table, an incremental one has
+	 * cleared the case's entry. */
+	if (!p->failed && recheck != STATE_NO_RECHECK &&
+	    state_set_recheck(p->n->st, c->case_ref, recheck, p->err) < 0)
+		p->failed = 1;
+}
+
 static void on_finding(void *ctx, const char *case_ref, const char *problem)
 {
 	struct poll *p = ctx;
@@ -667,15 +742,8 @@ static int send_groups(struct poll *p, struct digests *d)
 
 static void free_digests(struct digests *d)
 {
-	for (size_t i = 0; i < d->n; i++) {
-		free(d->v[i].key);
-		free(d->v[i].receiver);
-		free(d->v[i].address);
-		free(d->v[i].audience);
-		free(d->v[i].team_ref);
-		for (size_t k = 0; k < 8; k++)
-			free(d->v[i].strings[k]);
-	}
+	arena_free(d->strings);
+	free(d->set);
 	free(d->v);
 }
 
@@ -696,15 +764,28 @@ static int digests(struct poll *p)
 	return rc;
 }
 
-int notify_poll(struct notify *n, struct source *src, struct dl_moment now, int64_t now_unix,
-		bool dry_run, notify_dry_fn dry, void *dry_ctx,
-		struct notify_poll_result *res, struct evaluate_summary *sum,
-		struct dl_error *err)
+/* Obligations of the cases in refs that this poll did not see are gone;
+ * so are their rechecks, until the evaluation sets them again. */
+static int forget_cases(struct poll *p, const char *const *refs, size_t nrefs, bool closing)
+{
+	for (size_t i = 0; i < nrefs; i++)
+		if ((closing ? state_close_unseen_case(p->n->st, refs[i], p->id, p->err)
+			     : state_set_recheck(p->n->st, refs[i], STATE_NO_RECHECK, p->err)) < 0)
+			return -1;
+	return 0;
+}
+
+static int poll_run(struct notify *n, struct source *src, const char *const *refs,
+		    size_t nrefs, struct dl_moment now, int64_t now_unix, bool dry_run,
+		    notify_dry_fn dry, void *dry_ctx, struct notify_poll_result *res,
+		    struct evaluate_summary *sum, struct dl_error *err)
 {
 	struct poll p = { .n = n, .now = now, .now_unix = now_unix, .dry = dry_run,
-			  .dry_fn = dry, .dry_ctx = dry_ctx, .res = res, .err = err };
+			  .dry_fn = dry, .dry_ctx = dry_ctx, .res = res, .err = err,
+			  .full = refs == NULL };
 	struct digests batch = { .p = &p };
-	struct evaluate_hooks hooks = { on_obligation, on_finding, NULL, &p };
+	struct evaluate_hooks hooks = { .obligation = on_obligation, .finding = on_finding,
+					.ctx = &p, .case_done = on_case_done };
 	struct state_poll rec;
 	int rc;
 
@@ -720,12 +801,15 @@ int notify_poll(struct notify *n, struct source *src, struct dl_moment now, int6
 	}
 	rc = state_poll_begin(n->st, now_unix, &p.id, err);
 	if (rc == 0)
-		rc = evaluate_run(n->conf, src, NULL, now, &hooks, sum, err);
+		rc = p.full ? state_clear_rechecks(n->st, err) : forget_cases(&p, refs, nrefs, false);
+	if (rc == 0)
+		rc = p.full ? evaluate_run(n->conf, src, NULL, now, &hooks, sum, err)
+			    : evaluate_cases(n->conf, src, refs, nrefs, now, &hooks, sum, err);
 	res->cases = (long)sum->cases;
 	if (rc == 0 && p.failed)
 		rc = -1;
 	if (rc == 0)
-		rc = state_close_unseen(n->st, p.id, err);
+		rc = p.full ? state_close_unseen(n->st, p.id, err) : forget_cases(&p, refs, nrefs, true);
 	if (rc == 0)
 		rc = send_groups(&p, &batch);
 	free_digests(&batch);
@@ -741,6 +825,25 @@ int notify_poll(struct notify *n, struct source *src, struct dl_moment now, int6
 		state_rollback(n->st);
 	source_free_directory(&p.dir);
 	return rc;
+}
+
+int notify_poll(struct notify *n, struct source *src, struct dl_moment now, int64_t now_unix,
+		bool dry_run, notify_dry_fn dry, void *dry_ctx,
+		struct notify_poll_result *res, struct evaluate_summary *sum,
+		struct dl_error *err)
+{
+	return poll_run(n, src, NULL, 0, now, now_unix, dry_run, dry, dry_ctx, res, sum, err);
+}
+
+int notify_poll_cases(struct notify *n, struct source *src, const char *const *refs,
+		      size_t nrefs, struct dl_moment now, int64_t now_unix,
+		      struct notify_poll_result *res, struct evaluate_summary *sum,
+		      struct dl_error *err)
+{
+	static const char *const none[1];
+
+	return poll_run(n, src, refs ? refs : none, nrefs, now, now_unix, false, NULL, NULL,
+			res, sum, err);
 }
 
 /* ---- delivery ------------------------------------------------------- */

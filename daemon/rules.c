@@ -281,7 +281,9 @@ void rules_evaluate(const struct rule *rule, const struct calendar *cal,
 	    !(ev = malloc(c->nevents * sizeof *ev)))
 		return;
 	for (size_t i = 0; i < c->nevents; i++) {
-		enum phase p = classify(rule, c->events[i].kind);
+		int id = c->events[i].kind_id;
+		enum phase p = id > 0 && rule->phase_by_kind ?
+			(enum phase)rule->phase_by_kind[id] - 1 : classify(rule, c->events[i].kind);
 
 		/* "As of" a day: later events have not happened yet. */
 		if (p == PHASE_NONE || rules_passed(c->events[i].when, now))

@@ -12,6 +12,7 @@
 #include "deadlined/source.h"
 
 #include <limits.h>
+#include <stdbool.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,14 @@ static const char SQL_ONE_CASE[] =
 static const char SQL_ONE_CASE_EVENTS[] =
 	"SELECT " EVENT_COLUMNS " FROM deadlined_events"
 	" WHERE case_ref = ?1 COLLATE BINARY ORDER BY occurred";
+static const char SQL_CHANGES[] =
+	"SELECT seq, case_ref FROM deadlined_changes WHERE seq > ?1 ORDER BY seq";
+/* The highest seq ever given (AUTOINCREMENT keeps it in sqlite_sequence,
+ * even when the rows have been pruned), else the highest there is. */
+static const char SQL_CHANGE_TOP[] =
+	"SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence"
+	" WHERE name = 'deadlined_changes'), 0),"
+	" COALESCE((SELECT MAX(seq) FROM deadlined_changes), 0))";
 static const char SQL_TEAMS[] = "SELECT " TEAM_COLUMNS " FROM deadlined_teams";
 static const char SQL_WORKERS[] = "SELECT " WORKER_COLUMNS " FROM deadlined_workers";
 static const char SQL_EXPECTED[] =
@@ -91,7 +100,8 @@ struct source {
 	char *path;
 	long busy_ms;
 	sqlite3_stmt *cases, *events, *one_case, *one_case_events;
-	sqlite3_stmt *version;
+	sqlite3_stmt *version, *schema;
+	sqlite3_stmt *changes, *change_top;   /* NULL: no change log */
 
 	/* The current case's events, reused from case to case: they grow to
 	 * the largest case seen and are never shrunk. */
@@ -213,8 +223,19 @@ int source_open(const char *path, long busy_timeout_ms, struct source **out,
 	    prepare(src, SQL_EVENTS, &src->events, err) < 0 ||
 	    prepare(src, SQL_ONE_CASE, &src->one_case, err) < 0 ||
 	    prepare(src, SQL_ONE_CASE_EVENTS, &src->one_case_events, err) < 0 ||
-	    prepare(src, "PRAGMA data_version", &src->version, err) < 0)
+	    prepare(src, "PRAGMA data_version", &src->version, err) < 0 ||
+	    prepare(src, "PRAGMA schema_version", &src->schema, err) < 0)
 		goto fail;
+	/* The change log is optional: without it every change means a full
+	 * evaluation. */
+	if (sqlite3_prepare_v3(src->db, SQL_CHANGES, -1, SQLITE_PREPARE_PERSISTENT,
+			       &src->changes, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(src->db, SQL_CHANGE_TOP, -1, SQLITE_PREPARE_PERSISTENT,
+			       &src->change_top, NULL) != SQLITE_OK) {
+		sqlite3_finalize(src->changes);
+		src->changes = NULL;
+		src->change_top = NULL;
+	}
 	*out = src;
 	return 0;
 fail:
@@ -231,6 +252,9 @@ void source_close(struct source *src)
 	sqlite3_finalize(src->one_case);
 	sqlite3_finalize(src->one_case_events);
 	sqlite3_finalize(src->version);
+	sqlite3_finalize(src->schema);
+	sqlite3_finalize(src->changes);
+	sqlite3_finalize(src->change_top);
 	sqlite3_close(src->db);
 	free(src->ev);
 	free(src->at);
@@ -871,16 +895,26 @@ const struct source_worker *source_find_worker(const struct source_directory *di
 
 /* --- the rest --- */
 
-int source_data_version(struct source *src, int64_t *out, struct dl_error *err)
+static int pragma_int(struct source *src, sqlite3_stmt *st, int64_t *out, struct dl_error *err)
 {
-	int rc = sqlite3_step(src->version);
+	int rc = sqlite3_step(st);
 
 	if (rc == SQLITE_ROW)
-		*out = sqlite3_column_int64(src->version, 0);
+		*out = sqlite3_column_int64(st, 0);
 	else
-		db_error(src, err, "reading data_version");
-	sqlite3_reset(src->version);
+		db_error(src, err, "reading a PRAGMA");
+	sqlite3_reset(st);
 	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int source_data_version(struct source *src, int64_t *out, struct dl_error *err)
+{
+	return pragma_int(src, src->version, out, err);
+}
+
+int source_schema_version(struct source *src, int64_t *out, struct dl_error *err)
+{
+	return pragma_int(src, src->schema, out, err);
 }
 
 int source_exec_for_test(struct source *src, const char *sql, struct dl_error *err)
@@ -926,4 +960,117 @@ void source_free_expected(struct source_expected_list *list)
 	free_rows(&expected_table, list->v, list->n);
 	list->v = NULL;
 	list->n = 0;
+}
+
+bool source_has_change_log(const struct source *src)
+{
+	return src->changes != NULL;
+}
+
+static int change_rows(struct source *src, int64_t after, source_change_fn fn, void *ctx,
+		       int64_t top, struct dl_error *err)
+{
+	int64_t expect = after + 1;
+	int rc = 0, step;
+
+	sqlite3_bind_int64(src->changes, 1, after);
+	while (rc == 0 && (step = sqlite3_step(src->changes)) == SQLITE_ROW) {
+		/* A gap: rows the daemon never read were pruned. */
+		if (sqlite3_column_int64(src->changes, 0) != expect)
+			return fn(ctx, NULL);
+		expect++;
+		rc = fn(ctx, (const char *)sqlite3_column_text(src->changes, 1));
+	}
+	if (rc == 0 && step != SQLITE_DONE) {
+		db_error(src, err, "reading deadlined_changes");
+		return -1;
+	}
+	/* The newest rows were pruned too. */
+	if (rc == 0 && expect <= top)
+		rc = fn(ctx, NULL);
+	return rc;
+}
+
+int source_changes(struct source *src, int64_t after, source_change_fn fn, void *ctx,
+		   int64_t *top, struct dl_error *err)
+{
+	int rc = -1, step;
+
+	*top = 0;
+	if (!src->changes)
+		return 0;
+	if (sqlite3_exec(src->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+		db_error(src, err, "starting a read transaction");
+		return -1;
+	}
+	step = sqlite3_step(src->change_top);
+	if (step == SQLITE_ROW) {
+		*top = sqlite3_column_int64(src->change_top, 0);
+		rc = 0;
+	} else {
+		db_error(src, err, "reading deadlined_changes");
+	}
+	sqlite3_reset(src->change_top);
+	/* A log that went backwards belongs to another file. */
+	if (rc == 0 && after >= 0 && *top < after)
+		rc = fn(ctx, NULL);
+	else if (rc == 0 && after >= 0 && *top > after)
+		rc = change_rows(src, after, fn, ctx, *top, err);
+	sqlite3_reset(src->changes);
+	sqlite3_exec(src->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+/* Is a after b, as SQLite orders them (every number before every text)? */
+static bool mark_after(const struct source_mark *a, const struct source_mark *b)
+{
+	if (!b->set || a->is_number != b->is_number)
+		return !b->set || !a->is_number;
+	return a->is_number ? a->number > b->number : strcmp(a->text, b->text) > 0;
+}
+
+int source_updated_since(struct source *src, const char *column,
+			 const struct source_mark *after, source_change_fn fn, void *ctx,
+			 struct source_mark *top, struct dl_error *err)
+{
+	char sql[256];
+	sqlite3_stmt *st = NULL;
+	int rc = 0, step;
+
+	*top = *after;
+	/* column is a plain identifier (conf.c checks it). */
+	snprintf(sql, sizeof sql, after->set ?
+		 "SELECT \"%s\", case_ref FROM deadlined_cases WHERE \"%s\" > ?1" :
+		 "SELECT MAX(\"%s\") FROM deadlined_cases", column, column);
+	if (sqlite3_prepare_v2(src->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		db_error(src, err, "reading source.updated_column");
+		return -1;
+	}
+	/* Bound as the type it was read as. */
+	if (after->set && after->is_number)
+		sqlite3_bind_double(st, 1, after->number);
+	else if (after->set)
+		sqlite3_bind_text(st, 1, after->text, -1, SQLITE_STATIC);
+	while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		int type = sqlite3_column_type(st, 0);
+		struct source_mark m = { .set = true };
+
+		if (type == SQLITE_NULL)
+			continue;
+		m.is_number = type == SQLITE_INTEGER || type == SQLITE_FLOAT;
+		if (m.is_number)
+			m.number = sqlite3_column_double(st, 0);
+		else
+			snprintf(m.text, sizeof m.text, "%s", (const char *)sqlite3_column_text(st, 0));
+		if (mark_after(&m, top))
+			*top = m;
+		if (after->set)
+			rc = fn(ctx, (const char *)sqlite3_column_text(st, 1));
+	}
+	if (rc == 0 && step != SQLITE_DONE) {
+		db_error(src, err, "reading source.updated_column");
+		rc = -1;
+	}
+	sqlite3_finalize(st);
+	return rc;
 }

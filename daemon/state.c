@@ -50,10 +50,16 @@ static const char *const migrations[] = {
 	" enqueued INTEGER);",
 	/* 1 → 2: what the running daemon says about itself, for status. */
 	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);",
+	/* 2 → 3: when each case must be evaluated again although its rows did
+	 * not change (a clock reaches due-soon or overdue, an overdue count
+	 * moves on, a future-dated event arrives), as unix-like seconds of
+	 * local time (day * 86400 + second of the day). */
+	"CREATE TABLE IF NOT EXISTS rechecks (case_ref TEXT PRIMARY KEY, at INTEGER NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS rechecks_at ON rechecks(at);",
 };
 
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])
-#define CACHE 48
+#define CACHE 64
 
 struct state {
 	sqlite3 *db;
@@ -320,7 +326,9 @@ void state_rollback(struct state *st)
 }
 
 static const char SQL_GET_OB[] =
-	"SELECT level, alerted_level, last_alert FROM obligations"
+	"SELECT level, alerted_level, last_alert, rowid, child_ref, team_ref, team_name,"
+	" worker_ref, worker_name, worker_email, manager_email, service_manager_email,"
+	" anchor, due, closed, state, stage, days_overdue FROM obligations"
 	" WHERE case_ref = ?1 AND rule = ?2 AND seq = ?3";
 static const char SQL_PUT_OB[] =
 	"INSERT INTO obligations (case_ref, rule, seq, child_ref, team_ref, team_name,"
@@ -334,11 +342,38 @@ static const char SQL_PUT_OB[] =
 	" closed = ?14, state = ?15, stage = ?16, days_overdue = ?17, level = ?18,"
 	" seen_poll = ?19, updated = CASE WHEN level != ?18 OR state != ?15"
 	"  THEN strftime('%s', 'now') ELSE updated END";
+static const char SQL_SEEN_OB[] = "UPDATE obligations SET seen_poll = ?2 WHERE rowid = ?1";
+
+static bool same_text(sqlite3_stmt *s, int i, const char *v)
+{
+	const char *c = (const char *)sqlite3_column_text(s, i);
+
+	return c && v ? strcmp(c, v) == 0 : c == v;
+}
+
+/* Is the stored row (SQL_GET_OB's) what ob would write? */
+static bool unchanged(sqlite3_stmt *s, const struct state_obligation *ob)
+{
+	const char *const v[] = { ob->child_ref, ob->team_ref, ob->team_name, ob->worker_ref,
+				  ob->worker_name, ob->worker_email, ob->manager_email,
+				  ob->service_manager_email, ob->anchor, ob->due, ob->closed,
+				  ob->state };
+
+	if (sqlite3_column_int(s, 0) != ob->level || sqlite3_column_int(s, 16) != ob->stage ||
+	    sqlite3_column_int(s, 17) != ob->days_overdue)
+		return false;
+	for (int i = 0; i < 12; i++)
+		if (!same_text(s, 4 + i, v[i]))
+			return false;
+	return true;
+}
 
 int state_put_obligation(struct state *st, const struct state_obligation *ob,
 			 int64_t poll, struct state_prev *prev, struct dl_error *err)
 {
 	sqlite3_stmt *s = prep(st, err, SQL_GET_OB, "ssi", ob->case_ref, ob->rule, ob->seq);
+	int64_t rowid = 0;
+	bool same = false;
 	int rc;
 
 	if (!s)
@@ -350,10 +385,18 @@ int state_put_obligation(struct state *st, const struct state_obligation *ob,
 		prev->level = sqlite3_column_int(s, 0);
 		prev->alerted_level = sqlite3_column_int(s, 1);
 		snprintf(prev->last_alert, sizeof prev->last_alert, "%s", col(s, 2) ? col(s, 2) : "");
+		rowid = sqlite3_column_int64(s, 3);
+		same = unchanged(s, ob);
 	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return db_error(st, err, "read obligation");
+	/* Most obligations of a full evaluation are as they were: a closed
+	 * one needs no write at all, an open one only this poll's mark (which
+	 * keeps state_close_unseen from closing it). */
+	if (same)
+		return ob->closed ? 0 : done(st, prep(st, err, SQL_SEEN_OB, "II", rowid, poll), err,
+					     "write obligation");
 	s = prep(st, err, SQL_PUT_OB, "ssi" "ssssssssssss" "iiiI", ob->case_ref, ob->rule, ob->seq,
 		 ob->child_ref, ob->team_ref, ob->team_name, ob->worker_ref, ob->worker_name,
 		 ob->worker_email, ob->manager_email, ob->service_manager_email, ob->anchor,
@@ -379,6 +422,74 @@ static const char SQL_CLOSE_UNSEEN[] =
 int state_close_unseen(struct state *st, int64_t poll, struct dl_error *err)
 {
 	return done(st, prep(st, err, SQL_CLOSE_UNSEEN, "I", poll), err, "close unseen");
+}
+
+static const char SQL_CLOSE_UNSEEN_CASE[] =
+	"UPDATE obligations SET closed = 'gone', state = 'gone', level = -1,"
+	" updated = strftime('%s', 'now') WHERE case_ref = ?1 AND closed IS NULL"
+	" AND seen_poll < ?2";
+
+int state_close_unseen_case(struct state *st, const char *case_ref, int64_t poll,
+			    struct dl_error *err)
+{
+	return done(st, prep(st, err, SQL_CLOSE_UNSEEN_CASE, "sI", case_ref, poll), err,
+		    "close unseen");
+}
+
+static const char SQL_SET_RECHECK[] =
+	"INSERT OR REPLACE INTO rechecks (case_ref, at) VALUES (?1, ?2)";
+static const char SQL_DEL_RECHECK[] = "DELETE FROM rechecks WHERE case_ref = ?1";
+
+int state_set_recheck(struct state *st, const char *case_ref, int64_t at,
+		      struct dl_error *err)
+{
+	if (at == STATE_NO_RECHECK)
+		return done(st, prep(st, err, SQL_DEL_RECHECK, "s", case_ref), err,
+			    "clear recheck");
+	return done(st, prep(st, err, SQL_SET_RECHECK, "sI", case_ref, at), err, "set recheck");
+}
+
+static const char SQL_CLEAR_RECHECKS[] = "DELETE FROM rechecks";
+
+int state_clear_rechecks(struct state *st, struct dl_error *err)
+{
+	return done(st, prep(st, err, SQL_CLEAR_RECHECKS, ""), err, "clear rechecks");
+}
+
+static const char SQL_EACH_RECHECK[] =
+	"SELECT case_ref FROM rechecks WHERE at <= ?1";
+
+int state_each_recheck(struct state *st, int64_t upto, state_ref_fn fn, void *ctx,
+		       struct dl_error *err)
+{
+	sqlite3_stmt *s = prep(st, err, SQL_EACH_RECHECK, "I", upto);
+	int rc = 0, step = SQLITE_DONE;
+
+	if (!s)
+		return -1;
+	while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW)
+		rc = fn(ctx, col(s, 0));
+	sqlite3_reset(s);
+	if (rc == 0 && step != SQLITE_DONE)
+		return db_error(st, err, "read rechecks");
+	return rc;
+}
+
+static const char SQL_NEXT_RECHECK[] = "SELECT MIN(at) FROM rechecks";
+
+int state_next_recheck(struct state *st, int64_t *at, struct dl_error *err)
+{
+	sqlite3_stmt *s = prep(st, err, SQL_NEXT_RECHECK, "");
+	int rc;
+
+	if (!s)
+		return -1;
+	*at = STATE_NO_RECHECK;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
+		*at = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : db_error(st, err, "read next recheck");
 }
 
 static const char SQL_EACH_OPEN[] =

@@ -5,11 +5,14 @@
 #   scripts/deps.sh build      libraries and tools to build and unit-test
 #   scripts/deps.sh test       ... plus what the integration tests run
 #   scripts/deps.sh fuzz       ... build set plus clang and libFuzzer (make fuzz)
+#   scripts/deps.sh bench      ... test set plus nginx (make bench)
 set -eu
 
 build_pkgs="gcc make pkg-config libcurl4-openssl-dev libconfig-dev libsqlite3-dev \
 libsystemd-dev libcmocka-dev libssl-dev libjansson-dev sqlite3 tzdata"
 test_pkgs="python3 python3-aiosmtpd openssl faketime valgrind chromium"
+# make bench: the webhook benchmark's HTTPS receiver.
+bench_pkgs="nginx"
 # libFuzzer ships in compiler-rt, which must match clang's version.
 fuzz_pkgs="clang-14 libclang-rt-14-dev"
 
@@ -17,7 +20,8 @@ case "${1:-build}" in
   build) want="$build_pkgs" ;;
   test)  want="$build_pkgs $test_pkgs" ;;
   fuzz)  want="$build_pkgs $fuzz_pkgs" ;;
-  *) echo "usage: $0 build|test|fuzz" >&2; exit 2 ;;
+  bench) want="$build_pkgs $test_pkgs $bench_pkgs" ;;
+  *) echo "usage: $0 build|test|fuzz|bench" >&2; exit 2 ;;
 esac
 
 missing=""

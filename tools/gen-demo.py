@@ -923,6 +923,10 @@ class Generator:
                 rows.append((case_ref, kind, occurred, "E%07d" % n))
             db.executemany("INSERT INTO deadlined_events (case_ref, kind, occurred, event_ref)"
                            " VALUES (?,?,?,?)", rows)
+            # A new file has no history: the daemon evaluates it in full.
+            if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'deadlined_changes'"
+                          ).fetchone():
+                db.execute("DELETE FROM deadlined_changes")
             db.commit()
             ok = True
         finally:

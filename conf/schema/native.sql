@@ -15,7 +15,8 @@
 -- Dates are text: YYYY-MM-DD, or YYYY-MM-DDTHH:MM[:SS] in local time.
 --
 -- Idempotent: safe to run against an existing database.
--- No semicolons inside comments, so a naive statement splitter works.
+-- Run it whole (sqlite3 FILE < native.sql, or sqlite3_exec): the
+-- change-log triggers at the end hold semicolons inside their bodies.
 
 -- One row per episode: a referral, a child protection enquiry or plan, a
 -- looked-after (CLA) episode, a missing episode, court proceedings, an EHC
@@ -60,3 +61,55 @@ CREATE TABLE IF NOT EXISTS deadlined_workers (
     email      TEXT,              -- NULL when the worker has no address
     team_ref   TEXT               -- the worker's team (deadlined_teams.team_ref)
 );
+
+-- The change log: one row per case touched, so the daemon can re-evaluate
+-- only what changed (it remembers the last seq it processed).  Filled by
+-- the triggers below, never by the daemon, which cannot write here.  A
+-- change to teams or workers logs a NULL case_ref, which means "everything"
+-- and makes the next poll a full evaluation.  A writer may prune rows the
+-- daemon has processed (deadlinectl status shows how far it has read);
+-- pruning past that point makes the daemon evaluate in full once.
+-- AUTOINCREMENT keeps seq growing even after pruning.
+CREATE TABLE IF NOT EXISTS deadlined_changes (
+    seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+    case_ref TEXT                   -- the case whose rows changed, NULL for all
+);
+
+CREATE TRIGGER IF NOT EXISTS deadlined_cases_ins AFTER INSERT ON deadlined_cases
+BEGIN INSERT INTO deadlined_changes (case_ref) VALUES (NEW.case_ref);
+END;
+CREATE TRIGGER IF NOT EXISTS deadlined_cases_upd AFTER UPDATE ON deadlined_cases
+BEGIN INSERT INTO deadlined_changes (case_ref) VALUES (OLD.case_ref);
+  INSERT INTO deadlined_changes (case_ref) SELECT NEW.case_ref WHERE NEW.case_ref IS NOT OLD.case_ref;
+END;
+CREATE TRIGGER IF NOT EXISTS deadlined_cases_del AFTER DELETE ON deadlined_cases
+BEGIN INSERT INTO deadlined_changes (case_ref) VALUES (OLD.case_ref);
+END;
+CREATE TRIGGER IF NOT EXISTS deadlined_events_ins AFTER INSERT ON deadlined_events
+BEGIN INSERT INTO deadlined_changes (case_ref) VALUES (NEW.case_ref);
+END;
+CREATE TRIGGER IF NOT EXISTS deadlined_events_upd AFTER UPDATE ON deadlined_events
+BEGIN INSERT INTO deadlined_changes (case_ref) VALUES (OLD.case_ref);
+  INSERT INTO deadlined_changes (case_ref) SELECT NEW.case_ref WHERE NEW.case_ref IS NOT OLD.case_ref;
+END;
+CREATE TRIGGER IF NOT EXISTS deadlined_events_del AFTER DELETE ON deadlined_events
+BEGIN INSERT INTO deadlined_changes (case_ref) VALUES (OLD.case_ref);
+END;
+CREATE TRIGGER IF NOT EXISTS deadlined_teams_chg AFTER UPDATE ON deadlined_teams
+BEGIN INSERT INTO deadlined_changes (case_ref) VALUES (NULL);
+END;
+CREATE TRIGGER IF NOT EXISTS deadlined_teams_ins AFTER INSERT ON deadlined_teams
+BEGIN INSERT INTO deadlined_changes (case_ref) VALUES (NULL);
+END;
+CREATE TRIGGER IF NOT EXISTS deadlined_teams_del AFTER DELETE ON deadlined_teams
+BEGIN INSERT INTO deadlined_changes (case_ref) VALUES (NULL);
+END;
+CREATE TRIGGER IF NOT EXISTS deadlined_workers_chg AFTER UPDATE ON deadlined_workers
+BEGIN INSERT INTO deadlined_changes (case_ref) VALUES (NULL);
+END;
+CREATE TRIGGER IF NOT EXISTS deadlined_workers_ins AFTER INSERT ON deadlined_workers
+BEGIN INSERT INTO deadlined_changes (case_ref) VALUES (NULL);
+END;
+CREATE TRIGGER IF NOT EXISTS deadlined_workers_del AFTER DELETE ON deadlined_workers
+BEGIN INSERT INTO deadlined_changes (case_ref) VALUES (NULL);
+END;

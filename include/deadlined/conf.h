@@ -46,6 +46,7 @@ struct conf_calendar {
 struct conf_source {
 	const char *database;
 	long busy_timeout_ms;
+	const char *updated_column;      /* NULL: none (see deadlined.conf(5)) */
 };
 
 struct conf_state {
@@ -83,6 +84,7 @@ struct conf_service {
 	const char *log_level;           /* err, warning, notice, info, debug */
 	int log_priority;                /* resolved */
 	long stop_grace;                 /* seconds in-flight deliveries get at stop */
+	long reconcile_interval;         /* seconds between full evaluations */
 };
 
 /* Extra receivers for matching alerts: by rule, team and what happened. */
@@ -107,6 +109,7 @@ struct conf {
 	struct schema_list routes;         /* struct conf_route */
 	struct conf_service service;
 	struct calendar *cal;        /* built from .calendar */
+	struct conf_kinds *kinds;    /* every known event kind, hashed */
 };
 
 /* The receiver with this name, or NULL. */
@@ -121,6 +124,9 @@ const struct rule *conf_rule(const struct conf *conf, const char *id);
 /* Is kind an event kind this configuration knows (built in, named by a
  * rule, or listed in event_kinds)? */
 bool conf_knows_kind(const struct conf *conf, const char *kind);
+/* The kind's number, 1 ... (rules_event.kind_id, rule.phase_by_kind), or 0
+ * when it is not known: one hash lookup. */
+int conf_kind_id(const struct conf *conf, const char *kind);
 
 /* The file deadlinectl and deadlined read when not given -c: the
  * DEADLINED_CONFIG environment variable, else CONF_DEFAULT_PATH. */

@@ -8,6 +8,8 @@
 #ifndef DEADLINED_EVALUATE_H
 #define DEADLINED_EVALUATE_H
 
+#include <stdint.h>
+
 #include "deadlined/conf.h"
 #include "deadlined/rules.h"
 #include "deadlined/source.h"
@@ -27,6 +29,10 @@ struct evaluate_hooks {
 	 * has deadlined_expected_due: each that differs from the obligation's
 	 * due date, or matches no obligation, is a finding with both dates. */
 	bool compare_expected;
+	/* After the rules ran on a case: the first moment key (see
+	 * evaluate_moment_key) at which its result can change with time
+	 * alone, or INT64_MAX.  May be NULL. */
+	void (*case_done)(void *ctx, const struct source_case *c, int64_t recheck);
 };
 
 struct evaluate_summary {
@@ -41,6 +47,16 @@ struct evaluate_summary {
 int evaluate_run(const struct conf *conf, struct source *src, const char *case_ref,
 		 struct dl_moment now, const struct evaluate_hooks *hooks,
 		 struct evaluate_summary *summary, struct dl_error *err);
+/* The same for the cases named in refs only (each once; a ref with no
+ * case and no events yields nothing). */
+int evaluate_cases(const struct conf *conf, struct source *src, const char *const *refs,
+		   size_t nrefs, struct dl_moment now, const struct evaluate_hooks *hooks,
+		   struct evaluate_summary *sum, struct dl_error *err);
+
+/* now as seconds of local time, day * 86400 + second of the day (the end of
+ * the day for a date alone): comparable with case_done's recheck. */
+int64_t evaluate_moment_key(struct dl_moment now);
+
 void evaluate_summary_free(struct evaluate_summary *summary);
 
 /* "As of" from the command line: a date means the end of that day. */

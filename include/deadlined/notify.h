@@ -41,6 +41,16 @@ int notify_poll(struct notify *n, struct source *src, struct dl_moment now, int6
 		struct notify_poll_result *res, struct evaluate_summary *sum,
 		struct dl_error *err);
 
+/* An incremental poll: the same for the cases in refs only (distinct;
+ * nrefs may be 0).  Obligations of those cases that the evaluation no
+ * longer yields are closed as "gone", as a full poll closes them; every
+ * other obligation is left as it was.  Each case's recheck time (state.h)
+ * is stored, so the caller can add the cases whose time has come. */
+int notify_poll_cases(struct notify *n, struct source *src, const char *const *refs,
+		      size_t nrefs, struct dl_moment now, int64_t now_unix,
+		      struct notify_poll_result *res, struct evaluate_summary *sum,
+		      struct dl_error *err);
+
 struct notify_deliver_result {
 	long sent, retried, dead, held;
 };

@@ -88,6 +88,9 @@ struct rule {
 	const char *file;
 	int line;
 	struct rule_target target;       /* reports only; value NAN when none */
+	/* By conf_kind_id: 0 none, 1 start, 2 met, 3 cancel; NULL when the
+	 * rule was not made by conf_load (kinds are then compared by name). */
+	const unsigned char *phase_by_kind;
 };
 
 enum obligation_state {
@@ -122,6 +125,7 @@ struct obligation {
 struct rules_event {
 	const char *kind;
 	struct dl_moment when;
+	int kind_id;                     /* conf_kind_id, or 0: compare names */
 };
 
 struct rules_case {

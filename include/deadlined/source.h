@@ -107,6 +107,40 @@ void source_free_expected(struct source_expected_list *list);
  * changes when another connection has committed a change. */
 int source_data_version(struct source *src, int64_t *out, struct dl_error *err);
 
+/* The change log (deadlined_changes, see conf/schema/native.sql): does
+ * this source have one? */
+bool source_has_change_log(const struct source *src);
+
+/* Call fn with the case_ref of every change after seq `after` (a case may
+ * come more than once; NULL means "everything": a change to teams or
+ * workers, a NULL case_ref, rows pruned before they were read, or a log
+ * that went backwards, as when the file was replaced).  With after < 0,
+ * fn is not called.  *top receives the highest seq given so far (0 without
+ * a log).  A non-zero return from fn stops the walk and is returned. */
+typedef int (*source_change_fn)(void *ctx, const char *case_ref);
+int source_changes(struct source *src, int64_t after, source_change_fn fn, void *ctx,
+		   int64_t *top, struct dl_error *err);
+
+/* The schema cookie (PRAGMA schema_version): it changes when a table,
+ * view or trigger is made, changed or dropped, which the change log does
+ * not record, so the caller opens the source again (checking the four
+ * relations) and evaluates in full. */
+int source_schema_version(struct source *src, int64_t *out, struct dl_error *err);
+
+/* source.updated_column: a column of deadlined_cases that the council's
+ * system moves forward (a timestamp, a counter) whenever a case or one of
+ * its events changes.  A mark is the highest value seen. */
+struct source_mark {
+	bool set, is_number;
+	double number;
+	char text[64];
+};
+/* Call fn for each case whose column is past *after (nothing when
+ * after->set is false); *top receives the highest value seen. */
+int source_updated_since(struct source *src, const char *column,
+			 const struct source_mark *after, source_change_fn fn, void *ctx,
+			 struct source_mark *top, struct dl_error *err);
+
 /* For tests: run one SQL statement through the source's own connection;
  * a write must fail because the connection is read-only. */
 int source_exec_for_test(struct source *src, const char *sql, struct dl_error *err);

@@ -17,7 +17,7 @@
 #include "deadlined/date.h"
 #include "deadlined/error.h"
 
-#define STATE_SCHEMA_VERSION 2
+#define STATE_SCHEMA_VERSION 3
 
 struct state;
 
@@ -60,6 +60,24 @@ int state_set_alerted(struct state *st, const char *case_ref, const char *rule, 
 /* Obligations still open that this poll did not see (their case changed
  * or vanished) are closed as "gone". */
 int state_close_unseen(struct state *st, int64_t poll, struct dl_error *err);
+
+/* The same, for one case only (an incremental poll re-evaluated it). */
+int state_close_unseen_case(struct state *st, const char *case_ref, int64_t poll,
+			    struct dl_error *err);
+
+/* Rechecks: when a case must be evaluated again although its rows did not
+ * change, in seconds of local time (day * 86400 + second of the day).
+ * STATE_NO_RECHECK removes the case's entry. */
+#define STATE_NO_RECHECK INT64_MAX
+int state_set_recheck(struct state *st, const char *case_ref, int64_t at,
+		      struct dl_error *err);
+int state_clear_rechecks(struct state *st, struct dl_error *err);
+/* The cases due by upto, in no order; fn must not write rechecks. */
+typedef int (*state_ref_fn)(void *ctx, const char *case_ref);
+int state_each_recheck(struct state *st, int64_t upto, state_ref_fn fn, void *ctx,
+		       struct dl_error *err);
+/* The earliest recheck, or STATE_NO_RECHECK. */
+int state_next_recheck(struct state *st, int64_t *at, struct dl_error *err);
 
 /* Walk open obligations at level >= min_level. */
 typedef int (*state_obligation_fn)(void *ctx, const struct state_obligation *ob,

@@ -40,6 +40,10 @@ ALLOWED = {
         "conf/schema/ssd-views.sql, compiled in as a constant array of bytes by the Makefile",
     ("state.c", "migrate", "migrations[v]"):
         "the migrations[] array of string literals",
+    ("source.c", "source_updated_since", "sql"):
+        'snprintf of a column name from source.updated_column, which conf.c (read_column) '
+        "accepts only as a plain identifier (letters, digits, _) and which is double-quoted; "
+        "the value compared with it is bound",
     ("state.c", "migrate", "sql"):
         'snprintf of "PRAGMA user_version = %d" from the loop counter (PRAGMA takes no parameters)',
 }

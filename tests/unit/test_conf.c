@@ -270,6 +270,12 @@ static void test_types_and_ranges(void **state)
 		  "};\n", NULL, NULL,
 		  { { "range1.conf", 2, "source.busy_timeout_ms",
 		      { "600001 is out of range", "expected 0 to 600000" } } } },
+		{ "SQL in a column name", "column1.conf",
+		  "source = {\n"
+		  "  updated_column = \"updated\\\" > 0; --\";\n"
+		  "};\n", NULL, NULL,
+		  { { "column1.conf", 2, "source.updated_column",
+		      { "expected the name of a column", "letters, digits and _" } } } },
 		{ "negative", "range2.conf",
 		  "source = { busy_timeout_ms = -1; };\n", NULL, NULL,
 		  { { "range2.conf", 1, "source.busy_timeout_ms", { "-1 is out of range" } } } },

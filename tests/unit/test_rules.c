@@ -157,6 +157,9 @@ static void run_case(const char *rule_id, const struct tcase *t)
 	for (; c.nevents < MAXEV && t->ev[c.nevents].kind; c.nevents++) {
 		events[c.nevents].kind = t->ev[c.nevents].kind;
 		events[c.nevents].when = M(t->ev[c.nevents].when);
+		/* Every second case by number, as evaluate.c passes them. */
+		events[c.nevents].kind_id =
+			c.nevents % 2 ? conf_kind_id(conf, events[c.nevents].kind) : 0;
 	}
 	while (nwant < MAXOB && t->ob[nwant].seq)
 		nwant++;

@@ -1,0 +1,344 @@
+/* bench_scale.c — evaluation and polling at scale (make bench; see
+ * docs/PERFORMANCE.md).
+ *
+ *   bench_scale DEADLINED CONF CASES.DB WORKDIR
+ *
+ * CASES.DB is the cached data set (tests/bench/data.sh); it is only read.
+ * WORKDIR is an empty folder for a copy of it (the change polls write to
+ * the copy) and the state database.  Each figure is the median of several
+ * runs; one row of the table each, on stdout.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sqlite3.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "deadlined/conf.h"
+#include "deadlined/evaluate.h"
+#include "deadlined/log.h"
+#include "deadlined/notify.h"
+#include "deadlined/poller.h"
+#include "deadlined/source.h"
+#include "deadlined/state.h"
+
+#define AS_OF "2026-11-23"
+#define RUNS 3
+#define MAXRUNS 32
+
+static volatile size_t sink;    /* keeps the scan's reads */
+
+static double seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof *v, cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void die(const char *what, const char *msg)
+{
+	fprintf(stderr, "bench_scale: %s: %s\n", what, msg);
+	exit(1);
+}
+
+static void row(const char *what, const char *value, const char *target, const char *note)
+{
+	printf("| %-34s | %14s | %-10s | %s\n", what, value, target, note);
+	fflush(stdout);
+}
+
+/* SQLite alone: the two statements the evaluation runs, every column of
+ * every row read as text, nothing else. */
+static double scan(const char *db, long *rows)
+{
+	static const char *const sql[] = {
+		"SELECT case_ref, child_ref, date_of_birth, team_ref, worker_ref"
+		" FROM deadlined_cases ORDER BY case_ref COLLATE BINARY",
+		"SELECT case_ref, kind, occurred, event_ref FROM deadlined_events"
+		" ORDER BY case_ref COLLATE BINARY, occurred",
+	};
+	sqlite3 *h;
+	sqlite3_stmt *s[2];
+	double t0 = seconds();
+	size_t bytes = 0;
+
+	*rows = 0;
+	if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+		die(db, sqlite3_errmsg(h));
+	for (int i = 0; i < 2; i++)
+		if (sqlite3_prepare_v2(h, sql[i], -1, &s[i], NULL) != SQLITE_OK)
+			die(db, sqlite3_errmsg(h));
+	/* Interleaved as the merge in source.c reads them. */
+	for (int live = 3; live;) {
+		for (int i = 0; i < 2; i++) {
+			if (!(live & (1 << i)))
+				continue;
+			if (sqlite3_step(s[i]) != SQLITE_ROW) {
+				live &= ~(1 << i);
+				continue;
+			}
+			for (int c = 0; c < sqlite3_column_count(s[i]); c++) {
+				sqlite3_column_text(s[i], c);
+				bytes += (size_t)sqlite3_column_bytes(s[i], c);
+			}
+			++*rows;
+		}
+	}
+	for (int i = 0; i < 2; i++)
+		sqlite3_finalize(s[i]);
+	sqlite3_close(h);
+	sink += bytes;
+	return seconds() - t0;
+}
+
+/* The library's evaluation alone: every case, every rule, no state. */
+static double evaluate_only(const struct conf *conf, const char *db, size_t *obligations)
+{
+	struct evaluate_hooks hooks = { 0 };
+	struct evaluate_summary sum;
+	struct source *src;
+	struct dl_error err;
+	struct dl_moment now;
+	double t0 = seconds();
+
+	if (source_open(db, 5000, &src, &err) < 0 || evaluate_parse_as_of(AS_OF, &now, &err) < 0 ||
+	    evaluate_run(conf, src, NULL, now, &hooks, &sum, &err) < 0)
+		die(db, err.msg);
+	*obligations = 0;
+	for (int s = 0; s < OB_NSTATES; s++)
+		*obligations += sum.total[s];
+	evaluate_summary_free(&sum);
+	source_close(src);
+	return seconds() - t0;
+}
+
+/* deadlined as a child: wall time and its peak resident set (KiB). */
+static double run_daemon(char *const argv[], long *maxrss_kib)
+{
+	struct rusage ru;
+	double t0 = seconds();
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		die("fork", strerror(errno));
+	if (pid == 0) {
+		if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
+			_exit(127);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (wait4(pid, &status, 0, &ru) < 0)
+		die("wait4", strerror(errno));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "bench_scale: %s exited with status %d\n", argv[0], status);
+		exit(1);
+	}
+	*maxrss_kib = ru.ru_maxrss;
+	return seconds() - t0;
+}
+
+struct bench {
+	const struct conf *conf;
+	struct state *st;
+	struct notify *n;
+	struct poller *poller;
+	const char *db;
+	int64_t now_unix;
+};
+
+static double poll_at(struct bench *b, const char *when, struct poller_result *res)
+{
+	struct dl_moment now;
+	struct dl_error err;
+	double t0;
+
+	if (evaluate_parse_as_of(when, &now, &err) < 0)
+		die(when, err.msg);
+	b->now_unix += 1;      /* never a timed reconciliation */
+	t0 = seconds();
+	if (poller_poll(b->poller, b->conf, b->st, b->n, b->db, now, b->now_unix, res, &err) < 0)
+		die("poll", err.msg);
+	return seconds() - t0;
+}
+
+/* 1,000 cases change: an event added to each, in one transaction. */
+static void change_cases(sqlite3 *w, int round)
+{
+	char sql[512];
+	char *msg = NULL;
+
+	snprintf(sql, sizeof sql,
+		 "INSERT INTO deadlined_events (case_ref, kind, occurred, event_ref)"
+		 " SELECT case_ref, 'case_note', '2026-11-2%d', NULL FROM deadlined_cases"
+		 " WHERE rowid > %d %% (SELECT MAX(rowid) - 1000 FROM deadlined_cases)"
+		 " LIMIT 1000", round % 3 + 1, round * 7919);
+	if (sqlite3_exec(w, sql, NULL, NULL, &msg) != SQLITE_OK)
+		die("change", msg);
+}
+
+static void copy_file(const char *from, const char *to)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof cmd, "cp --sparse=never '%s' '%s'", from, to);
+	if (system(cmd) != 0)
+		die("copy", to);
+}
+
+int main(int argc, char **argv)
+{
+	struct dl_errors errors = { 0 };
+	struct conf *conf;
+	struct bench b = { 0 };
+	struct poller_result res;
+	struct dl_error err;
+	double t[MAXRUNS], t_scan, t_eval, t_dry, t_once;
+	long rows = 0, rss_dry = 0, rss_once = 0, rss, full_cases = 0;
+	size_t obligations = 0;
+	char buf[64], note[200], copy[512], state[512];
+	sqlite3 *w;
+
+	if (argc != 5) {
+		fprintf(stderr, "usage: bench_scale DEADLINED CONF CASES.DB WORKDIR\n");
+		return 2;
+	}
+	log_set_level(LOG_ERR);
+	if (conf_load(argv[2], &conf, &errors) < 0)
+		die(argv[2], errors.n ? errors.msg[0] : "invalid");
+	setenv("TZ", conf->timezone, 1);
+	tzset();
+
+	for (int i = 0; i < RUNS; i++)
+		t[i] = scan(argv[3], &rows);
+	t_scan = median(t, RUNS);
+	snprintf(buf, sizeof buf, "%.2f s", t_scan);
+	snprintf(note, sizeof note, "%ld rows (cases and events), %.1f million rows/s",
+		 rows, rows / t_scan / 1e6);
+	row("baseline scan (SQLite alone)", buf, "", note);
+
+	for (int i = 0; i < RUNS; i++)
+		t[i] = evaluate_only(conf, argv[3], &obligations);
+	t_eval = median(t, RUNS);
+	snprintf(buf, sizeof buf, "%.2f s", t_eval);
+	snprintf(note, sizeof note, "evaluate_run, every rule, %zu obligations", obligations);
+	row("full evaluation (library)", buf, "", note);
+	snprintf(buf, sizeof buf, "%.2fx", t_eval / t_scan);
+	row("ratio evaluation / scan", buf, "<= 2x", t_eval / t_scan <= 2 ? "met" : "NOT MET");
+	if (getenv("BENCH_EVALUATE_ONLY"))    /* for profiling */
+		return 0;
+
+	{
+		char *dry[] = { argv[1], "--once", "--dry-run", "--as-of", AS_OF, "-c", argv[2], NULL };
+
+		for (int i = 0; i < RUNS; i++) {
+			t[i] = run_daemon(dry, &rss);
+			if (rss > rss_dry)
+				rss_dry = rss;
+		}
+		t_dry = median(t, RUNS);
+		snprintf(buf, sizeof buf, "%.2f s", t_dry);
+		snprintf(note, sizeof note, "temporary state, rolled back; %.2fx the scan; peak "
+			 "RSS %.0f MiB", t_dry / t_scan, rss_dry / 1024.0);
+		row("deadlined --once --dry-run", buf, "", note);
+	}
+
+	/* The state database made by a real first run, on a copy of the data
+	 * that the change polls may write to. */
+	snprintf(copy, sizeof copy, "%s/cases.db", argv[4]);
+	snprintf(state, sizeof state, "%s/state.db", argv[4]);
+	copy_file(argv[3], copy);
+	{
+		char *once[] = { argv[1], "--once", "--as-of", AS_OF, "-c", argv[2], "--db", copy,
+				 NULL };
+
+		t_once = run_daemon(once, &rss_once);
+		snprintf(buf, sizeof buf, "%.0f MiB", rss_once / 1024.0);
+		snprintf(note, sizeof note, "%s: first run, empty state: stores %zu obligations, "
+			 "groups and renders every alert at once: %.1f s",
+			 rss_once < 64 * 1024 ? "met" : "NOT MET", obligations, t_once);
+		row("peak RSS, deadlined --once (first)", buf, "< 64 MiB", note);
+		t_once = run_daemon(once, &rss_once);
+		snprintf(buf, sizeof buf, "%.0f MiB", rss_once / 1024.0);
+		snprintf(note, sizeof note, "%s: again, state as stored: a full evaluation, "
+			 "writes only what changed: %.1f s",
+			 rss_once < 64 * 1024 ? "met" : "NOT MET", t_once);
+		row("peak RSS, deadlined --once (next)", buf, "< 64 MiB", note);
+	}
+
+	b.conf = conf;
+	b.db = copy;
+	b.now_unix = 1795435200;
+	if (state_open(state, &b.st, &err) < 0 || notify_open(conf, b.st, &b.n, &err) < 0 ||
+	    poller_open(&b.poller, &err) < 0)
+		die(state, err.msg);
+	/* The service's first poll: full, against the stored state. */
+	t[0] = poll_at(&b, AS_OF "T09:00", &res);
+	snprintf(buf, sizeof buf, "%.2f s", t[0]);
+	snprintf(note, sizeof note, "%s, %ld cases, as the service's first poll and nightly "
+		 "reconciliation", res.full ? "full" : "incremental", res.poll.cases);
+	row("full poll storing state", buf, "", note);
+	full_cases = res.poll.cases;
+
+	for (int i = 0; i < 21; i++) {
+		t[i] = poll_at(&b, AS_OF "T09:05", &res);
+		if (res.full || res.poll.cases)
+			die("no-change poll", "evaluated cases");
+	}
+	snprintf(buf, sizeof buf, "%.2f ms", median(t, 21) * 1e3);
+	row("no-change poll", buf, "< 5 ms", median(t, 21) < 0.005 ? "met (median of 21)" :
+	    "NOT MET");
+
+	if (sqlite3_open(copy, &w) != SQLITE_OK)
+		die(copy, sqlite3_errmsg(w));
+	for (int i = 0; i < RUNS; i++) {
+		change_cases(w, i + 1);
+		t[i] = poll_at(&b, AS_OF "T09:10", &res);
+		if (res.full || res.poll.cases < 1000)
+			die("1,000-change poll", "not incremental, or too few cases");
+		snprintf(note, sizeof note, "%ld cases evaluated (1,000 changed, the rest due a "
+			 "recheck)", res.poll.cases);
+	}
+	sqlite3_close(w);
+	snprintf(buf, sizeof buf, "%.1f ms", median(t, RUNS) * 1e3);
+	row("1,000-change poll", buf, "< 100 ms", median(t, RUNS) < 0.1 ? note : "NOT MET");
+
+	{
+		static const char *const days[] = { "2026-11-24T00:00:30", "2026-11-25T00:00:30",
+						    "2026-11-26T00:00:30" };
+		long cases[3];
+
+		for (int i = 0; i < 3; i++) {
+			t[i] = poll_at(&b, days[i], &res);
+			cases[i] = res.poll.cases;
+		}
+		snprintf(buf, sizeof buf, "%.0f ms", median(t, 3) * 1e3);
+		snprintf(note, sizeof note, "%ld, %ld, %ld cases re-evaluated of %ld "
+			 "(their clocks move that day)", cases[0], cases[1], cases[2], full_cases);
+		row("daily rollover poll", buf, "", note);
+	}
+	poller_close(b.poller);
+	notify_close(b.n);
+	state_close(b.st);
+	conf_free(conf);
+	return 0;
+}
