@@ -383,6 +383,8 @@ static const struct schema_field notify_fields[] = {
 	  .help = "also tell when an alerted obligation is met or cancelled" },
 	{ "daily_cap", F(INT, daily_cap), .min = 1, .max = 100000, .def = "200",
 	  .help = "messages a recipient a local day; the rest wait for the next day" },
+	{ "max_items", F(INT, max_items), .min = 1, .max = 100000, .def = "100",
+	  .help = "items one message lists, worst first; the rest are counted" },
 	{ "quiet_hours", F(STRING, quiet_hours),
 	  .help = "HH:MM-HH:MM local: hold messages (except escalations) then" },
 	{ "retry_initial", F(INT, retry_initial), .min = 1, .max = 86400, .def = "60",

@@ -426,7 +426,7 @@ static int enqueue(struct poll *p, const struct target *t, enum alert_kind kind,
 {
 	char msg_id[128];
 	struct alert a = { kind, audience, msg_id, p->now_unix, items, nitems, NULL, lines,
-			   nlines };
+			   nlines, (size_t)p->n->conf->notify.max_items };
 	struct rendered out = { 0 };
 	struct state_message m;
 	int64_t id;

@@ -536,6 +536,26 @@ struct style {
 	void (*end)(struct buf *b, const struct alert *a, bool ackable);
 };
 
+/* How many items a message lists: a manager reads it on a phone, and a
+ * first poll over years of history could otherwise list thousands. */
+static size_t listed(const struct alert *a)
+{
+	return a->max_items && a->n > a->max_items ? a->max_items : a->n;
+}
+
+static void put_unlisted(struct buf *b, const struct alert *a)
+{
+	size_t more = a->n - listed(a);
+
+	if (!more)
+		return;
+	buf_printf(b, b->html ? "<p style=\"margin:16px 0 0;font-weight:bold\">…and %zu more, "
+			       "not listed here (the worst come first above); "
+			       "<code>deadlinectl list</code> shows every one.</p>\n"
+			     : "\n  …and %zu more, not listed here (the worst come first above);\n"
+			       "  'deadlinectl list' shows every one.\n", more);
+}
+
 static char *make_body(const struct style *st, const struct alert *a,
 		       const struct entry *e, const char *subject)
 {
@@ -543,12 +563,13 @@ static char *make_body(const struct style *st, const struct alert *a,
 	bool ackable = false;
 
 	st->begin(&b, a, subject);
-	for (size_t i = 0; i < a->n; i++) {
+	for (size_t i = 0; i < listed(a); i++) {
 		if (i == 0 || e[i].lead != e[i - 1].lead)
 			st->group(&b, e[i].lead);
 		st->item(&b, e[i].it);
 		ackable |= has_state(e[i].it, "overdue") || has_state(e[i].it, "due-soon");
 	}
+	put_unlisted(&b, a);
 	st->end(&b, a, ackable);
 	return buf_take(&b);
 }
@@ -842,7 +863,7 @@ static char *make_payload(const struct alert *a, const struct entry *e,
 	char *text = NULL;
 	int rc = 0;
 
-	for (size_t i = 0; i < a->n; i++)
+	for (size_t i = 0; i < listed(a); i++)
 		rc |= json_array_append_new(items, jitem(e[i].it));
 	rc |= json_object_set_new(doc, "schema", json_string(RENDER_SCHEMA));
 	rc |= json_object_set_new(doc, "type", json_string(render_kind_name(a->kind)));
@@ -854,6 +875,9 @@ static char *make_payload(const struct alert *a, const struct entry *e,
 	rc |= json_object_set_new(doc, "counts", json_pack("{s:i, s:i, s:i}", "overdue",
 		c->overdue, "due_soon", c->due_soon, "escalated", c->escalated));
 	rc |= json_object_set_new(doc, "items", items);
+	if (a->n > listed(a))
+		rc |= json_object_set_new(doc, "items_not_listed",
+					  json_integer((json_int_t)(a->n - listed(a))));
 	if (rc == 0)
 		text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(doc);

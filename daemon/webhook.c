@@ -299,8 +299,11 @@ static bool append(json_t *blocks, json_t *block)
 /* The subject, up to WEBHOOK_ITEMS_SHOWN items, "and N more"; a message
  * without items (a test message, say) shows its plain text instead. */
 static json_t *chat_message(const struct chat_format *fmt, const struct message *m,
-			    const json_t *items)
+			    const json_t *doc)
 {
+	const json_t *items = json_object_get(doc, "items");
+	/* The document may list only the worst (notify.max_items). */
+	json_int_t unlisted = json_integer_value(json_object_get(doc, "items_not_listed"));
 	size_t n = json_array_size(items), i;
 	json_t *blocks = json_array();
 	bool ok = append(blocks, fmt->heading(m->subject));
@@ -313,8 +316,8 @@ static json_t *chat_message(const struct chat_format *fmt, const struct message 
 		if (k)
 			ok = append(blocks, fmt->item(f, k));
 	}
-	if (ok && n > i) {
-		snprintf(more, sizeof more, "… and %zu more", n - i);
+	if (ok && n + (size_t)unlisted > i) {
+		snprintf(more, sizeof more, "… and %zu more", n + (size_t)unlisted - i);
 		ok = append(blocks, fmt->note(more, false));
 	}
 	if (ok && n == 0 && m->text && *m->text)
@@ -344,7 +347,7 @@ char *webhook_body(enum webhook_format format, const struct message *m,
 	}
 	/* A payload that does not parse still gives a message: the subject. */
 	doc = m->payload ? json_loads(m->payload, 0, NULL) : NULL;
-	root = chat_message(fmt, m, json_object_get(doc, "items"));
+	root = chat_message(fmt, m, doc);
 	body = root ? json_dumps(root, JSON_COMPACT) : NULL;
 	json_decref(root);
 	json_decref(doc);

@@ -72,6 +72,7 @@ struct conf_notify {
 	struct schema_duration reminder_interval;   /* 0: no reminders */
 	int met_late, resolved;          /* also tell of these */
 	long daily_cap;                  /* messages a recipient a local day */
+	long max_items;                  /* items one message lists */
 	const char *quiet_hours;         /* "HH:MM-HH:MM" local, or NULL */
 	int quiet_from, quiet_until;     /* minutes; resolved; -1 when none */
 	long retry_initial, retry_max;   /* seconds */

@@ -55,6 +55,8 @@ struct alert {
 	char *const *month_lines;        /* digests to a team's manager: each rule's
 					    timeliness this month so far */
 	size_t nmonth_lines;
+	size_t max_items;                /* list at most this many (the worst);
+					    0: all.  Counts cover every item. */
 };
 
 struct rendered {

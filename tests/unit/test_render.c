@@ -222,6 +222,52 @@ static void test_digest_order(void **state)
 	render_free(&r);
 }
 
+/* With max_items, a message lists the worst few and counts the rest; the
+ * subject and counts still cover every item. */
+static void test_max_items(void **state)
+{
+	struct alert_item v[] = {
+		item("A2", "cp-visit", "Child protection visit", "due-soon", 0, 0, "2026-11-25"),
+		item("B2", "initial-assessment", "Initial assessment", "overdue", 0, 3, "2026-11-13"),
+		item("D1", "care-plan", "Care plan", "overdue", 0, 4, "2026-11-09"),
+		item("B1", "initial-assessment", "Initial assessment", "overdue", 1, 12, "2026-11-02"),
+		item("C1", "rhi", "Return home interview", "due-soon", 0, 0, "2026-11-26"),
+	};
+	struct alert a = { ALERT_DIGEST, TEAM, MSG_ID, created(), v, 5, NULL, NULL, 0, 2 };
+	struct rendered r;
+	struct dl_error err;
+	json_t *doc, *items;
+
+	(void)state;
+	if (render_alert(&a, &r, &err) < 0)
+		fail_msg("render_alert: %s", err.msg);
+	assert_string_equal(r.subject, "3 overdue (1 escalated), 2 due soon — " TEAM);
+	/* The two worst: B1 and B2 (initial assessments, the worst group). */
+	assert_non_null(strstr(r.text, "Case B1,"));
+	assert_non_null(strstr(r.text, "Case B2,"));
+	assert_null(strstr(r.text, "Case D1,"));
+	assert_null(strstr(r.text, "Case A2,"));
+	assert_non_null(strstr(r.text, "…and 3 more, not listed here"));
+	assert_non_null(strstr(r.html, "…and 3 more, not listed here"));
+	assert_null(strstr(r.html, "Case D1,"));
+	doc = json_loads(r.payload, 0, NULL);
+	assert_non_null(doc);
+	items = json_object_get(doc, "items");
+	assert_int_equal(json_array_size(items), 2);
+	assert_int_equal(json_integer_value(json_object_get(doc, "items_not_listed")), 3);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(doc, "counts"),
+							    "overdue")), 3);
+	json_decref(doc);
+	render_free(&r);
+	/* At or under the limit: everything, and no "more" line or field. */
+	a.max_items = 5;
+	if (render_alert(&a, &r, &err) < 0)
+		fail_msg("render_alert: %s", err.msg);
+	assert_null(strstr(r.text, "more, not listed"));
+	assert_null(strstr(r.payload, "items_not_listed"));
+	render_free(&r);
+}
+
 static void test_text_body(void **state)
 {
 	struct alert_item it = initial("overdue", 1, 4, "2026-11-10");
@@ -598,6 +644,7 @@ int main(void)
 		cmocka_unit_test(test_subject_missing_parts),
 		cmocka_unit_test(test_subject_digest),
 		cmocka_unit_test(test_digest_order),
+		cmocka_unit_test(test_max_items),
 		cmocka_unit_test(test_text_body),
 		cmocka_unit_test(test_text_width),
 		cmocka_unit_test(test_html_escaping),

@@ -266,6 +266,26 @@ static void test_items_limit(void **state)
 	free(p);
 }
 
+/* A document that lists only the worst (notify.max_items) counts the rest
+ * in items_not_listed: "and N more" counts them too. */
+static void test_items_not_listed(void **state)
+{
+	char *p = payload(22), *q;
+	json_t *doc = json_loads(p, 0, NULL), *t;
+	struct message m;
+
+	(void)state;
+	json_object_set_new(doc, "items_not_listed", json_integer(478));
+	q = json_dumps(doc, JSON_COMPACT);
+	m = message(q);
+	t = body_json(WEBHOOK_TEAMS, &m);
+	assert_non_null(strstr(block_text(json_array_get(teams_blocks(t), 21)), "and 480 more"));
+	json_decref(t);
+	json_decref(doc);
+	free(q);
+	free(p);
+}
+
 /* Whatever the payload lacks, the message still goes, showing what there is. */
 static void test_missing_fields(void **state)
 {
@@ -378,6 +398,7 @@ int main(void)
 		cmocka_unit_test(test_teams_body),
 		cmocka_unit_test(test_slack_body),
 		cmocka_unit_test(test_items_limit),
+		cmocka_unit_test(test_items_not_listed),
 		cmocka_unit_test(test_missing_fields),
 		cmocka_unit_test(test_bad_text),
 		cmocka_unit_test(test_http_result),
