@@ -421,6 +421,8 @@ static int cmd_explain(const struct options *opt, struct conf *conf, char **args
 
 /* ---- the state database: acks, outbox, status ------------------------ */
 
+#define WRITE_WAIT_MS 120000
+
 static int open_state_as(const struct conf *conf, bool write, struct state **st)
 {
 	struct dl_error err;
@@ -432,6 +434,10 @@ static int open_state_as(const struct conf *conf, bool write, struct state **st)
 	}
 	if ((write ? state_open : state_open_readonly)(conf->state.database, st, &err) < 0)
 		return runtime_error("state", &err);
+	/* An ack or retry waits out a full poll of a big source, rather than
+	 * fail after 5 s; reads never wait in WAL mode. */
+	if (write)
+		state_set_busy_timeout(*st, WRITE_WAIT_MS);
 	return EXIT_OK;
 }
 

@@ -279,6 +279,11 @@ int state_open(const char *path, struct state **out, struct dl_error *err)
 	return 0;
 }
 
+void state_set_busy_timeout(struct state *st, int ms)
+{
+	sqlite3_busy_timeout(st->db, ms);
+}
+
 int state_open_readonly(const char *path, struct state **out, struct dl_error *err)
 {
 	struct state *st;

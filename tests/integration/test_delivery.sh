@@ -222,4 +222,16 @@ n_sm=$(grep -c 'no e-mail address for the service_manager of team T9' "$TMP/noad
 	|| bad "no-address warnings: $n_tm for the team manager, $n_sm for the service manager, want one each: $(head -n 4 "$TMP/noaddr.err")"
 [ "$(to_count "$TMP/noaddr-mail/new" kim@council.example)" -ge 1 ] && ok || bad "the worker was not told"
 
+# ---- an ack while the daemon's poll holds the state database (a full
+# poll of a million cases holds it about 25 s): it waits, not fails at 5 s.
+sqlite3 "$TMP/dg.db" "BEGIN IMMEDIATE;" ".shell sleep 7" "COMMIT;" > "$TMP/lock.out" 2>&1 &
+LOCK=$!
+sleep 1
+t0=$(date +%s)
+expect 0 '*' '' -- env DEADLINED_CONFIG="$TMP/dg.conf" $C ack A2 referral-decision \
+	--until 2099-01-01 --reason 'Decision recorded late'
+waited=$(( $(date +%s) - t0 ))
+wait $LOCK
+[ "$waited" -ge 4 ] && ok || bad "the ack did not wait for the writer ($waited s): was the lock held?"
+
 finish
