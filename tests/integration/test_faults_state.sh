@@ -17,7 +17,9 @@ seed_cases "$DB"
 # write_conf STATE_DB: the service's config, with the state database there.
 write_conf() {
 	STATE=$1
-	service_conf "$MAILDIR_RECEIVER" 'mail_receiver = "mail";'
+	# max_items: every one of the 200 cases added below is listed, so
+	# that each can be looked for.
+	service_conf "$MAILDIR_RECEIVER" 'mail_receiver = "mail"; max_items = 1000;'
 }
 
 # add_cases FROM TO: overdue referrals B<FROM>..B<TO>, each a new case; a
