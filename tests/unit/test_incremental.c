@@ -492,20 +492,9 @@ static void test_updated_column_equals_full(void **state)
 
 static int setup(void **state)
 {
-	struct dl_errors errors = { 0 };
-
 	(void)state;
-	setenv("TZ", "Europe/London", 1);
-	tzset();
 	log_set_level(LOG_ERR);     /* not every missing manager address */
-	if (conf_load("conf/deadlined.conf", &conf, &errors) < 0) {
-		for (size_t i = 0; i < errors.n; i++)
-			print_error("%s\n", errors.msg[i]);
-		errors_clear(&errors);
-		return -1;
-	}
-	errors_clear(&errors);
-	return 0;
+	return test_example_conf(&conf);
 }
 
 static int teardown(void **state)

@@ -67,22 +67,11 @@ struct got {
 	size_t nfind;
 };
 
+/* Hours count real time in the configured zone (Europe/London). */
 static int setup(void **state)
 {
-	struct dl_errors errors = { 0 };
-
 	(void)state;
-	/* Hours count real time in the configured zone. */
-	setenv("TZ", "Europe/London", 1);
-	tzset();
-	if (conf_load("conf/deadlined.conf", &conf, &errors) < 0) {
-		for (size_t i = 0; i < errors.n; i++)
-			print_error("%s\n", errors.msg[i]);
-		errors_clear(&errors);
-		return -1;
-	}
-	errors_clear(&errors);
-	return 0;
+	return test_example_conf(&conf);
 }
 
 static int teardown(void **state)

@@ -5,7 +5,9 @@
 
 #include <stdlib.h>
 #include <stdio.h>
+#include <time.h>
 
+#include "deadlined/conf.h"
 #include "deadlined/date.h"
 
 /* A date from a literal in the test; a typo in the test fails loudly. */
@@ -36,6 +38,23 @@ static inline int test_tmpdir(char *buf, size_t size, const char *name)
 
 	snprintf(buf, size, "%s/%s.XXXXXX", base && *base ? base : "/tmp", name);
 	return mkdtemp(buf) ? 0 : -1;
+}
+
+/* The example configuration (conf/deadlined.conf and its rule pack), read
+ * as in Europe/London, into *conf; -1, with every error printed, if it is
+ * not valid.  For cmocka group setups. */
+static inline int test_example_conf(struct conf **conf)
+{
+	struct dl_errors errors = { 0 };
+	int rc;
+
+	setenv("TZ", "Europe/London", 1);
+	tzset();
+	rc = conf_load("conf/deadlined.conf", conf, &errors);
+	for (size_t i = 0; rc < 0 && i < errors.n; i++)
+		print_error("%s\n", errors.msg[i]);
+	errors_clear(&errors);
+	return rc < 0 ? -1 : 0;
 }
 
 #endif
