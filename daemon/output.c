@@ -97,6 +97,22 @@ void output_csv_field(FILE *out, const char *s, const char *sep)
 	fputs(sep, out);
 }
 
+void output_csv_text(FILE *out, const char *s, const char *sep)
+{
+	/* A spreadsheet runs a cell that starts with one of these as a formula
+	 * (OWASP's CSV injection): a leading quote makes it text. */
+	if (*s && strchr("=+-@\t\r", *s)) {
+		char *quoted = NULL;
+
+		if (asprintf(&quoted, "'%s", s) >= 0) {
+			output_csv_field(out, quoted, sep);
+			free(quoted);
+			return;
+		}
+	}
+	output_csv_field(out, s, sep);
+}
+
 /* Cut s to width, marking the cut with '~' so nothing looks whole that is not. */
 static void cell(FILE *out, const char *s, int width, bool last)
 {

@@ -689,9 +689,9 @@ static void csv_row(FILE *out, const char *section, const struct rule *rule,
 
 	output_csv_field(out, section, ",");
 	output_csv_field(out, rule->id, ",");
-	output_csv_field(out, rule->title, ",");
-	output_csv_field(out, team_ref ? team_ref : "", ",");
-	output_csv_field(out, team_name ? team_name : "", ",");
+	output_csv_text(out, rule->title, ",");
+	output_csv_text(out, team_ref ? team_ref : "", ",");
+	output_csv_text(out, team_name ? team_name : "", ",");
 	fprintf(out, "%s,%s,%zu,%zu,", date_format(from, a), date_format(to, b), s->on_time,
 		s->on_time + s->late);
 	csv_num(out, have, pct, ",");

@@ -54,5 +54,8 @@ FILE *output_terminal_safe(FILE *to);
 
 /* s as one CSV field (RFC 4180 quoting when needed), then sep. */
 void output_csv_field(FILE *out, const char *s, const char *sep);
+/* The same for text meant for a spreadsheet: a value starting with =, +, -,
+ * @, tab or CR is prefixed with ' so that it is not run as a formula. */
+void output_csv_text(FILE *out, const char *s, const char *sep);
 
 #endif

@@ -59,9 +59,29 @@ static void test_utf8(void **state)
 	check((const char *[]){ "z\xc2", NULL }, "z\xc2");
 }
 
+/* A CSV cell for a spreadsheet never starts a formula. */
+static void test_csv_text(void **state)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	(void)state;
+	output_csv_text(f, "=HYPERLINK(\"http://x.example\",\"y\")", ",");
+	output_csv_text(f, "+1", ",");
+	output_csv_text(f, "@SUM(A1)", ",");
+	output_csv_text(f, "Duty, North", ",");
+	output_csv_text(f, "", "\n");
+	fclose(f);
+	assert_string_equal(buf, "\"'=HYPERLINK(\"\"http://x.example\"\",\"\"y\"\")\",'+1,"
+			    "'@SUM(A1),\"Duty, North\",\n");
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_csv_text),
 		cmocka_unit_test(test_controls),
 		cmocka_unit_test(test_utf8),
 	};
