@@ -122,7 +122,9 @@ $(BUILD)/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_COMMON) $(LIB)
 deps:
 	@scripts/deps.sh test
 
-unit-tests: $(PROGS) $(TESTS) $(TOOLS) $(FUZZ_REPLAYS)
+# The benchmarks are built (not run) too, so a changed interface cannot
+# break `make bench` unnoticed.
+unit-tests: $(PROGS) $(TESTS) $(TOOLS) $(FUZZ_REPLAYS) $(BENCHES)
 
 check: deps
 	@$(MAKE) --no-print-directory unit-tests

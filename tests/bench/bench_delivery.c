@@ -74,7 +74,7 @@ int main(int argc, char **argv)
 		rc.wformat = WEBHOOK_GENERIC;
 		for (long i = 0; i < count; i++)
 			m[i].to = NULL;
-		if (webhook_open(&rc, NULL, &s, &err) < 0) {
+		if (webhook_open(&rc, rc.url, NULL, &s, &err) < 0) {
 			fprintf(stderr, "bench_delivery: %s\n", err.msg);
 			return 1;
 		}
