@@ -142,8 +142,7 @@ static void test_limits(void **state)
  * reads as the same text does from memory. */
 static void test_file(void **state)
 {
-	char path[] = "/tmp/test_csv.XXXXXX";
-	int fd = mkstemp(path);
+	char dir[4096], path[4200];
 	FILE *f;
 	struct csv_reader *r;
 	struct csv_record rec;
@@ -152,8 +151,9 @@ static void test_file(void **state)
 	int rc;
 
 	(void)state;
-	assert_true(fd >= 0);
-	assert_non_null(f = fdopen(fd, "w"));
+	assert_int_equal(test_tmpdir(dir, sizeof dir, "test_csv"), 0);
+	snprintf(path, sizeof path, "%s/big.csv", dir);
+	assert_non_null(f = fopen(path, "w"));
 	fputs("\xef\xbb\xbfid,note\r\n", f);
 	for (int i = 0; i < 5000; i++)
 		fprintf(f, "%d,\"note %d, with \"\"quotes\"\"\nand a second line\"\r\n", i, i);
@@ -178,6 +178,7 @@ static void test_file(void **state)
 	assert_int_equal(csv_open_file(path, &r, &err), -1);
 	assert_non_null(strstr(err.msg, "No such file"));
 	assert_non_null(strstr(err.msg, path));
+	rmdir(dir);
 }
 
 int main(void)
