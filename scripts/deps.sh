@@ -9,8 +9,14 @@
 set -eu
 
 build_pkgs="gcc make pkg-config libcurl4-openssl-dev libconfig-dev libsqlite3-dev \
-libsystemd-dev libcmocka-dev libssl-dev libjansson-dev sqlite3 tzdata"
-test_pkgs="python3 python3-aiosmtpd openssl faketime valgrind chromium"
+libsystemd-dev libcmocka-dev libssl-dev libjansson-dev sqlite3 tzdata \
+libpq-dev unixodbc-dev libmicrohttpd-dev libical-dev"
+# The integration tests start real servers: PostgreSQL 15 (state store,
+# ODBC source), nginx (the web's reverse proxy), and read through real ODBC
+# drivers (psqlODBC, SQLite's).
+test_pkgs="python3 python3-aiosmtpd openssl faketime valgrind chromium \
+postgresql-15 postgresql-client-15 odbc-postgresql libsqliteodbc unixodbc \
+python3-icalendar python3-sqlglot nginx"
 # make bench: the webhook benchmark's HTTPS receiver.
 bench_pkgs="nginx"
 # libFuzzer ships in compiler-rt, which must match clang's version.
