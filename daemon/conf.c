@@ -1,6 +1,7 @@
 /* conf.c — the settings tables and the checks that span settings. */
 #include "deadlined/conf.h"
 
+#include "deadlined/conf_files.h"
 #include "deadlined/log.h"
 
 #include <errno.h>
@@ -1105,17 +1106,16 @@ static int build_calendar(struct conf *conf, struct dl_errors *errors)
 	return 0;
 }
 
+/* Every file is checked before libconfig opens any (see conf_files.c for
+ * why, and why not a child process). */
 static int read_file(config_t *cfg, const char *path, struct dl_errors *errors)
 {
 	char dir[4096];
-	FILE *f = fopen(path, "r");
 
-	if (!f) {
-		errors_add(errors, "%s: cannot open: %s", path, strerror(errno));
-		return -1;
-	}
-	fclose(f);
 	/* @include paths are relative to the main file's folder. */
+	snprintf(dir, sizeof dir, "%s", path);
+	if (conf_files_check(path, dirname(dir), errors) < 0)
+		return -1;
 	snprintf(dir, sizeof dir, "%s", path);
 	config_set_include_dir(cfg, dirname(dir));
 	if (!config_read_file(cfg, path)) {

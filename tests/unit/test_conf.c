@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "deadlined/conf.h"
+#include "deadlined/conf_files.h"
 #include "deadlined/rules.h"
 
 static char dir[512];
@@ -724,7 +725,7 @@ static void test_includes(void **state)
 		  "rules = {\n"
 		  "  @include \"rules/nope.conf\"\n"
 		  "};\n", NULL, NULL,
-		  { { "inc1.conf", 3, "syntax error", { "include" } } } },
+		  { { "inc1.conf", 3, "@include", { "rules/nope.conf", "No such file" } } } },
 		/* The problems are in the included file, at its own lines. */
 		{ "errors inside an included rule file", "inc2.conf",
 		  "timezone = \"Europe/London\";\n"
@@ -1169,6 +1170,123 @@ static void test_count_start_day_inherits(void **state)
 }
 
 /* The file the programs read without -c. */
+/* Loading must fail with one message naming the file, never block or exit. */
+static void check_refused(const char *main_path, const char *names, const char *says)
+{
+	struct dl_errors errors = { 0 };
+	struct conf *conf = NULL;
+
+	if (conf_load(main_path, &conf, &errors) != -1) {
+		conf_free(conf);
+		fail_msg("%s loaded but should be refused", main_path);
+	}
+	if (errors.n != 1 || !strstr(errors.msg[0], names) || !strstr(errors.msg[0], says)) {
+		dump_errors(main_path, &errors);
+		fail_msg("%s: want one error naming %s and saying '%s'", main_path, names, says);
+	}
+	errors_clear(&errors);
+}
+
+/* Anything that is not a regular file -- a directory, a FIFO, a device --
+ * named as the main file or @included at any depth is an error naming it.
+ * libconfig 1.5 would exit the process on a directory (flex's "input in flex
+ * scanner failed") and block for ever on a FIFO; alarm() makes a hang fail. */
+static void test_include_not_regular(void **state)
+{
+	char sub[600], fifo[600], zero[600], mainfifo[600];
+	const char *p;
+
+	(void)state;
+	alarm(30);
+	snprintf(sub, sizeof sub, "%s/rules/adir", dir);
+	snprintf(fifo, sizeof fifo, "%s/rules/fifo", dir);
+	snprintf(zero, sizeof zero, "%s/rules/zero", dir);
+	snprintf(mainfifo, sizeof mainfifo, "%s/main.fifo", dir);
+	write_file("rules/ok.conf", "# nothing\n");
+	assert_int_equal(mkdir(sub, 0700), 0);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(symlink("/dev/zero", zero), 0);
+	assert_int_equal(mkfifo(mainfifo, 0600), 0);
+
+	p = write_file("nr1.conf", "rules = {\n  @include \"rules/adir\"\n};\n");
+	check_refused(p, "rules/adir", "directory");
+	p = write_file("nr2.conf", "rules = {\n  @include \"rules/fifo\"\n};\n");
+	check_refused(p, "rules/fifo", "FIFO");
+	/* Two deep: the error names the file and the include line that named it. */
+	write_file("rules/mid.conf", "# mid\n@include \"rules/ok.conf\"\n@include \"rules/fifo\"\n");
+	p = write_file("nr3.conf", "rules = {\n  @include \"rules/mid.conf\"\n};\n");
+	check_refused(p, "rules/fifo", "FIFO");
+	check_refused(p, "mid.conf:3", "@include");
+	p = write_file("nr4.conf", "rules = {\n  @include \"rules/zero\"\n};\n");
+	check_refused(p, "rules/zero", "device");
+	check_refused(sub, "rules/adir", "directory");
+	check_refused(mainfifo, "main.fifo", "FIFO");
+	/* A commented-out include is not followed, as libconfig does not. */
+	conf_free(load_good("nr5.conf", "# @include \"rules/fifo\"\n/*\n@include \"rules/adir\"\n*/\n"
+			    "// @include \"rules/zero\"\n"));
+	/* A missing include names the file it looked for. */
+	p = write_file("nr6.conf", "rules = {\n  @include \"rules/nope.conf\"\n};\n");
+	check_refused(p, "rules/nope.conf", "No such file");
+	alarm(0);
+	rmdir(sub);
+	unlink(fifo);
+	unlink(zero);
+	unlink(mainfifo);
+}
+
+/* libconfig 1.5 reads 9999999999 as 1410065407 and 99999999999999999999 as
+ * -1 without a word; the number as written is reported instead. */
+static void test_number_too_big(void **state)
+{
+	static const struct bad cases[] = {
+		{ "a number beyond 32 bits", "big1.conf",
+		  "source = {\n  busy_timeout_ms = 9999999999;\n};\n", NULL, NULL,
+		  { { "big1.conf", 2, "source.busy_timeout_ms",
+		      { "9999999999 is too big", "2147483647" } } } },
+		{ "a number beyond 64 bits", "big2.conf",
+		  "notify = {\n  daily_cap = 99999999999999999999;\n};\n", NULL, NULL,
+		  { { "big2.conf", 2, "notify.daily_cap", { "99999999999999999999 is too big" } } } },
+		{ "a negative number beyond 32 bits", "big3.conf",
+		  "notify = { retry_max =\n -3000000000; };\n", NULL, NULL,
+		  { { "big3.conf", 2, "notify.retry_max", { "-3000000000 is too big" } } } },
+	};
+
+	(void)state;
+	CHECK_ALL(cases);
+}
+
+/* Files and values have a size bound, checked before libconfig reads them
+ * (its string scanner is quadratic: a 4 MB string took 11 s). */
+static void test_size_bounds(void **state)
+{
+	size_t big = (size_t)CONF_MAX_FILE_BYTES + 10, val = (size_t)CONF_MAX_VALUE_BYTES + 10;
+	char *text = malloc(big + 64);
+	const char *p;
+
+	(void)state;
+	assert_non_null(text);
+	memset(text, '#', big);
+	text[big] = '\0';
+	p = write_file("huge.conf", text);
+	check_refused(p, "huge.conf", "bytes");
+	snprintf(text, 64, "timezone = \"");
+	memset(text + strlen(text), 'x', val);
+	strcpy(text + 12 + val, "\";\n");
+	p = write_file("longvalue.conf", text);
+	check_refused(p, "longvalue.conf:1", "string");
+	/* Adjacent strings are one value to libconfig: the bound is on the sum. */
+	strcpy(text, "timezone = ");
+	for (size_t i = 0, at = strlen(text); i < 4; i++, at = strlen(text)) {
+		text[at] = '"';
+		memset(text + at + 1, 'x', val / 3);
+		strcpy(text + at + 1 + val / 3, "\"\n ");
+	}
+	strcat(text, ";\n");
+	p = write_file("concat.conf", text);
+	check_refused(p, "concat.conf", "string");
+	free(text);
+}
+
 static void test_default_path(void **state)
 {
 	(void)state;
@@ -1198,6 +1316,9 @@ int main(void)
 		cmocka_unit_test(test_inherit_defaults),
 		cmocka_unit_test(test_count_start_day_inherits),
 		cmocka_unit_test(test_default_path),
+		cmocka_unit_test(test_include_not_regular),
+		cmocka_unit_test(test_number_too_big),
+		cmocka_unit_test(test_size_bounds),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

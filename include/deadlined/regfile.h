@@ -1,0 +1,28 @@
+/* regfile.h — open a file that must be a regular file, without blocking.
+ *
+ * Configuration, include, secret and URL files are named by an
+ * administrator, and a slip may name a directory, a FIFO, a socket or a
+ * device instead.  Reading one of those blocks for ever (a FIFO with no
+ * writer), never ends (/dev/zero) or makes a library exit (flex, on a
+ * directory).  regfile_open opens with O_NONBLOCK, so the open itself
+ * cannot wait for a writer, and then checks the open descriptor with fstat
+ * (no window between the check and the read): a regular file of at most max
+ * bytes, or an error naming the file and what it is instead.
+ */
+#ifndef DEADLINED_REGFILE_H
+#define DEADLINED_REGFILE_H
+
+#include <stddef.h>
+
+#include "deadlined/error.h"
+
+/* Open path read-only (close-on-exec, blocking again once checked); the
+ * descriptor, or -1 with err set to "PATH: what was wrong". */
+int regfile_open(const char *path, size_t max, struct dl_error *err);
+
+/* Read the whole of path into a NUL-terminated buffer the caller frees;
+ * *len (may be NULL) gets its length in bytes. */
+int regfile_read(const char *path, size_t max, char **out, size_t *len,
+		 struct dl_error *err);
+
+#endif
