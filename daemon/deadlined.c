@@ -1,6 +1,7 @@
 /* deadlined — the daemon's main: options, configuration, and the exit
  * status.  Everything else lives in the library modules. */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,6 +237,9 @@ int main(int argc, char **argv)
 	if (opt.check_only) {
 		rc = check_config(path, conf);
 	} else if (opt.once) {
+		/* As the service does (service_init): a file-size limit is a write
+		 * that fails with EFBIG and a message, not a signal that kills. */
+		signal(SIGXFSZ, SIG_IGN);
 		curl_global_init(CURL_GLOBAL_DEFAULT);
 		rc = run_once(&opt, conf);
 		curl_global_cleanup();

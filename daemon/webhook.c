@@ -33,6 +33,12 @@
 #define HEADER_MAX 150       /* a Slack header block's limit */
 #define SNIPPET_MAX 100      /* bytes of a response body in a result's detail */
 #define RESP_KEEP 256        /* bytes of a response body kept */
+/* A receiver's answer is a status and a line or two: a body longer than
+ * this, or slower than LOW_SPEED_BYTES a second for half the receiver's
+ * timeout (at least 10 s: libcurl counts a receiver still thinking as slow
+ * too), is cut short and the request judged by its status, if one came. */
+#define RESP_MAX (64 * 1024)
+#define LOW_SPEED_BYTES 100L
 #define ID_MAX 255           /* a msg_id longer than this is not ours */
 #define RETRY_AFTER_MAX 86400
 #define POLL_MS 250    /* also how often the watchdog can be fed */
@@ -498,6 +504,7 @@ struct webhook_slot {
 	struct curl_slist *headers;
 	char resp[RESP_KEEP];          /* the start of the response body */
 	size_t resp_len;
+	size_t resp_total;             /* bytes of body received */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -524,6 +531,8 @@ static size_t keep_start(char *data, size_t size, size_t nmemb, void *userp)
 	struct webhook_slot *sl = userp;
 	size_t n = size * nmemb, room = sizeof sl->resp - 1 - sl->resp_len;
 
+	if ((sl->resp_total += n) > RESP_MAX)
+		return 0;     /* libcurl stops the transfer: CURLE_WRITE_ERROR */
 	if (room > n)
 		room = n;
 	memcpy(sl->resp + sl->resp_len, data, room);
@@ -547,6 +556,8 @@ static int slot_init(const struct receiver_conf *c, const char *url, struct webh
 	    (c->ca_file && curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file)) ||
 	    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, c->connect_timeout) ||
 	    curl_easy_setopt(e, CURLOPT_TIMEOUT, c->timeout) ||
+	    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, LOW_SPEED_BYTES) ||
+	    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, c->timeout / 2 > 10 ? c->timeout / 2 : 10L) ||
 	    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) ||
 	    curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, receiver_progress) ||
 	    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L) ||
@@ -702,7 +713,7 @@ static int slot_start(struct webhook_sender *s, struct webhook_slot *sl,
 {
 	CURL *e = sl->easy;
 
-	sl->resp_len = 0;
+	sl->resp_len = sl->resp_total = 0;
 	sl->resp[0] = sl->errbuf[0] = '\0';
 	if (!(sl->body = webhook_body(s->conf->wformat, m, err)))
 		return -1;
@@ -764,10 +775,18 @@ static void slot_finish(struct webhook_sender *s, struct batch *b, struct webhoo
 	curl_off_t retry_after = 0;
 	long status = 0;
 
-	if (rc == CURLE_OK) {
-		curl_easy_getinfo(sl->easy, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(sl->easy, CURLINFO_RESPONSE_CODE, &status);
+	/* A body cut short (too long, too slow) after the status came: the
+	 * receiver has answered, so the answer stands; retrying a 200 would
+	 * deliver the message again at every retry. */
+	if (rc == CURLE_OK || (status >= 200 && (rc == CURLE_WRITE_ERROR ||
+						 rc == CURLE_OPERATION_TIMEDOUT))) {
 		curl_easy_getinfo(sl->easy, CURLINFO_RETRY_AFTER, &retry_after);
 		webhook_http_result(status, sl->resp, (long)retry_after, r);
+		if (rc != CURLE_OK)
+			snprintf(r->detail + strlen(r->detail), sizeof r->detail - strlen(r->detail),
+				 "%s(response cut after %zu bytes: %s)", *r->detail ? " " : "",
+				 sl->resp_total, rc == CURLE_WRITE_ERROR ? "too long" : "too slow");
 	} else {
 		/* curl's words name the host and port, never the URL's path,
 		 * which for Teams and Slack is itself a secret. */
