@@ -105,6 +105,8 @@ struct walk {
 	struct obligation ob;
 	bool open, told_age;
 	struct dl_moment first_anchor;
+	struct obligation closed;       /* the last clock closed (seq 0: none) */
+	const struct rules_event *restart; /* a start after it, non-recurring */
 };
 
 static void find(struct walk *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -200,6 +202,10 @@ static bool set_due(struct walk *w)
 
 static void open_clock(struct walk *w, const struct rules_event *ev, long version)
 {
+	/* Opening again after a clock was met or cancelled is counted, as
+	 * documented, but may be a mistake in the case record; remembered so
+	 * that an obligation it leaves open can say why it is there. */
+	w->restart = w->closed.seq && w->rule->repeat != 1 ? ev : NULL;
 	w->ob.seq++;
 	w->ob.version = (size_t)version;
 	w->ob.step = 0;
@@ -233,6 +239,7 @@ static void close_clock(struct walk *w, const struct rules_event *ev, enum phase
 			workdays(w, w->ob.due.day, ev->when.day) : 0;
 	}
 	w->emit(w->ctx, &w->ob);
+	w->closed = w->ob;
 	w->ob.close_kind = NULL;
 	w->open = false;
 	/* A recurring rule's next obligation is anchored on the met date. */
@@ -265,6 +272,22 @@ static void report_open(struct walk *w)
 		w->ob.state = reached(w->now, w->ob.warn_from) ? OB_DUE_SOON : OB_OPEN;
 	}
 	w->emit(w->ctx, &w->ob);
+}
+
+/* A data-quality finding for an obligation still open that a start opened
+ * after this non-recurring rule's clock had been met or cancelled, such as
+ * strategy_discussion, icpc_not_required, then s47_started: it stays
+ * overdue for ever if nothing follows, and the manager should see why. */
+static void tell_restart(struct walk *w)
+{
+	char at[DATE_BUF], was[DATE_BUF];
+
+	find(w, "event '%s' on %s started rule %s again after its clock was %s by '%s' on %s; "
+	     "a new obligation is counted (the rule does not recur): check the case record",
+	     w->restart->kind, date_format(w->restart->when.day, at), w->rule->id,
+	     w->closed.state == OB_CANCELLED ? "cancelled" : "met",
+	     w->closed.close_kind ? w->closed.close_kind : "?",
+	     date_format(w->closed.closed.day, was));
 }
 
 void rules_evaluate(const struct rule *rule, const struct calendar *cal,
@@ -315,8 +338,11 @@ void rules_evaluate(const struct rule *rule, const struct calendar *cal,
 			break;
 		}
 	}
-	if (w.open)
+	if (w.open) {
 		report_open(&w);
+		if (w.restart)
+			tell_restart(&w);
+	}
 	if (ev != stack)
 		free(ev);
 }
