@@ -87,6 +87,10 @@ static void read_years(struct schema_ctx *ctx, const config_setting_t *s,
 
 #define F(type, field) SCHEMA_##type, offsetof(struct type_of_table, field)
 
+/* count_start_day: true (CALENDAR_DAY1_IF_WORKING), false, or the Children
+ * in Need census validator's convention (CALENDAR_DAY1_ALWAYS). */
+static const char *const day1_words[] = { "cin-census", NULL };
+
 #define type_of_table conf_holiday
 static const struct schema_field holiday_fields[] = {
 	{ "date", F(DATE, date), .required = true, .help = "the day, YYYY-MM-DD" },
@@ -106,8 +110,9 @@ static const struct schema_field calendar_fields[] = {
 	  .help = "local closure days: dates or ranges FROM..TO" },
 	{ "confirmed_years", F(CUSTOM, confirmed_years), .custom = read_years,
 	  .help = "years whose derived bank holidays an administrator has checked" },
-	{ "count_start_day", F(BOOL, count_start_day), .def = "false",
-	  .help = "count the start day as day 1 instead of day 0" },
+	{ "count_start_day", F(BOOL, count_start_day), .def = "false", .words = day1_words,
+	  .help = "count the start day as day 1 instead of day 0 (\"cin-census\": even when "
+		  "it is not a working day)" },
 	{ 0 }
 };
 #undef type_of_table
@@ -228,7 +233,9 @@ static const struct schema_field version_fields[] = {
 	{ "effective_until", F(DATE, effective_until), .help = "last start date it applies to" },
 	{ "due", F(CUSTOM, due), .required = true, .custom = read_steps,
 	  .help = "a list of steps, e.g. ( \"20 working days\", \"3 months\" )" },
-	{ "count_start_day", F(BOOL, count_start_day), .help = "count the start day as day 1" },
+	{ "count_start_day", F(BOOL, count_start_day), .words = day1_words,
+	  .help = "count the start day as day 1 (\"cin-census\": even when it is not a working "
+		  "day)" },
 	{ 0 }
 };
 #undef type_of_table
@@ -305,7 +312,9 @@ static const struct schema_field rule_fields[] = {
 	  .help = "a list of steps, e.g. ( \"20 working days\", \"3 months\" )" },
 	{ "repeat", F(BOOL, repeat), .def = "false",
 	  .help = "after a met event open the next obligation; the last step repeats" },
-	{ "count_start_day", F(BOOL, count_start_day), .help = "count the start day as day 1" },
+	{ "count_start_day", F(BOOL, count_start_day), .words = day1_words,
+	  .help = "count the start day as day 1 (\"cin-census\": even when it is not a working "
+		  "day)" },
 	{ "effective_from", F(DATE, effective_from), .help = "first start date it applies to" },
 	{ "effective_until", F(DATE, effective_until), .help = "last start date it applies to" },
 	{ "versions", F(LIST, versions), .max = 16, .members = version_fields,

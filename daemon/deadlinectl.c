@@ -85,7 +85,8 @@ static int cmd_due(const struct options *opt, struct conf *conf, char **args)
 	struct duration d;
 	struct dl_error err;
 	char buf[DATE_MOMENT_BUF];
-	bool count_start = opt->count_start_day || conf->calendar.count_start_day == 1;
+	int count_start = opt->count_start_day ? CALENDAR_DAY1_IF_WORKING :
+			  conf->calendar.count_start_day;
 
 	if (date_parse_moment(args[0], &start, &err) < 0)
 		return bad_input("due: start", &err);
@@ -368,7 +369,9 @@ static void explain_obligation(void *ctx, const struct source_case *c,
 	}
 	printf("  #%d %s (%s) + %s%s = due %s\n", ob->seq, date_format_moment(ob->anchor, a),
 	       ob->start_kind, duration_format(&ob->duration, dur, sizeof dur),
-	       ob->rule->count_start_day == 1 ? " (start day is day 1)" : "",
+	       ob->rule->count_start_day == CALENDAR_DAY1_ALWAYS ?
+			" (start day is day 1, even when not a working day)" :
+	       ob->rule->count_start_day == CALENDAR_DAY1_IF_WORKING ? " (start day is day 1)" : "",
 	       date_format_moment(ob->due, d));
 	if (ob->duration.unit == DURATION_WORKING_DAYS)
 		explain_skipped(x->conf->cal, ob->anchor.day, ob->due.day);

@@ -175,9 +175,11 @@ static struct duration choose(struct walk *w, const struct rule_step *s)
 	return s->then;
 }
 
-static bool counts_start_day(const struct rule *rule, const struct rule_version *v)
+/* enum calendar_day1: the version's setting, else the rule's. */
+static int counts_start_day(const struct rule *rule, const struct rule_version *v)
 {
-	return v->count_start_day >= 0 ? v->count_start_day == 1 : rule->count_start_day == 1;
+	return v->count_start_day >= 0 ? v->count_start_day :
+	       rule->count_start_day > 0 ? rule->count_start_day : CALENDAR_DAY0;
 }
 
 /* Fill due and warn_from for the open obligation; false on a date error. */

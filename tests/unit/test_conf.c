@@ -259,7 +259,7 @@ static void test_types_and_ranges(void **state)
 		  "  count_start_day = \"yes\";\n"
 		  "};\n", NULL, NULL,
 		  { { "type4.conf", 2, "calendar.count_start_day",
-		      { "expected true or false", "found a string" } } } },
+		      { "'yes' is not a choice", "expected true or false", "\"cin-census\"" } } } },
 		{ "a rule that is not a group", "type5.conf",
 		  "rules = {\n"
 		  "  x = \"15 working days\";\n"
@@ -1169,6 +1169,62 @@ static void test_count_start_day_inherits(void **state)
 	conf_free(conf);
 }
 
+/* The Children in Need census validator flags an ICPC later than 15
+ * working days counting the strategy discussion's day as day 1, even on a
+ * weekend or holiday.  With count_start_day = "cin-census" a rule is late
+ * on exactly the cases the validator would flag; with the default it is
+ * not (issue 14; docs/RULES-COUNTING.md's worked example). */
+static void test_cin_census_option(void **state)
+{
+	struct conf *conf = load_good("cin.conf",
+		"rules = {\n"
+		"  cin = { title = \"ICPC\"; start = [ \"strategy_discussion\" ];\n"
+		"          met = [ \"icpc\" ]; due = ( \"15 working days\" );\n"
+		"          count_start_day = \"cin-census\"; };\n"
+		"  plain = { title = \"ICPC\"; start = [ \"strategy_discussion\" ];\n"
+		"          met = [ \"icpc\" ]; due = ( \"15 working days\" ); };\n"
+		"};\n");
+	size_t flagged = 0, differ = 0;
+
+	(void)state;
+	assert_int_equal(conf_rule(conf, "cin")->count_start_day, CALENDAR_DAY1_ALWAYS);
+	for (dl_day start = D("2026-11-14"); start <= D("2027-01-10"); start++) {
+		/* The validator: day 1 is the start, each working day after it one more. */
+		dl_day limit = start;
+
+		for (int counted = 1; counted < 15; )
+			counted += calendar_is_working_day(conf->cal, ++limit);
+		for (dl_day held = limit - 3; held <= limit + 4; held++) {
+			struct rules_event ev[2] = { { "strategy_discussion", { start, DATE_NO_TIME } },
+						     { "icpc", { held, DATE_NO_TIME } } };
+			struct rules_case c = { "C1", DATE_NONE, ev, 2 };
+			struct { struct obligation ob; int n; } cin = { .n = 0 }, plain = { .n = 0 };
+			bool validator_flags = held > limit;
+
+			rules_evaluate(conf_rule(conf, "cin"), conf->cal, &c,
+				       (struct dl_moment){ D("2027-06-30"), 86399 }, collect, NULL, &cin);
+			rules_evaluate(conf_rule(conf, "plain"), conf->cal, &c,
+				       (struct dl_moment){ D("2027-06-30"), 86399 }, collect, NULL,
+				       &plain);
+			assert_int_equal(cin.n, 1);
+			if ((cin.ob.state == OB_LATE) != validator_flags) {
+				char a[DATE_BUF], b[DATE_BUF];
+
+				fail_msg("start %s, ICPC %s: deadlined says %s, the validator %s",
+					 date_format(start, a), date_format(held, b),
+					 rules_state_name(cin.ob.state),
+					 validator_flags ? "flags it" : "does not");
+			}
+			flagged += validator_flags;
+			differ += (plain.ob.state == OB_LATE) != validator_flags;
+		}
+	}
+	/* The default convention differs on weekend and holiday starts only. */
+	assert_true(flagged > 0);
+	assert_true(differ > 0);
+	conf_free(conf);
+}
+
 /* The file the programs read without -c. */
 /* Loading must fail with one message naming the file, never block or exit. */
 static void check_refused(const char *main_path, const char *names, const char *says)
@@ -1315,6 +1371,7 @@ int main(void)
 		cmocka_unit_test(test_builtin_defaults),
 		cmocka_unit_test(test_inherit_defaults),
 		cmocka_unit_test(test_count_start_day_inherits),
+		cmocka_unit_test(test_cin_census_option),
 		cmocka_unit_test(test_default_path),
 		cmocka_unit_test(test_include_not_regular),
 		cmocka_unit_test(test_number_too_big),
