@@ -241,6 +241,37 @@ static int evaluate(const struct options *opt, struct conf *conf, const char *ca
 	return EXIT_OK;
 }
 
+/* --team names a team of the case database, or it is an error naming the
+ * teams there are: a typo must not look like a team with nothing to show.
+ * A case database that cannot be read is left to the command to report. */
+static int check_team(const struct options *opt, const struct conf *conf, const char *cmd)
+{
+	const char *db = opt->db ? opt->db : conf->source.database;
+	struct source_directory dir = { 0 };
+	struct source *src = NULL;
+	struct dl_error err;
+	char known[400] = "";
+	int rc = EXIT_OK;
+
+	if (!opt->team || source_open(db, conf->source.busy_timeout_ms, &src, &err) < 0 ||
+	    source_load_directory(src, &dir, &err) < 0) {
+		source_close(src);
+		return EXIT_OK;
+	}
+	if (!source_find_team(&dir, opt->team)) {
+		for (size_t i = 0, n = 0; i < dir.nteams && n + 40 < sizeof known; i++)
+			n += (size_t)snprintf(known + n, sizeof known - n, "%s%s", i ? ", " : "",
+					      dir.teams[i].team_ref);
+		fprintf(stderr, "%s: %s--team: no team '%s' in the case database; %s%s%s\n",
+			progname, cmd, opt->team, dir.nteams ? "its teams are " : "it has no teams",
+			known, strlen(known) + 40 >= sizeof known ? ", ..." : "");
+		rc = EXIT_BAD_INPUT;
+	}
+	source_free_directory(&dir);
+	source_close(src);
+	return rc;
+}
+
 static int parse_format(const struct options *opt, enum output_format *format)
 {
 	if (!opt->format) {
@@ -294,6 +325,8 @@ static int cmd_list(const struct options *opt, struct conf *conf, char **args)
 		fprintf(stderr, "%s: --rule: no rule '%s' in the configuration\n", progname, opt->rule);
 		return EXIT_BAD_INPUT;
 	}
+	if ((rc = check_team(opt, conf, "")) != EXIT_OK)
+		return rc;
 	return collect_and_print(&run, &hooks, output_print_obligations, format);
 }
 
@@ -810,7 +843,8 @@ static int load_report(const struct options *opt, const struct conf *conf, struc
 			st = NULL;
 		}
 	} else if (!opt->source) {
-		snprintf(why, sizeof why, "; there is no state database at %s",
+		snprintf(why, sizeof why, "; there is no state database (%s) yet",
+			 strrchr(conf->state.database, '/') ? strrchr(conf->state.database, '/') + 1 :
 			 conf->state.database);
 	}
 	if (st) {
@@ -843,7 +877,8 @@ static int cmd_report(const struct options *opt, struct conf *conf, char **args)
 	int rc;
 
 	(void)args;
-	if ((rc = check_report_input(opt, conf, &from, &to, &format)) != EXIT_OK)
+	if ((rc = check_report_input(opt, conf, &from, &to, &format)) != EXIT_OK ||
+	    (rc = check_team(opt, conf, "report: ")) != EXIT_OK)
 		return rc;
 	if (report_init(&r, conf, from, to, opt->team, opt->rule, &err) < 0)
 		rc = runtime_error("report", &err);

@@ -204,10 +204,14 @@ static bool set_due(struct walk *w)
 
 static void open_clock(struct walk *w, const struct rules_event *ev, long version)
 {
-	/* Opening again after a clock was met or cancelled is counted, as
-	 * documented, but may be a mistake in the case record; remembered so
-	 * that an obligation it leaves open can say why it is there. */
-	w->restart = w->closed.seq && w->rule->repeat != 1 ? ev : NULL;
+	/* Opening again, by another of the rule's start kinds, after a clock
+	 * was met or cancelled is counted, as documented, but is likely a
+	 * second record of the same thing (an s47 after its strategy
+	 * discussion); remembered so that an obligation it leaves open can say
+	 * why it is there.  The same kind again is a new cycle (a new
+	 * observation, a new referral), not a finding. */
+	w->restart = w->closed.seq && w->rule->repeat != 1 && w->closed.start_kind &&
+		     strcmp(w->closed.start_kind, ev->kind) != 0 ? ev : NULL;
 	w->ob.seq++;
 	w->ob.version = (size_t)version;
 	w->ob.step = 0;

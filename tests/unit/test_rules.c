@@ -433,6 +433,12 @@ static void test_icpc(void **state)
 		  { { 1, "2023-04-28", "2023-05-23", "met", 0, 0 },
 		    { 2, "2023-05-03", "2023-05-25", "open", 0, 0 } },
 		  "after its clock was met by 'icpc' on 2023-05-02" },
+		/* The same start kind again is a new enquiry: no finding. */
+		{ "a new strategy discussion after the conference", "2023-05-10", NULL,
+		  { { "strategy_discussion", "2023-04-28" }, { "icpc", "2023-05-02" },
+		    { "strategy_discussion", "2023-05-03" } },
+		  { { 1, "2023-04-28", "2023-05-23", "met", 0, 0 },
+		    { 2, "2023-05-03", "2023-05-25", "open", 0, 0 } }, NULL },
 	};
 
 	(void)state;
