@@ -68,13 +68,18 @@ FUZZ_WARN    := -Wno-unknown-warning-option -Wno-format-nonliteral
 FUZZ_SAN     := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
                 -fno-omit-frame-pointer
 
-.PHONY: all check unit-tests demo bench fuzz fuzz-build install uninstall clean deps
+.PHONY: all check unit-tests demo bench fuzz fuzz-build install uninstall clean deps build-deps
 
 all: $(PROGS)
 	@ln -sf $(BUILD)/deadlined deadlined
 	@ln -sf $(BUILD)/deadlinectl deadlinectl
 
-$(BUILD)/%.o: %.c
+# A plain `make` on a machine without the libraries names the missing Debian
+# packages (scripts/deps.sh --check) instead of failing on a missing header.
+build-deps:
+	@pkg-config --exists $(PKGS) 2>/dev/null || scripts/deps.sh --check build
+
+$(BUILD)/%.o: %.c | build-deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -130,7 +135,9 @@ check: deps
 	@$(MAKE) --no-print-directory unit-tests
 	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) VALGRIND=$(VALGRIND) tests/run-tests.sh $(TESTS)
 
-demo: deps
+# The demo needs the build set and python3 only (scripts/deps.sh demo).
+demo:
+	@scripts/deps.sh demo
 	@$(MAKE) --no-print-directory all
 	@tools/demo.sh $(BUILD)
 
