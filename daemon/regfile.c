@@ -46,6 +46,16 @@ int regfile_open(const char *path, size_t max, struct dl_error *err)
 	return -1;
 }
 
+int regfile_check_path(const char *path, struct dl_error *err)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0 || S_ISREG(st.st_mode))
+		return 0;
+	error_set(err, "%s: is %s, not a regular file", path, kind_name(st.st_mode));
+	return -1;
+}
+
 int regfile_read(const char *path, size_t max, char **out, size_t *len,
 		 struct dl_error *err)
 {

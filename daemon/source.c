@@ -10,6 +10,7 @@
  * write fails twice over: once in SQLite's SQL layer, once at the file.
  */
 #include "deadlined/source.h"
+#include "deadlined/regfile.h"
 
 #include <limits.h>
 #include <stdbool.h>
@@ -200,6 +201,7 @@ int source_open(const char *path, long busy_timeout_ms, struct source **out,
 		struct dl_error *err)
 {
 	struct source *src;
+	struct dl_error why;
 
 	*out = NULL;
 	/* SQLite would take "" as a private temporary database. */
@@ -214,6 +216,12 @@ int source_open(const char *path, long busy_timeout_ms, struct source **out,
 		return -1;
 	}
 	src->busy_ms = busy_timeout_ms > 0 ? busy_timeout_ms : 0;
+	/* SQLite's open of a FIFO blocks for ever, of a device reads it: only
+	 * a regular file (or a path not there yet, which open_db reports). */
+	if (regfile_check_path(path, &why) < 0) {
+		error_set(err, "case database %s (a SQLite database file is expected)", why.msg);
+		goto fail;
+	}
 	if (open_db(src, err) < 0)
 		goto fail;
 	for (size_t i = 0; i < sizeof relations / sizeof relations[0]; i++)

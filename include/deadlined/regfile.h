@@ -20,6 +20,12 @@
  * descriptor, or -1 with err set to "PATH: what was wrong". */
 int regfile_open(const char *path, size_t max, struct dl_error *err);
 
+/* Without opening it: 0 when path is a regular file or does not exist (the
+ * caller says what missing means), -1 with "PATH: is a FIFO (named pipe),
+ * not a regular file" and the like otherwise.  For paths a library opens
+ * itself (SQLite), where opening a FIFO would block. */
+int regfile_check_path(const char *path, struct dl_error *err);
+
 /* Read the whole of path into a NUL-terminated buffer the caller frees;
  * *len (may be NULL) gets its length in bytes. */
 int regfile_read(const char *path, size_t max, char **out, size_t *len,
