@@ -130,6 +130,52 @@ static void mrkdwn_escape(const char *s, char *out, size_t size)
 	out[o] = '\0';
 }
 
+/* Adaptive Card TextBlocks and FactSet values render markdown (bold,
+ * italic, links, lists): case data must show as the characters themselves.
+ * Each character markdown gives meaning gets a backslash, which every
+ * Adaptive Cards renderer takes away; a line starting "-", "+", "1." (a
+ * list), "#" or ">" gets one before its marker.  out holds 2 * strlen(s) + 1. */
+static void teams_escape(const char *s, char *out)
+{
+	bool line_start = true;
+	size_t o = 0;
+
+	for (const char *p = s; *p; p++) {
+		bool list = false;
+
+		if (line_start && strchr("-+#>", *p))
+			list = true;      /* a list, a heading, a quote */
+		else if (line_start && *p >= '0' && *p <= '9') {
+			const char *q = p;
+
+			while (*q >= '0' && *q <= '9')
+				q++;
+			if (*q == '.') {           /* "12. x": escape the dot */
+				memcpy(out + o, p, (size_t)(q - p));
+				o += (size_t)(q - p);
+				p = q;
+				list = true;
+			}
+		}
+		if (list || strchr("\\*_[]()`~|", *p))
+			out[o++] = '\\';
+		out[o++] = *p;
+		if (*p != ' ')
+			line_start = *p == '\n';
+	}
+	out[o] = '\0';
+}
+
+/* jtext, escaped for Teams. */
+static json_t *teams_text(const char *s, size_t max, bool keep_lf)
+{
+	char buf[TEXT_MAX + 4], esc[2 * sizeof buf];
+
+	clip(s, max < TEXT_MAX ? max : TEXT_MAX, keep_lf, buf);
+	teams_escape(buf, esc);
+	return json_string(esc);
+}
+
 /* --- The payload's items as facts ------------------------------------- */
 
 struct fact {
@@ -210,7 +256,7 @@ struct chat_format {
 static json_t *teams_heading(const char *subject)
 {
 	return json_pack("{s:s, s:o, s:s, s:s, s:b}", "type", "TextBlock",
-			 "text", jtext(subject, FIELD_MAX, false),
+			 "text", teams_text(subject, FIELD_MAX, false),
 			 "weight", "Bolder", "size", "Large", "wrap", 1);
 }
 
@@ -219,8 +265,9 @@ static json_t *teams_item(const struct fact *f, size_t n)
 	json_t *facts = json_array();
 
 	for (size_t i = 0; i < n; i++)
-		if (json_array_append_new(facts, json_pack("{s:s, s:s}", "title", f[i].title,
-							   "value", f[i].value)) < 0) {
+		if (json_array_append_new(facts, json_pack("{s:s, s:o}", "title", f[i].title,
+							   "value", teams_text(f[i].value, FIELD_MAX,
+									       false))) < 0) {
 			json_decref(facts);
 			return NULL;
 		}
@@ -231,7 +278,7 @@ static json_t *teams_item(const struct fact *f, size_t n)
 static json_t *teams_note(const char *text, bool keep_lf)
 {
 	return json_pack("{s:s, s:o, s:b}", "type", "TextBlock",
-			 "text", jtext(text, TEXT_MAX, keep_lf), "wrap", 1);
+			 "text", teams_text(text, TEXT_MAX, keep_lf), "wrap", 1);
 }
 
 /* The message a Teams Workflow ("post to a channel when a webhook request
