@@ -20,11 +20,12 @@ SRV_PID=$!
 wait_for "$TMP/port" || { bad "server did not start: $(cat "$TMP/server.err")"; finish; exit 1; }
 PORT=$(cat "$TMP/port")
 
-# timeout 30 s (the default): what bounds these requests must be less.
+# timeout 20 s: what bounds these requests must be less (the low-speed
+# limit: half the timeout, at least 10 s).
 {
 	echo 'receivers = {'
 	for p in stream trickle drip ok; do
-		printf '  %s = { type = "webhook"; url = "https://127.0.0.1:%s/%s"; ca_file = "%s"; };\n' \
+		printf '  %s = { type = "webhook"; url = "https://127.0.0.1:%s/%s"; ca_file = "%s"; timeout = 20; };\n' \
 			"$p" "$PORT" "$p" "$TMP/test-ca.pem"
 	done
 	echo '};'
@@ -43,6 +44,6 @@ timed() {
 }
 timed ok "0 ok" 10 "a plain receiver"
 timed stream "0 ok" 5 "200 then a body for ever: cut at the response bound, delivered"
-timed trickle "0 ok" 20 "200 then a body a byte a second: cut by the low-speed limit, delivered"
-timed drip "0 retry" 20 "a status line a byte a second: cut by the low-speed limit, retried"
+timed trickle "0 ok" 15 "200 then a body a byte a second: cut by the low-speed limit, delivered"
+timed drip "0 retry" 15 "a status line a byte a second: cut by the low-speed limit, retried"
 finish
