@@ -59,8 +59,9 @@ chmod 711 "$TMP"; chmod 644 "$TMP/d.conf"
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1; then
 	conf "$TMP/pass" "$TMP/url" "$TMP/secret"
 	chmod 644 "$TMP/d.conf"
+	# The program itself: valgrind, as nobody, could not write its log.
 	out=$(timeout 10 setpriv --reuid=nobody --regid=nogroup --clear-groups \
-		"$DEADLINED" -n -c "$TMP/d.conf" 2>&1); rc=$?
+		"$BUILD/deadlined" -n -c "$TMP/d.conf" 2>&1); rc=$?
 	[ $rc = 78 ] && printf '%s' "$out" | grep -q "receivers.mail: .*$TMP/pass.*Permission denied" \
 		&& ok || bad "an unreadable password file: rc $rc: $out"
 elif [ "$(id -u)" != 0 ]; then
