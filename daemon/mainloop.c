@@ -87,20 +87,28 @@ static void update_status(struct loop *l)
 		       l->reload_note);
 }
 
+/* Rounds of delivery within a time budget of one poll interval: receivers
+ * that stall (a body trickled for ever, say) hold up at most the requests
+ * in flight when it is spent, never the next poll or a stop. */
 static void deliver(struct loop *l)
 {
 	struct notify_deliver_result r;
 	struct dl_error err;
 
-	for (int round = 0; round < DELIVER_ROUNDS && !service_stop_requested; round++) {
+	service_round_budget((uint64_t)l->conf->service.poll_interval * 1000000u);
+	for (int round = 0; round < DELIVER_ROUNDS && !service_round_over(); round++) {
 		if (notify_deliver(l->n, now_unix(), DELIVER_MAX, &r, &err) < 0) {
 			log_msg(LOG_ERR, "delivery: %s", err.msg);
-			return;
+			break;
 		}
 		service_keepalive();
 		if (r.sent + r.retried + r.dead == 0)
-			return;
+			break;
 	}
+	if (service_round_over() && !service_stop_requested)
+		log_msg(LOG_INFO, "delivery: the round's %ld s were used; the rest waits for the "
+			"next round", l->conf->service.poll_interval);
+	service_round_budget(0);
 }
 
 /* One poll; a failure (the case database missing, say) is logged and shown

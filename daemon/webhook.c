@@ -798,6 +798,9 @@ static void feed(struct webhook_sender *s, struct batch *b)
 		struct delivery_result *r = &b->results[b->next];
 		const char *problem = message_problem(s, m);
 
+		if (!*b->stop && service_round_over())
+			snprintf(b->stop, sizeof b->stop, "%s", service_stop_requested ?
+				 "the service is stopping" : "the delivery round's time was up");
 		if (*b->stop) {
 			snprintf(why, sizeof why, "not tried: %s", b->stop);
 			result_set(r, DELIVERY_RETRY, 0, why);
