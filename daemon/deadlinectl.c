@@ -352,19 +352,27 @@ struct explain {
 	bool oom;
 };
 
+/* Case data for a text line: visible escapes for line feeds, bad bytes
+ * (output_visible), "-" for none.  buf holds VIS_BUF bytes. */
+#define VIS_BUF 256
+static const char *vis(const char *s, char *buf)
+{
+	return output_visible(s ? s : "-", buf, VIS_BUF);
+}
+
 static void explain_events(void *ctx, const struct source_case *c,
 			   const struct rules_event *ev, size_t n)
 {
-	char when[DATE_MOMENT_BUF];
+	char when[DATE_MOMENT_BUF], v[5][VIS_BUF];
 
 	(void)ctx;
-	printf("Case %s: child %s, team %s, worker %s, born %s\n", c->case_ref,
-	       c->child_ref ? c->child_ref : "-", c->team_ref ? c->team_ref : "-",
-	       c->worker_ref ? c->worker_ref : "-", c->date_of_birth ? c->date_of_birth : "-");
+	printf("Case %s: child %s, team %s, worker %s, born %s\n", vis(c->case_ref, v[0]),
+	       vis(c->child_ref, v[1]), vis(c->team_ref, v[2]), vis(c->worker_ref, v[3]),
+	       vis(c->date_of_birth, v[4]));
 	printf("\nEvents up to --as-of (%zu of %zu rows; the rest are later or "
 	       "unusable, see Data problems):\n", n, c->nevents);
 	for (size_t i = 0; i < n; i++)
-		printf("  %-16s %s\n", date_format_moment(ev[i].when, when), ev[i].kind);
+		printf("  %-16s %s\n", date_format_moment(ev[i].when, when), vis(ev[i].kind, v[0]));
 }
 
 /* The days between anchor and due that did not count, so a manager can
@@ -447,8 +455,12 @@ static int cmd_explain(const struct options *opt, struct conf *conf, char **args
 	}
 	if (rc == EXIT_OK && x.problems.nf) {
 		printf("\nData problems:\n");
-		for (size_t i = 0; i < x.problems.nf; i++)
-			printf("  %s\n", x.problems.f[i].problem);
+		for (size_t i = 0; i < x.problems.nf; i++) {
+			char problem[1024];
+
+			printf("  %s\n", output_visible(x.problems.f[i].problem, problem,
+							sizeof problem));
+		}
 	}
 	output_free(&x.problems);
 	evaluate_summary_free(&sum);
@@ -548,9 +560,12 @@ static int print_ack(void *ctx, const struct state_ack *a)
 {
 	char when[DATE_BUF];
 
+	char ref[VIS_BUF], reason[VIS_BUF];
+
 	(void)ctx;
-	printf("%-16s %-20s %3d %-10s %-10s %-10s %s\n", a->case_ref, a->rule, a->seq,
-	       date_format(date_local_day(a->created), when), a->until, a->who, a->reason);
+	printf("%-16s %-20s %3d %-10s %-10s %-10s %s\n", vis(a->case_ref, ref), a->rule, a->seq,
+	       date_format(date_local_day(a->created), when), a->until, a->who,
+	       vis(a->reason, reason));
 	return 0;
 }
 
@@ -573,9 +588,12 @@ static int cmd_acks(const struct options *opt, struct conf *conf, char **args)
 
 static int print_message(void *ctx, const struct state_message *m)
 {
+	char to[VIS_BUF];
+
 	(void)ctx;
 	printf("%-6" PRId64 " %-7s %3d %-14.14s %-28.28s %s\n", m->id, m->status, m->attempts,
-	       m->receiver, m->recipient ? m->recipient : "(webhook)", m->subject ? m->subject : "");
+	       m->receiver, m->recipient ? vis(m->recipient, to) : "(webhook)",
+	       m->subject ? m->subject : "");
 	if (m->last_error && strcmp(m->status, "sent") != 0)
 		printf("       last error: %s\n", m->last_error);
 	return 0;
