@@ -127,8 +127,8 @@ static const char *check_number(struct walk *w, struct pos *s)
 	if (errno == ERANGE || v > lim) {
 		setting_path(w, where, sizeof where);
 		errors_add(w->errors, "%s:%d: %s: %.*s is too big; a whole number here is "
-			   "at most %s%llu", s->file, s->line, where, (int)(p - s->p), s->p,
-			   neg ? "-" : "", lim);
+			   "at %s %s%llu", s->file, s->line, where, (int)(p - s->p), s->p,
+			   neg ? "least" : "most", neg ? "-" : "", lim);
 	}
 	return p;
 }
