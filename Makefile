@@ -190,8 +190,9 @@ deb:
 	@scripts/deps.sh deb
 	@scripts/deb-build.sh build/deb
 
+# Installs, upgrades and purges it in a throwaway root, never on this machine.
 check-deb: deb
-	@BUILD=$(BUILD) tests/deb/check-deb.sh build/deb
+	@BUILD=$(BUILD) sh tests/deb/test_deb.sh build/deb
 
 piuparts: deb
 	@tests/deb/piuparts.sh build/deb
