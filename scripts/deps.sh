@@ -7,6 +7,7 @@
 #   scripts/deps.sh fuzz       ... build set plus clang and libFuzzer (make fuzz)
 #   scripts/deps.sh bench      ... test set plus nginx (make bench)
 #   scripts/deps.sh deb        ... build set plus debhelper and lintian (make deb)
+#   scripts/deps.sh piuparts   piuparts and debootstrap (make piuparts)
 set -eu
 
 build_pkgs="gcc make pkg-config libcurl4-openssl-dev libconfig-dev libsqlite3-dev \
@@ -23,6 +24,8 @@ bench_pkgs="nginx"
 # make deb / make check-deb: the packaging tools and the package checker.
 # (systemd is there for systemd-sysusers, which the postinst runs.)
 deb_pkgs="debhelper dpkg-dev lintian systemd"
+# make piuparts: a chroot from the mirror, and the package tested in it.
+piuparts_pkgs="piuparts debootstrap"
 # libFuzzer ships in compiler-rt, which must match clang's version.
 fuzz_pkgs="clang-14 libclang-rt-14-dev"
 
@@ -32,7 +35,8 @@ case "${1:-build}" in
   fuzz)  want="$build_pkgs $fuzz_pkgs" ;;
   bench) want="$build_pkgs $test_pkgs $bench_pkgs" ;;
   deb)   want="$build_pkgs $deb_pkgs" ;;
-  *) echo "usage: $0 build|test|fuzz|bench|deb" >&2; exit 2 ;;
+  piuparts) want="$piuparts_pkgs" ;;
+  *) echo "usage: $0 build|test|fuzz|bench|deb|piuparts" >&2; exit 2 ;;
 esac
 
 missing=""
