@@ -131,7 +131,10 @@ case $rc:$out in
 "0:deadlined: $R/etc/deadlined/deadlined.conf: configuration OK ("*" rules)") ok ;;
 *) bad "installed deadlined -n on the installed example: exit $rc: $out" ;;
 esac
-"$R/usr/bin/deadlinectl" --help >/dev/null 2>&1 && ok || bad "installed deadlinectl --help"
+for p in usr/sbin/deadlined usr/bin/deadlinectl; do
+	v=$("$R/$p" --version 2>&1)
+	[ "$v" = "${p##*/} $VERSION" ] && ok || bad "installed $p --version: '$v'"
+done
 
 # The administrator edits the configuration, adds a secret, and the
 # daemon has state.
