@@ -175,6 +175,16 @@ esac
 [ "$(sqlite3 "$R/var/lib/deadlined/state.db" 'PRAGMA user_version')" = 999 ] && ok \
 	|| bad "the newer state database was changed"
 rm -f "$R/etc/deadlined/downgrade.conf"
+# dpkg itself lets the previous package back in; its postinst says why the
+# service may then not start.  Going forward again says nothing of it.
+: > "$TMP/dpkg.out"
+rdpkg --force-confold -i "$TMP/prev.deb" && ok || bad "downgrade: $(tail -5 "$TMP/dpkg.out")"
+tr '\n' ' ' < "$TMP/dpkg.out" | grep -q \
+	"deadlined: downgraded from $VERSION to ${VERSION}~prev\. *If $VERSION migrated the state database" \
+	&& ok || bad "no downgrade warning: $(cat "$TMP/dpkg.out")"
+: > "$TMP/dpkg.out"
+rdpkg --force-confold -i "$DEB" && ! grep -q 'downgraded' "$TMP/dpkg.out" && ok \
+	|| bad "reinstalling $VERSION: $(tail -5 "$TMP/dpkg.out")"
 
 # Remove: the programs go, the configuration and the state stay.
 rdpkg -r deadlined && ok || bad "dpkg -r: $(tail -5 "$TMP/dpkg.out")"
