@@ -5,8 +5,8 @@
 # the user and the state directory and leaves the service disabled, the
 # installed deadlined accepts the installed example, an upgrade keeps an
 # edited conffile and takes an unedited one, a state database from a newer
-# release is refused, remove keeps the configuration and purge leaves
-# nothing.
+# release is refused, a downgrade is let in with a warning, remove keeps the
+# configuration and purge leaves nothing.
 #
 # Maintainer scripts run with --force-script-chrootless: on this machine,
 # with DPKG_ROOT naming the root (systemd-sysusers --root, deb-systemd-helper
