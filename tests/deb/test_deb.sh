@@ -51,10 +51,11 @@ for p in $(sed -n 's/^BIN_PROGS *:= *//p' Makefile); do want_mode "/usr/bin/$p" 
 for u in systemd/*.service systemd/*.socket systemd/*.timer; do
 	[ -e "$u" ] && want_mode "$UNITDIR/${u##*/}" -rw-r--r--
 done
+for u in systemd/*.service; do want_mode "$UNITDIR/${u##*/}.d/debian.conf" -rw-r--r--; done
 for m in man/*.[1-8]; do want_mode "/usr/share/man/man${m##*.}/${m##*/}.gz" -rw-r--r--; done
 for f in conf/rules/*.conf; do want_mode "/etc/deadlined/rules/${f##*/}" -rw-r--r--; done
 for f in /etc/deadlined/deadlined.conf /usr/share/deadlined/schema/native.sql \
-	"$UNITDIR/deadlined.service.d/debian.conf" /usr/lib/sysusers.d/deadlined.conf \
+	/usr/lib/sysusers.d/deadlined.conf \
 	/usr/share/doc/deadlined/README.Debian /usr/share/doc/deadlined/copyright; do
 	want_mode "$f" -rw-r--r--
 done
