@@ -30,6 +30,17 @@ host_passwd=$(md5sum /etc/passwd /etc/group)
 if lintian --fail-on error,warning "$OUT"/deadlined_"${VERSION}"_*.changes \
 	>"$TMP/lintian.log" 2>&1; then ok; else bad "lintian: $(cat "$TMP/lintian.log")"; fi
 
+# Build-Depends names the package of every pkg-config module the Makefile
+# builds with (this machine has them all, so a missing one would not show
+# in the build here, only on a clean builder).
+awk '/^Build-Depends:/ { f = 1; sub(/^Build-Depends:/, "") } f && /^[A-Z]/ { f = 0 } f' \
+	debian/control | tr ',|' '\n\n' | sed 's/^ *//; s/[ (].*//' | grep . > "$TMP/build-deps"
+for m in $(sed -n 's/^PKGS *:= *//p' Makefile); do
+	owner=$(dpkg -S "$(pkg-config --variable=pcfiledir "$m")/$m.pc" 2>/dev/null | cut -d: -f1)
+	[ -n "$owner" ] && grep -qx "$owner" "$TMP/build-deps" && ok \
+		|| bad "debian/control's Build-Depends lacks ${owner:-the package} for pkg-config's $m"
+done
+
 # Library dependencies are dh_shlibdeps', with versions, and the ones the
 # programs link.
 dep=$(dpkg-deb -f "$DEB" Depends)
