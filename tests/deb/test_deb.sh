@@ -106,6 +106,12 @@ echo '# as the previous release shipped it' >> "$TMP/prev/etc/deadlined/rules/re
 	xargs md5sum > DEBIAN/md5sums)
 dpkg-deb --root-owner-group -b "$TMP/prev" "$TMP/prev.deb" >/dev/null
 
+# dpkg installs (even into a directory) only as root.
+if [ "$(id -u)" -ne 0 ]; then
+	not_run "install, upgrade, remove and purge in a throwaway root: dpkg needs root"
+	finish
+	exit
+fi
 mkdir -p "$R/etc" "$R/var/lib/dpkg/updates" "$R/var/lib/dpkg/info"
 : > "$R/var/lib/dpkg/status"
 echo 'root:x:0:0:root:/root:/bin/sh' > "$R/etc/passwd"
