@@ -163,8 +163,8 @@ fuzz: fuzz-build
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(sysconfdir)/deadlined/rules \
 		$(DESTDIR)$(DATADIR)/schema $(DESTDIR)$(UNITDIR)
-	for p in $(SBIN_PROGS); do install -m 0755 $(BUILD)/$$p $(DESTDIR)$(SBINDIR)/$$p; done
-	for p in $(BIN_PROGS); do install -m 0755 $(BUILD)/$$p $(DESTDIR)$(BINDIR)/$$p; done
+	for p in $(SBIN_PROGS); do install -m 0755 $(BUILD)/$$p $(DESTDIR)$(SBINDIR)/ || exit 1; done
+	for p in $(BIN_PROGS); do install -m 0755 $(BUILD)/$$p $(DESTDIR)$(BINDIR)/ || exit 1; done
 	test -e $(DESTDIR)$(sysconfdir)/deadlined/deadlined.conf || \
 		install -m 0644 conf/deadlined.conf $(DESTDIR)$(sysconfdir)/deadlined/deadlined.conf
 	for f in conf/rules/*.conf; do [ -e "$$f" ] || continue; \
@@ -174,9 +174,10 @@ install: all
 		install -m 0644 $$f $(DESTDIR)$(DATADIR)/schema/; done
 	for u in $(UNITS); do \
 		sed -e 's#@SBINDIR@#$(SBINDIR)#g' -e 's#@BINDIR@#$(BINDIR)#g' $$u \
-			> $(DESTDIR)$(UNITDIR)/$${u##*/} && chmod 0644 $(DESTDIR)$(UNITDIR)/$${u##*/}; done
+			> $(DESTDIR)$(UNITDIR)/$${u##*/} && chmod 0644 $(DESTDIR)$(UNITDIR)/$${u##*/} \
+			|| exit 1; done
 	for m in $(MANPAGES); do install -d $(DESTDIR)$(MANDIR)/man$${m##*.} && \
-		install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/; done
+		install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/ || exit 1; done
 
 uninstall:
 	rm -f $(UNITS:systemd/%=$(DESTDIR)$(UNITDIR)/%)
@@ -184,7 +185,7 @@ uninstall:
 	rm -f $(SBIN_PROGS:%=$(DESTDIR)$(SBINDIR)/%) $(BIN_PROGS:%=$(DESTDIR)$(BINDIR)/%)
 	for m in $(MANPAGES); do rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}; done
 
-# The Debian package (debian/), built from a copy of the tracked files in
+# The Debian package (debian/), built from a copy of the tree's files in
 # build/deb/src so that dpkg-buildpackage's ../ outputs land in build/deb/.
 deb:
 	@scripts/deps.sh deb
