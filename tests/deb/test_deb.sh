@@ -79,20 +79,28 @@ awk '$6 ~ /^\.\/etc\// && $1 !~ /^d/ { print substr($6, 2) }' "$TMP/contents" | 
 sort "$TMP/ctl/conffiles" | cmp -s - "$TMP/etc-files" && ok \
 	|| bad "conffiles $(cat "$TMP/ctl/conffiles") vs files in /etc $(cat "$TMP/etc-files")"
 
-# The unit with the package's drop-in beside it (systemd-analyze reads
-# NAME.service.d/ next to the file): valid, and as confined as the dynamic
-# user's (test_service.sh holds the unit alone to 1.5).
+# Each unit with the package's drop-in beside it (systemd-analyze reads
+# NAME.service.d/ next to the file): valid, and as confined as with the
+# dynamic user (test_service.sh holds deadlined.service alone to 1.5).
 dpkg-deb -x "$DEB" "$TMP/x"
 mkdir "$TMP/units"
-sed "s#=/usr/sbin/#=$TMP/x/usr/sbin/#" "$TMP/x$UNITDIR/deadlined.service" > "$TMP/units/deadlined.service"
-cp -r "$TMP/x$UNITDIR/deadlined.service.d" "$TMP/units/"
-out=$(systemd-analyze verify --man=no "$TMP/units/deadlined.service" 2>&1); rc=$?
-[ $rc = 0 ] && [ -z "$out" ] && ok || bad "systemd-analyze verify with the drop-in: rc $rc: $out"
-sec=$(systemd-analyze security --offline=yes "$TMP/units/deadlined.service" 2>/dev/null)
-score=$(printf '%s\n' "$sec" | sed -n 's/.*Overall exposure level for deadlined.service: \([0-9.]*\).*/\1/p')
-printf '%s\n' "$sec" | grep -q 'runs under a static non-root user' && ok || bad "the drop-in's static user not seen"
-[ -n "$score" ] && awk "BEGIN { exit !($score <= 1.5) }" && ok || bad "exposure with the drop-in '$score' > 1.5"
-echo "exposure with the package's drop-in: $score"
+for u in "$TMP/x$UNITDIR"/*; do
+	if [ -d "$u" ]; then cp -r "$u" "$TMP/units/"
+	else sed "s#=/usr/sbin/#=$TMP/x/usr/sbin/#; s#=/usr/bin/#=$TMP/x/usr/bin/#" "$u" \
+		> "$TMP/units/${u##*/}"; fi
+done
+for u in "$TMP/units"/*.service; do
+	n=${u##*/}
+	out=$(systemd-analyze verify --man=no "$u" 2>&1); rc=$?
+	[ $rc = 0 ] && [ -z "$out" ] && ok || bad "systemd-analyze verify $n with the drop-in: rc $rc: $out"
+	sec=$(systemd-analyze security --offline=yes "$u" 2>/dev/null)
+	score=$(printf '%s\n' "$sec" | sed -n "s/.*Overall exposure level for $n: \([0-9.]*\).*/\1/p")
+	printf '%s\n' "$sec" | grep -q 'runs under a static non-root user' && ok \
+		|| bad "$n: the drop-in's static user not seen"
+	[ -n "$score" ] && awk "BEGIN { exit !($score <= 1.5) }" && ok \
+		|| bad "$n: exposure with the drop-in '$score' > 1.5"
+	echo "$n exposure with the package's drop-in: $score"
+done
 
 # The previous release: this package relabelled $VERSION~prev, whose example
 # configuration and referral rules differ, so that the upgrade meets both
