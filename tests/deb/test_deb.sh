@@ -56,7 +56,7 @@ want_mode() {
 	got=$(mode_of "$1")
 	[ "$got" = "$2 root/root" ] && ok || bad "$1: '${got:-missing}', want '$2 root/root'"
 }
-UNITDIR=/lib/systemd/system
+UNITDIR=$(pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo /lib/systemd/system)
 for p in $(sed -n 's/^SBIN_PROGS *:= *//p' Makefile); do want_mode "/usr/sbin/$p" -rwxr-xr-x; done
 for p in $(sed -n 's/^BIN_PROGS *:= *//p' Makefile); do want_mode "/usr/bin/$p" -rwxr-xr-x; done
 for u in systemd/*.service systemd/*.socket systemd/*.timer; do
