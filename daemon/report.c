@@ -289,7 +289,7 @@ struct eval_load {
 	int failed;
 };
 
-static void from_case(void *ctx, const struct source_case *c, const struct obligation *ob)
+static int from_case(void *ctx, const struct source_case *c, const struct obligation *ob)
 {
 	struct eval_load *l = ctx;
 	const struct source_team *t = c->team_ref ? source_find_team(l->dir, c->team_ref) : NULL;
@@ -300,8 +300,9 @@ static void from_case(void *ctx, const struct source_case *c, const struct oblig
 		.state = ob->state, .late_days = ob->state == OB_LATE ? ob->days_overdue : 0,
 	};
 
-	if (!l->failed && report_add(l->r, &it) < 0)
+	if (report_add(l->r, &it) < 0)
 		l->failed = 1;
+	return l->failed ? -1 : 0;
 }
 
 int report_load_cases(struct report *r, struct source *src, const char *path,
@@ -320,7 +321,7 @@ int report_load_cases(struct report *r, struct source *src, const char *path,
 	rc = evaluate_run(r->conf, src, NULL, end, &hooks, &sum, err);
 	evaluate_summary_free(&sum);
 	source_free_directory(&dir);
-	if (rc == 0 && l.failed) {
+	if (l.failed) {
 		error_set(err, "out of memory");
 		rc = -1;
 	}
