@@ -135,16 +135,15 @@ static bool same_group(const struct entry *a, const struct entry *b)
 static void month_lines(struct digest *d, const struct entry *e, size_t n,
 			char ***lines, size_t *nlines)
 {
-	size_t cap = 0, teams = 0;
-	struct dl_error err;
+	size_t teams = 0;
 
 	*lines = NULL;
 	*nlines = 0;
 	for (int pass = 0; pass < 2; pass++)
 		for (size_t i = 0; i < n; i++) {
+			struct dl_error err;
+			struct report r;
 			bool seen = !e[i].team_ref;
-			char **l;
-			size_t k;
 
 			for (size_t j = 0; !seen && j < i; j++)
 				seen = e[j].team_ref && strcmp(e[j].team_ref, e[i].team_ref) == 0;
@@ -154,25 +153,18 @@ static void month_lines(struct digest *d, const struct entry *e, size_t n,
 				teams++;
 				continue;
 			}
-			if (report_digest_lines(d->env.conf, d->env.st, e[i].team_ref,
-						d->env.now.day, &l, &k, &err) < 0) {
+			if (report_month_to_date(&r, d->env.conf, d->env.st, e[i].team_ref,
+						 d->env.now.day, &err) < 0) {
 				log_msg(LOG_WARNING, "digest: team %s: timeliness lines left out: %s",
 					e[i].team_ref, err.msg);
 				continue;
 			}
-			for (size_t j = 0; j < k; j++) {
-				char *line = l[j];
-
-				if (teams > 1 && asprintf(&line, "%s: %s", e[i].item.team_name ?
-							  e[i].item.team_name : e[i].team_ref, l[j]) < 0)
-					line = NULL;
-				if (line && vec_reserve((void **)lines, &cap, *nlines,
-							sizeof **lines) == 0)
-					(*lines)[(*nlines)++] = line == l[j] ? strdup(line) : line;
-				else if (line != l[j])
-					free(line);
-			}
-			report_lines_free(l, k);
+			if (render_month_lines(&r, teams > 1 ? (e[i].item.team_name ?
+					       e[i].item.team_name : e[i].team_ref) : NULL,
+					       lines, nlines) < 0)
+				log_msg(LOG_WARNING, "digest: team %s: timeliness lines cut short: out "
+					"of memory", e[i].team_ref);
+			report_free(&r);
 		}
 }
 
@@ -207,7 +199,7 @@ static int send_group(struct digest *d, struct entry *e, size_t n, long *made,
 		if (fresh && rc == 0)
 			++*made;
 	}
-	report_lines_free(lines, nlines);
+	render_lines_free(lines, nlines);
 	free(items);
 	return rc;
 }
