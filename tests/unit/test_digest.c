@@ -23,23 +23,20 @@ static struct conf *conf;
 
 static int setup(void **unused)
 {
-	char text[4096];
-
 	(void)unused;
 	if (test_tmpdir(dir, sizeof dir, "test_digest") < 0)
 		return -1;
-	snprintf(text, sizeof text,
-		 "timezone = \"Europe/London\";\n"
-		 "defaults = { notify_due_soon = [ \"worker\" ];"
-		 " notify_overdue = [ \"worker\", \"team_manager\" ]; };\n"
-		 "rules = { r = { title = \"Decisions\"; start = [ \"referral\" ];"
-		 " met = [ \"referral_decision\" ]; due = ( \"1 working day\" );"
-		 " target = { value = 90; }; }; };\n"
-		 "receivers = { box = { type = \"maildir\"; path = \"%s/mail\";"
-		 " from = \"dl@test.invalid\"; }; };\n"
-		 "notify = { mail_receiver = \"box\"; digest_time = \"08:30\";"
-		 " digest_roles = [ \"worker\", \"team_manager\" ]; };\n", dir);
-	conf = pipe_conf(dir, text);
+	conf = pipe_conf(dir,
+		"timezone = \"Europe/London\";\n"
+		"defaults = { notify_due_soon = [ \"worker\" ];"
+		" notify_overdue = [ \"worker\", \"team_manager\" ]; };\n"
+		"rules = { r = { title = \"Decisions\"; start = [ \"referral\" ];"
+		" met = [ \"referral_decision\" ]; due = ( \"1 working day\" );"
+		" target = { value = 90; }; }; };\n"
+		"receivers = { box = { type = \"maildir\"; path = \"@DIR@/mail\";"
+		" from = \"dl@test.invalid\"; }; };\n"
+		"notify = { mail_receiver = \"box\"; digest_time = \"08:30\";"
+		" digest_roles = [ \"worker\", \"team_manager\" ]; };\n");
 	return 0;
 }
 
@@ -51,38 +48,11 @@ static int teardown(void **unused)
 	return 0;
 }
 
-struct pipeline {
-	struct state *st;
-	struct route *route;
-	struct outbox *outbox;
-};
-
-static struct pipeline open_pipeline(const char *name)
-{
-	struct pipeline p = { pipe_state(dir, name), NULL, NULL };
-	struct dl_error err;
-
-	if (route_open(conf, &p.route, &err) < 0 || outbox_open(conf, p.st, &p.outbox, &err) < 0)
-		fail_msg("open: %s", err.msg);
-	return p;
-}
-
-static void close_pipeline(struct pipeline *p)
-{
-	outbox_close(p->outbox);
-	route_close(p->route);
-	state_close(p->st);
-}
-
-static struct digest_env env_at(const struct pipeline *p, const char *when,
+static struct digest_env env_at(const struct pipe_parts *p, const char *when,
 				const struct outbox_dry *dry)
 {
-	struct dl_moment now = M(when);
-	char local[32];
-
-	snprintf(local, sizeof local, "%.10s %.5s", when, when + 11);
-	return (struct digest_env){ conf, p->st, p->route, p->outbox, dry, now,
-				    pipe_local(local) };
+	return (struct digest_env){ conf, p->st, p->route, p->outbox, dry, M(when),
+				    pipe_moment_unix(when) };
 }
 
 static struct state_obligation ob(const char *case_ref, const char *state, int level)
@@ -150,7 +120,7 @@ static const char *text_for(const struct stored *s, const char *to)
 
 static void test_one_message_a_recipient_and_kind(void **unused)
 {
-	struct pipeline p = open_pipeline("group.db");
+	struct pipe_parts p = pipe_open_parts(conf, dir, "group.db");
 	struct digest_env env = env_at(&p, "2026-11-23T10:00", NULL);
 	struct digest *d = digest_new(&env);
 	struct route_target tm = target("tm@test.invalid", "team_manager");
@@ -185,7 +155,7 @@ static void test_one_message_a_recipient_and_kind(void **unused)
 	assert_int_equal(digest_send(d, &made, &err), 0);
 	assert_int_equal(made, 3);
 	digest_free(d);
-	close_pipeline(&p);
+	pipe_close_parts(&p);
 }
 
 struct described {
@@ -206,7 +176,7 @@ static void describe(void *ctx, const char *receiver, const char *recipient,
 
 static void test_dry_run_stores_nothing(void **unused)
 {
-	struct pipeline p = open_pipeline("dry.db");
+	struct pipe_parts p = pipe_open_parts(conf, dir, "dry.db");
 	struct described x = { "", 0 };
 	struct outbox_dry dry = { describe, &x };
 	struct digest_env env = env_at(&p, "2026-11-23T10:00", &dry);
@@ -224,7 +194,7 @@ static void test_dry_run_stores_nothing(void **unused)
 	assert_non_null(strstr(x.subject, "verdue"));
 	assert_int_equal(outbox_rows(p.st).n, 0);
 	digest_free(d);
-	close_pipeline(&p);
+	pipe_close_parts(&p);
 }
 
 static void put(struct state *st, const struct state_obligation *so)
@@ -236,7 +206,7 @@ static void put(struct state *st, const struct state_obligation *so)
 		fail_msg("put: %s", err.msg);
 }
 
-static long daily(const struct pipeline *p, const char *when)
+static long daily(const struct pipe_parts *p, const char *when)
 {
 	struct digest_env env = env_at(p, when, NULL);
 	struct dl_error err;
@@ -249,7 +219,7 @@ static long daily(const struct pipeline *p, const char *when)
 
 static void test_daily_digest(void **unused)
 {
-	struct pipeline p = open_pipeline("daily.db");
+	struct pipe_parts p = pipe_open_parts(conf, dir, "daily.db");
 	struct state_obligation so;
 	struct state_ack ack;
 	struct dl_error err;
@@ -291,7 +261,7 @@ static void test_daily_digest(void **unused)
 	assert_null(strstr(text_for(&s, "w@test.invalid"), "This month so far"));
 	/* The next working day, again. */
 	assert_int_equal(daily(&p, "2026-11-24T08:30"), 2);
-	close_pipeline(&p);
+	pipe_close_parts(&p);
 }
 
 int main(void)

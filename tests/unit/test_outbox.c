@@ -24,7 +24,7 @@ static struct conf *conf;
 
 static int setup(void **unused)
 {
-	char text[4096], path[600];
+	char path[600];
 	FILE *f;
 
 	(void)unused;
@@ -35,18 +35,17 @@ static int setup(void **unused)
 	if (!(f = fopen(path, "w")))
 		return -1;
 	fclose(f);
-	snprintf(text, sizeof text,
-		 "timezone = \"Europe/London\";\n"
-		 "rules = { r = { title = \"R\"; start = [ \"referral\" ];"
-		 " met = [ \"referral_decision\" ]; due = ( \"1 working day\" ); }; };\n"
-		 "receivers = {\n"
-		 "  box = { type = \"maildir\"; path = \"%s/mail\"; from = \"dl@test.invalid\"; };\n"
-		 "  broken = { type = \"maildir\"; path = \"%s/file/mail\";"
-		 " from = \"dl@test.invalid\"; };\n"
-		 "};\n"
-		 "notify = { mail_receiver = \"box\"; quiet_hours = \"22:00-07:00\"; daily_cap = 2;"
-		 " retry_initial = 60; retry_max = 3600; dead_after = \"2 days\"; };\n", dir, dir);
-	conf = pipe_conf(dir, text);
+	conf = pipe_conf(dir,
+		"timezone = \"Europe/London\";\n"
+		"rules = { r = { title = \"R\"; start = [ \"referral\" ];"
+		" met = [ \"referral_decision\" ]; due = ( \"1 working day\" ); }; };\n"
+		"receivers = {\n"
+		"  box = { type = \"maildir\"; path = \"@DIR@/mail\"; from = \"dl@test.invalid\"; };\n"
+		"  broken = { type = \"maildir\"; path = \"@DIR@/file/mail\";"
+		" from = \"dl@test.invalid\"; };\n"
+		"};\n"
+		"notify = { mail_receiver = \"box\"; quiet_hours = \"22:00-07:00\"; daily_cap = 2;"
+		" retry_initial = 60; retry_max = 3600; dead_after = \"2 days\"; };\n");
 	return 0;
 }
 

@@ -24,23 +24,20 @@ static sqlite3 *cases;
 
 static int setup(void **unused)
 {
-	char text[4096];
-
 	(void)unused;
 	if (test_tmpdir(dir, sizeof dir, "test_poll") < 0)
 		return -1;
-	snprintf(text, sizeof text,
-		 "timezone = \"Europe/London\";\n"
-		 "defaults = { due_soon = \"0 days\"; notify_due_soon = [ \"worker\" ];"
-		 " notify_overdue = [ \"worker\", \"team_manager\" ];"
-		 " escalation = ( { after = \"5 working days\"; notify = [ \"service_manager\" ]; } );"
-		 " };\n"
-		 "rules = { r = { title = \"Decisions\"; start = [ \"referral\" ];"
-		 " met = [ \"referral_decision\" ]; due = ( \"1 working day\" ); }; };\n"
-		 "receivers = { box = { type = \"maildir\"; path = \"%s/mail\";"
-		 " from = \"dl@test.invalid\"; }; };\n"
-		 "notify = { mail_receiver = \"box\"; resolved = true; };\n", dir);
-	conf = pipe_conf(dir, text);
+	conf = pipe_conf(dir,
+		"timezone = \"Europe/London\";\n"
+		"defaults = { due_soon = \"0 days\"; notify_due_soon = [ \"worker\" ];"
+		" notify_overdue = [ \"worker\", \"team_manager\" ];"
+		" escalation = ( { after = \"5 working days\"; notify = [ \"service_manager\" ]; } );"
+		" };\n"
+		"rules = { r = { title = \"Decisions\"; start = [ \"referral\" ];"
+		" met = [ \"referral_decision\" ]; due = ( \"1 working day\" ); }; };\n"
+		"receivers = { box = { type = \"maildir\"; path = \"@DIR@/mail\";"
+		" from = \"dl@test.invalid\"; }; };\n"
+		"notify = { mail_receiver = \"box\"; resolved = true; };\n");
 	cases = pipe_cases(dir);
 	pipe_exec(cases, "INSERT INTO deadlined_teams VALUES ('T1', 'Duty', 'tm@test.invalid',"
 		  " 'sm@test.invalid');"
@@ -61,29 +58,17 @@ static int teardown(void **unused)
 	return 0;
 }
 
+/* The parts and the poll's view of them. */
 struct pipeline {
-	struct state *st;
-	struct route *route;
-	struct outbox *outbox;
+	struct pipe_parts parts;
 	struct poll_env env;
 };
 
 static void open_pipeline(struct pipeline *p, const char *name)
 {
-	struct dl_error err;
-
-	p->st = pipe_state(dir, name);
-	if (route_open(conf, &p->route, &err) < 0 ||
-	    outbox_open(conf, p->st, &p->outbox, &err) < 0)
-		fail_msg("open: %s", err.msg);
-	p->env = (struct poll_env){ conf, p->st, p->route, p->outbox, NULL, NULL };
-}
-
-static void close_pipeline(struct pipeline *p)
-{
-	outbox_close(p->outbox);
-	route_close(p->route);
-	state_close(p->st);
+	p->parts = pipe_open_parts(conf, dir, name);
+	p->env = (struct poll_env){ conf, p->parts.st, p->parts.route, p->parts.outbox, NULL,
+				    NULL };
 }
 
 /* A poll as of a local moment; -1 with err on failure. */
@@ -92,11 +77,9 @@ static int poll_at(struct pipeline *p, const char *when, const struct outbox_dry
 {
 	struct source *src = pipe_source(dir);
 	struct evaluate_summary sum;
-	char local[32];
 	int rc;
 
-	snprintf(local, sizeof local, "%.10s %.5s", when, when + 11);
-	rc = poll_all(&p->env, src, M(when), pipe_local(local), dry, res, &sum, err);
+	rc = poll_all(&p->env, src, M(when), pipe_moment_unix(when), dry, res, &sum, err);
 	evaluate_summary_free(&sum);
 	source_close(src);
 	return rc;
@@ -156,14 +139,14 @@ static void test_each_transition_told_once(void **unused)
 	assert_int_equal(res.overdue, 1);
 	assert_int_equal(res.escalated, 1);
 	assert_int_equal(res.open, 1);
-	pending(p.st, out);
+	pending(p.parts.st, out);
 	/* The worker and the team manager hear "overdue" (their part), the
 	 * service manager "escalation"; each their own message. */
 	assert_string_equal(out, "sm@test.invalid escalation\n"
 				 "tm@test.invalid overdue\n"
 				 "w@test.invalid overdue\n");
 	assert_int_equal(res.enqueued, 3);
-	assert_int_equal(status(p.st).overdue, 1);
+	assert_int_equal(status(p.parts.st).overdue, 1);
 	/* The same again: nothing new to tell. */
 	res = must_poll(&p, "2026-11-20T10:05");
 	assert_int_equal(res.enqueued, 0);
@@ -171,7 +154,7 @@ static void test_each_transition_told_once(void **unused)
 	res = must_poll(&p, "2026-11-23T10:00");
 	assert_int_equal(res.due_soon, 1);
 	assert_int_equal(res.enqueued, 1);
-	close_pipeline(&p);
+	pipe_close_parts(&p.parts);
 }
 
 struct described {
@@ -203,10 +186,10 @@ static void test_dry_run_stores_nothing(void **unused)
 	assert_int_equal(poll_at(&p, "2026-11-20T10:00", &dry, &res, &err), 0);
 	assert_int_equal(res.enqueued, 3);
 	assert_int_equal(x.n, 3);
-	s = status(p.st);
+	s = status(p.parts.st);
 	assert_int_equal(s.overdue + s.open + s.pending, 0);
 	assert_int_equal(s.last.id, 0);          /* not even the poll's record */
-	close_pipeline(&p);
+	pipe_close_parts(&p.parts);
 }
 
 static int stop(void *ctx)
@@ -229,12 +212,12 @@ static void test_failure_leaves_nothing(void **unused)
 	p.env.tick = stop;
 	assert_int_equal(poll_at(&p, "2026-11-20T10:00", NULL, &res, &err), -1);
 	assert_non_null(strstr(err.msg, "stopped"));
-	s = status(p.st);
+	s = status(p.parts.st);
 	assert_int_equal(s.overdue + s.open + s.pending, 0);
 	p.env.tick = NULL;
 	res = must_poll(&p, "2026-11-20T10:00");
 	assert_int_equal(res.enqueued, 3);
-	close_pipeline(&p);
+	pipe_close_parts(&p.parts);
 }
 
 /* Met (late) after an alert: everyone who was told hears "resolved". */
@@ -253,11 +236,11 @@ static void test_resolved(void **unused)
 	pipe_exec(cases, "DELETE FROM deadlined_events WHERE kind = 'referral_decision'");
 	assert_int_equal(res.overdue, 0);
 	assert_int_equal(res.enqueued, 3);
-	pending(p.st, out);
+	pending(p.parts.st, out);
 	assert_non_null(strstr(out, "sm@test.invalid resolved\n"));
 	assert_non_null(strstr(out, "tm@test.invalid resolved\n"));
 	assert_non_null(strstr(out, "w@test.invalid resolved\n"));
-	close_pipeline(&p);
+	pipe_close_parts(&p.parts);
 }
 
 /* Some cases only: the others' obligations are left as they were. */
@@ -280,9 +263,9 @@ static void test_some_cases(void **unused)
 	assert_int_equal(res.cases, 1);
 	assert_int_equal(res.open, 1);
 	assert_int_equal(res.enqueued, 0);
-	assert_int_equal(status(p.st).open, 1);
-	assert_int_equal(status(p.st).overdue, 0);
-	close_pipeline(&p);
+	assert_int_equal(status(p.parts.st).open, 1);
+	assert_int_equal(status(p.parts.st).overdue, 0);
+	pipe_close_parts(&p.parts);
 }
 
 int main(void)

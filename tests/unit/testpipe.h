@@ -14,16 +14,19 @@
 #include <unistd.h>
 
 #include "deadlined/conf.h"
+#include "deadlined/outbox.h"
+#include "deadlined/route.h"
 #include "deadlined/source.h"
 #include "deadlined/state.h"
 
-/* The configuration text, written to dir/deadlined.conf and loaded as in
- * Europe/London. */
+/* The configuration text, each @DIR@ in it replaced by dir, written to
+ * dir/deadlined.conf and loaded as in Europe/London. */
 static inline struct conf *pipe_conf(const char *dir, const char *text)
 {
 	char path[600];
 	struct dl_errors errors = { 0 };
 	struct conf *conf = NULL;
+	const char *at;
 	FILE *f;
 
 	setenv("TZ", "Europe/London", 1);
@@ -31,6 +34,8 @@ static inline struct conf *pipe_conf(const char *dir, const char *text)
 	snprintf(path, sizeof path, "%s/deadlined.conf", dir);
 	if (!(f = fopen(path, "w")))
 		fail_msg("cannot write %s", path);
+	for (; (at = strstr(text, "@DIR@")); text = at + 5)
+		fprintf(f, "%.*s%s", (int)(at - text), text, dir);
 	fputs(text, f);
 	fclose(f);
 	if (conf_load(path, &conf, &errors) < 0)
@@ -103,6 +108,32 @@ static inline struct source *pipe_source(const char *dir)
 	return src;
 }
 
+/* A state file dir/name with the route and outbox that a poll or a
+ * digest works with. */
+struct pipe_parts {
+	struct state *st;
+	struct route *route;
+	struct outbox *outbox;
+};
+
+static inline struct pipe_parts pipe_open_parts(const struct conf *conf, const char *dir,
+						const char *name)
+{
+	struct pipe_parts p = { pipe_state(dir, name), NULL, NULL };
+	struct dl_error err;
+
+	if (route_open(conf, &p.route, &err) < 0 || outbox_open(conf, p.st, &p.outbox, &err) < 0)
+		fail_msg("open: %s", err.msg);
+	return p;
+}
+
+static inline void pipe_close_parts(struct pipe_parts *p)
+{
+	outbox_close(p->outbox);
+	route_close(p->route);
+	state_close(p->st);
+}
+
 /* Unix time of a local (Europe/London) date and time, "YYYY-MM-DD HH:MM". */
 static inline int64_t pipe_local(const char *when)
 {
@@ -115,6 +146,15 @@ static inline int64_t pipe_local(const char *when)
 	tm.tm_mon -= 1;
 	tm.tm_isdst = -1;
 	return (int64_t)mktime(&tm);
+}
+
+/* The same for a moment as the rules see it, "YYYY-MM-DDTHH:MM". */
+static inline int64_t pipe_moment_unix(const char *when)
+{
+	char local[32];
+
+	snprintf(local, sizeof local, "%.10s %.5s", when, when + 11);
+	return pipe_local(local);
 }
 
 /* Files in dir (a Maildir's new/, say); -1 when it cannot be read. */
