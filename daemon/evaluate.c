@@ -27,6 +27,7 @@ struct pass {
 	size_t nobs, obs_cap;
 	bool oom;
 	bool stopped;                     /* a hook returned -1 */
+	char failed_at[128];              /* the case being evaluated then */
 	int64_t recheck;                  /* the case's next change by time */
 };
 
@@ -289,9 +290,8 @@ static int cmp_events(const void *a, const void *b)
 	return date_moment_cmp(x->when, y->when);
 }
 
-static int one_case(void *ctx, const struct source_case *c)
+static int evaluate_case(struct pass *p, const struct source_case *c)
 {
-	struct pass *p = ctx;
 	const struct rule *rules = p->conf->rules.v;
 	struct rules_case rc;
 
@@ -348,6 +348,18 @@ static int one_case(void *ctx, const struct source_case *c)
 	return p->oom || p->stopped ? -1 : 0;
 }
 
+/* The case's row memory lasts only the call: a failure names the case
+ * from a copy. */
+static int one_case(void *ctx, const struct source_case *c)
+{
+	struct pass *p = ctx;
+	int rc = evaluate_case(p, c);
+
+	if (rc < 0)
+		snprintf(p->failed_at, sizeof p->failed_at, "%s", c->case_ref ? c->case_ref : "?");
+	return rc;
+}
+
 static void orphan(void *ctx, const char *case_ref, size_t nevents)
 {
 	char msg[256];
@@ -395,10 +407,11 @@ static int run(const struct conf *conf, struct source *src, const char *const *r
 		rc = -1;
 	if (rc > 0 || (rc < 0 && !err->msg[0])) {
 		if (p.stopped)
-			error_set(err, "evaluation stopped at case %s", p.c ? p.c->case_ref : "?");
+			error_set(err, "evaluation stopped at case %s",
+				  p.failed_at[0] ? p.failed_at : "?");
 		else
 			error_set(err, "out of memory evaluating case %s",
-				  p.c ? p.c->case_ref : "?");
+				  p.failed_at[0] ? p.failed_at : "?");
 		rc = -1;
 	}
 	free(p.events);
