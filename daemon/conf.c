@@ -144,8 +144,10 @@ static const struct schema_field source_fields[] = {
 };
 #undef type_of_table
 
-#define type_of_table conf_state
+#define type_of_table state_conf
 static const struct schema_field state_fields[] = {
+	{ "driver", F(STRING, driver), .def = "sqlite",
+	  .help = "the backend that keeps the daemon's own store: sqlite" },
 	{ "database", F(STRING, database), .def = "/var/lib/deadlined/state.db",
 	  .help = "the daemon's own SQLite database" },
 	{ 0 }
@@ -1137,6 +1139,10 @@ static void check_drivers(struct schema_ctx *ctx, const config_setting_t *root,
 		schema_error(ctx, member(member(root, "source"), "driver"), "source.driver",
 			     "unknown backend '%s'; expected %s", conf->source.driver,
 			     source_driver_names());
+	if (!state_driver_known(conf->state.driver))
+		schema_error(ctx, member(member(root, "state"), "driver"), "state.driver",
+			     "unknown backend '%s'; expected %s", conf->state.driver,
+			     state_driver_names());
 }
 
 int conf_load(const char *path, struct conf **out, struct dl_errors *errors)

@@ -442,12 +442,12 @@ static int open_state_as(const struct conf *conf, bool write, struct state **st)
 			conf->state.database);
 		return EXIT_FAILURE_RUNTIME;
 	}
-	if ((write ? state_open : state_open_readonly)(conf->state.database, st, &err) < 0)
+	if ((write ? state_open : state_open_readonly)(&conf->state, st, &err) < 0)
 		return runtime_error("state", &err);
 	/* An ack or retry waits out a full poll of a big source, rather than
 	 * fail after 5 s; reads never wait in WAL mode. */
 	if (write)
-		state_set_busy_timeout(*st, WRITE_WAIT_MS);
+		state_set_write_wait(*st, WRITE_WAIT_MS);
 	return EXIT_OK;
 }
 

@@ -136,11 +136,13 @@ static int deliver_all(struct notify *n, struct notify_deliver_result *total,
  * makes a private temporary file for "" (deleted on close): unlike
  * ":memory:" its pages spill to disk, so a big source does not take
  * gigabytes of memory. */
-static const char *state_path(const struct options *opt, const struct conf *conf)
+static struct state_conf state_conf(const struct options *opt, const struct conf *conf)
 {
+	struct state_conf sc = conf->state;
+
 	if (opt->dry_run && access(conf->state.database, F_OK) != 0)
-		return "";
-	return conf->state.database;
+		sc.database = "";
+	return sc;
 }
 
 /* One poll and one round of delivery; with --dry-run, the messages that
@@ -162,10 +164,10 @@ static int run_once(const struct options *opt, const struct conf *conf)
 		return EXIT_BAD_USAGE;
 	}
 	struct source_conf sc = conf->source;
+	struct state_conf stc = state_conf(opt, conf);
 
 	sc.database = opt->db ? opt->db : conf->source.database;
-	if (source_open(&sc, &src, &err) == 0 &&
-	    state_open(state_path(opt, conf), &st, &err) == 0 &&
+	if (source_open(&sc, &src, &err) == 0 && state_open(&stc, &st, &err) == 0 &&
 	    notify_open(conf, st, &n, &err) == 0)
 		rc = notify_poll(n, src, now, (int64_t)time(NULL), opt->dry_run, print_dry, NULL,
 				 &res, &sum, &err);

@@ -18,6 +18,7 @@
 #include "deadlined/rules.h"
 #include "deadlined/schema.h"
 #include "deadlined/source.h"
+#include "deadlined/state.h"
 
 #define CONF_DEFAULT_PATH SYSCONFDIR "/deadlined/deadlined.conf"
 
@@ -42,10 +43,6 @@ struct conf_calendar {
 	struct conf_days closure_days;
 	struct conf_years confirmed_years;
 	int count_start_day;
-};
-
-struct conf_state {
-	const char *database;
 };
 
 /* What a rule inherits when it does not say (STATUTORY-RULES.md's default
@@ -95,7 +92,7 @@ struct conf {
 	const char *path;            /* NULL for the built-in defaults */
 	const char *timezone;
 	struct source_conf source;
-	struct conf_state state;
+	struct state_conf state;
 	struct conf_calendar calendar;
 	struct conf_defaults defaults;
 	struct schema_list rules;    /* struct rule, in file order */
