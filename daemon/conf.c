@@ -2,6 +2,7 @@
 #include "deadlined/conf.h"
 
 #include "deadlined/log.h"
+#include "deadlined/schema.h"
 
 #include <errno.h>
 #include <math.h>

@@ -16,7 +16,7 @@
 #include "deadlined/error.h"
 #include "deadlined/receiver.h"
 #include "deadlined/rules.h"
-#include "deadlined/schema.h"
+#include "deadlined/schema_values.h"
 #include "deadlined/source.h"
 #include "deadlined/state.h"
 
