@@ -487,7 +487,7 @@ static int open_state_as(const struct conf *conf, bool write, struct state **st)
 {
 	struct dl_error err;
 
-	if (access(conf->state.database, F_OK) != 0) {
+	if (!state_exists(&conf->state)) {
 		fprintf(stderr, "%s: no state database at %s (has deadlined run yet?)\n", progname,
 			conf->state.database);
 		return EXIT_FAILURE_RUNTIME;

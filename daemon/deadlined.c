@@ -132,17 +132,15 @@ static int deliver_all(struct notify *n, struct notify_deliver_result *total,
 	return 0;
 }
 
-/* A dry run must not create a state database that did not exist.  SQLite
- * makes a private temporary file for "" (deleted on close): unlike
- * ":memory:" its pages spill to disk, so a big source does not take
- * gigabytes of memory. */
+/* A dry run must not create a state database that did not exist: it uses
+ * a private, temporary SQLite one instead (SQLite's "", deleted on close:
+ * unlike ":memory:" its pages spill to disk, so a big source does not take
+ * gigabytes of memory). */
 static struct state_conf state_conf(const struct options *opt, const struct conf *conf)
 {
-	struct state_conf sc = conf->state;
+	static const struct state_conf scratch = { .driver = "sqlite", .database = "" };
 
-	if (opt->dry_run && access(conf->state.database, F_OK) != 0)
-		sc.database = "";
-	return sc;
+	return opt->dry_run && !state_exists(&conf->state) ? scratch : conf->state;
 }
 
 /* One poll and one round of delivery; with --dry-run, the messages that

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "deadlined/arena.h"
 #include "deadlined/evaluate.h"
@@ -1145,11 +1144,11 @@ static int load_from_state(struct report *r, const struct state_conf *conf, bool
 	int64_t started = 0;
 	int rc;
 
-	if (!forced && access(conf->database, F_OK) != 0) {
+	if (!forced && !state_exists(conf)) {
 		snprintf(why, size, "; there is no state database at %s", conf->database);
 		return 1;
 	}
-	if (access(conf->database, F_OK) != 0) {
+	if (!state_exists(conf)) {
 		error_set(err, "no state database at %s (has deadlined run yet?)", conf->database);
 		return -1;
 	}

@@ -33,6 +33,13 @@ const char *state_driver_names(void)
 	return backend_names(backends, NBACKENDS, names, sizeof names);
 }
 
+bool state_exists(const struct state_conf *conf)
+{
+	const struct state_ops *ops = backend(conf->driver);
+
+	return ops && ops->exists(conf);
+}
+
 static int open_store(const struct state_conf *conf, bool readonly, struct state **out,
 		      struct dl_error *err)
 {

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "deadlined/log.h"
 #include "deadlined/state_backend.h"
@@ -327,6 +328,11 @@ static int sqlite_open(const struct state_conf *conf, bool readonly, struct stat
 	}
 	*out = st;
 	return 0;
+}
+
+static bool sqlite_exists(const struct state_conf *conf)
+{
+	return conf->database && access(conf->database, F_OK) == 0;
 }
 
 static void sqlite_set_write_wait(struct state *st, int ms)
@@ -908,6 +914,7 @@ static int sqlite_next_attempt(struct state *st, int64_t *when, struct dl_error 
 
 const struct state_ops state_sqlite_ops = {
 	.driver = "sqlite",
+	.exists = sqlite_exists,
 	.open = sqlite_open,
 	.set_write_wait = sqlite_set_write_wait,
 	.close = sqlite_close,

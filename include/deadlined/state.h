@@ -35,6 +35,10 @@ struct state_conf {
 bool state_driver_known(const char *driver);
 const char *state_driver_names(void);
 
+/* Has the store been made (by a daemon's first start)?  Commands that only
+ * read say so rather than open nothing. */
+bool state_exists(const struct state_conf *conf);
+
 /* Open (creating and migrating) for the daemon and for commands that write
  * (ack, retry). */
 int state_open(const struct state_conf *conf, struct state **out, struct dl_error *err);

@@ -39,6 +39,7 @@ struct state {
 struct state_ops {
 	const char *driver;        /* state.driver's value */
 
+	bool (*exists)(const struct state_conf *conf);
 	int (*open)(const struct state_conf *conf, bool readonly, struct state **out,
 		    struct dl_error *err);
 	void (*set_write_wait)(struct state *st, int ms);

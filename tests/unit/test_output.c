@@ -7,7 +7,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,20 +107,6 @@ static char *slurp(const char *path)
 	return buf;
 }
 
-/* Files in the folder: only the target, no temporary left behind. */
-static int entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
-
 static void test_write_atomic(void **state)
 {
 	char dir[256], path[300], missing[300];
@@ -139,7 +124,7 @@ static void test_write_atomic(void **state)
 	/* A failed fill leaves the old file as it was, and no temporary. */
 	assert_int_equal(output_write_atomic(path, fill_fails, NULL, &err), -1);
 	assert_string_equal(slurp(path), "first\n");
-	assert_int_equal(entries(dir), 1);
+	assert_int_equal(test_count_files(dir), 1);
 	/* A folder that is not there: said, with the file it tried. */
 	snprintf(missing, sizeof missing, "%s/none/report.txt", dir);
 	assert_int_equal(output_write_atomic(missing, fill_text, "x", &err), -1);
