@@ -969,8 +969,15 @@ static void set_option(struct options *opt, enum option_id id, const char *value
 		*(int *)field = 1;
 }
 
-/* *given receives OPT() of each command option on the line. */
-static int parse_options(int argc, char **argv, struct options *opt, unsigned *given)
+/* The command options on the line, in their order (each once). */
+struct given {
+	enum option_id id[NOPTIONS];
+	size_t n;
+	unsigned set;              /* OPT() of each */
+};
+
+/* *given receives the command options on the line. */
+static int parse_options(int argc, char **argv, struct options *opt, struct given *given)
 {
 	struct option longopts[NOPTIONS + 4];
 	int c;
@@ -983,12 +990,14 @@ static int parse_options(int argc, char **argv, struct options *opt, unsigned *g
 			return -1;
 		}
 	long_options(longopts);
-	*given = 0;
+	memset(given, 0, sizeof *given);
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "c:hV", longopts, NULL)) != -1) {
 		if (c >= 256 && c < 256 + NOPTIONS) {
 			set_option(opt, (enum option_id)(c - 256), optarg);
-			*given |= OPT(c - 256);
+			if (!(given->set & OPT(c - 256)))
+				given->id[given->n++] = (enum option_id)(c - 256);
+			given->set |= OPT(c - 256);
 			continue;
 		}
 		switch (c) {
@@ -1004,24 +1013,23 @@ static int parse_options(int argc, char **argv, struct options *opt, unsigned *g
 	return 0;
 }
 
-/* An option the command does not take is refused, naming those it does,
- * rather than silently ignored. */
-static int check_grammar(const struct command *cmd, unsigned given)
+/* An option the command does not take is refused (the first such on the
+ * line), naming those it does, rather than silently ignored. */
+static int check_grammar(const struct command *cmd, const struct given *given)
 {
-	unsigned extra = given & ~cmd->accepts;
 	char takes[256] = "";
 	size_t i, len = 0;
 
-	if (!extra)
-		return 0;
-	for (i = 0; !(extra & OPT(i)); i++)
+	for (i = 0; i < given->n && (cmd->accepts & OPT(given->id[i])); i++)
 		;
+	if (i == given->n)
+		return 0;
 	for (size_t k = 0; k < NOPTIONS; k++)
 		if (cmd->accepts & OPT(k))
 			len += (size_t)snprintf(takes + len, sizeof takes - len, "%s--%s",
 						len ? ", " : "", option_defs[k].name);
 	fprintf(stderr, "%s: %s does not take --%s; %s%s\n", progname, cmd->name,
-		option_defs[i].name, len ? "it takes " : "it takes no options", takes);
+		option_defs[given->id[i]].name, len ? "it takes " : "it takes no options", takes);
 	return -1;
 }
 
@@ -1075,7 +1083,7 @@ int main(int argc, char **argv)
 	struct options opt = { 0 };
 	const struct command *cmd;
 	struct conf *conf;
-	unsigned given;
+	struct given given;
 	int rc;
 
 	if (parse_options(argc, argv, &opt, &given) < 0)
@@ -1099,7 +1107,7 @@ int main(int argc, char **argv)
 			cmd->usage);
 		return EXIT_BAD_INPUT;
 	}
-	if (check_grammar(cmd, given) < 0)
+	if (check_grammar(cmd, &given) < 0)
 		return EXIT_BAD_INPUT;
 	if (load_conf(&opt, &conf) < 0)
 		return EXIT_CONFIG;
