@@ -77,6 +77,12 @@ int source_each_case(struct source *src, const char *case_ref, source_case_fn fn
 int source_load_directory(struct source *src, struct source_directory *out,
 			  struct dl_error *err);
 void source_free_directory(struct source_directory *dir);
+/* For other backends: sort rows read in any order (each string malloc'd)
+ * and keep the first of each ref, as source_load_directory and
+ * source_load_expected do. */
+void source_sort_directory(struct source_directory *dir);
+struct source_expected_list;
+void source_sort_expected(struct source_expected_list *list);
 const struct source_team *source_find_team(const struct source_directory *dir,
 					   const char *team_ref);
 const struct source_worker *source_find_worker(const struct source_directory *dir,
