@@ -130,8 +130,10 @@ static void read_column(struct schema_ctx *ctx, const config_setting_t *s, const
 	*out = arena_strdup(ctx->arena, v);
 }
 
-#define type_of_table conf_source
+#define type_of_table source_conf
 static const struct schema_field source_fields[] = {
+	{ "driver", F(STRING, driver), .def = "sqlite",
+	  .help = "the backend that reads the case database: sqlite" },
 	{ "updated_column", F(CUSTOM, updated_column), .custom = read_column,
 	  .help = "a column of deadlined_cases that grows when a case or its events change" },
 	{ "database", F(STRING, database), .def = "/var/lib/deadlined/cases.db",
@@ -1127,6 +1129,16 @@ static int read_file(config_t *cfg, const char *path, struct dl_errors *errors)
 	return 0;
 }
 
+/* Backends are named by their modules, which know which exist. */
+static void check_drivers(struct schema_ctx *ctx, const config_setting_t *root,
+			  const struct conf *conf)
+{
+	if (!source_driver_known(conf->source.driver))
+		schema_error(ctx, member(member(root, "source"), "driver"), "source.driver",
+			     "unknown backend '%s'; expected %s", conf->source.driver,
+			     source_driver_names());
+}
+
 int conf_load(const char *path, struct conf **out, struct dl_errors *errors)
 {
 	struct conf *conf = NULL;
@@ -1153,6 +1165,7 @@ int conf_load(const char *path, struct conf **out, struct dl_errors *errors)
 	if (errors->n == before) {
 		check_timezone(&ctx, root, conf->timezone);
 		check_division(&ctx, root, conf->calendar.division);
+		check_drivers(&ctx, root, conf);
 		resolving = conf;
 		resolve_rules(&ctx, root, conf);
 		resolve_delivery(&ctx, root, conf);

@@ -147,7 +147,6 @@ static const char *state_path(const struct options *opt, const struct conf *conf
  * would be made are listed and nothing is stored or sent. */
 static int run_once(const struct options *opt, const struct conf *conf)
 {
-	const char *db = opt->db ? opt->db : conf->source.database;
 	struct evaluate_summary sum = { 0 };
 	struct notify_poll_result res;
 	struct notify_deliver_result out = { 0 };
@@ -162,7 +161,10 @@ static int run_once(const struct options *opt, const struct conf *conf)
 		fprintf(stderr, "deadlined: --as-of: %s\n", err.msg);
 		return EXIT_BAD_USAGE;
 	}
-	if (source_open(db, conf->source.busy_timeout_ms, &src, &err) == 0 &&
+	struct source_conf sc = conf->source;
+
+	sc.database = opt->db ? opt->db : conf->source.database;
+	if (source_open(&sc, &src, &err) == 0 &&
 	    state_open(state_path(opt, conf), &st, &err) == 0 &&
 	    notify_open(conf, st, &n, &err) == 0)
 		rc = notify_poll(n, src, now, (int64_t)time(NULL), opt->dry_run, print_dry, NULL,

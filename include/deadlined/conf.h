@@ -17,6 +17,7 @@
 #include "deadlined/receiver.h"
 #include "deadlined/rules.h"
 #include "deadlined/schema.h"
+#include "deadlined/source.h"
 
 #define CONF_DEFAULT_PATH SYSCONFDIR "/deadlined/deadlined.conf"
 
@@ -41,12 +42,6 @@ struct conf_calendar {
 	struct conf_days closure_days;
 	struct conf_years confirmed_years;
 	int count_start_day;
-};
-
-struct conf_source {
-	const char *database;
-	long busy_timeout_ms;
-	const char *updated_column;      /* NULL: none (see deadlined.conf(5)) */
 };
 
 struct conf_state {
@@ -99,7 +94,7 @@ struct conf {
 	struct arena *arena;
 	const char *path;            /* NULL for the built-in defaults */
 	const char *timezone;
-	struct conf_source source;
+	struct source_conf source;
 	struct conf_state state;
 	struct conf_calendar calendar;
 	struct conf_defaults defaults;

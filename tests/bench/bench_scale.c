@@ -121,7 +121,8 @@ static double evaluate_only(const struct conf *conf, const char *db, size_t *obl
 	struct dl_moment now;
 	double t0 = seconds();
 
-	if (source_open(db, 5000, &src, &err) < 0 || evaluate_parse_as_of(AS_OF, &now, &err) < 0 ||
+	if (source_open(&(struct source_conf){ .database = db, .busy_timeout_ms = 5000 }, &src,
+			&err) < 0 || evaluate_parse_as_of(AS_OF, &now, &err) < 0 ||
 	    evaluate_run(conf, src, NULL, now, &hooks, &sum, &err) < 0)
 		die(db, err.msg);
 	*obligations = 0;

@@ -265,7 +265,8 @@ static void full_poll(struct world *w)
 	struct source *src;
 	struct dl_error err;
 
-	if (source_open(w->cases, 1000, &src, &err) < 0)
+	if (source_open(&(struct source_conf){ .database = w->cases, .busy_timeout_ms = 1000 },
+			&src, &err) < 0)
 		fail_msg("source_open: %s", err.msg);
 	if (notify_poll(w->n_full, src, w->now, w->now_unix, false, NULL, NULL, &res, &sum,
 			&err) < 0)
