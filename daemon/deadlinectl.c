@@ -212,13 +212,16 @@ static int parse_now(const struct options *opt, struct dl_moment *now)
 	return 0;
 }
 
-/* The case database as configured, or the one --db names. */
+/* The case database as configured, or the SQLite file --db names (db). */
 static int open_source(const struct conf *conf, const char *db, struct source **src,
 		       struct dl_error *err)
 {
 	struct source_conf sc = conf->source;
 
-	sc.database = db;
+	if (db) {
+		sc.driver = "sqlite";
+		sc.database = db;
+	}
 	return source_open(&sc, src, err);
 }
 
@@ -226,7 +229,6 @@ static int open_source(const struct conf *conf, const char *db, struct source **
 static int evaluate(const struct options *opt, struct conf *conf, const char *case_ref,
 		    const struct evaluate_hooks *hooks, struct evaluate_summary *sum)
 {
-	const char *db = opt->db ? opt->db : conf->source.database;
 	struct source *src;
 	struct dl_moment now;
 	struct dl_error err;
@@ -241,7 +243,7 @@ static int evaluate(const struct options *opt, struct conf *conf, const char *ca
 			conf->path ? conf->path : "the built-in configuration");
 		return EXIT_CONFIG;
 	}
-	if (open_source(conf, db, &src, &err) < 0)
+	if (open_source(conf, opt->db, &src, &err) < 0)
 		return runtime_error("source", &err);
 	rc = evaluate_run(conf, src, case_ref, now, hooks, sum, &err);
 	source_close(src);
@@ -830,7 +832,7 @@ static int load_report(const struct options *opt, const struct conf *conf, struc
 		}
 		return rc < 0 ? runtime_error("report", &err) : EXIT_OK;
 	}
-	if (open_source(conf, db, &src, &err) < 0)
+	if (open_source(conf, opt->db, &src, &err) < 0)
 		return runtime_error("source", &err);
 	rc = report_load_cases(r, src, db, &err);
 	source_close(src);

@@ -163,7 +163,10 @@ static int run_once(const struct options *opt, const struct conf *conf)
 	}
 	struct source_conf sc = conf->source;
 
-	sc.database = opt->db ? opt->db : conf->source.database;
+	if (opt->db) {         /* --db: an SQLite file, whatever the driver */
+		sc.driver = "sqlite";
+		sc.database = opt->db;
+	}
 	if (source_open(&sc, &src, &err) == 0 &&
 	    state_open(state_path(opt, conf), &st, &err) == 0 &&
 	    notify_open(conf, st, &n, &err) == 0)

@@ -107,7 +107,6 @@ static void deliver(struct loop *l)
  * in STATUS, and the next poll tries again. */
 static void poll_once(struct loop *l)
 {
-	const char *db = l->db ? l->db : l->conf->source.database;
 	struct poller_result res;
 	struct dl_error err;
 	time_t t = time(NULL);
@@ -115,7 +114,7 @@ static void poll_once(struct loop *l)
 	char seq[32];
 	int rc;
 
-	rc = poller_poll(l->poller, l->conf, l->st, l->n, db, date_now(), now_unix(), &res, &err);
+	rc = poller_poll(l->poller, l->conf, l->st, l->n, l->db, date_now(), now_unix(), &res, &err);
 	l->next_poll = service_now_usec() + (uint64_t)l->conf->service.poll_interval * 1000000u;
 	if (rc < 0) {
 		log_msg(LOG_ERR, "poll failed: %s", err.msg);

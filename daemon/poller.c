@@ -144,7 +144,10 @@ int poller_poll(struct poller *l, const struct conf *conf, struct state *st, str
 
 	memset(out, 0, sizeof *out);
 	l->st = st;
-	sc.database = db;
+	if (db) {
+		sc.driver = "sqlite";
+		sc.database = db;
+	}
 	if (conf->service.reconcile_interval == 0 ||
 	    now_unix - l->last_full >= conf->service.reconcile_interval)
 		l->want_full = true;

@@ -16,6 +16,7 @@
 
 static const struct source_ops *const backends[] = {
 	&source_sqlite_ops,
+	&source_odbc_ops,
 };
 
 #define NBACKENDS (sizeof backends / sizeof backends[0])
@@ -303,17 +304,6 @@ int source_load_directory(struct source *src, struct source_directory *out,
 	}
 	out->workers = rows;
 	return 0;
-}
-
-void source_sort_directory(struct source_directory *dir)
-{
-	dir->nteams = sort_unique(&teams_table, dir->teams, dir->nteams);
-	dir->nworkers = sort_unique(&workers_table, dir->workers, dir->nworkers);
-}
-
-void source_sort_expected(struct source_expected_list *list)
-{
-	list->n = sort_unique(&expected_table, list->v, list->n);
 }
 
 void source_free_directory(struct source_directory *dir)

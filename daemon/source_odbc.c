@@ -1,5 +1,27 @@
-/* source_odbc.c — the case database live through ODBC (see source_odbc.h). */
-#include "deadlined/source_odbc.h"
+/* source_odbc.c — the case database live through ODBC (unixODBC), a backend
+ * of source.h (source_backend.h) for source.driver = "odbc".
+ *
+ * The same contract as the SQLite source (source.h): the four relations,
+ * cases streamed in case_ref order with their events, teams and workers
+ * whole, the optional deadlined_expected_due, and "what changed" through
+ * source.updated_column.  Read-only in every way the driver offers:
+ * SQL_ATTR_ACCESS_MODE read-only, and a read-only session where the server
+ * has one (PostgreSQL, SQLite).  A login timeout and a query timeout bound
+ * every wait; while rows come, the watchdog is fed and a stop is honoured.
+ *
+ * The password never comes from the main configuration: it is read from a
+ * file (or a systemd credential) at each connect, passed to the driver
+ * only, and scrubbed from every message the driver returns.
+ *
+ * Cases and events are read by one statement, a UNION ALL of the two
+ * relations ordered by case_ref, so every server gives one consistent
+ * snapshot and no driver needs two open result sets on one connection
+ * (FreeTDS has no MARS).  Rows are fetched in blocks into bound columns, so
+ * memory does not grow with the source.  case_refs must arrive in byte
+ * order (SQLite's BINARY); the ORDER BY says so in each server's words, and
+ * a server that breaks it anyway is reported, never merged wrongly.
+ */
+#include "deadlined/source_backend.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -81,12 +103,14 @@ struct held_event {
 #define NO_TEXT SIZE_MAX
 
 struct source_odbc {
+	struct source base;      /* first: source.c sees only this */
 	SQLHENV env;
 	SQLHDBC dbc;
 	char *name;              /* for messages: DSN=... or the string */
 	char *secret;            /* the password, to scrub from messages */
 	char dbms[64];
 	const struct dialect *d;
+	const char *updated_column;   /* conf's; NULL: none */
 	long query_timeout;
 	size_t fetch_rows;
 	struct block b;
@@ -201,18 +225,26 @@ static int read_secret(const char *where, char **out, struct dl_error *err)
 	return 0;
 }
 
-/* Append KEY={value} to a connection string, braces doubled as ODBC
- * quotes them. */
+/* Append ;KEY=value to a connection string.  A value with a character
+ * the string's syntax gives a meaning to is quoted in braces (doubling a
+ * closing one), as ODBC says; not every driver strips braces, so plain
+ * values go as they are. */
 static size_t append_attr(char *buf, size_t len, size_t size, const char *key,
 			  const char *value)
 {
-	len += (size_t)snprintf(buf + len, len < size ? size - len : 0, ";%s={", key);
-	for (const char *p = value; *p && len + 3 < size; p++) {
+	bool brace = value[strcspn(value, ";{}= ")] != '\0';
+
+	len += (size_t)snprintf(buf + len, len < size ? size - len : 0, ";%s=%s", key,
+				brace ? "{" : "");
+	for (const char *p = value; brace && *p && len + 3 < size; p++) {
 		buf[len++] = *p;
 		if (*p == '}')
 			buf[len++] = '}';
 	}
-	len += (size_t)snprintf(buf + len, len < size ? size - len : 0, "}");
+	if (!brace)
+		len += (size_t)snprintf(buf + len, len < size ? size - len : 0, "%s", value);
+	len += (size_t)snprintf(buf + len, len < size ? size - len : 0, "%s",
+				brace ? "}" : "");
 	return len;
 }
 
@@ -231,7 +263,7 @@ static bool has_keyword(const char *conn, const char *key)
 
 /* psqlODBC reads a whole result into memory unless told to use a cursor;
  * with one, it fetches `Fetch` rows at a time. */
-static size_t connection_string(const struct source_odbc_config *cfg,
+static size_t connection_string(const struct source_conf *cfg,
 				const struct source_odbc *src, bool psql, char *buf, size_t size)
 {
 	size_t len;
@@ -252,7 +284,7 @@ static size_t connection_string(const struct source_odbc_config *cfg,
 	return len;
 }
 
-static int driver_connect(struct source_odbc *src, const struct source_odbc_config *cfg,
+static int driver_connect(struct source_odbc *src, const struct source_conf *cfg,
 			  bool psql, struct dl_error *err)
 {
 	char conn[4096];
@@ -358,19 +390,6 @@ static int setup_session(struct source_odbc *src, struct dl_error *err)
 	return 0;
 }
 
-/* Compiling "SELECT <columns> FROM <relation> WHERE 1 = 0" is enough to
- * know the relation is there with every column. */
-static int probe(struct source_odbc *src, const char *name, const char *columns,
-		 struct dl_error *err)
-{
-	char sql[256], what[200];
-
-	snprintf(sql, sizeof sql, "SELECT %s FROM %s WHERE 1 = 0", columns, name);
-	snprintf(what, sizeof what, "relation %s (expected a table or view with columns %s)",
-		 name, columns);
-	return exec(src, sql, what, err);
-}
-
 static int alloc_block(struct source_odbc *src)
 {
 	struct block *b = &src->b;
@@ -398,27 +417,56 @@ static void free_block(struct block *b)
 	}
 }
 
-int source_odbc_open(const struct source_odbc_config *cfg, struct source_odbc **out,
-		     struct dl_error *err)
+static struct source_odbc *of(struct source *base)
+{
+	return (struct source_odbc *)base;
+}
+
+static void odbc_close(struct source *base)
+{
+	struct source_odbc *src = of(base);
+
+	if (!src)
+		return;
+	disconnect(src);
+	if (src->env != SQL_NULL_HENV)
+		SQLFreeHandle(SQL_HANDLE_ENV, src->env);
+	free_block(&src->b);
+	if (src->secret) {
+		explicit_bzero(src->secret, strlen(src->secret));
+		free(src->secret);
+	}
+	free(src->name);
+	free(src->ev);
+	free(src->out);
+	free(src->text);
+	free(src);
+}
+
+static int odbc_open(const struct source_conf *cfg, struct source **out, struct dl_error *err)
 {
 	struct source_odbc *src;
 	const char *name = cfg->connection ? cfg->connection : cfg->dsn;
 
 	*out = NULL;
 	if (!name || !*name) {
-		error_set(err, "case database: ODBC needs source.dsn or source.connection");
+		error_set(err, "case database: source.driver \"odbc\" needs source.dsn or "
+			  "source.connection");
 		return -1;
 	}
 	if (!(src = calloc(1, sizeof *src)))
 		goto oom;
+	src->base.ops = &source_odbc_ops;
 	src->fetch_rows = cfg->fetch_rows > 0 ? (size_t)cfg->fetch_rows : 500;
 	src->query_timeout = cfg->query_timeout;
+	src->updated_column = cfg->updated_column;
 	src->env = SQL_NULL_HENV;
 	src->dbc = SQL_NULL_HDBC;
 	if (asprintf(&src->name, "%s%s", cfg->connection ? "" : "DSN=", name) < 0) {
 		src->name = NULL;
 		goto oom;
 	}
+	src->base.label = src->name;
 	if (alloc_block(src) < 0)
 		goto oom;
 	if (read_secret(cfg->credentials, &src->secret, err) < 0)
@@ -442,40 +490,13 @@ int source_odbc_open(const struct source_odbc_config *cfg, struct source_odbc **
 	find_dialect(src);
 	if (setup_session(src, err) < 0)
 		goto fail;
-	for (size_t i = 0; i < sizeof relations / sizeof relations[0]; i++)
-		if (probe(src, relations[i].name, relations[i].columns, err) < 0)
-			goto fail;
-	*out = src;
+	*out = &src->base;
 	return 0;
 oom:
 	error_set(err, "case database %s: out of memory", name);
 fail:
-	source_odbc_close(src);
+	odbc_close(src ? &src->base : NULL);
 	return -1;
-}
-
-void source_odbc_close(struct source_odbc *src)
-{
-	if (!src)
-		return;
-	disconnect(src);
-	if (src->env != SQL_NULL_HENV)
-		SQLFreeHandle(SQL_HANDLE_ENV, src->env);
-	free_block(&src->b);
-	if (src->secret) {
-		explicit_bzero(src->secret, strlen(src->secret));
-		free(src->secret);
-	}
-	free(src->name);
-	free(src->ev);
-	free(src->out);
-	free(src->text);
-	free(src);
-}
-
-const char *source_odbc_dbms(const struct source_odbc *src)
-{
-	return src->dbms;
 }
 
 /* --- the walk --- */
@@ -731,9 +752,10 @@ static int bind_ref(struct source_odbc *src, SQLHSTMT st, SQLUSMALLINT n, const 
 	return odbc_error(src, SQL_HANDLE_STMT, st, "binding case_ref", err);
 }
 
-int source_odbc_each_case(struct source_odbc *src, const char *case_ref, source_case_fn fn,
+static int odbc_each_case(struct source *base, const char *case_ref, source_case_fn fn,
 			  source_orphan_fn orphan, void *ctx, struct dl_error *err)
 {
+	struct source_odbc *src = of(base);
 	struct walk w = { .src = src, .fn = fn, .orphan = orphan, .ctx = ctx, .err = err };
 	const char *where = case_ref ? " WHERE case_ref = ?" : "";
 	SQLLEN len[2];
@@ -767,25 +789,30 @@ out:
 
 /* --- small relations, read whole --- */
 
-/* Call fn with each row's ncols values as text (NULL stays NULL). */
-typedef int (*row_fn)(void *ctx, char *const *v);
+#define MAX_COLUMNS 8
 
-static int each_row(struct source_odbc *src, const char *sql, int ncols, row_fn fn, void *ctx,
-		    const char *what, struct dl_error *err)
+static int each_row(struct source_odbc *src, const char *sql, size_t ncols, source_row_fn fn,
+		    void *ctx, const char *what, struct dl_error *err)
 {
-	char buf[8][VALUE_MAX], *v[8];
-	SQLLEN ind[8];
+	char buf[MAX_COLUMNS][VALUE_MAX];
+	const char *v[MAX_COLUMNS];
+	SQLLEN ind[MAX_COLUMNS];
 	SQLHSTMT st;
 	SQLRETURN r;
 	int rc = 0;
 
+	if (ncols > MAX_COLUMNS) {
+		error_set(err, "case database %s: %s: more than %d columns", src->name, what,
+			  MAX_COLUMNS);
+		return -1;
+	}
 	if (statement(src, &st, err) < 0)
 		return -1;
-	for (int c = 0; c < ncols; c++)
+	for (size_t c = 0; c < ncols; c++)
 		SQLBindCol(st, (SQLUSMALLINT)(c + 1), SQL_C_CHAR, buf[c], VALUE_MAX, &ind[c]);
 	r = SQLExecDirect(st, (SQLCHAR *)sql, SQL_NTS);
 	while (SQL_SUCCEEDED(r) && (r = SQLFetch(st)) != SQL_NO_DATA && SQL_SUCCEEDED(r)) {
-		for (int c = 0; c < ncols; c++)
+		for (size_t c = 0; c < ncols; c++)
 			v[c] = ind[c] == SQL_NULL_DATA ? NULL : buf[c];
 		if ((rc = fn(ctx, v)))
 			break;
@@ -798,146 +825,100 @@ static int each_row(struct source_odbc *src, const char *sql, int ncols, row_fn 
 	return rc;
 }
 
-/* A growing array of rows of four strings: teams, workers, expected due
- * dates all have four (struct source_team etc. are four const char *). */
-struct rows4 {
-	const char *(*v)[4];
-	size_t n, cap;
-};
-
-static int add_row4(void *ctx, char *const *v)
+/* Does the statement's error say the relation does not exist?  By
+ * SQLSTATE (ODBC's 42S02, PostgreSQL's 42P01), else by the words SQLite's
+ * driver uses. */
+static bool no_such_relation(SQLHSTMT st)
 {
-	struct rows4 *r = ctx;
+	SQLCHAR state[6], text[MSG_MAX];
+	SQLINTEGER native;
+	SQLSMALLINT len;
 
-	if (!v[0])
-		return 0;     /* a row without its ref names nothing */
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 64;
-		void *p = realloc(r->v, cap * sizeof *r->v);
+	if (!SQL_SUCCEEDED(SQLGetDiagRec(SQL_HANDLE_STMT, st, 1, state, &native, text,
+					 sizeof text, &len)))
+		return false;
+	return strcmp((char *)state, "42S02") == 0 || strcmp((char *)state, "42P01") == 0 ||
+	       strstr((char *)text, "no such table") != NULL;
+}
 
-		if (!p)
-			return -1;
-		r->v = p;
-		r->cap = cap;
-	}
-	for (int i = 0; i < 4; i++)
-		if ((r->v[r->n][i] = v[i] ? strdup(v[i]) : NULL) == NULL && v[i]) {
-			while (i--)
-				free((char *)r->v[r->n][i]);
-			return -1;
+/* 1 when optional and the relation is absent, 0 when present, else -1. */
+static int relation_present(struct source_odbc *src, const char *relation, const char *columns,
+			    bool optional, struct dl_error *err)
+{
+	char sql[512], what[256];
+	SQLHSTMT st;
+	SQLRETURN r;
+	int rc = 0;
+
+	snprintf(sql, sizeof sql, "SELECT %s FROM %s WHERE 1 = 0", columns, relation);
+	if (statement(src, &st, err) < 0)
+		return -1;
+	r = SQLExecDirect(st, (SQLCHAR *)sql, SQL_NTS);
+	if (!SQL_SUCCEEDED(r) && r != SQL_NO_DATA) {
+		if (optional && no_such_relation(st)) {
+			rc = 1;
+		} else {
+			snprintf(what, sizeof what, "relation %s (expected a table or view with "
+				 "columns %s)", relation, columns);
+			rc = odbc_error(src, SQL_HANDLE_STMT, st, what, err);
 		}
-	r->n++;
-	return 0;
-}
-
-static void free_rows4(struct rows4 *r)
-{
-	for (size_t i = 0; i < r->n; i++)
-		for (int j = 0; j < 4; j++)
-			free((char *)r->v[i][j]);
-	free(r->v);
-}
-
-static int load4(struct source_odbc *src, const char *sql, const char *what, struct rows4 *r,
-		 struct dl_error *err)
-{
-	int rc = each_row(src, sql, 4, add_row4, r, what, err);
-
-	if (rc > 0 || (rc < 0 && !err->msg[0]))
-		error_set(err, "case database %s: %s: out of memory", src->name, what);
-	if (rc) {
-		free_rows4(r);
-		return -1;
 	}
-	return 0;
+	SQLFreeHandle(SQL_HANDLE_STMT, st);
+	/* PostgreSQL's transaction is aborted by the error: end it. */
+	SQLEndTran(SQL_HANDLE_DBC, src->dbc, SQL_ROLLBACK);
+	return rc;
 }
 
-_Static_assert(sizeof(struct source_team) == 4 * sizeof(const char *), "four strings");
-_Static_assert(sizeof(struct source_worker) == 4 * sizeof(const char *), "four strings");
-_Static_assert(sizeof(struct source_expected) == 4 * sizeof(const char *), "four strings");
-
-int source_odbc_load_directory(struct source_odbc *src, struct source_directory *out,
-			       struct dl_error *err)
+/* Compiling "SELECT <columns> FROM <relation> WHERE 1 = 0" is enough to
+ * know the relation is there with every column. */
+static int odbc_check_schema(struct source *base, struct dl_error *err)
 {
-	struct rows4 teams = { 0 }, workers = { 0 };
-
-	memset(out, 0, sizeof *out);
-	err->msg[0] = '\0';
-	if (load4(src, "SELECT team_ref, name, manager_email, service_manager_email "
-		  "FROM deadlined_teams", "reading deadlined_teams", &teams, err) < 0)
-		return -1;
-	if (load4(src, "SELECT worker_ref, name, email, team_ref FROM deadlined_workers",
-		  "reading deadlined_workers", &workers, err) < 0) {
-		free_rows4(&teams);
-		return -1;
-	}
-	out->teams = (struct source_team *)teams.v;
-	out->nteams = teams.n;
-	out->workers = (struct source_worker *)workers.v;
-	out->nworkers = workers.n;
-	source_sort_directory(out);
+	for (size_t i = 0; i < sizeof relations / sizeof relations[0]; i++)
+		if (relation_present(of(base), relations[i].name, relations[i].columns, false,
+				     err) < 0)
+			return -1;
 	return 0;
 }
 
-int source_odbc_load_expected(struct source_odbc *src, struct source_expected_list *out,
-			      bool *present, struct dl_error *err)
+static int odbc_rows(struct source *base, const char *relation, const char *columns,
+		     size_t ncolumns, bool optional, source_row_fn fn, void *ctx,
+		     struct dl_error *err)
 {
-	struct rows4 r = { 0 };
-	struct dl_error probe_err;
+	struct source_odbc *src = of(base);
+	char sql[512], what[128];
+	int rc;
 
-	memset(out, 0, sizeof *out);
-	/* The one optional relation: absent is not an error. */
-	*present = exec(src, "SELECT case_ref, rule, due, event_ref FROM deadlined_expected_due "
-			"WHERE 1 = 0", "", &probe_err) == 0;
-	if (!*present)
-		return 0;
-	err->msg[0] = '\0';
-	if (load4(src, "SELECT case_ref, rule, due, event_ref FROM deadlined_expected_due",
-		  "reading deadlined_expected_due", &r, err) < 0)
-		return -1;
-	out->v = (struct source_expected *)r.v;
-	out->n = r.n;
-	source_sort_expected(out);
-	return 0;
+	if (optional && (rc = relation_present(src, relation, columns, true, err)) != 0)
+		return rc;
+	snprintf(sql, sizeof sql, "SELECT %s FROM %s", columns, relation);
+	snprintf(what, sizeof what, "reading %s", relation);
+	return each_row(src, sql, ncolumns, fn, ctx, what, err);
 }
 
-/* --- what changed --- */
+/* --- what changed: source.updated_column --- */
 
 struct since {
-	const struct source_mark *after;
-	struct source_mark *top;
+	const struct source_hwm *after;
+	struct source_hwm *top;
 	source_change_fn fn;
 	void *ctx;
 	bool number;             /* the column is a number: compare as one */
 };
 
-static void mark_of(const char *v, bool number, struct source_mark *m)
-{
-	*m = (struct source_mark){ .set = true, .is_number = number };
-	if (number)
-		m->number = strtod(v, NULL);
-	else
-		snprintf(m->text, sizeof m->text, "%s", v);
-}
-
-static bool mark_after(const struct source_mark *a, const struct source_mark *b)
-{
-	if (!b->set)
-		return true;
-	return a->is_number ? a->number > b->number : strcmp(a->text, b->text) > 0;
-}
-
-static int since_row(void *ctx, char *const *v)
+static int since_row(void *ctx, const char *const *v)
 {
 	struct since *s = ctx;
-	struct source_mark m;
+	struct source_hwm m = { .set = true, .is_number = s->number };
 
 	if (!v[0])
 		return 0;
-	mark_of(v[0], s->number, &m);
-	if (mark_after(&m, s->top))
+	if (s->number)
+		m.number = strtod(v[0], NULL);
+	else
+		snprintf(m.text, sizeof m.text, "%s", v[0]);
+	if (source_hwm_after(&m, s->top))
 		*s->top = m;
-	return s->after->set && v[1] ? s->fn(s->ctx, v[1]) : 0;
+	return s->fn && v[1] ? s->fn(s->ctx, v[1]) : 0;
 }
 
 /* Is the column a number?  Asked of the server, since the value comes
@@ -967,9 +948,9 @@ static int column_is_number(struct source_odbc *src, const char *column, bool *n
 	return SQL_SUCCEEDED(rc) ? 0 : -1;
 }
 
-/* The mark goes into the SQL as a literal: a number printed by us, or a
+/* The mark goes into the SQL as a literal: a number printed here, or a
  * text with its quotes doubled. */
-static void literal(const struct source_mark *m, char *out, size_t size)
+static void literal(const struct source_hwm *m, char *out, size_t size)
 {
 	size_t len = 0;
 
@@ -987,13 +968,15 @@ static void literal(const struct source_mark *m, char *out, size_t size)
 	out[len] = '\0';
 }
 
-int source_odbc_updated_since(struct source_odbc *src, const char *column,
-			      const struct source_mark *after, source_change_fn fn, void *ctx,
-			      struct source_mark *top, struct dl_error *err)
+/* fn for each case past *after (all when after is unset: only *top is
+ * wanted then, and fn is NULL). */
+static int updated_since(struct source_odbc *src, const struct source_hwm *after,
+			 source_change_fn fn, void *ctx, struct source_hwm *top,
+			 struct dl_error *err)
 {
+	const char *column = src->updated_column;
 	struct since s = { .after = after, .top = top, .fn = fn, .ctx = ctx };
 	char sql[512], lit[160];
-	int rc;
 
 	*top = *after;
 	if (column_is_number(src, column, &s.number, err) < 0)
@@ -1006,17 +989,50 @@ int source_odbc_updated_since(struct source_odbc *src, const char *column,
 	} else {
 		snprintf(sql, sizeof sql, "SELECT MAX(%s), NULL FROM deadlined_cases", column);
 	}
-	err->msg[0] = '\0';
-	rc = each_row(src, sql, 2, since_row, &s, "reading source.updated_column", err);
-	if (rc > 0 && !err->msg[0])
-		return rc;     /* fn's own return */
+	return each_row(src, sql, 2, since_row, &s, "reading source.updated_column", err);
+}
+
+/* Without updated_column nothing tells what changed: every poll reads
+ * everything.  With it, a poll reads the cases past the last mark; what
+ * the column cannot show (teams, workers, a deleted case) waits for the
+ * full evaluation of service.reconcile_interval. */
+static int odbc_changed(struct source *base, const struct source_mark *since,
+			source_change_fn fn, void *ctx, struct source_mark *next,
+			enum source_change *what, struct dl_error *err)
+{
+	static const struct source_hwm none;
+	struct source_odbc *src = of(base);
+	int rc;
+
+	*next = *since;
+	next->set = true;
+	*what = SOURCE_ALL;
+	if (!src->updated_column)
+		return 0;
+	if (!since->set || !since->updated.set)
+		return updated_since(src, &none, NULL, NULL, &next->updated, err);
+	rc = updated_since(src, &since->updated, fn, ctx, &next->updated, err);
+	*what = source_hwm_after(&next->updated, &since->updated) ? SOURCE_CASES
+								  : SOURCE_UNCHANGED;
 	return rc;
 }
 
-int source_odbc_exec_for_test(struct source_odbc *src, const char *sql, struct dl_error *err)
+static int odbc_exec_for_test(struct source *base, const char *sql, struct dl_error *err)
 {
+	struct source_odbc *src = of(base);
 	int rc = exec(src, sql, "running a statement", err);
 
 	SQLEndTran(SQL_HANDLE_DBC, src->dbc, SQL_ROLLBACK);
 	return rc;
 }
+
+const struct source_ops source_odbc_ops = {
+	.driver = "odbc",
+	.open = odbc_open,
+	.check_schema = odbc_check_schema,
+	.close = odbc_close,
+	.changed = odbc_changed,
+	.each_case = odbc_each_case,
+	.rows = odbc_rows,
+	.exec_for_test = odbc_exec_for_test,
+};

@@ -39,7 +39,8 @@ struct poller_result {
 	int64_t change_seq;     /* the source's change log read up to here */
 };
 
-/* One poll of the case database at path db as of now (see notify_poll). */
+/* One poll of the case database as of now (see notify_poll): the one
+ * conf->source names, or the SQLite file db when not NULL (--db). */
 int poller_poll(struct poller *p, const struct conf *conf, struct state *st, struct notify *n,
 		const char *db, struct dl_moment now, int64_t now_unix,
 		struct poller_result *out, struct dl_error *err);
