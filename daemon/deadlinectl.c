@@ -638,7 +638,7 @@ static const char *daemon_liveness(const char *pid)
 
 static int cmd_status(const struct options *opt, struct conf *conf, char **args)
 {
-	char loaded[64], pid[32];
+	char loaded[64], pid[32], down[64], why[512];
 	struct state_status s;
 	struct state *st;
 	struct dl_error err;
@@ -653,6 +653,10 @@ static int cmd_status(const struct options *opt, struct conf *conf, char **args)
 		rc = state_get_meta(st, "config_loaded", loaded, sizeof loaded, &err);
 	if (rc == 0)
 		rc = state_get_meta(st, "pid", pid, sizeof pid, &err);
+	if (rc == 0)
+		rc = state_get_meta(st, "source_down_since", down, sizeof down, &err);
+	if (rc == 0)
+		rc = state_get_meta(st, "source_down_reason", why, sizeof why, &err);
 	state_close(st);
 	if (rc < 0)
 		return runtime_error("status", &err);
@@ -660,6 +664,12 @@ static int cmd_status(const struct options *opt, struct conf *conf, char **args)
 	if (loaded[0])
 		printf("%-18s %s by the daemon (%s)\n", "  loaded", loaded, daemon_liveness(pid));
 	printf("%-18s %s\n", "state database", conf->state.database);
+	/* As the daemon last found it: a poll that could not read it changed
+	 * nothing, so the figures below are those of the last good poll. */
+	if (down[0])
+		printf("%-18s unavailable since %s: %s\n", "case database", down, why);
+	else
+		printf("%-18s available\n", "case database");
 	print_time("last poll", s.last.finished);
 	if (s.last.id)
 		printf("%-18s %" PRId64 " s, %ld cases, %ld findings, %ld messages made\n",

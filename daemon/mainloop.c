@@ -30,7 +30,14 @@ struct loop {
 	char reload_note[200];      /* a rejected reload, until one succeeds */
 	struct poller *poller;      /* keeps the case database open */
 	int64_t meta_seq;           /* source_seq as last stored in meta */
+	char down_since[24];        /* the case database unreadable since
+				       (local time), or "" */
+	uint64_t retry_usec;        /* the next retry's wait while it is */
 };
+
+/* The first retry after a failed read of the case database, doubled each
+ * time up to service.poll_interval. */
+#define RETRY_FIRST_USEC 5000000u
 
 static int64_t now_unix(void)
 {
@@ -103,27 +110,77 @@ static void deliver(struct loop *l)
 	}
 }
 
+/* Local time, with the date or without. */
+static void local_time(int64_t t, bool date, char *buf, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	localtime_r(&tt, &tm);
+	if (date)
+		strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm);
+	else
+		strftime(buf, size, "%H:%M:%S", &tm);
+}
+
+/* The case database could not be read: say so once in the log line of
+ * each try, in STATUS and in meta (deadlinectl status), and try again
+ * sooner than the next poll, backing off. */
+static void source_down(struct loop *l, const char *msg)
+{
+	uint64_t interval = (uint64_t)l->conf->service.poll_interval * 1000000u;
+
+	if (!l->down_since[0]) {
+		local_time(now_unix(), true, l->down_since, sizeof l->down_since);
+		set_meta(l, "source_down_since", l->down_since);
+	}
+	set_meta(l, "source_down_reason", msg);
+	l->retry_usec = l->retry_usec ? l->retry_usec * 2 : RETRY_FIRST_USEC;
+	if (l->retry_usec > interval)
+		l->retry_usec = interval;
+	l->next_poll = service_now_usec() + l->retry_usec;
+	log_msg(LOG_ERR, "poll failed, case database unavailable since %s (next try in %llu s): "
+		"%s", l->down_since, (unsigned long long)(l->retry_usec / 1000000u), msg);
+	snprintf(l->note, sizeof l->note, "case database unavailable since %s: %.90s",
+		 l->down_since, msg);
+}
+
+static void source_up(struct loop *l)
+{
+	if (!l->down_since[0])
+		return;
+	log_msg(LOG_NOTICE, "case database readable again (unavailable since %s)",
+		l->down_since);
+	set_meta(l, "source_down_since", "");
+	set_meta(l, "source_down_reason", "");
+	l->down_since[0] = '\0';
+	l->retry_usec = 0;
+}
+
 /* One poll; a failure (the case database missing, say) is logged and shown
- * in STATUS, and the next poll tries again. */
+ * in STATUS, and the next poll tries again.  A failed poll changed nothing
+ * (its transaction was rolled back). */
 static void poll_once(struct loop *l)
 {
 	struct poller_result res;
 	struct dl_error err;
-	time_t t = time(NULL);
-	struct tm tm;
 	char seq[32];
 	int rc;
 
 	rc = poller_poll(l->poller, l->conf, l->st, l->n, l->db, date_now(), now_unix(), &res, &err);
 	l->next_poll = service_now_usec() + (uint64_t)l->conf->service.poll_interval * 1000000u;
+	if (rc < 0 && res.source_failed) {
+		source_down(l, err.msg);
+		return;
+	}
 	if (rc < 0) {
 		log_msg(LOG_ERR, "poll failed: %s", err.msg);
 		snprintf(l->note, sizeof l->note, "poll failed: %.120s", err.msg);
 		return;
 	}
+	source_up(l);
 	l->note[0] = '\0';
-	localtime_r(&t, &tm);
-	strftime(l->last_poll, sizeof l->last_poll, "%H:%M:%S", &tm);
+	local_time(now_unix(), false, l->last_poll, sizeof l->last_poll);
 	/* For a writer that prunes deadlined_changes: how far it was read. */
 	if (res.change_seq != l->meta_seq) {
 		snprintf(seq, sizeof seq, "%" PRId64, res.change_seq);

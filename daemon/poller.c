@@ -179,6 +179,9 @@ int poller_poll(struct poller *l, const struct conf *conf, struct state *st, str
 	}
 	return 0;
 fail:
+	/* Every source backend's message names "case database" first
+	 * (source_backend.h); the state's never do. */
+	out->source_failed = strncmp(err->msg, "case database", 13) == 0;
 	/* Start again from a fresh connection and a full evaluation. */
 	free_refs(&r);
 	source_close(l->src);

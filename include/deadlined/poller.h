@@ -37,6 +37,9 @@ struct poller_result {
 	struct notify_poll_result poll;
 	bool full;              /* every case was evaluated */
 	int64_t change_seq;     /* the source's change log read up to here */
+	bool source_failed;     /* on failure: the case database was at fault
+				   (could not be opened or read), not the
+				   state database */
 };
 
 /* One poll of the case database as of now (see notify_poll): the one
