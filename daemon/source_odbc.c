@@ -166,11 +166,15 @@ static void diag_text(struct source_odbc *src, SQLSMALLINT type, SQLHANDLE h, ch
 		len += (size_t)snprintf(out + len, size - len, "%s[%s] %s", i > 1 ? "; " : "",
 					(char *)state, (char *)text);
 	}
+	while (len && out[len - 1] == ' ')
+		out[--len] = '\0';
 	if (!out[0])
 		snprintf(out, size, "no diagnostics from the driver");
 	scrub(src, out);
 }
 
+/* The whole message is scrubbed: a password typed into the connection
+ * string by mistake would otherwise come out with the label. */
 static int odbc_error(struct source_odbc *src, SQLSMALLINT type, SQLHANDLE h,
 		      const char *what, struct dl_error *err)
 {
@@ -178,6 +182,8 @@ static int odbc_error(struct source_odbc *src, SQLSMALLINT type, SQLHANDLE h,
 
 	diag_text(src, type, h, text, sizeof text);
 	error_set(err, "case database %s: %s: %s", src->name, what, text);
+	if (err)
+		scrub(src, err->msg);
 	return -1;
 }
 
