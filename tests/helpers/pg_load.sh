@@ -13,6 +13,9 @@
 # off during the copy, so a million rows do not each fire one.
 
 pg_load_sqlite() {
+	# CREATE ... IF NOT EXISTS would say NOTICE for each table kept.
+	PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
+	export PGOPTIONS
 	_file=$1 _db=$2
 	shift 2
 	if [ $# -eq 0 ]; then
