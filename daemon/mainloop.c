@@ -36,8 +36,9 @@ struct loop {
 };
 
 /* The first retry after a failed read of the case database, doubled each
- * time up to service.poll_interval. */
+ * time up to service.poll_interval or a minute, whichever is longer. */
 #define RETRY_FIRST_USEC 5000000u
+#define RETRY_MAX_USEC 60000000u
 
 static int64_t now_unix(void)
 {
@@ -123,21 +124,24 @@ static void local_time(int64_t t, bool date, char *buf, size_t size)
 		strftime(buf, size, "%H:%M:%S", &tm);
 }
 
-/* The case database could not be read: say so once in the log line of
- * each try, in STATUS and in meta (deadlinectl status), and try again
- * sooner than the next poll, backing off. */
+/* The case database could not be read: say so in one log line a try, in
+ * STATUS and in meta (deadlinectl status), and try again after 5 s, 10 s,
+ * 20 s ... (a server restarting is back soon; one that is down is not
+ * hammered). */
 static void source_down(struct loop *l, const char *msg)
 {
-	uint64_t interval = (uint64_t)l->conf->service.poll_interval * 1000000u;
+	uint64_t most = (uint64_t)l->conf->service.poll_interval * 1000000u;
 
 	if (!l->down_since[0]) {
 		local_time(now_unix(), true, l->down_since, sizeof l->down_since);
 		set_meta(l, "source_down_since", l->down_since);
 	}
 	set_meta(l, "source_down_reason", msg);
+	if (most < RETRY_MAX_USEC)
+		most = RETRY_MAX_USEC;
 	l->retry_usec = l->retry_usec ? l->retry_usec * 2 : RETRY_FIRST_USEC;
-	if (l->retry_usec > interval)
-		l->retry_usec = interval;
+	if (l->retry_usec > most)
+		l->retry_usec = most;
 	l->next_poll = service_now_usec() + l->retry_usec;
 	log_msg(LOG_ERR, "poll failed, case database unavailable since %s (next try in %llu s): "
 		"%s", l->down_since, (unsigned long long)(l->retry_usec / 1000000u), msg);
@@ -169,6 +173,11 @@ static void poll_once(struct loop *l)
 
 	rc = poller_poll(l->poller, l->conf, l->st, l->n, l->db, date_now(), now_unix(), &res, &err);
 	l->next_poll = service_now_usec() + (uint64_t)l->conf->service.poll_interval * 1000000u;
+	/* A read given up for a stop is no fault of the database. */
+	if (rc < 0 && service_stop_pending()) {
+		log_msg(LOG_NOTICE, "poll abandoned: stopping (nothing was changed)");
+		return;
+	}
 	if (rc < 0 && res.source_failed) {
 		source_down(l, err.msg);
 		return;
