@@ -150,7 +150,7 @@ static const struct schema_field source_fields[] = {
 	  .help = "odbc: the file holding the password, or a systemd credential's name" },
 	{ "login_timeout", F(INT, login_timeout), .min = 1, .max = 600, .def = "15",
 	  .help = "odbc: seconds to wait for a connection" },
-	{ "query_timeout", F(INT, query_timeout), .min = 1, .max = 86400, .def = "600",
+	{ "query_timeout", F(INT, query_timeout), .min = 1, .max = 86400, .def = "60",
 	  .help = "odbc: seconds a query may run" },
 	{ "fetch_rows", F(INT, fetch_rows), .min = 1, .max = 10000, .def = "500",
 	  .help = "odbc: rows fetched at a time" },

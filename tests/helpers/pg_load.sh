@@ -38,5 +38,6 @@ pg_load_sqlite() {
 			return 1
 		PG_DB=$_db pg_psql -c "ALTER TABLE \"$_t\" ENABLE TRIGGER USER" || return 1
 	done
-	PG_DB=$_db pg_psql -c "ANALYZE"
+	# Hint bits and the visibility map set now, not by the first reader.
+	PG_DB=$_db pg_psql -c "VACUUM ANALYZE"
 }
