@@ -3,6 +3,7 @@
 #ifndef DEADLINED_TESTUTIL_H
 #define DEADLINED_TESTUTIL_H
 
+#include <ftw.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <time.h>
@@ -38,6 +39,21 @@ static inline int test_tmpdir(char *buf, size_t size, const char *name)
 
 	snprintf(buf, size, "%s/%s.XXXXXX", base && *base ? base : "/tmp", name);
 	return mkdtemp(buf) ? 0 : -1;
+}
+
+static inline int test_rm_entry(const char *path, const struct stat *st, int flag,
+				struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* Remove a folder test_tmpdir made, and all in it. */
+static inline int test_rmtree(const char *dir)
+{
+	return nftw(dir, test_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* The example configuration (conf/deadlined.conf and its rule pack), read
