@@ -245,7 +245,7 @@ static void test_types_and_ranges(void **state)
 		  "  driver = \"oracle\";\n"
 		  "};\n", NULL, NULL,
 		  { { "driver.conf", 2, "source.driver",
-		      { "unknown backend 'oracle'", "expected sqlite" } } } },
+		      { "unknown backend 'oracle'", "expected sqlite, odbc" } } } },
 		{ "int for a string", "type2.conf",
 		  "timezone = 5;\n", NULL, NULL,
 		  { { "type2.conf", 1, "timezone", { "expected a string", "found a number" } } } },
