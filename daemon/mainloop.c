@@ -26,7 +26,7 @@ struct loop {
 	uint64_t next_poll;         /* monotonic usec: a wall-clock step back
 				       must not delay polls */
 	char last_poll[16];         /* local HH:MM:SS, or "never" */
-	char note[160];             /* the last poll's problem, for STATUS */
+	char note[224];             /* the last poll's problem, for STATUS */
 	char reload_note[200];      /* a rejected reload, until one succeeds */
 	struct poller *poller;      /* keeps the case database open */
 	int64_t meta_seq;           /* source_seq as last stored in meta */
@@ -36,9 +36,8 @@ struct loop {
 };
 
 /* The first retry after a failed read of the case database, doubled each
- * time up to service.poll_interval or a minute, whichever is longer. */
+ * time up to service.poll_interval. */
 #define RETRY_FIRST_USEC 5000000u
-#define RETRY_MAX_USEC 60000000u
 
 static int64_t now_unix(void)
 {
@@ -126,8 +125,8 @@ static void local_time(int64_t t, bool date, char *buf, size_t size)
 
 /* The case database could not be read: say so in one log line a try, in
  * STATUS and in meta (deadlinectl status), and try again after 5 s, 10 s,
- * 20 s ... (a server restarting is back soon; one that is down is not
- * hammered). */
+ * 20 s ... up to the poll interval: a server restarting is back soon, and
+ * one that is down is not asked more often than it would be polled. */
 static void source_down(struct loop *l, const char *msg)
 {
 	uint64_t most = (uint64_t)l->conf->service.poll_interval * 1000000u;
@@ -137,16 +136,14 @@ static void source_down(struct loop *l, const char *msg)
 		set_meta(l, "source_down_since", l->down_since);
 	}
 	set_meta(l, "source_down_reason", msg);
-	if (most < RETRY_MAX_USEC)
-		most = RETRY_MAX_USEC;
 	l->retry_usec = l->retry_usec ? l->retry_usec * 2 : RETRY_FIRST_USEC;
 	if (l->retry_usec > most)
 		l->retry_usec = most;
 	l->next_poll = service_now_usec() + l->retry_usec;
-	log_msg(LOG_ERR, "poll failed, case database unavailable since %s (next try in %llu s): "
-		"%s", l->down_since, (unsigned long long)(l->retry_usec / 1000000u), msg);
-	snprintf(l->note, sizeof l->note, "case database unavailable since %s: %.90s",
-		 l->down_since, msg);
+	log_msg(LOG_ERR, "poll failed: %s (case database unavailable since %s; next try in "
+		"%llu s)", msg, l->down_since, (unsigned long long)(l->retry_usec / 1000000u));
+	snprintf(l->note, sizeof l->note, "poll failed: %.120s; case database unavailable "
+		 "since %s", msg, l->down_since);
 }
 
 static void source_up(struct loop *l)

@@ -23,12 +23,12 @@
  */
 #include "deadlined/source_backend.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sql.h>
 #include <sqlext.h>
@@ -58,6 +58,9 @@ static const struct dialect dialects[] = {
 	{ "PostgreSQL", " COLLATE \"C\"",
 	  "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
 	  "SET statement_timeout = " },
+	/* BIN2 orders nvarchar by UTF-16 code unit: as UTF-8 bytes except
+	 * where characters beyond U+FFFF meet U+E000..U+FFFF, which the
+	 * walk's order check would report. */
 	{ "Microsoft SQL Server", " COLLATE Latin1_General_BIN2", NULL, NULL },
 	{ "SQLite", " COLLATE BINARY", "PRAGMA query_only = ON", NULL },
 	{ NULL, "", NULL, NULL },
@@ -74,8 +77,9 @@ static const struct {
 
 /* The one statement of a walk: cases (kind 0) and events (kind 1) as one
  * stream sorted by case_ref.  Within a case the rows may come in any order;
- * events are sorted here.  %s: the dialect's COLLATE, then (twice) the
- * filter for one case. */
+ * events are sorted here.  %s: the filter for one case (twice, or empty),
+ * then the dialect's COLLATE.  PostgreSQL serves it with a merge of two
+ * index scans when the indexes are "C" (native-pg.sql), streaming. */
 static const char SQL_WALK[] =
 	"SELECT case_ref, k, a, b, c, d FROM ("
 	"SELECT case_ref, 0 AS k, child_ref AS a, date_of_birth AS b, team_ref AS c,"
@@ -309,6 +313,7 @@ static int driver_connect(struct source_odbc *src, const struct source_conf *cfg
 			  (SQLPOINTER)(uintptr_t)cfg->login_timeout, 0);
 	SQLSetConnectAttr(src->dbc, SQL_ATTR_CONNECTION_TIMEOUT,
 			  (SQLPOINTER)(uintptr_t)cfg->query_timeout, 0);
+	SQLSetConnectAttr(src->dbc, SQL_ATTR_ACCESS_MODE, (SQLPOINTER)SQL_MODE_READ_ONLY, 0);
 	rc = SQLDriverConnect(src->dbc, NULL, (SQLCHAR *)conn, SQL_NTS, NULL, 0, NULL,
 			      SQL_DRIVER_NOPROMPT);
 	explicit_bzero(conn, sizeof conn);
@@ -318,7 +323,7 @@ static int driver_connect(struct source_odbc *src, const struct source_conf *cfg
 		src->dbc = SQL_NULL_HDBC;
 		return -1;
 	}
-	/* After connecting: some drivers only honour it then. */
+	/* Again after connecting: some drivers only honour it then. */
 	SQLSetConnectAttr(src->dbc, SQL_ATTR_ACCESS_MODE, (SQLPOINTER)SQL_MODE_READ_ONLY, 0);
 	return 0;
 }
@@ -797,12 +802,35 @@ out:
 
 #define MAX_COLUMNS 8
 
+/* A whole number is bound as one, so that an index on an integer column
+ * serves "column > ?" (compared with a double, PostgreSQL would cast the
+ * column and read every row).  *whole must live until the execution. */
+static SQLRETURN bind_mark(SQLHSTMT st, const struct source_hwm *m, int64_t *whole)
+{
+	static SQLLEN nts = SQL_NTS;
+
+	if (m->is_number && m->number == (double)(int64_t)m->number) {
+		*whole = (int64_t)m->number;
+		return SQLBindParameter(st, 1, SQL_PARAM_INPUT, SQL_C_SBIGINT, SQL_BIGINT, 0, 0,
+					whole, 0, NULL);
+	}
+	if (m->is_number)
+		return SQLBindParameter(st, 1, SQL_PARAM_INPUT, SQL_C_DOUBLE, SQL_DOUBLE, 0, 0,
+					(SQLPOINTER)&m->number, 0, NULL);
+	return SQLBindParameter(st, 1, SQL_PARAM_INPUT, SQL_C_CHAR, SQL_VARCHAR,
+				sizeof m->text, 0, (SQLPOINTER)m->text, 0, &nts);
+}
+
+/* Call fn for each row of sql, its ncols columns as text; sql's one ? (if
+ * mark is not NULL) is bound to the mark, as the type it was read as. */
 static int each_row(struct source_odbc *src, const char *sql, size_t ncols, source_row_fn fn,
-		    void *ctx, const char *what, struct dl_error *err)
+		    void *ctx, const char *what, const struct source_hwm *mark,
+		    struct dl_error *err)
 {
 	char buf[MAX_COLUMNS][VALUE_MAX];
 	const char *v[MAX_COLUMNS];
 	SQLLEN ind[MAX_COLUMNS];
+	int64_t whole;
 	SQLHSTMT st;
 	SQLRETURN r;
 	int rc = 0;
@@ -816,7 +844,9 @@ static int each_row(struct source_odbc *src, const char *sql, size_t ncols, sour
 		return -1;
 	for (size_t c = 0; c < ncols; c++)
 		SQLBindCol(st, (SQLUSMALLINT)(c + 1), SQL_C_CHAR, buf[c], VALUE_MAX, &ind[c]);
-	r = SQLExecDirect(st, (SQLCHAR *)sql, SQL_NTS);
+	r = mark ? bind_mark(st, mark, &whole) : SQL_SUCCESS;
+	if (SQL_SUCCEEDED(r))
+		r = SQLExecDirect(st, (SQLCHAR *)sql, SQL_NTS);
 	while (SQL_SUCCEEDED(r) && (r = SQLFetch(st)) != SQL_NO_DATA && SQL_SUCCEEDED(r)) {
 		for (size_t c = 0; c < ncols; c++)
 			v[c] = ind[c] == SQL_NULL_DATA ? NULL : buf[c];
@@ -898,7 +928,7 @@ static int odbc_rows(struct source *base, const char *relation, const char *colu
 		return rc;
 	snprintf(sql, sizeof sql, "SELECT %s FROM %s", columns, relation);
 	snprintf(what, sizeof what, "reading %s", relation);
-	return each_row(src, sql, ncolumns, fn, ctx, what, err);
+	return each_row(src, sql, ncolumns, fn, ctx, what, NULL, err);
 }
 
 /* --- what changed: source.updated_column --- */
@@ -954,26 +984,6 @@ static int column_is_number(struct source_odbc *src, const char *column, bool *n
 	return SQL_SUCCEEDED(rc) ? 0 : -1;
 }
 
-/* The mark goes into the SQL as a literal: a number printed here, or a
- * text with its quotes doubled. */
-static void literal(const struct source_hwm *m, char *out, size_t size)
-{
-	size_t len = 0;
-
-	if (m->is_number) {
-		snprintf(out, size, "%.17g", m->number);
-		return;
-	}
-	out[len++] = '\'';
-	for (const char *p = m->text; *p && len + 3 < size; p++) {
-		out[len++] = *p;
-		if (*p == '\'')
-			out[len++] = '\'';
-	}
-	out[len++] = '\'';
-	out[len] = '\0';
-}
-
 /* fn for each case past *after (all when after is unset: only *top is
  * wanted then, and fn is NULL). */
 static int updated_since(struct source_odbc *src, const struct source_hwm *after,
@@ -982,20 +992,17 @@ static int updated_since(struct source_odbc *src, const struct source_hwm *after
 {
 	const char *column = src->updated_column;
 	struct since s = { .after = after, .top = top, .fn = fn, .ctx = ctx };
-	char sql[512], lit[160];
+	char sql[512];
 
 	*top = *after;
 	if (column_is_number(src, column, &s.number, err) < 0)
 		return -1;
-	/* column is a plain identifier (conf.c checks it). */
-	if (after->set) {
-		literal(after, lit, sizeof lit);
-		snprintf(sql, sizeof sql, "SELECT %s, case_ref FROM deadlined_cases WHERE %s > %s",
-			 column, column, lit);
-	} else {
-		snprintf(sql, sizeof sql, "SELECT MAX(%s), NULL FROM deadlined_cases", column);
-	}
-	return each_row(src, sql, 2, since_row, &s, "reading source.updated_column", err);
+	/* column is a plain identifier (conf.c checks it); the mark is bound. */
+	snprintf(sql, sizeof sql, after->set ?
+		 "SELECT %s, case_ref FROM deadlined_cases WHERE %s > ?" :
+		 "SELECT MAX(%s), NULL FROM deadlined_cases", column, column);
+	return each_row(src, sql, 2, since_row, &s, "reading source.updated_column",
+			after->set ? after : NULL, err);
 }
 
 /* Without updated_column nothing tells what changed: every poll reads
