@@ -2,6 +2,7 @@
 #include "deadlined/conf.h"
 
 #include "deadlined/log.h"
+#include "deadlined/schema.h"
 
 #include <errno.h>
 #include <math.h>
@@ -158,8 +159,10 @@ static const struct schema_field source_fields[] = {
 };
 #undef type_of_table
 
-#define type_of_table conf_state
+#define type_of_table state_conf
 static const struct schema_field state_fields[] = {
+	{ "driver", F(STRING, driver), .def = "sqlite",
+	  .help = "the backend that keeps the daemon's own store: sqlite" },
 	{ "database", F(STRING, database), .def = "/var/lib/deadlined/state.db",
 	  .help = "the daemon's own SQLite database" },
 	{ 0 }
@@ -242,6 +245,7 @@ static const struct schema_field version_fields[] = {
 	{ "effective_from", F(DATE, effective_from), .help = "first start date it applies to" },
 	{ "effective_until", F(DATE, effective_until), .help = "last start date it applies to" },
 	{ "due", F(CUSTOM, due), .required = true, .custom = read_steps,
+	  .members = step_fields,
 	  .help = "a list of steps, e.g. ( \"20 working days\", \"3 months\" )" },
 	{ "count_start_day", F(BOOL, count_start_day), .help = "count the start day as day 1" },
 	{ 0 }
@@ -317,6 +321,7 @@ static const struct schema_field rule_fields[] = {
 	{ "met", F(STRINGS, met), .max = 16, .help = "event kinds that meet it" },
 	{ "cancel", F(STRINGS, cancel), .max = 16, .help = "event kinds that cancel it" },
 	{ "due", F(CUSTOM, due), .required = true, .custom = read_steps,
+	  .members = step_fields,
 	  .help = "a list of steps, e.g. ( \"20 working days\", \"3 months\" )" },
 	{ "repeat", F(BOOL, repeat), .def = "false",
 	  .help = "after a met event open the next obligation; the last step repeats" },
@@ -1182,6 +1187,10 @@ static void check_drivers(struct schema_ctx *ctx, const config_setting_t *root,
 			     source_driver_names());
 	else if (strcmp(conf->source.driver, "odbc") == 0)
 		check_odbc(ctx, root, &conf->source);
+	if (!state_driver_known(conf->state.driver))
+		schema_error(ctx, member(member(root, "state"), "driver"), "state.driver",
+			     "unknown backend '%s'; expected %s", conf->state.driver,
+			     state_driver_names());
 }
 
 int conf_load(const char *path, struct conf **out, struct dl_errors *errors)
@@ -1285,4 +1294,9 @@ size_t conf_warnings(const struct conf *conf, struct dl_errors *out)
 				   "url_credential or url_file rather than url in %s", rc[i].name,
 				   rc[i].format, conf->path ? conf->path : "the configuration");
 	return out->n - before;
+}
+
+const struct schema_field *conf_schema(void)
+{
+	return top_fields;
 }

@@ -132,15 +132,15 @@ static int deliver_all(struct notify *n, struct notify_deliver_result *total,
 	return 0;
 }
 
-/* A dry run must not create a state database that did not exist.  SQLite
- * makes a private temporary file for "" (deleted on close): unlike
- * ":memory:" its pages spill to disk, so a big source does not take
- * gigabytes of memory. */
-static const char *state_path(const struct options *opt, const struct conf *conf)
+/* A dry run must not create a state database that did not exist: it uses
+ * a private, temporary SQLite one instead (SQLite's "", deleted on close:
+ * unlike ":memory:" its pages spill to disk, so a big source does not take
+ * gigabytes of memory). */
+static struct state_conf state_conf(const struct options *opt, const struct conf *conf)
 {
-	if (opt->dry_run && access(conf->state.database, F_OK) != 0)
-		return "";
-	return conf->state.database;
+	static const struct state_conf scratch = { .driver = "sqlite", .database = "" };
+
+	return opt->dry_run && !state_exists(&conf->state) ? scratch : conf->state;
 }
 
 /* One poll and one round of delivery; with --dry-run, the messages that
@@ -162,13 +162,13 @@ static int run_once(const struct options *opt, const struct conf *conf)
 		return EXIT_BAD_USAGE;
 	}
 	struct source_conf sc = conf->source;
+	struct state_conf stc = state_conf(opt, conf);
 
 	if (opt->db) {         /* --db: an SQLite file, whatever the driver */
 		sc.driver = "sqlite";
 		sc.database = opt->db;
 	}
-	if (source_open(&sc, &src, &err) == 0 &&
-	    state_open(state_path(opt, conf), &st, &err) == 0 &&
+	if (source_open(&sc, &src, &err) == 0 && state_open(&stc, &st, &err) == 0 &&
 	    notify_open(conf, st, &n, &err) == 0)
 		rc = notify_poll(n, src, now, (int64_t)time(NULL), opt->dry_run, print_dry, NULL,
 				 &res, &sum, &err);

@@ -12,9 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "deadlined/backend.h"
 #include "deadlined/source_backend.h"
 
-static const struct source_ops *const backends[] = {
+static const void *const backends[] = {
 	&source_sqlite_ops,
 	&source_odbc_ops,
 };
@@ -23,10 +24,7 @@ static const struct source_ops *const backends[] = {
 
 static const struct source_ops *backend(const char *driver)
 {
-	for (size_t i = 0; i < NBACKENDS; i++)
-		if (strcmp(backends[i]->driver, driver ? driver : "sqlite") == 0)
-			return backends[i];
-	return NULL;
+	return backend_find(backends, NBACKENDS, driver, "sqlite");
 }
 
 bool source_driver_known(const char *driver)
@@ -38,11 +36,7 @@ const char *source_driver_names(void)
 {
 	static char names[128];
 
-	if (!names[0])
-		for (size_t i = 0; i < NBACKENDS; i++)
-			snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
-				 i ? ", " : "", backends[i]->driver);
-	return names;
+	return backend_names(backends, NBACKENDS, names, sizeof names);
 }
 
 int source_open(const struct source_conf *conf, struct source **out, struct dl_error *err)

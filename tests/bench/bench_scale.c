@@ -268,7 +268,8 @@ int main(int argc, char **argv)
 	b.conf = conf;
 	b.db = copy;
 	b.now_unix = 1795435200;
-	if (state_open(state, &b.st, &err) < 0 || notify_open(conf, b.st, &b.n, &err) < 0 ||
+	if (state_open(&(struct state_conf){ .database = state }, &b.st, &err) < 0 ||
+	    notify_open(conf, b.st, &b.n, &err) < 0 ||
 	    poller_open(&b.poller, &err) < 0)
 		die(state, err.msg);
 	/* The service's first poll: full, against the stored state. */

@@ -4,6 +4,7 @@
 #define DEADLINED_TESTUTIL_H
 
 #include <ftw.h>
+#include <dirent.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <time.h>
@@ -54,6 +55,22 @@ static inline int test_rm_entry(const char *path, const struct stat *st, int fla
 static inline int test_rmtree(const char *dir)
 {
 	return nftw(dir, test_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* How many entries a folder has, not counting . and .. (nor other dot
+ * files); -1 when it cannot be read. */
+static inline int test_count_files(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
 }
 
 /* The example configuration (conf/deadlined.conf and its rule pack), read
