@@ -64,7 +64,7 @@ STATE=$TMP/state.db
 CONF=$TMP/d.conf
 MAIL=$TMP/mail/new
 WATCHDOG_SEC=6
-SOURCE_MORE="driver = \"odbc\"; connection = \"Driver=PostgreSQL ANSI;Server=127.0.0.1;Port=$PG_PORT;Database=cases\"; user = \"deadlined\"; credentials = \"$TMP/db-password\"; query_timeout = 2; login_timeout = 3;"
+SOURCE_MORE="driver = \"odbc\"; connection = \"Driver=PostgreSQL ANSI;Server=127.0.0.1;Port=$PG_PORT;Database=cases\"; user = \"deadlined\"; credentials = \"$TMP/db-password\"; query_timeout = 2; login_timeout = $((5 * TIME_SCALE));"
 service_conf "$MAILDIR_RECEIVER" 'mail_receiver = "mail"; resolved = true;'
 
 # nothing_changed WHAT: still three messages, A1's two obligations open.

@@ -3,8 +3,8 @@
 #ifndef DEADLINED_TESTUTIL_H
 #define DEADLINED_TESTUTIL_H
 
-#include <ftw.h>
 #include <dirent.h>
+#include <ftw.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <time.h>
@@ -51,10 +51,10 @@ static inline int test_rm_entry(const char *path, const struct stat *st, int fla
 	return remove(path);
 }
 
-/* Remove a folder test_tmpdir made, and all in it. */
-static inline int test_rmtree(const char *dir)
+/* Remove a folder and everything in it. */
+static inline int test_rmtree(const char *path)
 {
-	return nftw(dir, test_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return nftw(path, test_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* How many entries a folder has, not counting . and .. (nor other dot
