@@ -49,8 +49,21 @@ struct conf_source {
 	const char *updated_column;      /* NULL: none (see deadlined.conf(5)) */
 };
 
+/* The daemon's own store: a SQLite file (the default) or PostgreSQL,
+ * which an active/standby pair shares. */
 struct conf_state {
-	const char *database;
+	const char *driver;              /* "sqlite" or "postgresql" */
+	const char *database;            /* sqlite: the file */
+	const char *conninfo;            /* postgresql: libpq keywords or URI,
+					    never a password */
+	const char *password_file;       /* postgresql: the password, or NULL */
+	const char *password_credential; /* ... or a name in $CREDENTIALS_DIRECTORY */
+};
+
+/* Leadership of a pair (lease.h); used when state.driver is postgresql. */
+struct conf_ha {
+	const char *name;                /* the lease row a pair shares */
+	double lease, renew, margin;     /* seconds */
 };
 
 /* What a rule inherits when it does not say (STATUTORY-RULES.md's default
@@ -101,6 +114,7 @@ struct conf {
 	const char *timezone;
 	struct conf_source source;
 	struct conf_state state;
+	struct conf_ha ha;
 	struct conf_calendar calendar;
 	struct conf_defaults defaults;
 	struct schema_list rules;    /* struct rule, in file order */
