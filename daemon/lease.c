@@ -19,23 +19,16 @@ struct lease {
 	char seen_holder[128];
 };
 
-/* Both tables are made by whichever daemon comes first; the advisory lock
- * keeps two first-comers from racing on CREATE.  The first row starts out
- * expired at the Unix epoch, so the first take is an UPDATE like any other. */
+/* Both tables are made by whichever daemon comes first (the PostgreSQL
+ * state store's migration makes them too, as its fence joins the lease
+ * row); the advisory lock keeps two first-comers from racing on CREATE. */
 static const char create_sql[] =
-	"BEGIN;"
-	"SELECT pg_advisory_xact_lock(7401101);"
-	"CREATE TABLE IF NOT EXISTS deadlined_lease ("
-	" name text PRIMARY KEY, holder text NOT NULL, epoch bigint NOT NULL,"
-	" acquired_at timestamptz NOT NULL, renewed_at timestamptz NOT NULL,"
-	" expires_at timestamptz NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS deadlined_lease_history ("
-	" name text NOT NULL, epoch bigint NOT NULL, holder text NOT NULL,"
-	" acquired_at timestamptz NOT NULL, expires_at timestamptz NOT NULL,"
-	" resigned boolean NOT NULL DEFAULT false, PRIMARY KEY (name, epoch));"
-	"COMMIT;"
-	"LISTEN " LEASE_CHANNEL ";";
+	"BEGIN; SELECT pg_advisory_xact_lock(" PGCONN_SCHEMA_LOCK "); "
+	LEASE_TABLES_SQL
+	" COMMIT; LISTEN " LEASE_CHANNEL ";";
 
+/* The first row starts out expired at the Unix epoch, so the first take is
+ * an UPDATE like any other. */
 static const char first_row_sql[] =
 	"INSERT INTO deadlined_lease (name, holder, epoch, acquired_at, renewed_at, expires_at)"
 	" VALUES ($1, '', 0, 'epoch', 'epoch', 'epoch') ON CONFLICT (name) DO NOTHING";

@@ -34,6 +34,18 @@
 
 #define LEASE_CHANNEL "deadlined_lease"
 
+/* The lease's tables (made if missing), for the state store's migration
+ * too: its outbox fence joins deadlined_lease. */
+#define LEASE_TABLES_SQL \
+	"CREATE TABLE IF NOT EXISTS deadlined_lease (" \
+	" name text PRIMARY KEY, holder text NOT NULL, epoch bigint NOT NULL," \
+	" acquired_at timestamptz NOT NULL, renewed_at timestamptz NOT NULL," \
+	" expires_at timestamptz NOT NULL);" \
+	"CREATE TABLE IF NOT EXISTS deadlined_lease_history (" \
+	" name text NOT NULL, epoch bigint NOT NULL, holder text NOT NULL," \
+	" acquired_at timestamptz NOT NULL, expires_at timestamptz NOT NULL," \
+	" resigned boolean NOT NULL DEFAULT false, PRIMARY KEY (name, epoch));"
+
 struct lease_settings {
 	struct pgconn_settings pg;   /* statement_ms and keepalive_ms are set
 					from the lease when 0 */

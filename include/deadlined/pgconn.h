@@ -20,6 +20,10 @@
 
 #include "deadlined/error.h"
 
+/* The advisory lock (pg_advisory_xact_lock) every maker or migrator of
+ * deadlined's tables holds, so two daemons starting at once never race. */
+#define PGCONN_SCHEMA_LOCK "7401101"
+
 struct pgconn_settings {
 	const char *conninfo;         /* libpq keywords or a URI, no password */
 	const char *password;         /* NULL: none (trust, peer, .pgpass) */
