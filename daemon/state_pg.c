@@ -182,6 +182,12 @@ int state_pg_open(const struct pgconn_settings *s, struct state_pg **out,
 	*out = NULL;
 	if (st) {
 		st->s = *s;
+		if (!st->s.connect_ms)
+			st->s.connect_ms = 10000;
+		if (!st->s.statement_ms)
+			st->s.statement_ms = 60000;
+		if (!st->s.keepalive_ms)
+			st->s.keepalive_ms = 15000;
 		st->s.conninfo = st->conninfo = dup_or_null(s->conninfo, &oom);
 		st->s.password = st->password = dup_or_null(s->password, &oom);
 		st->s.application_name = st->appname = dup_or_null(s->application_name, &oom);

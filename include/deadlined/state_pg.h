@@ -36,7 +36,8 @@
 
 struct state_pg;
 
-/* Connect, refuse a newer schema, migrate an older one. */
+/* Connect, refuse a newer schema, migrate an older one.  Settings left 0
+ * default to a 10 s connect, a 60 s statement and 15 s keepalives. */
 int state_pg_open(const struct pgconn_settings *s, struct state_pg **out,
 		  struct dl_error *err);
 void state_pg_close(struct state_pg *st);

@@ -18,22 +18,9 @@
 # soak-ha` runs 100.
 . tests/integration/lib.sh
 . tests/helpers/pg.sh
+. tests/helpers/lease_lib.sh
 
-DL_LEASE=$BUILD/tools/dl-lease
-PY=/usr/bin/python3
-LEASE=1500
-RENEW=400
-MARGIN=200
 ROUNDS=${LEASE_ROUNDS:-1}
-J=$TMP/journal
-PIDS=""
-
-cleanup() {
-	for p in $PIDS; do kill -CONT "$p" 2>/dev/null; kill "$p" 2>/dev/null; done
-	pg_stop
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
 
 if ! pg_start "$TMP/pg"; then
 	bad "PostgreSQL 15 would not start (see above)"
@@ -41,104 +28,15 @@ if ! pg_start "$TMP/pg"; then
 	exit 1
 fi
 CI="host=127.0.0.1 port=$PG_PORT user=postgres dbname=postgres"
-n_contenders=0
-
-# start NAME [CONNINFO [LEASE_NAME [JOURNAL]]]: a contender in the background.
-start() {
-	"$DL_LEASE" "${2:-$CI}" "${3:-t}" "$1" $LEASE $RENEW $MARGIN "${4:-$J}" \
-		2>> "$TMP/$1.err" &
-	echo $! > "$TMP/$1.pid"
-	PIDS="$PIDS $!"
-}
-pid() { cat "$TMP/$1.pid"; }
-
-# holder [LEASE_NAME]: who holds the lease now in database time, or "".
-holder() {
-	pg_psql -At -c "SELECT holder FROM deadlined_lease WHERE name = '${1:-t}'
-		AND expires_at > now()" 2>/dev/null
-}
-
-# wait_holder NOT MS [LEASE_NAME]: wait (bounded) for a holder other than
-# NOT (and not empty); prints it and the milliseconds waited.
-wait_holder() {
-	_t0=$(date +%s%N)
-	while :; do
-		_h=$(holder "$3")
-		_ms=$(( ($(date +%s%N) - _t0) / 1000000 ))
-		if [ -n "$_h" ] && [ "$_h" != "$1" ]; then echo "$_h $_ms"; return 0; fi
-		[ "$_ms" -lt "$2" ] || { echo "none $_ms"; return 1; }
-		sleep 0.05
-	done
-}
-
-# gone PID MS: wait (bounded) for a process to end.
-gone() {
-	_i=0
-	while kill -0 "$1" 2>/dev/null; do
-		_i=$((_i + 1))
-		[ $_i -le $(($2 / 50)) ] || return 1
-		sleep 0.05
-	done
-	wait "$1" 2>/dev/null
-	return 0
-}
 
 for n in A B C; do start $n; done
 set -- $(wait_holder "" 5000)
 if [ "$1" = none ]; then bad "no leader among three contenders within 5 s"; finish; exit 1; fi
 ok
 echo "first leader $1 after $2 ms"
-spare=D
-
-# Takeovers must come within the lease plus a renewal interval, plus what
-# the test's own polling and a loaded machine add.
-LIMIT=$((LEASE + RENEW + 1500))
-
 round=1
 while [ $round -le "$ROUNDS" ]; do
-	# SIGSTOP past the lease, then SIGCONT.
-	L=$(holder)
-	before=$(grep -c "no longer leader" "$TMP/$L.err")
-	kill -STOP "$(pid "$L")"
-	set -- $(wait_holder "$L" $LIMIT)
-	if [ "$1" = none ]; then bad "round $round: $L stopped, nobody took over in $2 ms"
-	else ok; fi
-	sleep $(( (LEASE + 500) / 1000 ))
-	kill -CONT "$(pid "$L")"
-	sleep 0.5
-	if [ "$(grep -c "no longer leader" "$TMP/$L.err")" -gt "$before" ]; then ok
-	else bad "round $round: $L, resumed after its lease, did not step down"; fi
-
-	# pg_terminate_backend of the leader's connection: it comes back.
-	L=$(holder)
-	pg_psql -At -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-		WHERE application_name = '$L'" > /dev/null
-	i=0
-	while [ $i -lt 60 ] && [ -z "$(pg_psql -At -c "SELECT 1 FROM pg_stat_activity
-			WHERE application_name = '$L'")" ]; do
-		sleep 0.05; i=$((i + 1))
-	done
-	if [ $i -lt 60 ]; then ok; else bad "round $round: $L did not reconnect in 3 s"; fi
-	set -- $(wait_holder "" $LIMIT)
-	if [ "$1" = none ]; then bad "round $round: no leader after pg_terminate_backend"
-	else ok; fi
-
-	# kill -9: the lease runs out, another takes over.
-	L=$(holder)
-	kill -KILL "$(pid "$L")"
-	set -- $(wait_holder "$L" $LIMIT)
-	if [ "$1" = none ]; then bad "round $round: $L killed, nobody took over in $2 ms"
-	else ok; echo "round $round: kill -9 of $L, $1 leads after $2 ms"; fi
-	start $spare$round
-
-	# A clean SIGTERM resigns; a standby takes over at once.
-	L=$(holder)
-	kill -TERM "$(pid "$L")"
-	set -- $(wait_holder "$L" 1000)
-	if [ "$1" = none ]; then bad "round $round: $L stopped cleanly, nobody took over in 1 s"
-	else ok; fi
-	gone "$(pid "$L")" 3000 || bad "round $round: $L did not exit on SIGTERM"
-	start E$round
+	disrupt $round
 	round=$((round + 1))
 done
 
@@ -182,24 +80,16 @@ if $PY tests/helpers/lease_check.py "$TMP/bad-journal" > "$TMP/check.out"; then
 elif [ "$(grep -c PROBLEM "$TMP/check.out")" = 2 ]; then ok
 else bad "lease_check.py on a bad journal: $(cat "$TMP/check.out")"; fi
 
-for p in $PIDS; do kill -TERM "$p" 2>/dev/null; done
-for p in $PIDS; do gone "$p" 3000; done
-PIDS=""
-
-hist() {
-	pg_psql -At -F ' ' -c "SELECT epoch, holder, extract(epoch FROM acquired_at) * 1000,
-		extract(epoch FROM expires_at) * 1000 FROM deadlined_lease_history
-		WHERE name = '$1'" > "$TMP/history-$1"
-}
-hist t
-hist half
+stop_all
+lease_history t "$TMP/history-t"
+lease_history half "$TMP/history-half"
 for pair in "journal history-t" "journal-half history-half"; do
 	set -- $pair
-	if $PY tests/helpers/lease_check.py "$TMP/$1" "$TMP/$2" > "$TMP/check.out"; then ok
+	if $PY tests/helpers/lease_check.py "$TMP/$1" --history "$TMP/$2" > "$TMP/check.out"; then ok
 	else bad "$1: $(cat "$TMP/check.out")"; fi
 	cat "$TMP/check.out"
 done
-$PY tests/helpers/lease_check.py "$J" "$TMP/history-t" | awk '/^handover_ms/ {
+$PY tests/helpers/lease_check.py "$J" --history "$TMP/history-t" | awk '/^handover_ms/ {
 	if ($2 >= 1000) { print "FAIL: a clean stop handed over in " $2 " ms"; bad = 1 }
 	n++; if ($2 > max) max = $2 }
 	END { print "clean stops: " n ", slowest handover " max " ms"; exit bad }' \

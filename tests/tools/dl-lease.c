@@ -4,11 +4,17 @@
  *     WIN <epoch> <holder> <from_ms> <until_ms>   trust window, grows as renewed
  *     ACT <epoch> <holder> <at_ms>                 an action taken as leader
  *     RESIGNED <epoch> <holder> <at_ms>            stopped acting, then resigned
+ * With CONF (a deadlined.conf naming a receiver "r") it is an outbox worker
+ * instead: as leader it claims due messages from the PostgreSQL store under
+ * its epoch (state_pg.h), and for each, right after asking lease_leader(),
+ *     SEND <epoch> <holder> <at_ms> <msg_id>        then sends it through r,
+ *     MARKED <epoch> <holder> <at_ms> <msg_id>      marked sent under the fence,
+ *     FENCED <epoch> <holder> <at_ms> <msg_id>      or refused by the fence.
  * Times are CLOCK_BOOTTIME milliseconds (pgconn_now_ms), one clock for every
  * process on the machine, so tests/helpers/lease_check.py can prove that no
  * two epochs' windows overlap and that every action lies inside its own.
  *
- * usage: dl-lease CONNINFO NAME HOLDER LEASE_MS RENEW_MS MARGIN_MS JOURNAL
+ * usage: dl-lease CONNINFO NAME HOLDER LEASE_MS RENEW_MS MARGIN_MS JOURNAL [CONF]
  * The password, if any, comes from $DL_LEASE_PASSWORD_FILE.  SIGTERM or
  * SIGINT resigns and exits 0; exit 1 when the settings are refused, 2 on
  * bad usage. */
@@ -19,13 +25,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "deadlined/conf.h"
 #include "deadlined/lease.h"
 #include "deadlined/log.h"
 #include "deadlined/receiver.h"
+#include "deadlined/state_pg.h"
+
+#define BATCH 5
+
+/* A claimed message, copied out of the store's result. */
+struct claimed {
+	int64_t id;
+	int attempts;
+	char msg_id[64], payload[256];
+};
+
+struct claims {
+	struct claimed v[BATCH];
+	size_t n;
+};
 
 static volatile sig_atomic_t stop;
+static const char *lease_name;
 
 static void on_signal(int sig)
 {
@@ -62,6 +86,87 @@ static void act(struct lease *l, int fd, const char *holder, int64_t *last_until
 	journal(fd, "ACT %lld %s %lld\n", (long long)lease_epoch(l), holder, (long long)at);
 }
 
+static int keep(void *ctx, const struct state_message *m)
+{
+	struct claims *c = ctx;
+	struct claimed *k = &c->v[c->n++];
+
+	k->id = m->id;
+	k->attempts = m->attempts;
+	snprintf(k->msg_id, sizeof k->msg_id, "%s", m->msg_id);
+	snprintf(k->payload, sizeof k->payload, "%s", m->payload ? m->payload : "{}");
+	return c->n < BATCH ? 0 : 1;
+}
+
+/* As leader: claim a batch under our epoch and send each message, asking
+ * the lease right before each send, as the daemon's drain does. */
+static void drain(struct lease *l, struct state_pg *st, struct receiver *r, int fd,
+		  const char *holder, int64_t *last_until)
+{
+	struct claims c = { .n = 0 };
+	struct dl_error err;
+	time_t now = time(NULL);
+	char day[16];
+
+	if (!lease_leader(l))
+		return;
+	act(l, fd, holder, last_until);
+	state_pg_set_fence(st, lease_name, lease_epoch(l));
+	if (state_pg_claim_due(st, now, BATCH, keep, &c, &err) < 0) {
+		log_msg(LOG_WARNING, "%s", err.msg);
+		return;
+	}
+	strftime(day, sizeof day, "%Y-%m-%d", gmtime(&now));
+	for (size_t i = 0; i < c.n; i++) {
+		struct message m = { c.v[i].id, c.v[i].msg_id, NULL, "s", "t", NULL,
+				     c.v[i].payload, now };
+		struct delivery_result res;
+		int64_t epoch = lease_epoch(l), at = pgconn_now_ms();
+		int rc;
+
+		if (!lease_leader(l))
+			return;
+		journal(fd, "SEND %lld %s %lld %s\n", (long long)epoch, holder, (long long)at,
+			m.msg_id);
+		receiver_send(r, &m, 1, &res);
+		if (res.status != DELIVERY_OK) {
+			state_pg_mark_message(st, m.id, "pending", c.v[i].attempts + 1, now + 1,
+					      res.detail, &err);
+			continue;
+		}
+		rc = state_pg_mark_sent(st, m.id, c.v[i].attempts + 1, now, res.detail, day, &err);
+		if (rc < 0)
+			log_msg(LOG_WARNING, "%s", err.msg);
+		journal(fd, "%s %lld %s %lld %s\n", rc == 0 ? "MARKED" : "FENCED",
+			(long long)epoch, holder, (long long)pgconn_now_ms(), m.msg_id);
+	}
+}
+
+/* The worker's receiver "r" and store, when CONF is given. */
+static int open_worker(const char *path, const struct pgconn_settings *pg, struct conf **conf,
+		       struct receiver **r, struct state_pg **st)
+{
+	struct dl_errors errors = { 0 };
+	struct dl_error err;
+	const struct receiver_conf *rc;
+
+	if (conf_load(path, conf, &errors) < 0) {
+		for (size_t i = 0; i < errors.n; i++)
+			fprintf(stderr, "dl-lease: %s\n", errors.msg[i]);
+		errors_clear(&errors);
+		return -1;
+	}
+	if (!(rc = conf_receiver(*conf, "r"))) {
+		fprintf(stderr, "dl-lease: %s names no receiver \"r\"\n", path);
+		return -1;
+	}
+	if (receiver_open(rc, r, &err) < 0 || state_pg_open(pg, st, &err) < 0) {
+		fprintf(stderr, "dl-lease: %s\n", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct lease_settings s = { 0 };
@@ -69,13 +174,17 @@ int main(int argc, char **argv)
 	struct dl_error err = { "" };
 	char *password = NULL;
 	int64_t last_until = 0;
-	int fd;
+	struct conf *conf = NULL;
+	struct receiver *r = NULL;
+	struct state_pg *st = NULL;
+	int fd, rc = 0;
 
-	if (argc != 8) {
+	if (argc != 8 && argc != 9) {
 		fprintf(stderr, "usage: dl-lease CONNINFO NAME HOLDER LEASE_MS RENEW_MS "
-			"MARGIN_MS JOURNAL\n");
+			"MARGIN_MS JOURNAL [CONF]\n");
 		return 2;
 	}
+	lease_name = argv[2];
 	log_init();
 	if (getenv("DL_LEASE_PASSWORD_FILE") &&
 	    receiver_read_secret(getenv("DL_LEASE_PASSWORD_FILE"), NULL, &password, &err) < 0) {
@@ -95,13 +204,16 @@ int main(int argc, char **argv)
 		free(password);
 		return 1;
 	}
-	free(password);
 	fd = open(argv[7], O_WRONLY | O_APPEND | O_CREAT, 0644);
-	if (fd < 0) {
+	if (fd < 0)
 		perror(argv[7]);
-		lease_close(l);
-		return 1;
-	}
+	/* The store's statements too are bounded well inside the lease. */
+	s.pg.connect_ms = s.renew_ms;
+	s.pg.statement_ms = s.lease_ms / 2;
+	s.pg.keepalive_ms = s.lease_ms / 2;
+	if (fd < 0 || (argc == 9 && open_worker(argv[8], &s.pg, &conf, &r, &st) < 0))
+		stop = rc = 1;
+	free(password);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	while (!stop) {
@@ -115,7 +227,10 @@ int main(int argc, char **argv)
 			break;
 		if (lease_step(l, &err) < 0)
 			log_msg(LOG_WARNING, "%s", err.msg);
-		act(l, fd, argv[3], &last_until);
+		if (st)
+			drain(l, st, r, fd, argv[3], &last_until);
+		else
+			act(l, fd, argv[3], &last_until);
 	}
 	if (lease_leader(l)) {
 		/* The moment it stopped acting: its window ends here. */
@@ -127,7 +242,11 @@ int main(int argc, char **argv)
 			journal(fd, "RESIGNED %lld %s %lld\n", (long long)epoch, argv[3],
 				(long long)at);
 	}
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	lease_close(l);
-	return 0;
+	state_pg_close(st);
+	receiver_close(r);
+	conf_free(conf);
+	return rc;
 }
