@@ -3,6 +3,7 @@
 
 #include "deadlined/log.h"
 #include "deadlined/pgconn.h"
+#include "deadlined/schema.h"
 
 #include <errno.h>
 #include <math.h>
@@ -131,8 +132,10 @@ static void read_column(struct schema_ctx *ctx, const config_setting_t *s, const
 	*out = arena_strdup(ctx->arena, v);
 }
 
-#define type_of_table conf_source
+#define type_of_table source_conf
 static const struct schema_field source_fields[] = {
+	{ "driver", F(STRING, driver), .def = "sqlite",
+	  .help = "the backend that reads the case database: sqlite" },
 	{ "updated_column", F(CUSTOM, updated_column), .custom = read_column,
 	  .help = "a column of deadlined_cases that grows when a case or its events change" },
 	{ "database", F(STRING, database), .def = "/var/lib/deadlined/cases.db",
@@ -143,7 +146,7 @@ static const struct schema_field source_fields[] = {
 };
 #undef type_of_table
 
-#define type_of_table conf_state
+#define type_of_table state_conf
 static const struct schema_field state_fields[] = {
 	{ "driver", F(STRING, driver), .def = "sqlite",
 	  .help = "sqlite (one machine) or postgresql (shared by an active/standby pair)" },
@@ -835,21 +838,17 @@ static void check_receiver(struct schema_ctx *ctx, const config_setting_t *rs,
 			     "generic, teams or slack", r->format);
 }
 
-/* The store's driver and what it needs; the lease's timings fit. */
+/* What the PostgreSQL store needs; the lease's timings fit. */
 static void check_state(struct schema_ctx *ctx, const config_setting_t *root,
 			struct conf *conf)
 {
 	const config_setting_t *ss = member(root, "state"), *hs = member(root, "ha");
-	const struct conf_state *st = &conf->state;
+	const struct state_conf *st = &conf->state;
 	const struct conf_ha *ha = &conf->ha;
 	struct dl_error err;
 
-	if (strcmp(st->driver, "sqlite") && strcmp(st->driver, "postgresql")) {
-		schema_error(ctx, member(ss, "driver"), "state.driver",
-			     "expected \"sqlite\" or \"postgresql\", found \"%s\"", st->driver);
-		return;
-	}
-	if (!strcmp(st->driver, "sqlite"))
+	/* check_drivers has said whether the driver is known. */
+	if (strcmp(st->driver, "postgresql"))
 		return;
 	if (!st->conninfo)
 		schema_error(ctx, ss, "state.conninfo", "state.driver \"postgresql\" needs "
@@ -1181,6 +1180,20 @@ static int read_file(config_t *cfg, const char *path, struct dl_errors *errors)
 	return 0;
 }
 
+/* Backends are named by their modules, which know which exist. */
+static void check_drivers(struct schema_ctx *ctx, const config_setting_t *root,
+			  const struct conf *conf)
+{
+	if (!source_driver_known(conf->source.driver))
+		schema_error(ctx, member(member(root, "source"), "driver"), "source.driver",
+			     "unknown backend '%s'; expected %s", conf->source.driver,
+			     source_driver_names());
+	if (!state_driver_known(conf->state.driver))
+		schema_error(ctx, member(member(root, "state"), "driver"), "state.driver",
+			     "unknown backend '%s'; expected %s", conf->state.driver,
+			     state_driver_names());
+}
+
 int conf_load(const char *path, struct conf **out, struct dl_errors *errors)
 {
 	struct conf *conf = NULL;
@@ -1207,6 +1220,7 @@ int conf_load(const char *path, struct conf **out, struct dl_errors *errors)
 	if (errors->n == before) {
 		check_timezone(&ctx, root, conf->timezone);
 		check_division(&ctx, root, conf->calendar.division);
+		check_drivers(&ctx, root, conf);
 		resolving = conf;
 		resolve_rules(&ctx, root, conf);
 		resolve_delivery(&ctx, root, conf);

@@ -212,6 +212,16 @@ static int parse_now(const struct options *opt, struct dl_moment *now)
 	return 0;
 }
 
+/* The case database as configured, or the one --db names. */
+static int open_source(const struct conf *conf, const char *db, struct source **src,
+		       struct dl_error *err)
+{
+	struct source_conf sc = conf->source;
+
+	sc.database = db;
+	return source_open(&sc, src, err);
+}
+
 /* Evaluate (one case or all) with the given hooks. */
 static int evaluate(const struct options *opt, struct conf *conf, const char *case_ref,
 		    const struct evaluate_hooks *hooks, struct evaluate_summary *sum)
@@ -231,7 +241,7 @@ static int evaluate(const struct options *opt, struct conf *conf, const char *ca
 			conf->path ? conf->path : "the built-in configuration");
 		return EXIT_CONFIG;
 	}
-	if (source_open(db, conf->source.busy_timeout_ms, &src, &err) < 0)
+	if (open_source(conf, db, &src, &err) < 0)
 		return runtime_error("source", &err);
 	rc = evaluate_run(conf, src, case_ref, now, hooks, sum, &err);
 	source_close(src);
@@ -427,17 +437,19 @@ static int open_state_as(const struct conf *conf, bool write, struct state **st)
 {
 	struct dl_error err;
 
-	if (access(conf->state.database, F_OK) != 0) {
+	char where[512];
+
+	if (!state_exists(&conf->state)) {
 		fprintf(stderr, "%s: no state database at %s (has deadlined run yet?)\n", progname,
-			conf->state.database);
+			state_describe(&conf->state, where, sizeof where));
 		return EXIT_FAILURE_RUNTIME;
 	}
-	if ((write ? state_open : state_open_readonly)(conf->state.database, st, &err) < 0)
+	if ((write ? state_open : state_open_readonly)(&conf->state, st, &err) < 0)
 		return runtime_error("state", &err);
 	/* An ack or retry waits out a full poll of a big source, rather than
 	 * fail after 5 s; reads never wait in WAL mode. */
 	if (write)
-		state_set_busy_timeout(*st, WRITE_WAIT_MS);
+		state_set_write_wait(*st, WRITE_WAIT_MS);
 	return EXIT_OK;
 }
 
@@ -626,7 +638,7 @@ static const char *daemon_liveness(const char *pid)
 
 static int cmd_status(const struct options *opt, struct conf *conf, char **args)
 {
-	char loaded[64], pid[32];
+	char loaded[64], pid[32], where[512];
 	struct state_status s;
 	struct state *st;
 	struct dl_error err;
@@ -647,7 +659,7 @@ static int cmd_status(const struct options *opt, struct conf *conf, char **args)
 	printf("%-18s %s\n", "config", conf->path ? conf->path : "(built-in defaults)");
 	if (loaded[0])
 		printf("%-18s %s by the daemon (%s)\n", "  loaded", loaded, daemon_liveness(pid));
-	printf("%-18s %s\n", "state database", conf->state.database);
+	printf("%-18s %s\n", "state database", state_describe(&conf->state, where, sizeof where));
 	print_time("last poll", s.last.finished);
 	if (s.last.id)
 		printf("%-18s %" PRId64 " s, %ld cases, %ld findings, %ld messages made\n",
@@ -785,14 +797,14 @@ static int load_report(const struct options *opt, const struct conf *conf, struc
 {
 	const char *db = opt->db ? opt->db : conf->source.database;
 	bool want_state = !opt->source || strcmp(opt->source, "state") == 0;
-	char why[160] = "", first[DATE_BUF];
+	char why[600] = "", first[DATE_BUF], where[512];
 	struct state *st = NULL;
 	struct source *src;
 	struct dl_error err;
 	int64_t started = 0;
 	int rc;
 
-	if (want_state && (opt->source || access(conf->state.database, F_OK) == 0)) {
+	if (want_state && (opt->source || state_exists(&conf->state))) {
 		if ((rc = open_state(conf, &st)) != EXIT_OK)
 			return rc;
 		if (state_first_poll(st, &started, &err) < 0) {
@@ -808,10 +820,11 @@ static int load_report(const struct options *opt, const struct conf *conf, struc
 		}
 	} else if (!opt->source) {
 		snprintf(why, sizeof why, "; there is no state database at %s",
-			 conf->state.database);
+			 state_describe(&conf->state, where, sizeof where));
 	}
 	if (st) {
-		rc = report_load_state(r, st, conf->state.database, &err);
+		rc = report_load_state(r, st, state_describe(&conf->state, where, sizeof where),
+				       &err);
 		state_close(st);
 		if (rc == 0 && started) {
 			size_t len = strlen(r->source);
@@ -820,7 +833,7 @@ static int load_report(const struct options *opt, const struct conf *conf, struc
 		}
 		return rc < 0 ? runtime_error("report", &err) : EXIT_OK;
 	}
-	if (source_open(db, conf->source.busy_timeout_ms, &src, &err) < 0)
+	if (open_source(conf, db, &src, &err) < 0)
 		return runtime_error("source", &err);
 	rc = report_load_cases(r, src, db, &err);
 	source_close(src);

@@ -136,18 +136,23 @@ static int deliver_all(struct notify *n, struct notify_deliver_result *total,
  * makes a private temporary file for "" (deleted on close): unlike
  * ":memory:" its pages spill to disk, so a big source does not take
  * gigabytes of memory. */
-static const char *state_path(const struct options *opt, const struct conf *conf)
+static struct state_conf state_conf(const struct options *opt, const struct conf *conf)
 {
-	if (opt->dry_run && access(conf->state.database, F_OK) != 0)
-		return "";
-	return conf->state.database;
+	struct state_conf sc = conf->state;
+
+	/* A shared store (PostgreSQL) is not touched by a dry run at all: it
+	 * runs on a private temporary one, as against a fresh store. */
+	if (opt->dry_run && (strcmp(sc.driver, "sqlite") || !state_exists(&sc))) {
+		sc.driver = "sqlite";
+		sc.database = "";
+	}
+	return sc;
 }
 
 /* One poll and one round of delivery; with --dry-run, the messages that
  * would be made are listed and nothing is stored or sent. */
 static int run_once(const struct options *opt, const struct conf *conf)
 {
-	const char *db = opt->db ? opt->db : conf->source.database;
 	struct evaluate_summary sum = { 0 };
 	struct notify_poll_result res;
 	struct notify_deliver_result out = { 0 };
@@ -162,8 +167,11 @@ static int run_once(const struct options *opt, const struct conf *conf)
 		fprintf(stderr, "deadlined: --as-of: %s\n", err.msg);
 		return EXIT_BAD_USAGE;
 	}
-	if (source_open(db, conf->source.busy_timeout_ms, &src, &err) == 0 &&
-	    state_open(state_path(opt, conf), &st, &err) == 0 &&
+	struct source_conf sc = conf->source;
+	struct state_conf stc = state_conf(opt, conf);
+
+	sc.database = opt->db ? opt->db : conf->source.database;
+	if (source_open(&sc, &src, &err) == 0 && state_open(&stc, &st, &err) == 0 &&
 	    notify_open(conf, st, &n, &err) == 0)
 		rc = notify_poll(n, src, now, (int64_t)time(NULL), opt->dry_run, print_dry, NULL,
 				 &res, &sum, &err);

@@ -53,6 +53,24 @@ int pgconn_check(const char *conninfo, struct dl_error *err)
 	return rc;
 }
 
+void pgconn_describe(const char *conninfo, char *buf, size_t size)
+{
+	PQconninfoOption *opts = PQconninfoParse(conninfo ? conninfo : "", NULL);
+	const char *host = NULL, *port = NULL, *db = NULL;
+
+	for (PQconninfoOption *o = opts; o && o->keyword; o++) {
+		if (!strcmp(o->keyword, "host") || (!host && !strcmp(o->keyword, "hostaddr")))
+			host = o->val;
+		else if (!strcmp(o->keyword, "port"))
+			port = o->val;
+		else if (!strcmp(o->keyword, "dbname"))
+			db = o->val;
+	}
+	snprintf(buf, size, "PostgreSQL database %s on %s%s%s", db ? db : "(default)",
+		 host ? host : "(local socket)", port ? ":" : "", port ? port : "");
+	PQconninfoFree(opts);
+}
+
 /* Wait until fd is ready for events or deadline; 1 ready, 0 timed out. */
 static int wait_fd(int fd, short events, int64_t deadline)
 {
@@ -73,7 +91,7 @@ static int wait_fd(int fd, short events, int64_t deadline)
 
 PGconn *pgconn_connect(const struct pgconn_settings *s, struct dl_error *err)
 {
-	char idle[16], interval[16], count[16], user_timeout[24], options[96];
+	char idle[16], interval[16], count[16], user_timeout[24], options[160];
 	long ka = s->keepalive_ms > 3000 ? s->keepalive_ms : 3000;
 	int64_t deadline = pgconn_now_ms() + s->connect_ms;
 	PGconn *c;
@@ -86,8 +104,9 @@ PGconn *pgconn_connect(const struct pgconn_settings *s, struct dl_error *err)
 	snprintf(interval, sizeof interval, "%ld", ka / 3000 > 1 ? ka / 6000 : 1);
 	snprintf(count, sizeof count, "%d", 3);
 	snprintf(user_timeout, sizeof user_timeout, "%ld", ka);
-	snprintf(options, sizeof options, "-c statement_timeout=%ld -c client_min_messages=warning",
-		 s->statement_ms);
+	snprintf(options, sizeof options, "-c statement_timeout=%ld -c lock_timeout=%ld "
+		 "-c client_min_messages=warning%s", s->statement_ms, s->lock_ms,
+		 s->readonly ? " -c default_transaction_read_only=on" : "");
 	/* Ours first and the administrator's conninfo last, so what they
 	 * wrote wins (libpq keeps the last value of a repeated keyword). */
 	const char *keys[] = { "keepalives", "keepalives_idle", "keepalives_interval",

@@ -16,7 +16,9 @@
 #include "deadlined/error.h"
 #include "deadlined/receiver.h"
 #include "deadlined/rules.h"
-#include "deadlined/schema.h"
+#include "deadlined/schema_values.h"
+#include "deadlined/source.h"
+#include "deadlined/state.h"
 
 #define CONF_DEFAULT_PATH SYSCONFDIR "/deadlined/deadlined.conf"
 
@@ -41,23 +43,6 @@ struct conf_calendar {
 	struct conf_days closure_days;
 	struct conf_years confirmed_years;
 	int count_start_day;
-};
-
-struct conf_source {
-	const char *database;
-	long busy_timeout_ms;
-	const char *updated_column;      /* NULL: none (see deadlined.conf(5)) */
-};
-
-/* The daemon's own store: a SQLite file (the default) or PostgreSQL,
- * which an active/standby pair shares. */
-struct conf_state {
-	const char *driver;              /* "sqlite" or "postgresql" */
-	const char *database;            /* sqlite: the file */
-	const char *conninfo;            /* postgresql: libpq keywords or URI,
-					    never a password */
-	const char *password_file;       /* postgresql: the password, or NULL */
-	const char *password_credential; /* ... or a name in $CREDENTIALS_DIRECTORY */
 };
 
 /* Leadership of a pair (lease.h); used when state.driver is postgresql. */
@@ -112,8 +97,8 @@ struct conf {
 	struct arena *arena;
 	const char *path;            /* NULL for the built-in defaults */
 	const char *timezone;
-	struct conf_source source;
-	struct conf_state state;
+	struct source_conf source;
+	struct state_conf state;
 	struct conf_ha ha;
 	struct conf_calendar calendar;
 	struct conf_defaults defaults;

@@ -16,6 +16,8 @@
 #define DEADLINED_PGCONN_H
 
 #include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "deadlined/error.h"
@@ -32,6 +34,8 @@ struct pgconn_settings {
 	long statement_ms;            /* statement_timeout on the server */
 	long keepalive_ms;            /* dead-peer detection: keepalives and
 				       * tcp_user_timeout are derived from it */
+	long lock_ms;                 /* lock_timeout on the server; 0: none */
+	bool readonly;                /* default_transaction_read_only */
 };
 
 /* Milliseconds on CLOCK_BOOTTIME: monotonic, and it keeps counting while
@@ -41,6 +45,10 @@ int64_t pgconn_now_ms(void);
 
 /* Refuse a conninfo that does not parse or that holds a password. */
 int pgconn_check(const char *conninfo, struct dl_error *err);
+
+/* "PostgreSQL database D on H:P" from a conninfo, for status lines and
+ * logs: only the server and database, never the rest. */
+void pgconn_describe(const char *conninfo, char *buf, size_t size);
 
 /* Connect within s->connect_ms; NULL with err on failure. */
 PGconn *pgconn_connect(const struct pgconn_settings *s, struct dl_error *err);

@@ -17,8 +17,8 @@
 #include <stddef.h>
 
 #include "deadlined/arena.h"
-#include "deadlined/duration.h"
 #include "deadlined/error.h"
+#include "deadlined/schema_values.h"
 
 enum schema_type {
 	SCHEMA_STRING,    /* const char * */
@@ -34,22 +34,6 @@ enum schema_type {
 	SCHEMA_CUSTOM,    /* handled by custom() */
 	SCHEMA_NUMBER,    /* double, whole or decimal, within [min, max]; NAN when
 			     unset and no default */
-};
-
-struct schema_duration {
-	bool set;
-	struct duration d;
-	int line;         /* where it was written, for later checks */
-};
-
-struct schema_strings {
-	const char **v;
-	size_t n;
-};
-
-struct schema_list {
-	void *v;          /* n elements of the field's elem_size */
-	size_t n;
 };
 
 struct schema_ctx {

@@ -121,7 +121,8 @@ static double evaluate_only(const struct conf *conf, const char *db, size_t *obl
 	struct dl_moment now;
 	double t0 = seconds();
 
-	if (source_open(db, 5000, &src, &err) < 0 || evaluate_parse_as_of(AS_OF, &now, &err) < 0 ||
+	if (source_open(&(struct source_conf){ .database = db, .busy_timeout_ms = 5000 }, &src,
+			&err) < 0 || evaluate_parse_as_of(AS_OF, &now, &err) < 0 ||
 	    evaluate_run(conf, src, NULL, now, &hooks, &sum, &err) < 0)
 		die(db, err.msg);
 	*obligations = 0;
@@ -296,7 +297,8 @@ int main(int argc, char **argv)
 	b.conf = conf;
 	b.db = copy;
 	b.now_unix = 1795435200;
-	if (state_open(state, &b.st, &err) < 0 || notify_open(conf, b.st, &b.n, &err) < 0 ||
+	if (state_open(&(struct state_conf){ .database = state }, &b.st, &err) < 0 ||
+	    notify_open(conf, b.st, &b.n, &err) < 0 ||
 	    poller_open(&b.poller, &err) < 0)
 		die(state, err.msg);
 	/* The service's first poll: full, against the stored state. */

@@ -42,7 +42,7 @@ receivers = {
         ca_file = "$TMP/test-ca.pem"; connect_timeout = 1; timeout = 2; };
 };
 CONF
-"$BUILD/tools/dl-outbox" "$CI" version > /dev/null || { bad "the store would not open"; finish; exit 1; }
+"$BUILD/tools/dl-outbox" "$CI" open || { bad "the store would not open"; finish; exit 1; }
 
 # Messages m1 .. mN arrive 15 at a time, every 0.6 s, in the background;
 # each takes the receiver 50 ms, so a disturbance finds a batch under way.

@@ -6,7 +6,7 @@
  *     RESIGNED <epoch> <holder> <at_ms>            stopped acting, then resigned
  * With CONF (a deadlined.conf naming a receiver "r") it is an outbox worker
  * instead: as leader it claims due messages from the PostgreSQL store under
- * its epoch (state_pg.h), and for each, right after asking lease_leader(),
+ * its epoch (state_set_fence), and for each, right after asking lease_leader(),
  *     SEND <epoch> <holder> <at_ms> <msg_id>        then sends it through r,
  *     MARKED <epoch> <holder> <at_ms> <msg_id>      marked sent under the fence,
  *     FENCED <epoch> <holder> <at_ms> <msg_id>      or refused by the fence.
@@ -32,7 +32,7 @@
 #include "deadlined/lease.h"
 #include "deadlined/log.h"
 #include "deadlined/receiver.h"
-#include "deadlined/state_pg.h"
+#include "deadlined/state.h"
 
 #define BATCH 5
 
@@ -40,7 +40,7 @@
 struct claimed {
 	int64_t id;
 	int attempts;
-	char msg_id[64], payload[256];
+	char msg_id[64], payload[256], recipient[64];
 };
 
 struct claims {
@@ -95,12 +95,13 @@ static int keep(void *ctx, const struct state_message *m)
 	k->attempts = m->attempts;
 	snprintf(k->msg_id, sizeof k->msg_id, "%s", m->msg_id);
 	snprintf(k->payload, sizeof k->payload, "%s", m->payload ? m->payload : "{}");
+	snprintf(k->recipient, sizeof k->recipient, "%s", m->recipient ? m->recipient : "");
 	return c->n < BATCH ? 0 : 1;
 }
 
 /* As leader: claim a batch under our epoch and send each message, asking
  * the lease right before each send, as the daemon's drain does. */
-static void drain(struct lease *l, struct state_pg *st, struct receiver *r, int fd,
+static void drain(struct lease *l, struct state *st, struct receiver *r, int fd,
 		  const char *holder, int64_t *last_until)
 {
 	struct claims c = { .n = 0 };
@@ -111,8 +112,8 @@ static void drain(struct lease *l, struct state_pg *st, struct receiver *r, int 
 	if (!lease_leader(l))
 		return;
 	act(l, fd, holder, last_until);
-	state_pg_set_fence(st, lease_name, lease_epoch(l));
-	if (state_pg_claim_due(st, now, BATCH, keep, &c, &err) < 0) {
+	state_set_fence(st, lease_name, lease_epoch(l));
+	if (state_each_due(st, now, BATCH, keep, &c, &err) < 0) {
 		log_msg(LOG_WARNING, "%s", err.msg);
 		return;
 	}
@@ -130,11 +131,14 @@ static void drain(struct lease *l, struct state_pg *st, struct receiver *r, int 
 			m.msg_id);
 		receiver_send(r, &m, 1, &res);
 		if (res.status != DELIVERY_OK) {
-			state_pg_mark_message(st, m.id, "pending", c.v[i].attempts + 1, now + 1,
-					      res.detail, &err);
+			state_mark_message(st, m.id, "pending", c.v[i].attempts + 1, now + 1,
+					   res.detail, 0, &err);
 			continue;
 		}
-		rc = state_pg_mark_sent(st, m.id, c.v[i].attempts + 1, now, res.detail, day, &err);
+		rc = state_add_sent(st, c.v[i].recipient, day, &err);
+		if (rc == 0)
+			rc = state_mark_message(st, m.id, "sent", c.v[i].attempts + 1, now,
+						res.detail, now, &err);
 		if (rc < 0)
 			log_msg(LOG_WARNING, "%s", err.msg);
 		journal(fd, "%s %lld %s %lld %s\n", rc == 0 ? "MARKED" : "FENCED",
@@ -144,11 +148,12 @@ static void drain(struct lease *l, struct state_pg *st, struct receiver *r, int 
 
 /* The worker's receiver "r" and store, when CONF is given. */
 static int open_worker(const char *path, const struct pgconn_settings *pg, struct conf **conf,
-		       struct receiver **r, struct state_pg **st)
+		       struct receiver **r, struct state **st)
 {
 	struct dl_errors errors = { 0 };
 	struct dl_error err;
 	const struct receiver_conf *rc;
+	struct state_conf sc = { .driver = "postgresql", .conninfo = pg->conninfo };
 
 	if (conf_load(path, conf, &errors) < 0) {
 		for (size_t i = 0; i < errors.n; i++)
@@ -160,7 +165,7 @@ static int open_worker(const char *path, const struct pgconn_settings *pg, struc
 		fprintf(stderr, "dl-lease: %s names no receiver \"r\"\n", path);
 		return -1;
 	}
-	if (receiver_open(rc, r, &err) < 0 || state_pg_open(pg, st, &err) < 0) {
+	if (receiver_open(rc, r, &err) < 0 || state_open(&sc, st, &err) < 0) {
 		fprintf(stderr, "dl-lease: %s\n", err.msg);
 		return -1;
 	}
@@ -176,7 +181,7 @@ int main(int argc, char **argv)
 	int64_t last_until = 0;
 	struct conf *conf = NULL;
 	struct receiver *r = NULL;
-	struct state_pg *st = NULL;
+	struct state *st = NULL;
 	int fd, rc = 0;
 
 	if (argc != 8 && argc != 9) {
@@ -207,10 +212,6 @@ int main(int argc, char **argv)
 	fd = open(argv[7], O_WRONLY | O_APPEND | O_CREAT, 0644);
 	if (fd < 0)
 		perror(argv[7]);
-	/* The store's statements too are bounded well inside the lease. */
-	s.pg.connect_ms = s.renew_ms;
-	s.pg.statement_ms = s.lease_ms / 2;
-	s.pg.keepalive_ms = s.lease_ms / 2;
 	if (fd < 0 || (argc == 9 && open_worker(argv[8], &s.pg, &conf, &r, &st) < 0))
 		stop = rc = 1;
 	free(password);
@@ -245,7 +246,7 @@ int main(int argc, char **argv)
 	if (fd >= 0)
 		close(fd);
 	lease_close(l);
-	state_pg_close(st);
+	state_close(st);
 	receiver_close(r);
 	conf_free(conf);
 	return rc;
