@@ -636,9 +636,28 @@ static const char *daemon_liveness(const char *pid)
 	return buf;
 }
 
+/* A pair's leader as the shared store says now: who, which epoch, since
+ * when, and whether its lease still runs. */
+static void print_leader(const struct state_leader *lead)
+{
+	if (!lead->found) {
+		printf("%-18s no daemon has led yet\n", "pair");
+		return;
+	}
+	if (lead->expires_in_ms >= 0)
+		printf("%-18s leader %s, epoch %" PRId64 " (lease %s), lease runs %" PRId64
+		       " s more\n", "pair", lead->holder, lead->epoch, lead->name,
+		       lead->expires_in_ms / 1000);
+	else
+		printf("%-18s no leader: the lease of %s (epoch %" PRId64 ") ran out %" PRId64
+		       " s ago\n", "pair", lead->holder, lead->epoch, -lead->expires_in_ms / 1000);
+	print_time("  since", lead->since);
+}
+
 static int cmd_status(const struct options *opt, struct conf *conf, char **args)
 {
 	char loaded[64], pid[32], where[512];
+	struct state_leader lead;
 	struct state_status s;
 	struct state *st;
 	struct dl_error err;
@@ -653,12 +672,18 @@ static int cmd_status(const struct options *opt, struct conf *conf, char **args)
 		rc = state_get_meta(st, "config_loaded", loaded, sizeof loaded, &err);
 	if (rc == 0)
 		rc = state_get_meta(st, "pid", pid, sizeof pid, &err);
+	if (rc == 0)
+		rc = state_leader(st, &lead, &err);
 	state_close(st);
 	if (rc < 0)
 		return runtime_error("status", &err);
 	printf("%-18s %s\n", "config", conf->path ? conf->path : "(built-in defaults)");
-	if (loaded[0])
+	if (loaded[0] && lead.shared)
+		printf("%-18s %s by the leader\n", "  loaded", loaded);
+	else if (loaded[0])
 		printf("%-18s %s by the daemon (%s)\n", "  loaded", loaded, daemon_liveness(pid));
+	if (lead.shared)
+		print_leader(&lead);
 	printf("%-18s %s\n", "state database", state_describe(&conf->state, where, sizeof where));
 	print_time("last poll", s.last.finished);
 	if (s.last.id)

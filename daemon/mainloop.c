@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "deadlined/ha.h"
 #include "deadlined/log.h"
 #include "deadlined/notify.h"
 #include "deadlined/poller.h"
@@ -17,6 +18,7 @@
 
 #define DELIVER_ROUNDS 20
 #define DELIVER_MAX 200
+#define DELIVER_MAX_HA 20          /* a pair asks the lease more often */
 
 struct loop {
 	const char *path, *db;
@@ -30,6 +32,7 @@ struct loop {
 	char reload_note[200];      /* a rejected reload, until one succeeds */
 	struct poller *poller;      /* keeps the case database open */
 	int64_t meta_seq;           /* source_seq as last stored in meta */
+	struct ha *ha;              /* NULL unless the store is shared by a pair */
 };
 
 static int64_t now_unix(void)
@@ -57,12 +60,18 @@ static void log_warnings(const struct conf *conf)
 	errors_clear(&w);
 }
 
+/* What deadlinectl status says of the daemon; in a pair, of the leader. */
 static void record_start(struct loop *l)
 {
-	char buf[64];
+	char buf[256];
 	time_t t = time(NULL);
 	struct tm tm;
 
+	if (!ha_leader(l->ha)) {
+		log_warnings(l->conf);
+		return;
+	}
+	set_meta(l, "leader", ha_describe(l->ha, buf, sizeof buf));
 	localtime_r(&t, &tm);
 	strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
 	set_meta(l, "config_loaded", buf);
@@ -76,12 +85,16 @@ static void update_status(struct loop *l)
 {
 	struct state_status s;
 	struct dl_error err;
+	char role[200];
 
+	ha_describe(l->ha, role, sizeof role);
 	if (state_status(l->st, &s, &err) < 0) {
-		service_status("state database unreadable: %s", err.msg);
+		service_status("%s%sstate database unreadable: %s", role, role[0] ? "; " : "",
+			       err.msg);
 		return;
 	}
-	service_status("%ld open, %ld overdue, %ld due soon; outbox %ld, dead %ld; last poll %s%s%s%s%s",
+	service_status("%s%s%ld open, %ld overdue, %ld due soon; outbox %ld, dead %ld; "
+		       "last poll %s%s%s%s%s", role, role[0] ? "; " : "",
 		       s.open, s.overdue, s.due_soon, s.pending, s.dead, l->last_poll,
 		       l->note[0] ? "; " : "", l->note, l->reload_note[0] ? "; " : "",
 		       l->reload_note);
@@ -93,8 +106,14 @@ static void deliver(struct loop *l)
 	struct dl_error err;
 
 	for (int round = 0; round < DELIVER_ROUNDS && !service_stop_requested; round++) {
-		if (notify_deliver(l->n, now_unix(), DELIVER_MAX, &r, &err) < 0) {
-			log_msg(LOG_ERR, "delivery: %s", err.msg);
+		/* In a pair: only while the lease is ours, asked before each
+		 * (smaller) round; the store's fence stands behind this. */
+		if (!ha_leader(l->ha))
+			return;
+		if (notify_deliver(l->n, now_unix(), l->ha ? DELIVER_MAX_HA : DELIVER_MAX, &r,
+				   &err) < 0) {
+			log_msg(strncmp(err.msg, STATE_FENCED_PREFIX, strlen(STATE_FENCED_PREFIX)) ?
+				LOG_ERR : LOG_NOTICE, "delivery: %s", err.msg);
 			return;
 		}
 		service_keepalive();
@@ -142,6 +161,11 @@ static void log_errors(const struct dl_errors *errors)
 		log_msg(LOG_ERR, "reload: %s", errors->msg[i]);
 }
 
+static bool same(const char *a, const char *b)
+{
+	return a && b ? strcmp(a, b) == 0 : a == b;
+}
+
 /* SIGHUP: the new configuration replaces the old only when it is valid. */
 static void reload(struct loop *l)
 {
@@ -158,9 +182,12 @@ static void reload(struct loop *l)
 			 "(old configuration kept)", errors.n, errors.n == 1 ? "" : "s", l->path);
 		errors_clear(&errors);
 	} else if (strcmp(fresh->state.database, l->conf->state.database) != 0 ||
-		   strcmp(fresh->state.driver, l->conf->state.driver) != 0) {
-		snprintf(l->reload_note, sizeof l->reload_note, "reload rejected: state.database "
-			 "and state.driver cannot change while running; restart instead");
+		   strcmp(fresh->state.driver, l->conf->state.driver) != 0 ||
+		   !same(fresh->state.conninfo, l->conf->state.conninfo) ||
+		   memcmp(&fresh->ha.lease, &l->conf->ha.lease, 3 * sizeof(double)) ||
+		   strcmp(fresh->ha.name, l->conf->ha.name)) {
+		snprintf(l->reload_note, sizeof l->reload_note, "reload rejected: the state store "
+			 "and the ha settings cannot change while running; restart instead");
 		log_msg(LOG_ERR, "%s", l->reload_note);
 		conf_free(fresh);
 	} else if (notify_open(fresh, l->st, &n, &err) < 0) {
@@ -210,10 +237,39 @@ static uint64_t sleep_usec(struct loop *l)
 	return sleep;
 }
 
+/* In a pair, on becoming leader: poll at once, with a full evaluation
+ * (the other daemon's polls changed the store meanwhile). */
+static void take_role(struct loop *l)
+{
+	char role[200];
+
+	log_msg(LOG_NOTICE, "%s", ha_describe(l->ha, role, sizeof role));
+	if (ha_leader(l->ha)) {
+		l->next_poll = 0;
+		poller_want_full(l->poller);
+		record_start(l);
+	}
+}
+
+/* The keepalive hook: the lease is renewed during long polls too. */
+static void tick(void *ctx)
+{
+	struct loop *l = ctx;
+
+	if (ha_tick(l->ha, false))
+		take_role(l);
+}
+
 static void loop_once(struct loop *l, int64_t *last_poll_at)
 {
 	int64_t now = now_unix();
 
+	if (ha_tick(l->ha, true))
+		take_role(l);
+	if (!ha_leader(l->ha)) {
+		update_status(l);
+		return;
+	}
 	/* A digest time or midnight that came before next_poll moves it. */
 	if (service_now_usec() >= l->next_poll || now >= *last_poll_at + 86400 ||
 	    date_next_local(*last_poll_at, 0) <= now ||
@@ -233,27 +289,40 @@ int mainloop_run(const char *config_path, struct conf **conf, const char *db)
 	int64_t last_poll_at = 0;
 
 	snprintf(l.last_poll, sizeof l.last_poll, "never");
-	if (service_init() < 0 || poller_open(&l.poller, &err) < 0 || state_open(&l.conf->state, &l.st, &err) < 0 ||
-	    notify_open(l.conf, l.st, &l.n, &err) < 0) {
+	if (service_init() < 0 || poller_open(&l.poller, &err) < 0 ||
+	    state_open(&l.conf->state, &l.st, &err) < 0 ||
+	    notify_open(l.conf, l.st, &l.n, &err) < 0 || ha_open(l.conf, l.st, &l.ha, &err) < 0) {
 		log_msg(LOG_ERR, "cannot start: %s", err.msg);
+		notify_close(l.n);
 		state_close(l.st);
 		poller_close(l.poller);
 		return -1;
 	}
+	service_set_tick(tick, &l);
+	ha_tick(l.ha, true);
 	log_set_level(l.conf->service.log_priority);
 	service_set_stop_grace((uint64_t)l.conf->service.stop_grace * 1000000u);
 	record_start(&l);
 	log_msg(LOG_NOTICE, "started with %s (%zu rules), polling every %ld s", config_path,
 		l.conf->rules.n, l.conf->service.poll_interval);
-	/* Ready once the first evaluation is stored; delivery follows. */
-	poll_once(&l);
-	last_poll_at = now_unix();
+	/* Ready once the first evaluation is stored (a standby: at once);
+	 * delivery follows. */
+	if (ha_leader(l.ha)) {
+		if (l.ha)
+			take_role(&l);
+		poll_once(&l);
+		last_poll_at = now_unix();
+	}
 	service_ready();
 	update_status(&l);
 	deliver(&l);
 	update_status(&l);
 	while (!service_stop_requested) {
-		service_sleep(sleep_usec(&l));
+		uint64_t sleep = sleep_usec(&l);
+
+		if (l.ha && (uint64_t)ha_wait_ms(l.ha) * 1000u < sleep)
+			sleep = (uint64_t)ha_wait_ms(l.ha) * 1000u;
+		service_sleep_fd(sleep, ha_fd(l.ha));
 		if (service_stop_requested)
 			break;
 		if (service_reload_requested)
@@ -262,7 +331,11 @@ int mainloop_run(const char *config_path, struct conf **conf, const char *db)
 	}
 	service_stopping();
 	log_msg(LOG_NOTICE, "stopping");
-	set_meta(&l, "pid", "");      /* deadlinectl status: not running */
+	if (ha_leader(l.ha))
+		set_meta(&l, "pid", "");      /* deadlinectl status: not running */
+	/* The last send is done: resign, so a standby takes over at once. */
+	service_set_tick(NULL, NULL);
+	ha_close(l.ha);
 	notify_close(l.n);
 	poller_close(l.poller);
 	state_close(l.st);

@@ -272,3 +272,9 @@ int state_next_attempt(struct state *st, int64_t *when, struct dl_error *err)
 {
 	return st->ops->next_attempt(st, when, err);
 }
+
+int state_leader(struct state *st, struct state_leader *out, struct dl_error *err)
+{
+	memset(out, 0, sizeof *out);
+	return st->ops->leader ? st->ops->leader(st, out, err) : 0;
+}

@@ -1017,6 +1017,29 @@ static int pg_next_attempt(struct state *st, int64_t *when, struct dl_error *err
 			   " WHERE status = 'pending'", NULL, when, 1, err);
 }
 
+/* The most recently taken lease (a store holds one a pair). */
+static int pg_leader(struct state *st, struct state_leader *out, struct dl_error *err)
+{
+	PGresult *r = run(st, "SELECT name, holder, epoch, floor(extract(epoch FROM acquired_at))::bigint,"
+			  " (extract(epoch FROM expires_at - now()) * 1000)::bigint"
+			  " FROM deadlined_lease WHERE epoch > 0 ORDER BY acquired_at DESC LIMIT 1",
+			  NULL, err);
+
+	if (!r)
+		return -1;
+	out->shared = true;
+	if (PQntuples(r) == 1) {
+		out->found = true;
+		snprintf(out->name, sizeof out->name, "%s", PQgetvalue(r, 0, 0));
+		snprintf(out->holder, sizeof out->holder, "%s", PQgetvalue(r, 0, 1));
+		out->epoch = num64(r, 0, 2);
+		out->since = num64(r, 0, 3);
+		out->expires_in_ms = num64(r, 0, 4);
+	}
+	PQclear(r);
+	return 0;
+}
+
 const struct state_ops state_pg_ops = {
 	.driver = "postgresql",
 	.open = pg_open,
@@ -1057,4 +1080,5 @@ const struct state_ops state_pg_ops = {
 	.set_meta = pg_set_meta,
 	.get_meta = pg_get_meta,
 	.next_attempt = pg_next_attempt,
+	.leader = pg_leader,
 };

@@ -220,6 +220,17 @@ int state_set_meta(struct state *st, const char *key, const char *value,
 int state_get_meta(struct state *st, const char *key, char *buf, size_t size,
 		   struct dl_error *err);
 
+/* Who leads a pair sharing this store (lease.h), as the store says now. */
+struct state_leader {
+	bool shared;                 /* false: a store no pair shares (SQLite) */
+	bool found;                  /* a lease was ever taken */
+	char name[128], holder[192];
+	int64_t epoch;
+	int64_t since;               /* unix seconds the epoch began */
+	int64_t expires_in_ms;       /* < 0: it ran out that long ago */
+};
+int state_leader(struct state *st, struct state_leader *out, struct dl_error *err);
+
 /* The earliest next_attempt of a pending message, or 0 when none. */
 int state_next_attempt(struct state *st, int64_t *when, struct dl_error *err);
 

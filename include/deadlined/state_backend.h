@@ -102,6 +102,8 @@ struct state_ops {
 	int (*get_meta)(struct state *st, const char *key, char *buf, size_t size,
 		struct dl_error *err);
 	int (*next_attempt)(struct state *st, int64_t *when, struct dl_error *err);
+	/* NULL when no pair shares the store. */
+	int (*leader)(struct state *st, struct state_leader *out, struct dl_error *err);
 };
 
 extern const struct state_ops state_sqlite_ops;
