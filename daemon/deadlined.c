@@ -10,6 +10,7 @@
 
 #include "deadlined/conf.h"
 #include "deadlined/evaluate.h"
+#include "deadlined/ha.h"
 #include "deadlined/log.h"
 #include "deadlined/mainloop.h"
 #include "deadlined/notify.h"
@@ -149,6 +150,28 @@ static struct state_conf state_conf(const struct options *opt, const struct conf
 	return sc;
 }
 
+/* A store a pair shares is written by its leader only: --once takes the
+ * lease for its run (resigning at the end), or refuses while a daemon
+ * leads. */
+static int lead_once(const struct conf *conf, const struct state_conf *stc, struct state *st,
+		     struct ha **ha, struct dl_error *err)
+{
+	char role[256];
+
+	if (strcmp(stc->driver, conf->state.driver) != 0)
+		return 0;            /* a dry run's private store */
+	if (ha_open(conf, st, ha, err) < 0)
+		return -1;
+	if (!*ha)
+		return 0;
+	ha_tick(*ha, true);
+	if (ha_leader(*ha))
+		return 0;
+	error_set(err, "another daemon leads the pair sharing this store (%s); --once would "
+		  "compete with it", ha_describe(*ha, role, sizeof role));
+	return -1;
+}
+
 /* One poll and one round of delivery; with --dry-run, the messages that
  * would be made are listed and nothing is stored or sent. */
 static int run_once(const struct options *opt, const struct conf *conf)
@@ -160,6 +183,7 @@ static int run_once(const struct options *opt, const struct conf *conf)
 	struct source *src = NULL;
 	struct state *st = NULL;
 	struct notify *n = NULL;
+	struct ha *ha = NULL;
 	struct dl_error err;
 	int rc = -1;
 
@@ -172,7 +196,7 @@ static int run_once(const struct options *opt, const struct conf *conf)
 
 	sc.database = opt->db ? opt->db : conf->source.database;
 	if (source_open(&sc, &src, &err) == 0 && state_open(&stc, &st, &err) == 0 &&
-	    notify_open(conf, st, &n, &err) == 0)
+	    notify_open(conf, st, &n, &err) == 0 && lead_once(conf, &stc, st, &ha, &err) == 0)
 		rc = notify_poll(n, src, now, (int64_t)time(NULL), opt->dry_run, print_dry, NULL,
 				 &res, &sum, &err);
 	source_close(src);
@@ -187,6 +211,7 @@ static int run_once(const struct options *opt, const struct conf *conf)
 	if (rc < 0)
 		fprintf(stderr, "deadlined: %s\n", err.msg);
 	evaluate_summary_free(&sum);
+	ha_close(ha);
 	notify_close(n);
 	state_close(st);
 	return rc < 0 ? EXIT_RUNTIME : EXIT_OK;

@@ -68,7 +68,8 @@ conf pg "driver = \"postgresql\"; conninfo = \"host=127.0.0.1 port=$PG_PORT dbna
 norm() {
 	sed -E -e "s|$TMP/[a-z]+|TMP|g" -e 's/[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9:]{5,8}/TIME/g' \
 		-e 's/<[^>]*@[^>]*>/<ID>/g' -e 's/[0-9a-f]{16,}/HEX/g' -e 's/[0-9]+ (s|ms|seconds?) ago/N ago/g' \
-		-e 's/^(state database +).*/\1STORE/'
+		-e 's/^(state database +).*/\1STORE/' -e 's/(took +)[0-9]+ s/\1N s/' \
+		-e '/^pair  /,/^  since  /d' -e '/: lease deadlined: /d'
 }
 
 # run NAME: the same steps against one store; what each says goes to
@@ -107,6 +108,9 @@ grep -q 'Awaiting checks' "$TMP/pg.out" && ok || bad "the ack is not listed: $(c
 grep -q '^state database *PostgreSQL database state_pg on 127.0.0.1' "$TMP/pg.status" && ok \
 	|| bad "status does not name the PostgreSQL store: $(cat "$TMP/pg.status")"
 grep -q 'user=\|pw-Secret' "$TMP/pg.status" && bad "status shows more of the conninfo than server and database" || ok
+# --once took the pair's lease for its run and gave it up at the end.
+grep -q '^pair *no leader: the lease of .*:[0-9]* (epoch 2) ran out' "$TMP/pg.status" && ok \
+	|| bad "status after two --once runs: $(grep -A1 '^pair' "$TMP/pg.status")"
 [ "$(sed -n '/^== mail/{n;p}' "$TMP/pg.out")" -gt 0 ] && ok || bad "no mail from the PostgreSQL store"
 n=$(PG_DB=state_pg pg_psql -At -c "SELECT count(*) FROM obligations")
 [ "${n:-0}" -gt 5 ] && ok || bad "$n obligations in PostgreSQL"
@@ -135,6 +139,13 @@ $C -c "$TMP/empty.conf" status > "$TMP/out" 2>&1 && bad "status on an empty data
 grep -q "schema version 0" "$TMP/out" && ok || bad "status on an empty database: $(cat "$TMP/out")"
 [ "$(PG_DB=empty_pg pg_psql -At -c "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" = 0 ] \
 	&& ok || bad "a read-only command made tables"
+
+# While another daemon leads the pair, --once refuses to compete with it.
+PG_DB=state_pg pg_psql -c "UPDATE deadlined_lease SET holder = 'other:1', epoch = epoch + 1,
+	expires_at = now() + interval '1 hour'"
+out=$($DEADLINED -c "$TMP/pg.conf" --once --as-of 2025-01-27T09:00 2>&1) \
+	&& bad "--once ran while another daemon led" || ok
+printf '%s' "$out" | grep -q "another daemon leads the pair.*other:1" && ok || bad "--once: $out"
 
 # A newer schema is refused and left alone.
 PG_DB=state_pg pg_psql -c "UPDATE deadlined_schema SET version = 99"
