@@ -33,6 +33,7 @@ struct loop {
 	struct poller *poller;      /* keeps the case database open */
 	int64_t meta_seq;           /* source_seq as last stored in meta */
 	struct ha *ha;              /* NULL unless the store is shared by a pair */
+	bool role_changed;          /* seen by the keepalive hook */
 };
 
 static int64_t now_unix(void)
@@ -161,6 +162,14 @@ static void log_errors(const struct dl_errors *errors)
 		log_msg(LOG_ERR, "reload: %s", errors->msg[i]);
 }
 
+/* notify's gate: right before each batch goes to a receiver. */
+static bool may_send(void *ctx)
+{
+	struct loop *l = ctx;
+
+	return ha_leader(l->ha);
+}
+
 static bool same(const char *a, const char *b)
 {
 	return a && b ? strcmp(a, b) == 0 : a == b;
@@ -198,6 +207,8 @@ static void reload(struct loop *l)
 		conf_free(l->conf);
 		l->conf = fresh;
 		l->n = n;
+		if (l->ha)
+			notify_set_gate(n, may_send, l);
 		setenv("TZ", fresh->timezone, 1);
 		tzset();
 		log_set_level(fresh->service.log_priority);
@@ -251,21 +262,25 @@ static void take_role(struct loop *l)
 	}
 }
 
-/* The keepalive hook: the lease is renewed during long polls too. */
+/* The keepalive hook: the lease is renewed during long polls too.  What
+ * a change of role asks for waits for loop_once, outside the poll. */
 static void tick(void *ctx)
 {
 	struct loop *l = ctx;
 
 	if (ha_tick(l->ha, false))
-		take_role(l);
+		l->role_changed = true;
 }
+
 
 static void loop_once(struct loop *l, int64_t *last_poll_at)
 {
 	int64_t now = now_unix();
 
-	if (ha_tick(l->ha, true))
+	if (ha_tick(l->ha, true) || l->role_changed) {
+		l->role_changed = false;
 		take_role(l);
+	}
 	if (!ha_leader(l->ha)) {
 		update_status(l);
 		return;
@@ -299,6 +314,8 @@ int mainloop_run(const char *config_path, struct conf **conf, const char *db)
 		return -1;
 	}
 	service_set_tick(tick, &l);
+	if (l.ha)
+		notify_set_gate(l.n, may_send, &l);
 	ha_tick(l.ha, true);
 	log_set_level(l.conf->service.log_priority);
 	service_set_stop_grace((uint64_t)l.conf->service.stop_grace * 1000000u);

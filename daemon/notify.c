@@ -34,7 +34,15 @@ struct notify {
 	char host[64];
 	char **warned;              /* "role team" pairs already warned of */
 	size_t nwarned, capwarned;
+	bool (*may_send)(void *ctx);   /* in a pair: the lease, asked per batch */
+	void *gate_ctx;
 };
+
+void notify_set_gate(struct notify *n, bool (*may_send)(void *ctx), void *ctx)
+{
+	n->may_send = may_send;
+	n->gate_ctx = ctx;
+}
 
 int notify_open(const struct conf *conf, struct state *st, struct notify **out,
 		struct dl_error *err)
@@ -1054,6 +1062,12 @@ static int send_batch(struct notify *n, struct pending **v, size_t count, int64_
 			results[i] = (struct delivery_result){ DELIVERY_RETRY, 0, "" };
 			snprintf(results[i].detail, sizeof results[i].detail, "%s", rerr.msg);
 		}
+	}
+	/* A leader paused or cut off since the claim sends nothing. */
+	if (n->may_send && !n->may_send(n->gate_ctx)) {
+		error_set(err, STATE_FENCED_PREFIX "no longer the leader: %zu claimed message%s "
+			  "left for the new one", count, count == 1 ? "" : "s");
+		return -1;
 	}
 	if (r)
 		receiver_send(r, msgs, count, results);

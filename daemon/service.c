@@ -120,16 +120,15 @@ void service_keepalive(void)
 		service_extend_timeout(EXTEND_BY);
 		last_extend = now;
 	}
+	if (watchdog_every && now - last_ping >= watchdog_every) {
+		sd_notify(0, "WATCHDOG=1");
+		last_ping = now;
+	}
+	/* After the ping: the hook may wait on a network for a while. */
 	if (tick_fn && !in_tick) {
 		in_tick = true;
 		tick_fn(tick_ctx);
 		in_tick = false;
-	}
-	if (!watchdog_every)
-		return;
-	if (now - last_ping >= watchdog_every) {
-		sd_notify(0, "WATCHDOG=1");
-		last_ping = now;
 	}
 }
 

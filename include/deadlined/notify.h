@@ -25,6 +25,12 @@ int notify_open(const struct conf *conf, struct state *st, struct notify **out,
 		struct dl_error *err);
 void notify_close(struct notify *n);
 
+/* In an active/standby pair: may_send is asked right before each batch is
+ * handed to a receiver; when it says no, the delivery round stops with an
+ * error that begins STATE_FENCED_PREFIX, nothing more is sent, and what was
+ * claimed stays pending for the new leader.  NULL: always send. */
+void notify_set_gate(struct notify *n, bool (*may_send)(void *ctx), void *ctx);
+
 struct notify_poll_result {
 	long cases, open, due_soon, overdue, escalated, findings, enqueued;
 };
