@@ -67,6 +67,17 @@ stop_all() {
 	PIDS=""
 }
 
+# sanitizer_reports: a report of AddressSanitizer, UBSan or LeakSanitizer in
+# any process's log ($TMP/*.err) is a failed check: with a standby ready to
+# take over, a crash would otherwise pass unseen.
+sanitizer_reports() {
+	if grep -l "Sanitizer\|runtime error:" "$TMP"/*.err > "$TMP/san.list" 2>/dev/null; then
+		bad "sanitizer reports in $(cat "$TMP/san.list"): $(grep -h -A5 "Sanitizer\|runtime error:" "$TMP"/*.err | head -20)"
+	else
+		ok
+	fi
+}
+
 # lease_history LEASE_NAME FILE: the lease's history, for lease_check.py.
 lease_history() {
 	pg_psql -At -F ' ' -c "SELECT epoch, holder, extract(epoch FROM acquired_at) * 1000,

@@ -89,4 +89,5 @@ else bad "$(cat "$TMP/check.out")"; fi
 cat "$TMP/check.out"
 count=$(pg_psql -At -c "SELECT sum(n) FROM sent_count WHERE recipient = 'w@example.org'")
 if [ "$count" = "$N" ]; then ok; else bad "daily counts add up to $count, want $N (once each)"; fi
+sanitizer_reports
 finish

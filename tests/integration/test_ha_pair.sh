@@ -227,5 +227,10 @@ echo "slowest handover after a clean stop: $fast ms"
 counted=$(pg_psql -At -c "SELECT coalesce(sum(n), 0) FROM sent_count")
 sent=$(pg_psql -At -c "SELECT count(*) FROM outbox WHERE status = 'sent' AND recipient IS NOT NULL")
 [ "$counted" = "$sent" ] && ok || bad "daily counts add up to $counted, $sent messages were sent"
-grep -h "error\|ERROR" "$TMP"/*.err | grep -v "no answer\|connection\|terminat\|fenced\|shut" | head -5
+# With a standby ready to take over, a daemon's crash would pass unseen.
+if grep -l "Sanitizer\|runtime error:\|Segmentation\|Aborted" "$TMP"/*.err > "$TMP/crashed" 2>/dev/null; then
+	bad "a daemon crashed or a sanitizer reported: $(grep -h -A5 "Sanitizer\|runtime error:" "$TMP"/*.err | head -20)"
+else
+	ok
+fi
 finish

@@ -95,4 +95,5 @@ $PY tests/helpers/lease_check.py "$J" --history "$TMP/history-t" | awk '/^handov
 	END { print "clean stops: " n ", slowest handover " max " ms"; exit bad }' \
 	&& ok || bad "a handover after a clean stop took 1 s or more"
 grep -h -i "password" "$TMP"/*.err && bad "a password reached the log"
+sanitizer_reports
 finish
