@@ -252,6 +252,7 @@ static const struct schema_field version_fields[] = {
 	{ "effective_from", F(DATE, effective_from), .help = "first start date it applies to" },
 	{ "effective_until", F(DATE, effective_until), .help = "last start date it applies to" },
 	{ "due", F(CUSTOM, due), .required = true, .custom = read_steps,
+	  .members = step_fields,
 	  .help = "a list of steps, e.g. ( \"20 working days\", \"3 months\" )" },
 	{ "count_start_day", F(BOOL, count_start_day), .help = "count the start day as day 1" },
 	{ 0 }
@@ -327,6 +328,7 @@ static const struct schema_field rule_fields[] = {
 	{ "met", F(STRINGS, met), .max = 16, .help = "event kinds that meet it" },
 	{ "cancel", F(STRINGS, cancel), .max = 16, .help = "event kinds that cancel it" },
 	{ "due", F(CUSTOM, due), .required = true, .custom = read_steps,
+	  .members = step_fields,
 	  .help = "a list of steps, e.g. ( \"20 working days\", \"3 months\" )" },
 	{ "repeat", F(BOOL, repeat), .def = "false",
 	  .help = "after a met event open the next obligation; the last step repeats" },
@@ -1296,4 +1298,9 @@ size_t conf_warnings(const struct conf *conf, struct dl_errors *out)
 				   "url_credential or url_file rather than url in %s", rc[i].name,
 				   rc[i].format, conf->path ? conf->path : "the configuration");
 	return out->n - before;
+}
+
+const struct schema_field *conf_schema(void)
+{
+	return top_fields;
 }

@@ -133,21 +133,17 @@ static int deliver_all(struct notify *n, struct notify_deliver_result *total,
 	return 0;
 }
 
-/* A dry run must not create a state database that did not exist.  SQLite
- * makes a private temporary file for "" (deleted on close): unlike
- * ":memory:" its pages spill to disk, so a big source does not take
- * gigabytes of memory. */
+/* A dry run must not create a state database that did not exist: it uses
+ * a private, temporary SQLite one instead (SQLite's "", deleted on close:
+ * unlike ":memory:" its pages spill to disk, so a big source does not take
+ * gigabytes of memory). */
 static struct state_conf state_conf(const struct options *opt, const struct conf *conf)
 {
-	struct state_conf sc = conf->state;
+	static const struct state_conf scratch = { .driver = "sqlite", .database = "" };
 
-	/* A shared store (PostgreSQL) is not touched by a dry run at all: it
-	 * runs on a private temporary one, as against a fresh store. */
-	if (opt->dry_run && (strcmp(sc.driver, "sqlite") || !state_exists(&sc))) {
-		sc.driver = "sqlite";
-		sc.database = "";
-	}
-	return sc;
+	/* A shared store (PostgreSQL) is not touched by a dry run at all. */
+	return opt->dry_run && (strcmp(conf->state.driver, "sqlite") != 0 ||
+				!state_exists(&conf->state)) ? scratch : conf->state;
 }
 
 /* A store a pair shares is written by its leader only: --once takes the

@@ -1127,7 +1127,7 @@ int notify_test(struct notify *n, const char *receiver, const char *to,
 		return -1;
 	}
 	if (rc->kind != RECEIVER_WEBHOOK && !to && rc->to.n == 0) {
-		error_set(err, "receiver %s has no fixed 'to' address; give --to ADDRESS", receiver);
+		error_set(err, "receiver %s has no fixed 'to' address; give --recipient ADDRESS", receiver);
 		return -1;
 	}
 	if (!(r = get_receiver(n, receiver, err)))

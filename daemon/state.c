@@ -34,6 +34,13 @@ const char *state_driver_names(void)
 	return backend_names(backends, NBACKENDS, names, sizeof names);
 }
 
+bool state_exists(const struct state_conf *conf)
+{
+	const struct state_ops *ops = backend(conf->driver);
+
+	return ops && ops->exists(conf);
+}
+
 static int open_store(const struct state_conf *conf, bool readonly, struct state **out,
 		      struct dl_error *err)
 {
@@ -46,13 +53,6 @@ static int open_store(const struct state_conf *conf, bool readonly, struct state
 		return -1;
 	}
 	return ops->open(conf, readonly, out, err);
-}
-
-bool state_exists(const struct state_conf *conf)
-{
-	const struct state_ops *ops = backend(conf->driver);
-
-	return ops && ops->exists(conf);
 }
 
 const char *state_describe(const struct state_conf *conf, char *buf, size_t size)

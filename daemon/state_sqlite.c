@@ -919,9 +919,9 @@ static int sqlite_next_attempt(struct state *st, int64_t *when, struct dl_error 
 
 const struct state_ops state_sqlite_ops = {
 	.driver = "sqlite",
-	.open = sqlite_open,
 	.exists = sqlite_exists,
 	.describe = sqlite_describe,
+	.open = sqlite_open,
 	.set_write_wait = sqlite_set_write_wait,
 	.close = sqlite_close,
 	.begin = sqlite_begin,

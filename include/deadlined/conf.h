@@ -112,6 +112,12 @@ struct conf {
 	struct conf_kinds *kinds;    /* every known event kind, hashed */
 };
 
+/* The settings tables (schema.h), top level first: every setting a file
+ * may hold, for tools and for the test that keeps deadlined.conf(5) true
+ * to them. */
+struct schema_field;
+const struct schema_field *conf_schema(void);
+
 /* The receiver with this name, or NULL. */
 const struct receiver_conf *conf_receiver(const struct conf *conf, const char *name);
 

@@ -53,7 +53,9 @@ struct schema_field {
 	bool required;
 	long min, max;    /* INT: bounds; STRINGS, LIST, MAP: element count */
 	const char *def;  /* the default as written in a file, or NULL */
-	const struct schema_field *members;   /* GROUP, LIST, MAP */
+	const struct schema_field *members;   /* GROUP, LIST, MAP; CUSTOM: the
+						 table its handler reads a group
+						 with, if any */
 	size_t elem_size;                     /* LIST, MAP */
 	schema_custom_fn custom;              /* CUSTOM */
 	const char *help;

@@ -39,11 +39,11 @@ struct state_conf {
 bool state_driver_known(const char *driver);
 const char *state_driver_names(void);
 
-/* Is there a store to read yet?  (A file that exists; a server database is
- * taken to exist, and opening it says otherwise.) */
+/* Has the store been made (by a daemon's first start)?  Commands that only
+ * read say so rather than open nothing. */
 bool state_exists(const struct state_conf *conf);
 /* Where the store is, for people and logs: the SQLite file's path, or the
- * PostgreSQL server and database (never the user's password). */
+ * PostgreSQL server and database (never the rest of the conninfo). */
 const char *state_describe(const struct state_conf *conf, char *buf, size_t size);
 
 /* Open (creating and migrating) for the daemon and for commands that write

@@ -39,9 +39,9 @@ struct state {
 struct state_ops {
 	const char *driver;        /* state.driver's value */
 
+	bool (*exists)(const struct state_conf *conf);
 	int (*open)(const struct state_conf *conf, bool readonly, struct state **out,
 		    struct dl_error *err);
-	bool (*exists)(const struct state_conf *conf);
 	void (*describe)(const struct state_conf *conf, char *buf, size_t size);
 	void (*set_write_wait)(struct state *st, int ms);
 	void (*close)(struct state *st);

@@ -7,7 +7,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,20 +138,6 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 	return remove(path);
 }
 
-/* Files in a folder (not . and ..). */
-static int count_files(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
-
 /* The type picks the backend: a message sent to a maildir receiver lands in
  * its new/ folder; each backend's own checks and secrets come through
  * receiver_open with the receiver's name; an unknown type is refused. */
@@ -183,7 +168,7 @@ static void test_dispatch(void **state)
 	receiver_send(r, &m, 1, &res);
 	receiver_close(r);
 	assert_int_equal(res.status, DELIVERY_OK);
-	assert_int_equal(count_files(fresh), 1);
+	assert_int_equal(test_count_files(fresh), 1);
 	assert_int_equal(nftw(box, rm_entry, 8, FTW_DEPTH | FTW_PHYS), 0);
 
 	assert_int_equal(receiver_open(&sc, &r, &err), -1);

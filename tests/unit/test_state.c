@@ -119,6 +119,9 @@ static void test_driver(void **s)
 
 	(void)s;
 	state_close(fresh());
+	assert_true(state_exists(&(struct state_conf){ .database = path }));
+	assert_false(state_exists(&(struct state_conf){ .database = "/nonexistent/state.db" }));
+	assert_false(state_exists(&(struct state_conf){ .driver = "oracle", .database = path }));
 	assert_true(state_driver_known("sqlite"));
 	assert_true(state_driver_known("postgresql"));
 	assert_false(state_driver_known("oracle"));

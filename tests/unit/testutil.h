@@ -3,6 +3,7 @@
 #ifndef DEADLINED_TESTUTIL_H
 #define DEADLINED_TESTUTIL_H
 
+#include <dirent.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <time.h>
@@ -38,6 +39,22 @@ static inline int test_tmpdir(char *buf, size_t size, const char *name)
 
 	snprintf(buf, size, "%s/%s.XXXXXX", base && *base ? base : "/tmp", name);
 	return mkdtemp(buf) ? 0 : -1;
+}
+
+/* How many entries a folder has, not counting . and .. (nor other dot
+ * files); -1 when it cannot be read. */
+static inline int test_count_files(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
 }
 
 /* The example configuration (conf/deadlined.conf and its rule pack), read
