@@ -177,19 +177,13 @@ static int await_result(PGconn *c, int64_t deadline, struct dl_error *err)
 	}
 }
 
-PGresult *pgconn_exec(PGconn **conn, const char *sql, int nparams,
-		      const char *const *params, int64_t deadline_ms, struct dl_error *err)
+/* Wait for the result of what was sent; see pgconn_exec. */
+static PGresult *finish(PGconn **conn, int sent, int64_t deadline_ms, struct dl_error *err)
 {
 	PGresult *r, *last = NULL;
 	char what[400] = "";
 
-	if (!*conn) {
-		error_set(err, "PostgreSQL: not connected");
-		return NULL;
-	}
-	/* Without parameters the simple protocol runs several statements. */
-	if (!(params ? PQsendQueryParams(*conn, sql, nparams, NULL, params, NULL, NULL, 0)
-		     : PQsendQuery(*conn, sql))) {
+	if (!sent) {
 		set_pq_error(err, "PostgreSQL", PQerrorMessage(*conn));
 		pgconn_close(conn);
 		return NULL;
@@ -214,6 +208,46 @@ PGresult *pgconn_exec(PGconn **conn, const char *sql, int nparams,
 		return NULL;
 	}
 	return last;
+}
+
+static bool connected(PGconn **conn, struct dl_error *err)
+{
+	if (!*conn)
+		error_set(err, "PostgreSQL: not connected");
+	return *conn != NULL;
+}
+
+PGresult *pgconn_exec(PGconn **conn, const char *sql, int nparams,
+		      const char *const *params, int64_t deadline_ms, struct dl_error *err)
+{
+	if (!connected(conn, err))
+		return NULL;
+	/* Without parameters the simple protocol runs several statements. */
+	return finish(conn, params ? PQsendQueryParams(*conn, sql, nparams, NULL, params, NULL,
+						       NULL, 0) : PQsendQuery(*conn, sql),
+		      deadline_ms, err);
+}
+
+int pgconn_prepare(PGconn **conn, const char *name, const char *sql, int nparams,
+		   int64_t deadline_ms, struct dl_error *err)
+{
+	PGresult *r;
+
+	if (!connected(conn, err))
+		return -1;
+	r = finish(conn, PQsendPrepare(*conn, name, sql, nparams, NULL), deadline_ms, err);
+	PQclear(r);
+	return r ? 0 : -1;
+}
+
+PGresult *pgconn_exec_prepared(PGconn **conn, const char *name, int nparams,
+			       const char *const *params, int64_t deadline_ms,
+			       struct dl_error *err)
+{
+	if (!connected(conn, err))
+		return NULL;
+	return finish(conn, PQsendQueryPrepared(*conn, name, nparams, params, NULL, NULL, 0),
+		      deadline_ms, err);
 }
 
 int pgconn_consume(PGconn **conn, struct dl_error *err)

@@ -85,6 +85,8 @@ static const char *const migrations[] = {
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
+#define PREPARED 64
+
 struct pg_state {
 	struct state base;
 	struct pgconn_settings s;
@@ -94,6 +96,8 @@ struct pg_state {
 	char *lease;                 /* the fence, or NULL */
 	int64_t epoch;
 	char count_recipient[320], count_day[16];   /* what the next mark counts */
+	const char *prepared[PREPARED];   /* statements prepared on conn, by address */
+	int nprepared;
 };
 
 static struct pg_state *pg(struct state *st)
@@ -122,12 +126,34 @@ static void p_int(struct params *p, int64_t x)
 	p->n++;
 }
 
+/* Statements with parameters are literals in this file: each is prepared
+ * once a connection (named by its place in the cache) and then only run. */
+static PGresult *run_prepared(struct pg_state *s, const char *sql, const struct params *p,
+			      int64_t deadline, struct dl_error *err)
+{
+	char name[16];
+	int i;
+
+	for (i = 0; i < s->nprepared && s->prepared[i] != sql; i++)
+		;
+	snprintf(name, sizeof name, "dl%d", i);
+	if (i == s->nprepared) {
+		if (i == PREPARED)
+			return pgconn_exec(&s->conn, sql, p->n, p->v, deadline, err);
+		if (pgconn_prepare(&s->conn, name, sql, p->n, deadline, err) < 0)
+			return NULL;
+		s->prepared[s->nprepared++] = sql;
+	}
+	return pgconn_exec_prepared(&s->conn, name, p->n, p->v, deadline, err);
+}
+
 /* Run one statement, connecting again first if the link was lost (never
  * inside a transaction: what it wrote so far is gone). */
 static PGresult *run(struct state *st, const char *sql, const struct params *p,
 		     struct dl_error *err)
 {
 	struct pg_state *s = pg(st);
+	int64_t deadline;
 	PGresult *r;
 
 	if (!s->conn && s->in_tx) {
@@ -135,12 +161,16 @@ static PGresult *run(struct state *st, const char *sql, const struct params *p,
 			  "transaction");
 		return NULL;
 	}
-	if (!s->conn && !(s->conn = pgconn_connect(&s->s, err))) {
-		error_prefix(err, "state database");
-		return NULL;
+	if (!s->conn) {
+		if (!(s->conn = pgconn_connect(&s->s, err))) {
+			error_prefix(err, "state database");
+			return NULL;
+		}
+		s->nprepared = 0;
 	}
-	r = pgconn_exec(&s->conn, sql, p ? p->n : 0, p ? p->v : NULL,
-			pgconn_now_ms() + s->s.statement_ms + 1000, err);
+	deadline = pgconn_now_ms() + s->s.statement_ms + 1000;
+	r = p ? run_prepared(s, sql, p, deadline, err) :
+		pgconn_exec(&s->conn, sql, 0, NULL, deadline, err);
 	if (!r)
 		error_prefix(err, "state database");
 	return r;

@@ -63,6 +63,14 @@ PGconn *pgconn_connect(const struct pgconn_settings *s, struct dl_error *err);
 PGresult *pgconn_exec(PGconn **conn, const char *sql, int nparams,
 		      const char *const *params, int64_t deadline_ms, struct dl_error *err);
 
+/* Prepare sql as statement `name` on this connection (a statement run
+ * often is parsed and planned once), and run it; both as pgconn_exec. */
+int pgconn_prepare(PGconn **conn, const char *name, const char *sql, int nparams,
+		   int64_t deadline_ms, struct dl_error *err);
+PGresult *pgconn_exec_prepared(PGconn **conn, const char *name, int nparams,
+			       const char *const *params, int64_t deadline_ms,
+			       struct dl_error *err);
+
 /* Read what the server sent without blocking (notifications); -1 when the
  * connection is broken (it is then closed and *conn set to NULL). */
 int pgconn_consume(PGconn **conn, struct dl_error *err);
