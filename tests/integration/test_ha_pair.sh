@@ -23,7 +23,11 @@ DB=$TMP/cases.db
 CONF=$TMP/d.conf
 MAIL=$TMP/mail
 PIDS=""
-LIMIT=4500            # lease 2 s + renewal 0.5 s + the test's polling and load
+# Under valgrind (TIME_SCALE 3) every time is longer.
+LEASE=$((2 * TIME_SCALE))
+RENEW=$(awk "BEGIN { print 0.5 * $TIME_SCALE }")
+MARGIN=$(awk "BEGIN { print 0.3 * $TIME_SCALE }")
+LIMIT=$((4500 * TIME_SCALE))   # lease 2 s + renewal 0.5 s + the test's polling and load
 
 cleanup() {
 	for p in $PIDS; do kill -CONT "$p" 2>/dev/null; kill -KILL "$p" 2>/dev/null; done
@@ -59,7 +63,7 @@ PY
 cat > "$CONF" <<CONF
 source = { database = "$DB"; };
 state = { driver = "postgresql"; conninfo = "host=127.0.0.1 port=$PG_PORT user=postgres dbname=postgres"; };
-ha = { lease = 2; renew = 0.5; margin = 0.3; };
+ha = { lease = $LEASE; renew = $RENEW; margin = $MARGIN; };
 service = { poll_interval = 1; };
 rules = {
   @include "rules/referral.conf"
@@ -97,7 +101,7 @@ wait_leader() {
 # (bounded wait).
 settled() {
 	_i=0
-	while [ $_i -lt 200 ]; do
+	while [ $_i -lt $((200 * TIME_SCALE)) ]; do
 		[ "$(pg_psql -At -c "SELECT count(*) FROM outbox WHERE status <> 'sent'" 2>/dev/null)" = 0 ] &&
 			[ "$(pg_psql -At -c "SELECT count(DISTINCT (case_ref, recipient)) FROM notified" \
 				2>/dev/null)" = $(($1 * 3)) ] && return 0
@@ -109,8 +113,12 @@ settled() {
 
 add_cases 1 10
 for n in A B C; do start $n; done
-set -- $(wait_leader "" 8000)
-if [ "$1" = none ]; then bad "no leader among three daemons within 8 s"; finish; exit 1; fi
+set -- $(wait_leader "" $((8000 * TIME_SCALE)))
+if [ "$1" = none ]; then
+	bad "no leader among three daemons within $((8 * TIME_SCALE)) s: $(tail -n 3 "$TMP"/?.err)"
+	finish
+	exit 1
+fi
 ok
 settled 10 && ok || bad "the first 10 cases were not all told"
 next=11
@@ -133,9 +141,14 @@ while [ $round -le "$ROUNDS" ]; do
 	set -- $(wait_leader "$L" $LIMIT)
 	if [ "$1" = none ]; then bad "round $round: $L stopped, no new leader in $2 ms"
 	else ok; echo "round $round: SIGSTOP of $L, $1 leads after $2 ms"; fi
-	sleep 2
+	sleep $LEASE
 	kill -CONT "$(pid "$L")"
-	sleep 1
+	i=0
+	while ! grep -q "no longer leader" "$TMP/$L.err" && [ $i -lt $((60 * TIME_SCALE)) ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	sleep 0.5
 	# In its log, after stepping down and until it leads again: no "sent",
 	# except a batch already in the receiver's hands when it was stopped,
 	# whose marking the fence then refuses (the next delivery line).
@@ -157,7 +170,7 @@ while [ $round -le "$ROUNDS" ]; do
 	add_cases $next $((next + 9)); next=$((next + 10))
 	sleep 0.3
 	kill -TERM "$(pid "$L")"
-	set -- $(wait_leader "$L" 1500)
+	set -- $(wait_leader "$L" $((1500 * TIME_SCALE)))
 	if [ "$1" = none ]; then bad "round $round: $L stopped cleanly, no new leader in $2 ms"
 	else ok; fi
 	start T$round
@@ -167,8 +180,8 @@ done
 # PostgreSQL restarts under them.
 add_cases $next $((next + 9)); next=$((next + 10))
 pg_restart
-set -- $(wait_leader "" 8000)
-[ "$1" = none ] && bad "no leader within 8 s of PostgreSQL's restart" || ok
+set -- $(wait_leader "" $((8000 * TIME_SCALE)))
+[ "$1" = none ] && bad "no leader within $((8 * TIME_SCALE)) s of PostgreSQL's restart" || ok
 
 # An ack made while the pair runs is recorded once.
 $DEADLINECTL -c "$CONF" ack A1 referral-decision --until 2099-12-31 --reason 'checked' > /dev/null 2>&1 \
