@@ -285,8 +285,10 @@ static int one_case(void *ctx, const struct source_case *c)
 
 	p->c = c;
 	p->recheck = INT64_MAX;
-	/* A big source takes a while: keep systemd's watchdog fed. */
-	if ((p->sum->cases++ & 1023) == 0)
+	/* A big source takes a while: keep systemd's watchdog fed, and a
+	 * pair's lease renewed (a case written to PostgreSQL takes about a
+	 * millisecond, so every 64). */
+	if ((p->sum->cases++ & 63) == 0)
 		service_keepalive();
 	p->sum->events += c->nevents;
 	if (c->nevents > p->cap) {

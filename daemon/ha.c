@@ -23,6 +23,7 @@ struct ha {
 	int64_t epoch;           /* the epoch the store is fenced by */
 	char last_error[256];
 	int64_t last_logged, last_look;
+	bool resigned;           /* for good: a stop is under way */
 };
 
 int ha_open(const struct conf *conf, struct state *st, struct ha **out, struct dl_error *err)
@@ -72,14 +73,23 @@ int ha_open(const struct conf *conf, struct state *st, struct ha **out, struct d
 	return 0;
 }
 
-void ha_close(struct ha *h)
+void ha_resign(struct ha *h)
 {
 	struct dl_error err;
 
-	if (!h)
+	if (!h || h->resigned)
 		return;
+	h->resigned = true;
 	if (lease_leader(h->lease) && lease_resign(h->lease, &err) < 0)
 		log_msg(LOG_WARNING, "%s", err.msg);
+	state_set_fence(h->st, h->name, 0);
+}
+
+void ha_close(struct ha *h)
+{
+	if (!h)
+		return;
+	ha_resign(h);
 	lease_close(h->lease);
 	free(h);
 }
@@ -102,7 +112,7 @@ bool ha_tick(struct ha *h, bool look)
 	int64_t now = pgconn_now_ms();
 	bool was;
 
-	if (!h)
+	if (!h || h->resigned)
 		return false;
 	was = h->leader;
 	if (lease_wait_ms(h->lease) == 0 || look || now - h->last_look >= LOOK_MS) {
@@ -122,7 +132,7 @@ bool ha_tick(struct ha *h, bool look)
 
 bool ha_leader(struct ha *h)
 {
-	return !h || lease_leader(h->lease);
+	return !h || (!h->resigned && lease_leader(h->lease));
 }
 
 long ha_wait_ms(struct ha *h)

@@ -34,6 +34,7 @@ struct loop {
 	int64_t meta_seq;           /* source_seq as last stored in meta */
 	struct ha *ha;              /* NULL unless the store is shared by a pair */
 	bool role_changed;          /* seen by the keepalive hook */
+	bool delivering;            /* a batch may be in a receiver's hands */
 };
 
 static int64_t now_unix(void)
@@ -101,7 +102,16 @@ static void update_status(struct loop *l)
 		       l->reload_note);
 }
 
+static void deliver_rounds(struct loop *l);
+
 static void deliver(struct loop *l)
+{
+	l->delivering = true;
+	deliver_rounds(l);
+	l->delivering = false;
+}
+
+static void deliver_rounds(struct loop *l)
 {
 	struct notify_deliver_result r;
 	struct dl_error err;
@@ -268,6 +278,10 @@ static void tick(void *ctx)
 {
 	struct loop *l = ctx;
 
+	/* A stop during a poll hands over at once; one during delivery waits
+	 * for the batch in the receiver's hands, whose marks need the lease. */
+	if (service_stop_requested && !l->delivering)
+		ha_resign(l->ha);
 	if (ha_tick(l->ha, false))
 		l->role_changed = true;
 }

@@ -25,6 +25,9 @@ struct ha;
 int ha_open(const struct conf *conf, struct state *st, struct ha **out, struct dl_error *err);
 /* Resign (if leading) and close. */
 void ha_close(struct ha *h);
+/* Resign now if leading (a stop was asked for and nothing is being sent):
+ * a standby leads at once, and this daemon leads no more. */
+void ha_resign(struct ha *h);
 
 /* Renew or take the lease if due, reading any NOTIFY when look is set or
  * now and then (cheap otherwise: a long loop may call it on every step);

@@ -97,6 +97,12 @@ wait_leader() {
 		sleep 0.05
 	done
 }
+# lead: the current leader's name (waiting, bounded, for one), or "".
+lead() {
+	set -- $(wait_leader "" "$LIMIT")
+	[ "$1" = none ] || echo "$1"
+}
+
 # settled CASES: every case was told to all three and all was sent
 # (bounded wait).
 settled() {
@@ -125,7 +131,8 @@ next=11
 round=1
 while [ $round -le "$ROUNDS" ]; do
 	# kill -9 just after new cases arrive: the next poll is the leader's.
-	L=$(leader)
+	L=$(lead)
+	[ -n "$L" ] || { bad "round $round: no leader for $LIMIT ms"; break; }
 	add_cases $next $((next + 9)); next=$((next + 10))
 	sleep 0.7
 	kill -KILL "$(pid "$L")"
@@ -135,7 +142,8 @@ while [ $round -le "$ROUNDS" ]; do
 	start K$round
 
 	# SIGSTOP past the lease, then SIGCONT: it must step down, send nothing.
-	L=$(leader)
+	L=$(lead)
+	[ -n "$L" ] || { bad "round $round: no leader for $LIMIT ms"; break; }
 	add_cases $next $((next + 9)); next=$((next + 10))
 	kill -STOP "$(pid "$L")"
 	set -- $(wait_leader "$L" $LIMIT)
@@ -166,7 +174,8 @@ while [ $round -le "$ROUNDS" ]; do
 	[ "$1" = none ] && bad "round $round: no leader after pg_terminate_backend" || ok
 
 	# A clean stop: a standby leads in under a second.
-	L=$(leader)
+	L=$(lead)
+	[ -n "$L" ] || { bad "round $round: no leader for $LIMIT ms"; break; }
 	add_cases $next $((next + 9)); next=$((next + 10))
 	sleep 0.3
 	kill -TERM "$(pid "$L")"
