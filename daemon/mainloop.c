@@ -10,8 +10,10 @@
 
 #include "deadlined/ha.h"
 #include "deadlined/log.h"
-#include "deadlined/notify.h"
+#include "deadlined/outbox.h"
+#include "deadlined/poll.h"
 #include "deadlined/poller.h"
+#include "deadlined/route.h"
 #include "deadlined/service.h"
 #include "deadlined/source.h"
 #include "deadlined/state.h"
@@ -24,7 +26,8 @@ struct loop {
 	const char *path, *db;
 	struct conf *conf;
 	struct state *st;
-	struct notify *n;
+	struct route *route;        /* both made anew by a reload */
+	struct outbox *outbox;
 	uint64_t next_poll;         /* monotonic usec: a wall-clock step back
 				       must not delay polls */
 	char last_poll[16];         /* local HH:MM:SS, or "never" */
@@ -102,35 +105,40 @@ static void update_status(struct loop *l)
 		       l->reload_note);
 }
 
-static void deliver_rounds(struct loop *l);
+/* Between rounds of sending: feed the watchdog; a stop request ends a
+ * drain, and so does the lease of a pair that is no longer ours. */
+static int tick(void *ctx)
+{
+	struct loop *l = ctx;
+
+	service_keepalive();
+	return service_stop_requested || !ha_leader(l->ha) ? 1 : 0;
+}
+
+/* An evaluation is not cut short by a stop request: a poll is one
+ * transaction, and the stop grace allows for it. */
+static int evaluate_tick(void *ctx)
+{
+	(void)ctx;
+	service_keepalive();
+	return 0;
+}
 
 static void deliver(struct loop *l)
 {
-	l->delivering = true;
-	deliver_rounds(l);
-	l->delivering = false;
-}
-
-static void deliver_rounds(struct loop *l)
-{
-	struct notify_deliver_result r;
+	struct outbox_result r;
 	struct dl_error err;
 
-	for (int round = 0; round < DELIVER_ROUNDS && !service_stop_requested; round++) {
-		/* In a pair: only while the lease is ours, asked before each
-		 * (smaller) round; the store's fence stands behind this. */
-		if (!ha_leader(l->ha))
-			return;
-		if (notify_deliver(l->n, now_unix(), l->ha ? DELIVER_MAX_HA : DELIVER_MAX, &r,
-				   &err) < 0) {
-			log_msg(strncmp(err.msg, STATE_FENCED_PREFIX, strlen(STATE_FENCED_PREFIX)) ?
-				LOG_ERR : LOG_NOTICE, "delivery: %s", err.msg);
-			return;
-		}
-		service_keepalive();
-		if (r.sent + r.retried + r.dead == 0)
-			return;
-	}
+	if (service_stop_requested || !ha_leader(l->ha))
+		return;
+	l->delivering = true;
+	/* A pair asks its lease between smaller rounds; the store's fence and
+	 * the gate before each batch stand behind that. */
+	if (outbox_drain(l->outbox, DELIVER_ROUNDS, l->ha ? DELIVER_MAX_HA : DELIVER_MAX, tick,
+			 l, &r, &err) < 0)
+		log_msg(strncmp(err.msg, STATE_FENCED_PREFIX, strlen(STATE_FENCED_PREFIX)) ?
+			LOG_ERR : LOG_NOTICE, "delivery: %s", err.msg);
+	l->delivering = false;
 }
 
 /* One poll; a failure (the case database missing, say) is logged and shown
@@ -138,6 +146,7 @@ static void deliver_rounds(struct loop *l)
 static void poll_once(struct loop *l)
 {
 	const char *db = l->db ? l->db : l->conf->source.database;
+	struct poll_env env = { l->conf, l->st, l->route, l->outbox, evaluate_tick, NULL };
 	struct poller_result res;
 	struct dl_error err;
 	time_t t = time(NULL);
@@ -145,7 +154,7 @@ static void poll_once(struct loop *l)
 	char seq[32];
 	int rc;
 
-	rc = poller_poll(l->poller, l->conf, l->st, l->n, db, date_now(), now_unix(), &res, &err);
+	rc = poller_poll(l->poller, &env, db, date_now(), now_unix(), &res, &err);
 	l->next_poll = service_now_usec() + (uint64_t)l->conf->service.poll_interval * 1000000u;
 	if (rc < 0) {
 		log_msg(LOG_ERR, "poll failed: %s", err.msg);
@@ -172,7 +181,7 @@ static void log_errors(const struct dl_errors *errors)
 		log_msg(LOG_ERR, "reload: %s", errors->msg[i]);
 }
 
-/* notify's gate: right before each batch goes to a receiver. */
+/* The outbox's gate: right before each batch goes to a receiver. */
 static bool may_send(void *ctx)
 {
 	struct loop *l = ctx;
@@ -190,7 +199,8 @@ static void reload(struct loop *l)
 {
 	struct dl_errors errors = { 0 };
 	struct conf *fresh;
-	struct notify *n;
+	struct route *route = NULL;
+	struct outbox *outbox = NULL;
 	struct dl_error err;
 
 	service_reload_requested = 0;
@@ -209,16 +219,20 @@ static void reload(struct loop *l)
 			 "and the ha settings cannot change while running; restart instead");
 		log_msg(LOG_ERR, "%s", l->reload_note);
 		conf_free(fresh);
-	} else if (notify_open(fresh, l->st, &n, &err) < 0) {
+	} else if (route_open(fresh, &route, &err) < 0 ||
+		   outbox_open(fresh, l->st, &outbox, &err) < 0) {
 		snprintf(l->reload_note, sizeof l->reload_note, "reload rejected: %.150s", err.msg);
+		route_close(route);
 		conf_free(fresh);
 	} else {
-		notify_close(l->n);
+		route_close(l->route);
+		outbox_close(l->outbox);
 		conf_free(l->conf);
 		l->conf = fresh;
-		l->n = n;
+		l->route = route;
+		l->outbox = outbox;
 		if (l->ha)
-			notify_set_gate(n, may_send, l);
+			outbox_set_gate(outbox, may_send, l);
 		setenv("TZ", fresh->timezone, 1);
 		tzset();
 		log_set_level(fresh->service.log_priority);
@@ -274,7 +288,7 @@ static void take_role(struct loop *l)
 
 /* The keepalive hook: the lease is renewed during long polls too.  What
  * a change of role asks for waits for loop_once, outside the poll. */
-static void tick(void *ctx)
+static void lease_tick(void *ctx)
 {
 	struct loop *l = ctx;
 
@@ -320,16 +334,19 @@ int mainloop_run(const char *config_path, struct conf **conf, const char *db)
 	snprintf(l.last_poll, sizeof l.last_poll, "never");
 	if (service_init() < 0 || poller_open(&l.poller, &err) < 0 ||
 	    state_open(&l.conf->state, &l.st, &err) < 0 ||
-	    notify_open(l.conf, l.st, &l.n, &err) < 0 || ha_open(l.conf, l.st, &l.ha, &err) < 0) {
+	    route_open(l.conf, &l.route, &err) < 0 ||
+	    outbox_open(l.conf, l.st, &l.outbox, &err) < 0 ||
+	    ha_open(l.conf, l.st, &l.ha, &err) < 0) {
 		log_msg(LOG_ERR, "cannot start: %s", err.msg);
-		notify_close(l.n);
+		outbox_close(l.outbox);
+		route_close(l.route);
 		state_close(l.st);
 		poller_close(l.poller);
 		return -1;
 	}
-	service_set_tick(tick, &l);
+	service_set_tick(lease_tick, &l);
 	if (l.ha)
-		notify_set_gate(l.n, may_send, &l);
+		outbox_set_gate(l.outbox, may_send, &l);
 	ha_tick(l.ha, true);
 	log_set_level(l.conf->service.log_priority);
 	service_set_stop_grace((uint64_t)l.conf->service.stop_grace * 1000000u);
@@ -367,7 +384,8 @@ int mainloop_run(const char *config_path, struct conf **conf, const char *db)
 	/* The last send is done: resign, so a standby takes over at once. */
 	service_set_tick(NULL, NULL);
 	ha_close(l.ha);
-	notify_close(l.n);
+	outbox_close(l.outbox);
+	route_close(l.route);
 	poller_close(l.poller);
 	state_close(l.st);
 	*conf = l.conf;

@@ -131,10 +131,11 @@ static int ask_source(struct poller *l, const struct source_conf *sc, struct ref
 	return -1;
 }
 
-int poller_poll(struct poller *l, const struct conf *conf, struct state *st, struct notify *n,
-		const char *db, struct dl_moment now, int64_t now_unix,
-		struct poller_result *out, struct dl_error *err)
+int poller_poll(struct poller *l, const struct poll_env *env, const char *db,
+		struct dl_moment now, int64_t now_unix, struct poller_result *out,
+		struct dl_error *err)
 {
+	const struct conf *conf = env->conf;
 	struct evaluate_summary sum = { 0 };
 	struct source_conf sc = conf->source;
 	struct source_mark next;
@@ -143,7 +144,7 @@ int poller_poll(struct poller *l, const struct conf *conf, struct state *st, str
 	int rc;
 
 	memset(out, 0, sizeof *out);
-	l->st = st;
+	l->st = env->st;
 	sc.database = db;
 	if (conf->service.reconcile_interval == 0 ||
 	    now_unix - l->last_full >= conf->service.reconcile_interval)
@@ -160,10 +161,10 @@ int poller_poll(struct poller *l, const struct conf *conf, struct state *st, str
 		unique_refs(&r);
 	}
 	if (rc == 0 && out->full)
-		rc = notify_poll(n, l->src, now, now_unix, false, NULL, NULL, &out->poll, &sum, err);
+		rc = poll_all(env, l->src, now, now_unix, NULL, &out->poll, &sum, err);
 	else if (rc == 0)
-		rc = notify_poll_cases(n, l->src, (const char *const *)r.v, r.n, now, now_unix,
-				       &out->poll, &sum, err);
+		rc = poll_cases(env, l->src, (const char *const *)r.v, r.n, now, now_unix,
+				&out->poll, &sum, err);
 	evaluate_summary_free(&sum);
 	free_refs(&r);
 	if (rc < 0)

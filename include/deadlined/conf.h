@@ -109,7 +109,7 @@ struct conf {
 	struct schema_list routes;         /* struct conf_route */
 	struct conf_service service;
 	struct calendar *cal;        /* built from .calendar */
-	struct conf_kinds *kinds;    /* every known event kind, hashed */
+	struct strset *kinds;        /* every known event kind, hashed */
 };
 
 /* The settings tables (schema.h), top level first: every setting a file

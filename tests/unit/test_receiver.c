@@ -7,7 +7,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,14 +129,6 @@ static void test_missing_and_empty(void **state)
 	assert_null(secret);
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 /* The type picks the backend: a message sent to a maildir receiver lands in
  * its new/ folder; each backend's own checks and secrets come through
  * receiver_open with the receiver's name; an unknown type is refused. */
@@ -169,7 +160,7 @@ static void test_dispatch(void **state)
 	receiver_close(r);
 	assert_int_equal(res.status, DELIVERY_OK);
 	assert_int_equal(test_count_files(fresh), 1);
-	assert_int_equal(nftw(box, rm_entry, 8, FTW_DEPTH | FTW_PHYS), 0);
+	assert_int_equal(test_rmtree(box), 0);
 
 	assert_int_equal(receiver_open(&sc, &r, &err), -1);
 	assert_null(r);

@@ -4,6 +4,7 @@
 #define DEADLINED_TESTUTIL_H
 
 #include <dirent.h>
+#include <ftw.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <time.h>
@@ -39,6 +40,21 @@ static inline int test_tmpdir(char *buf, size_t size, const char *name)
 
 	snprintf(buf, size, "%s/%s.XXXXXX", base && *base ? base : "/tmp", name);
 	return mkdtemp(buf) ? 0 : -1;
+}
+
+static inline int test_rm_entry(const char *path, const struct stat *st, int flag,
+				struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* Remove a folder and everything in it. */
+static inline int test_rmtree(const char *path)
+{
+	return nftw(path, test_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* How many entries a folder has, not counting . and .. (nor other dot
