@@ -101,7 +101,11 @@ disrupt() {
 	else ok; fi
 	sleep $(( (LEASE + 500) / 1000 ))
 	kill -CONT "$(pid "$L")"
-	sleep 0.5
+	i=0
+	while [ "$(grep -c "no longer leader" "$TMP/$L.err")" -le "$before" ] && [ $i -lt 60 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
 	if [ "$(grep -c "no longer leader" "$TMP/$L.err")" -gt "$before" ]; then ok
 	else bad "round $_round: $L, resumed after its lease, did not step down"; fi
 
