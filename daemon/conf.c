@@ -2,6 +2,7 @@
 #include "deadlined/conf.h"
 
 #include "deadlined/log.h"
+#include "deadlined/pgconn.h"
 #include "deadlined/schema.h"
 #include "deadlined/strset.h"
 
@@ -163,9 +164,29 @@ static const struct schema_field source_fields[] = {
 #define type_of_table state_conf
 static const struct schema_field state_fields[] = {
 	{ "driver", F(STRING, driver), .def = "sqlite",
-	  .help = "the backend that keeps the daemon's own store: sqlite" },
+	  .help = "sqlite (one machine) or postgresql (shared by an active/standby pair)" },
 	{ "database", F(STRING, database), .def = "/var/lib/deadlined/state.db",
 	  .help = "the daemon's own SQLite database" },
+	{ "conninfo", F(STRING, conninfo),
+	  .help = "postgresql: a libpq connection string or URI, without the password" },
+	{ "password_file", F(STRING, password_file),
+	  .help = "postgresql: file holding the password" },
+	{ "password_credential", F(STRING, password_credential),
+	  .help = "postgresql: systemd credential holding the password" },
+	{ 0 }
+};
+#undef type_of_table
+
+#define type_of_table conf_ha
+static const struct schema_field ha_fields[] = {
+	{ "name", F(STRING, name), .def = "deadlined",
+	  .help = "the lease the daemons of one pair share" },
+	{ "lease", F(NUMBER, lease), .min = 1, .max = 3600, .def = "15",
+	  .help = "seconds a leader holds the lease without renewing it" },
+	{ "renew", F(NUMBER, renew), .min = 0, .max = 3600, .def = "5",
+	  .help = "seconds between a leader's renewals" },
+	{ "margin", F(NUMBER, margin), .min = 0, .max = 3600, .def = "1",
+	  .help = "seconds before the lease's end a leader stops trusting it" },
 	{ 0 }
 };
 #undef type_of_table
@@ -451,6 +472,7 @@ static const struct schema_field top_fields[] = {
 	  .help = "the local time of the case database's times and of alerts" },
 	{ "source", F(GROUP, source), .members = source_fields },
 	{ "state", F(GROUP, state), .members = state_fields },
+	{ "ha", F(GROUP, ha), .members = ha_fields },
 	{ "calendar", F(GROUP, calendar), .members = calendar_fields },
 	{ "defaults", F(GROUP, defaults), .members = defaults_fields },
 	{ "rules", F(MAP, rules), .max = 500, .members = rule_fields,
@@ -833,6 +855,32 @@ static void check_receiver(struct schema_ctx *ctx, const config_setting_t *rs,
 			     "generic, teams or slack", r->format);
 }
 
+/* What the PostgreSQL store needs; the lease's timings fit. */
+static void check_state(struct schema_ctx *ctx, const config_setting_t *root,
+			struct conf *conf)
+{
+	const config_setting_t *ss = member(root, "state"), *hs = member(root, "ha");
+	const struct state_conf *st = &conf->state;
+	const struct conf_ha *ha = &conf->ha;
+	struct dl_error err;
+
+	/* check_drivers has said whether the driver is known. */
+	if (strcmp(st->driver, "postgresql"))
+		return;
+	if (!st->conninfo)
+		schema_error(ctx, ss, "state.conninfo", "state.driver \"postgresql\" needs "
+			     "conninfo (such as \"host=db.example port=5432 dbname=deadlined "
+			     "user=deadlined\")");
+	else if (pgconn_check(st->conninfo, &err) < 0)
+		schema_error(ctx, member(ss, "conninfo"), "state.conninfo", "%s", err.msg);
+	if (st->password_file && st->password_credential)
+		schema_error(ctx, member(ss, "password_credential"), "state.password_credential",
+			     "give one of password_file or password_credential");
+	if (ha->renew + ha->margin >= ha->lease || ha->renew <= 0)
+		schema_error(ctx, hs, "ha", "renew (%g s) must be above 0 and renew + margin "
+			     "(%g s) below the lease (%g s)", ha->renew, ha->margin, ha->lease);
+}
+
 static void check_notify_settings(struct schema_ctx *ctx, const config_setting_t *root,
 				  struct conf *conf)
 {
@@ -1181,6 +1229,7 @@ int conf_load(const char *path, struct conf **out, struct dl_errors *errors)
 		resolving = conf;
 		resolve_rules(&ctx, root, conf);
 		resolve_delivery(&ctx, root, conf);
+		check_state(&ctx, root, conf);
 		resolving = NULL;
 	}
 	if (errors->n != before || errors->oom || build_calendar(conf, errors) < 0 ||

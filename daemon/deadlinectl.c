@@ -494,9 +494,11 @@ static int open_state_as(const struct conf *conf, bool write, struct state **st)
 {
 	struct dl_error err;
 
+	char where[512];
+
 	if (!state_exists(&conf->state)) {
 		fprintf(stderr, "%s: no state database at %s (has deadlined run yet?)\n", progname,
-			conf->state.database);
+			state_describe(&conf->state, where, sizeof where));
 		return EXIT_FAILURE_RUNTIME;
 	}
 	if ((write ? state_open : state_open_readonly)(&conf->state, st, &err) < 0)
@@ -691,9 +693,28 @@ static const char *daemon_liveness(const char *pid)
 	return buf;
 }
 
+/* A pair's leader as the shared store says now: who, which epoch, since
+ * when, and whether its lease still runs. */
+static void print_leader(const struct state_leader *lead)
+{
+	if (!lead->found) {
+		printf("%-18s no daemon has led yet\n", "pair");
+		return;
+	}
+	if (lead->expires_in_ms >= 0)
+		printf("%-18s leader %s, epoch %" PRId64 " (lease %s), lease runs %" PRId64
+		       " s more\n", "pair", lead->holder, lead->epoch, lead->name,
+		       lead->expires_in_ms / 1000);
+	else
+		printf("%-18s no leader: the lease of %s (epoch %" PRId64 ") ran out %" PRId64
+		       " s ago\n", "pair", lead->holder, lead->epoch, -lead->expires_in_ms / 1000);
+	print_time("  since", lead->since);
+}
+
 static int cmd_status(const struct options *opt, struct conf *conf, char **args)
 {
-	char loaded[64], pid[32], down[64], why[512];
+	char loaded[64], pid[32], down[64], why[512], where[512];
+	struct state_leader lead;
 	struct state_status s;
 	struct state *st;
 	struct dl_error err;
@@ -712,13 +733,19 @@ static int cmd_status(const struct options *opt, struct conf *conf, char **args)
 		rc = state_get_meta(st, "source_down_since", down, sizeof down, &err);
 	if (rc == 0)
 		rc = state_get_meta(st, "source_down_reason", why, sizeof why, &err);
+	if (rc == 0)
+		rc = state_leader(st, &lead, &err);
 	state_close(st);
 	if (rc < 0)
 		return runtime_error("status", &err);
 	printf("%-18s %s\n", "config", conf->path ? conf->path : "(built-in defaults)");
-	if (loaded[0])
+	if (loaded[0] && lead.shared)
+		printf("%-18s %s by the leader\n", "  loaded", loaded);
+	else if (loaded[0])
 		printf("%-18s %s by the daemon (%s)\n", "  loaded", loaded, daemon_liveness(pid));
-	printf("%-18s %s\n", "state database", conf->state.database);
+	if (lead.shared)
+		print_leader(&lead);
+	printf("%-18s %s\n", "state database", state_describe(&conf->state, where, sizeof where));
 	/* As the daemon last found it: a poll that could not read it changed
 	 * nothing, so the figures below are those of the last good poll. */
 	if (down[0])
