@@ -3,6 +3,7 @@
 
 #include "deadlined/conf_files.h"
 #include "deadlined/log.h"
+#include "deadlined/pgconn.h"
 #include "deadlined/schema.h"
 #include "deadlined/strset.h"
 
@@ -141,13 +142,27 @@ static void read_column(struct schema_ctx *ctx, const config_setting_t *s, const
 #define type_of_table source_conf
 static const struct schema_field source_fields[] = {
 	{ "driver", F(STRING, driver), .def = "sqlite",
-	  .help = "the backend that reads the case database: sqlite" },
+	  .help = "the backend that reads the case database: sqlite or odbc" },
 	{ "updated_column", F(CUSTOM, updated_column), .custom = read_column,
 	  .help = "a column of deadlined_cases that grows when a case or its events change" },
 	{ "database", F(STRING, database), .def = "/var/lib/deadlined/cases.db",
 	  .help = "the case database (SQLite), opened read-only" },
 	{ "busy_timeout_ms", F(INT, busy_timeout_ms), .min = 0, .max = 600000,
 	  .def = "5000", .help = "how long to wait for a writer's lock" },
+	{ "dsn", F(STRING, dsn),
+	  .help = "odbc: a data source named in odbc.ini" },
+	{ "connection", F(STRING, connection),
+	  .help = "odbc: a connection string instead of a DSN (no password in it)" },
+	{ "user", F(STRING, user),
+	  .help = "odbc: the login (UID); else the data source's own" },
+	{ "credentials", F(STRING, credentials),
+	  .help = "odbc: the file holding the password, or a systemd credential's name" },
+	{ "login_timeout", F(INT, login_timeout), .min = 1, .max = 600, .def = "15",
+	  .help = "odbc: seconds to wait for a connection" },
+	{ "query_timeout", F(INT, query_timeout), .min = 1, .max = 86400, .def = "60",
+	  .help = "odbc: seconds a query may run" },
+	{ "fetch_rows", F(INT, fetch_rows), .min = 1, .max = 10000, .def = "500",
+	  .help = "odbc: rows fetched at a time" },
 	{ 0 }
 };
 #undef type_of_table
@@ -155,9 +170,29 @@ static const struct schema_field source_fields[] = {
 #define type_of_table state_conf
 static const struct schema_field state_fields[] = {
 	{ "driver", F(STRING, driver), .def = "sqlite",
-	  .help = "the backend that keeps the daemon's own store: sqlite" },
+	  .help = "sqlite (one machine) or postgresql (shared by an active/standby pair)" },
 	{ "database", F(STRING, database), .def = "/var/lib/deadlined/state.db",
 	  .help = "the daemon's own SQLite database" },
+	{ "conninfo", F(STRING, conninfo),
+	  .help = "postgresql: a libpq connection string or URI, without the password" },
+	{ "password_file", F(STRING, password_file),
+	  .help = "postgresql: file holding the password" },
+	{ "password_credential", F(STRING, password_credential),
+	  .help = "postgresql: systemd credential holding the password" },
+	{ 0 }
+};
+#undef type_of_table
+
+#define type_of_table conf_ha
+static const struct schema_field ha_fields[] = {
+	{ "name", F(STRING, name), .def = "deadlined",
+	  .help = "the lease the daemons of one pair share" },
+	{ "lease", F(NUMBER, lease), .min = 1, .max = 3600, .def = "15",
+	  .help = "seconds a leader holds the lease without renewing it" },
+	{ "renew", F(NUMBER, renew), .min = 0, .max = 3600, .def = "5",
+	  .help = "seconds between a leader's renewals" },
+	{ "margin", F(NUMBER, margin), .min = 0, .max = 3600, .def = "1",
+	  .help = "seconds before the lease's end a leader stops trusting it" },
 	{ 0 }
 };
 #undef type_of_table
@@ -447,6 +482,7 @@ static const struct schema_field top_fields[] = {
 	  .help = "the local time of the case database's times and of alerts" },
 	{ "source", F(GROUP, source), .members = source_fields },
 	{ "state", F(GROUP, state), .members = state_fields },
+	{ "ha", F(GROUP, ha), .members = ha_fields },
 	{ "calendar", F(GROUP, calendar), .members = calendar_fields },
 	{ "defaults", F(GROUP, defaults), .members = defaults_fields },
 	{ "rules", F(MAP, rules), .max = 500, .members = rule_fields,
@@ -829,6 +865,32 @@ static void check_receiver(struct schema_ctx *ctx, const config_setting_t *rs,
 			     "generic, teams or slack", r->format);
 }
 
+/* What the PostgreSQL store needs; the lease's timings fit. */
+static void check_state(struct schema_ctx *ctx, const config_setting_t *root,
+			struct conf *conf)
+{
+	const config_setting_t *ss = member(root, "state"), *hs = member(root, "ha");
+	const struct state_conf *st = &conf->state;
+	const struct conf_ha *ha = &conf->ha;
+	struct dl_error err;
+
+	/* check_drivers has said whether the driver is known. */
+	if (strcmp(st->driver, "postgresql"))
+		return;
+	if (!st->conninfo)
+		schema_error(ctx, ss, "state.conninfo", "state.driver \"postgresql\" needs "
+			     "conninfo (such as \"host=db.example port=5432 dbname=deadlined "
+			     "user=deadlined\")");
+	else if (pgconn_check(st->conninfo, &err) < 0)
+		schema_error(ctx, member(ss, "conninfo"), "state.conninfo", "%s", err.msg);
+	if (st->password_file && st->password_credential)
+		schema_error(ctx, member(ss, "password_credential"), "state.password_credential",
+			     "give one of password_file or password_credential");
+	if (ha->renew + ha->margin >= ha->lease || ha->renew <= 0)
+		schema_error(ctx, hs, "ha", "renew (%g s) must be above 0 and renew + margin "
+			     "(%g s) below the lease (%g s)", ha->renew, ha->margin, ha->lease);
+}
+
 static void check_notify_settings(struct schema_ctx *ctx, const config_setting_t *root,
 				  struct conf *conf)
 {
@@ -1101,6 +1163,35 @@ static int read_file(config_t *cfg, const char *path, struct dl_errors *errors)
 	return 0;
 }
 
+/* Does an ODBC connection string carry a password (PWD=, Password=)? */
+static bool names_password(const char *conn)
+{
+	for (const char *p = conn; p; p = strchr(p, ';'), p = p ? p + 1 : NULL) {
+		p += strspn(p, " \t");
+		if (strncasecmp(p, "pwd", 3) == 0 && p[3 + strspn(p + 3, " ")] == '=')
+			return true;
+		if (strncasecmp(p, "password", 8) == 0 && p[8 + strspn(p + 8, " ")] == '=')
+			return true;
+	}
+	return false;
+}
+
+/* An ODBC source names its data one way, and its password never here. */
+static void check_odbc(struct schema_ctx *ctx, const config_setting_t *root,
+		       const struct source_conf *sc)
+{
+	const config_setting_t *s = member(root, "source");
+
+	if (!sc->dsn == !sc->connection)
+		schema_error(ctx, s, "source", "driver \"odbc\" needs one of dsn (a data source "
+			     "of odbc.ini) or connection (a connection string)%s",
+			     sc->dsn ? ", not both" : "");
+	if (sc->connection && names_password(sc->connection))
+		schema_error(ctx, member(s, "connection"), "source.connection", "holds a "
+			     "password; put it in a file named by source.credentials (or a "
+			     "systemd credential) instead");
+}
+
 /* Backends are named by their modules, which know which exist. */
 static void check_drivers(struct schema_ctx *ctx, const config_setting_t *root,
 			  const struct conf *conf)
@@ -1109,6 +1200,8 @@ static void check_drivers(struct schema_ctx *ctx, const config_setting_t *root,
 		schema_error(ctx, member(member(root, "source"), "driver"), "source.driver",
 			     "unknown backend '%s'; expected %s", conf->source.driver,
 			     source_driver_names());
+	else if (strcmp(conf->source.driver, "odbc") == 0)
+		check_odbc(ctx, root, &conf->source);
 	if (!state_driver_known(conf->state.driver))
 		schema_error(ctx, member(member(root, "state"), "driver"), "state.driver",
 			     "unknown backend '%s'; expected %s", conf->state.driver,
@@ -1145,6 +1238,7 @@ int conf_load(const char *path, struct conf **out, struct dl_errors *errors)
 		resolving = conf;
 		resolve_rules(&ctx, root, conf);
 		resolve_delivery(&ctx, root, conf);
+		check_state(&ctx, root, conf);
 		resolving = NULL;
 	}
 	if (errors->n != before || errors->oom || build_calendar(conf, errors) < 0 ||

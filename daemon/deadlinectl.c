@@ -265,13 +265,16 @@ static int parse_now(const struct options *opt, struct dl_moment *now)
 	return 0;
 }
 
-/* The case database as configured, or the one --db names. */
+/* The case database as configured, or the SQLite file --db names (db). */
 static int open_source(const struct conf *conf, const char *db, struct source **src,
 		       struct dl_error *err)
 {
 	struct source_conf sc = conf->source;
 
-	sc.database = db;
+	if (db) {
+		sc.driver = "sqlite";
+		sc.database = db;
+	}
 	return source_open(&sc, src, err);
 }
 
@@ -279,7 +282,6 @@ static int open_source(const struct conf *conf, const char *db, struct source **
 static int evaluate(const struct options *opt, struct conf *conf, const char *case_ref,
 		    const struct evaluate_hooks *hooks, struct evaluate_summary *sum)
 {
-	const char *db = opt->db ? opt->db : conf->source.database;
 	struct source *src;
 	struct dl_moment now;
 	struct dl_error err;
@@ -294,7 +296,7 @@ static int evaluate(const struct options *opt, struct conf *conf, const char *ca
 			conf->path ? conf->path : "the built-in configuration");
 		return EXIT_CONFIG;
 	}
-	if (open_source(conf, db, &src, &err) < 0)
+	if (open_source(conf, opt->db, &src, &err) < 0)
 		return runtime_error("source", &err);
 	rc = evaluate_run(conf, src, case_ref, now, hooks, sum, &err);
 	source_close(src);
@@ -540,9 +542,11 @@ static int open_state_as(const struct conf *conf, bool write, struct state **st)
 {
 	struct dl_error err;
 
+	char where[512];
+
 	if (!state_exists(&conf->state)) {
 		fprintf(stderr, "%s: no state database at %s (has deadlined run yet?)\n", progname,
-			conf->state.database);
+			state_describe(&conf->state, where, sizeof where));
 		return EXIT_FAILURE_RUNTIME;
 	}
 	if ((write ? state_open : state_open_readonly)(&conf->state, st, &err) < 0)
@@ -743,9 +747,28 @@ static const char *daemon_liveness(const char *pid)
 	return buf;
 }
 
+/* A pair's leader as the shared store says now: who, which epoch, since
+ * when, and whether its lease still runs. */
+static void print_leader(const struct state_leader *lead)
+{
+	if (!lead->found) {
+		printf("%-18s no daemon has led yet\n", "pair");
+		return;
+	}
+	if (lead->expires_in_ms >= 0)
+		printf("%-18s leader %s, epoch %" PRId64 " (lease %s), lease runs %" PRId64
+		       " s more\n", "pair", lead->holder, lead->epoch, lead->name,
+		       lead->expires_in_ms / 1000);
+	else
+		printf("%-18s no leader: the lease of %s (epoch %" PRId64 ") ran out %" PRId64
+		       " s ago\n", "pair", lead->holder, lead->epoch, -lead->expires_in_ms / 1000);
+	print_time("  since", lead->since);
+}
+
 static int cmd_status(const struct options *opt, struct conf *conf, char **args)
 {
-	char loaded[64], pid[32];
+	char loaded[64], pid[32], down[64], why[512], where[512];
+	struct state_leader lead;
 	struct state_status s;
 	struct state *st;
 	struct dl_error err;
@@ -760,13 +783,29 @@ static int cmd_status(const struct options *opt, struct conf *conf, char **args)
 		rc = state_get_meta(st, "config_loaded", loaded, sizeof loaded, &err);
 	if (rc == 0)
 		rc = state_get_meta(st, "pid", pid, sizeof pid, &err);
+	if (rc == 0)
+		rc = state_get_meta(st, "source_down_since", down, sizeof down, &err);
+	if (rc == 0)
+		rc = state_get_meta(st, "source_down_reason", why, sizeof why, &err);
+	if (rc == 0)
+		rc = state_leader(st, &lead, &err);
 	state_close(st);
 	if (rc < 0)
 		return runtime_error("status", &err);
 	printf("%-18s %s\n", "config", conf->path ? conf->path : "(built-in defaults)");
-	if (loaded[0])
+	if (loaded[0] && lead.shared)
+		printf("%-18s %s by the leader\n", "  loaded", loaded);
+	else if (loaded[0])
 		printf("%-18s %s by the daemon (%s)\n", "  loaded", loaded, daemon_liveness(pid));
-	printf("%-18s %s\n", "state database", conf->state.database);
+	if (lead.shared)
+		print_leader(&lead);
+	printf("%-18s %s\n", "state database", state_describe(&conf->state, where, sizeof where));
+	/* As the daemon last found it: a poll that could not read it changed
+	 * nothing, so the figures below are those of the last good poll. */
+	if (down[0])
+		printf("%-18s unavailable since %s: %s\n", "case database", down, why);
+	else
+		printf("%-18s available\n", "case database");
 	print_time("last poll", s.last.finished);
 	if (s.last.id)
 		printf("%-18s %" PRId64 " s, %ld cases, %ld findings, %ld messages made\n",
@@ -899,8 +938,10 @@ static int cmd_report(const struct options *opt, struct conf *conf, char **args)
 	if ((rc = check_report_input(opt, conf, &from, &to, &format)) != EXIT_OK ||
 	    (rc = check_team(opt, conf, "report: ")) != EXIT_OK)
 		return rc;
-	if (opt->db)
+	if (opt->db) {        /* --db: an SQLite file, whatever the driver */
+		sc.driver = "sqlite";
 		sc.database = opt->db;
+	}
 	if (report_init(&r, conf, from, to, opt->team, opt->rule, &err) < 0)
 		rc = runtime_error("report", &err);
 	else if (report_load(&r, &conf->state, &sc, opt->source, &err) < 0) {

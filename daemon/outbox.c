@@ -28,7 +28,15 @@ struct outbox {
 	struct opened *recv;        /* opened on first use */
 	size_t nrecv;
 	char host[64];              /* the right side of a Message-ID */
+	bool (*may_send)(void *ctx);   /* in a pair: the lease, asked per batch */
+	void *gate_ctx;
 };
+
+void outbox_set_gate(struct outbox *o, bool (*may_send)(void *ctx), void *ctx)
+{
+	o->may_send = may_send;
+	o->gate_ctx = ctx;
+}
 
 int outbox_open(const struct conf *conf, struct state *st, struct outbox **out,
 		struct dl_error *err)
@@ -354,6 +362,12 @@ static int send_batch(struct outbox *o, struct pending **v, size_t count, int64_
 			results[i] = (struct delivery_result){ DELIVERY_RETRY, 0, "" };
 			snprintf(results[i].detail, sizeof results[i].detail, "%s", rerr.msg);
 		}
+	}
+	/* A leader paused or cut off since the claim sends nothing. */
+	if (o->may_send && !o->may_send(o->gate_ctx)) {
+		error_set(err, STATE_FENCED_PREFIX "no longer the leader: %zu claimed message%s "
+			  "left for the new one", count, count == 1 ? "" : "s");
+		return -1;
 	}
 	if (r)
 		receiver_send(r, msgs, count, results);

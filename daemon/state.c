@@ -12,6 +12,7 @@
 
 static const void *const backends[] = {
 	&state_sqlite_ops,
+	&state_pg_ops,
 };
 
 #define NBACKENDS (sizeof backends / sizeof backends[0])
@@ -54,6 +55,17 @@ static int open_store(const struct state_conf *conf, bool readonly, struct state
 	return ops->open(conf, readonly, out, err);
 }
 
+const char *state_describe(const struct state_conf *conf, char *buf, size_t size)
+{
+	const struct state_ops *ops = backend(conf->driver);
+
+	if (ops)
+		ops->describe(conf, buf, size);
+	else
+		snprintf(buf, size, "(unknown state.driver %s)", conf->driver);
+	return buf;
+}
+
 int state_open(const struct state_conf *conf, struct state **out, struct dl_error *err)
 {
 	return open_store(conf, false, out, err);
@@ -74,6 +86,11 @@ void state_close(struct state *st)
 {
 	if (st)
 		st->ops->close(st);
+}
+
+int state_set_fence(struct state *st, const char *lease, int64_t epoch)
+{
+	return st->ops->set_fence ? st->ops->set_fence(st, lease, epoch) : 0;
 }
 
 int state_begin(struct state *st, struct dl_error *err)
@@ -254,4 +271,10 @@ int state_get_meta(struct state *st, const char *key, char *buf, size_t size,
 int state_next_attempt(struct state *st, int64_t *when, struct dl_error *err)
 {
 	return st->ops->next_attempt(st, when, err);
+}
+
+int state_leader(struct state *st, struct state_leader *out, struct dl_error *err)
+{
+	memset(out, 0, sizeof *out);
+	return st->ops->leader ? st->ops->leader(st, out, err) : 0;
 }

@@ -335,6 +335,11 @@ static bool sqlite_exists(const struct state_conf *conf)
 	return conf->database && access(conf->database, F_OK) == 0;
 }
 
+static void sqlite_describe(const struct state_conf *conf, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s", conf->database ? conf->database : "");
+}
+
 static void sqlite_set_write_wait(struct state *st, int ms)
 {
 	sqlite3_busy_timeout(sq(st)->db, ms);
@@ -915,6 +920,7 @@ static int sqlite_next_attempt(struct state *st, int64_t *when, struct dl_error 
 const struct state_ops state_sqlite_ops = {
 	.driver = "sqlite",
 	.exists = sqlite_exists,
+	.describe = sqlite_describe,
 	.open = sqlite_open,
 	.set_write_wait = sqlite_set_write_wait,
 	.close = sqlite_close,

@@ -45,6 +45,12 @@ struct conf_calendar {
 	int count_start_day;
 };
 
+/* Leadership of a pair (lease.h); used when state.driver is postgresql. */
+struct conf_ha {
+	const char *name;                /* the lease row a pair shares */
+	double lease, renew, margin;     /* seconds */
+};
+
 /* What a rule inherits when it does not say (STATUTORY-RULES.md's default
  * routing: due-soon 2 working days before to the worker; overdue to worker
  * and team manager; 5 working days overdue to the service manager). */
@@ -93,6 +99,7 @@ struct conf {
 	const char *timezone;
 	struct source_conf source;
 	struct state_conf state;
+	struct conf_ha ha;
 	struct conf_calendar calendar;
 	struct conf_defaults defaults;
 	struct schema_list rules;    /* struct rule, in file order */
