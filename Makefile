@@ -20,7 +20,7 @@ UNITDIR    ?= $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/
 DESTDIR    ?=
 
 CC         ?= gcc
-PKGS       := libcurl libconfig sqlite3 libsystemd jansson libcrypto
+PKGS       := libcurl libconfig sqlite3 libsystemd jansson libcrypto libmicrohttpd
 BUILD      := build/$(if $(SANITIZE),sanitize,default)
 
 # Recursively expanded, so pkg-config runs only when a recipe needs it,
@@ -42,11 +42,11 @@ ALL_CFLAGS  = -std=c17 -g $(OPT) $(WARN) $(SAN_FLAGS) -D_GNU_SOURCE \
               -Iinclude $(PKG_CFLAGS) -MMD -MP $(CFLAGS)
 ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
 
-MAINS      := daemon/deadlined.c daemon/deadlinectl.c
+MAINS      := daemon/deadlined.c daemon/deadlinectl.c daemon/deadlined-web.c
 LIB_SRCS   := $(filter-out $(MAINS),$(wildcard daemon/*.c))
 LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB        := $(BUILD)/libdeadlined.a
-PROGS      := $(BUILD)/deadlined $(BUILD)/deadlinectl
+PROGS      := $(BUILD)/deadlined $(BUILD)/deadlinectl $(BUILD)/deadlined-web
 TEST_SRCS  := $(wildcard tests/unit/test_*.c)
 TESTS      := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRCS  := $(wildcard tests/tools/*.c)
@@ -73,6 +73,7 @@ FUZZ_SAN     := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recove
 all: $(PROGS)
 	@ln -sf $(BUILD)/deadlined deadlined
 	@ln -sf $(BUILD)/deadlinectl deadlinectl
+	@ln -sf $(BUILD)/deadlined-web deadlined-web
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -88,7 +89,7 @@ $(BUILD)/gen/ssd_views.inc: conf/schema/ssd-views.sql
 $(LIB): $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
-$(BUILD)/deadlined $(BUILD)/deadlinectl: $(BUILD)/%: $(BUILD)/daemon/%.o $(LIB)
+$(BUILD)/deadlined $(BUILD)/deadlinectl $(BUILD)/deadlined-web: $(BUILD)/%: $(BUILD)/daemon/%.o $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
@@ -156,6 +157,7 @@ install: all
 		$(DESTDIR)$(DATADIR)/schema
 	install -m 0755 $(BUILD)/deadlined $(DESTDIR)$(SBINDIR)/deadlined
 	install -m 0755 $(BUILD)/deadlinectl $(DESTDIR)$(BINDIR)/deadlinectl
+	install -m 0755 $(BUILD)/deadlined-web $(DESTDIR)$(SBINDIR)/deadlined-web
 	test -e $(DESTDIR)$(sysconfdir)/deadlined/deadlined.conf || \
 		install -m 0644 conf/deadlined.conf $(DESTDIR)$(sysconfdir)/deadlined/deadlined.conf
 	for f in conf/rules/*.conf; do [ -e "$$f" ] || continue; \
@@ -164,20 +166,23 @@ install: all
 	for f in conf/schema/*.sql; do [ -e "$$f" ] || continue; \
 		install -m 0644 $$f $(DESTDIR)$(DATADIR)/schema/; done
 	install -d $(DESTDIR)$(UNITDIR)
-	sed 's#@SBINDIR@#$(SBINDIR)#g' systemd/deadlined.service > $(DESTDIR)$(UNITDIR)/deadlined.service
-	chmod 0644 $(DESTDIR)$(UNITDIR)/deadlined.service
+	for u in deadlined.service deadlined-web.service deadlined-web.socket; do \
+		sed 's#@SBINDIR@#$(SBINDIR)#g' systemd/$$u > $(DESTDIR)$(UNITDIR)/$$u; \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u; done
 	install -m 0644 man/deadlinectl.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 man/deadlined.conf.5 $(DESTDIR)$(MANDIR)/man5/
-	install -m 0644 man/deadlined.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 man/deadlined.8 man/deadlined-web.8 $(DESTDIR)$(MANDIR)/man8/
 
 uninstall:
-	rm -f $(DESTDIR)$(UNITDIR)/deadlined.service
+	rm -f $(DESTDIR)$(UNITDIR)/deadlined.service $(DESTDIR)$(UNITDIR)/deadlined-web.service \
+		$(DESTDIR)$(UNITDIR)/deadlined-web.socket $(DESTDIR)$(SBINDIR)/deadlined-web \
+		$(DESTDIR)$(MANDIR)/man8/deadlined-web.8
 	rm -rf $(DESTDIR)$(DATADIR)
 	rm -f $(DESTDIR)$(SBINDIR)/deadlined $(DESTDIR)$(BINDIR)/deadlinectl \
 		$(DESTDIR)$(MANDIR)/man1/deadlinectl.1 $(DESTDIR)$(MANDIR)/man5/deadlined.conf.5 \
 		$(DESTDIR)$(MANDIR)/man8/deadlined.8
 
 clean:
-	rm -rf build deadlined deadlinectl
+	rm -rf build deadlined deadlinectl deadlined-web
 
 -include $(shell find build -name '*.d' 2>/dev/null)

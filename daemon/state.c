@@ -56,9 +56,26 @@ static const char *const migrations[] = {
 	 * local time (day * 86400 + second of the day). */
 	"CREATE TABLE IF NOT EXISTS rechecks (case_ref TEXT PRIMARY KEY, at INTEGER NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS rechecks_at ON rechecks(at);",
+	/* 3 → 4: deadlined-web's tables (state_web.c): cover while a manager
+	 * is away, the web's audit trail, calendar-feed tokens (hashes only);
+	 * and indexes for "whose is this" on open obligations. */
+	"CREATE TABLE cover (id INTEGER PRIMARY KEY, manager TEXT NOT NULL, deputy TEXT NOT NULL,"
+	" from_day TEXT NOT NULL, to_day TEXT NOT NULL, who TEXT NOT NULL,"
+	" created INTEGER NOT NULL);"
+	"CREATE INDEX cover_deputy ON cover(deputy, to_day);"
+	"CREATE TABLE web_audit (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, who TEXT NOT NULL,"
+	" origin TEXT, action TEXT NOT NULL, detail TEXT);"
+	"CREATE TABLE calendar_tokens (hash TEXT PRIMARY KEY, person TEXT NOT NULL,"
+	" created INTEGER NOT NULL, revoked INTEGER);"
+	"CREATE INDEX obligations_worker ON obligations(worker_email COLLATE NOCASE)"
+	" WHERE closed IS NULL;"
+	"CREATE INDEX obligations_manager ON obligations(manager_email COLLATE NOCASE)"
+	" WHERE closed IS NULL;",
 };
 
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])
+_Static_assert(NMIGRATIONS == STATE_SCHEMA_VERSION, "state.h's STATE_SCHEMA_VERSION "
+	       "must name the last migration");
 #define CACHE 64
 
 struct state {
