@@ -1,0 +1,138 @@
+# deadlined-web through Debian's nginx as the sign-on proxy, with curl:
+# who sees what, the identity header refused when sent directly, CSRF,
+# a GET that changes nothing, acknowledgements reaching the daemon's next
+# poll (reminders) and digest, withdrawal, cover, escaping, /metrics.
+. tests/integration/lib.sh
+. tests/integration/web_lib.sh
+
+web_setup || bad "first poll: $(cat "$TMP/poll1.out")"
+web_start || { bad "deadlined-web did not start: $(cat "$TMP/web.err")"; finish; exit; }
+nginx_start || { bad "nginx did not start: $(cat "$TMP/nginx/logs/"*)"; finish; exit; }
+P="http://127.0.0.1:$PROXY_PORT"
+W="http://127.0.0.1:$WEB_PORT"
+q() { sqlite3 -cmd '.timeout 5000' "$TMP/state.db" "$1"; }
+# as PERSON PATH [curl args]: through the proxy with PERSON's session.
+as() { _who=$1 _path=$2; shift 2; curl -s -b "sso=$_who-session" "$@" "$P$_path"; }
+code() { _who=$1 _path=$2; shift 2; curl -s -o /dev/null -w '%{http_code}' -b "sso=$_who-session" "$@" "$P$_path"; }
+csrf() { as "$1" /cover | sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' | head -n 1; }
+
+# ---- who is who ----
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$P/")" = 401 ] && ok || bad "no session: not 401"
+direct=$(curl -s -w '%{http_code}' -H 'X-Forwarded-Email: admin@council.example' "$W/")
+case $direct in *403) ok ;; *) bad "identity header sent directly was not refused: $direct" ;; esac
+printf '%s' "$direct" | grep -q 'sign-on proxy' && ok || bad "direct refusal does not say why"
+grep -q 'not in web.trusted_proxies; refused' "$TMP/web.err" && ok || bad "direct refusal not logged"
+# The proxy replaces a header the browser sends.
+as w1 / -H 'X-Forwarded-Email: admin@council.example' | grep -q 'Signed in as w1@council.example' \
+	&& ok || bad "the proxy's identity did not win over the browser's header"
+out=$(as stranger /)
+[ "$(code stranger /)" = 403 ] && printf '%s' "$out" | grep -q 'no open case names you' && ok \
+	|| bad "a stranger was not refused plainly"
+
+tray=$(as tm1 /)
+for c in A1 A2 A3 A4 A5; do printf '%s' "$tray" | grep -q "case?ref=$c\"" || bad "tm1 tray lacks $c"; done
+printf '%s' "$tray" | grep -q 'case?ref=B1"' && bad "tm1 sees team T2's B1" || ok
+printf '%s' "$tray" | grep -q '<script>alert' && bad "team name not escaped" || ok
+printf '%s' "$tray" | grep -q 'Duty &lt;script&gt;alert(1)&lt;/script&gt;' && ok || bad "escaped team name missing"
+printf '%s' "$tray" | grep -q 'Wendy &quot;W&quot; Worker' && ok || bad "worker name not escaped"
+w1=$(as w1 /)
+printf '%s' "$w1" | grep -q 'case?ref=A1"' && ! printf '%s' "$w1" | grep -q 'case?ref=A5"' && ok \
+	|| bad "worker w1 should see own A1 and not unallocated A5"
+[ "$(code w1 '/case?ref=B1')" = 403 ] && ok || bad "worker opened another team's case"
+as w1 '/case?ref=B1' | grep -q 'Not your case' && ok || bad "403 page does not explain"
+[ "$(code w2 '/case?ref=B1')" = 200 ] && ok || bad "worker cannot open own case"
+[ "$(code sm2 '/case?ref=B1')" = 200 ] && [ "$(code sm2 '/case?ref=A1')" = 403 ] && ok \
+	|| bad "service manager sees the teams that name them, only"
+[ "$(code admin '/case?ref=B1')" = 200 ] && [ "$(code admin '/case?ref=A1')" = 200 ] && ok \
+	|| bad "admin does not see everything"
+[ "$(code tm1 '/case?ref=NOPE')" = 404 ] && ok || bad "unknown case not 404"
+# Filters: worst first, by rule/state/team.
+as admin '/?team=T2' | grep -q 'case?ref=A1"' && bad "team filter" || ok
+case_page=$(as tm1 '/case?ref=A1')
+printf '%s' "$case_page" | grep -q 'Started 2025-01-06; due 2025-01-07: 1 working day later' && ok \
+	|| bad "case page lacks the arithmetic: $case_page"
+printf '%s' "$case_page" | grep -q 'href="https://mosaic.council.example/case/A1"' && ok \
+	|| bad "case page lacks the case_url link"
+
+# ---- acknowledging: GET changes nothing, POST needs its token ----
+items='item=A1%7Cdecision&item=A2%7Cdecision&item=A3%7Cdecision'
+until=$(date -d '+7 days' +%F)
+form=$(as tm1 "/ack?$items")
+[ "$(q 'SELECT COUNT(*) FROM acks')" = 0 ] && ok || bad "GET of an ack form changed the state"
+printf '%s' "$form" | grep -q 'name="reason"' && printf '%s' "$form" | grep -q 'name="until"' \
+	&& ok || bad "ack form lacks reason/until"
+token=$(printf '%s' "$form" | sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' | head -n 1)
+[ "$(code tm1 /ack -d "$items&reason=Family+moved&until=$until")" = 403 ] && ok || bad "POST without CSRF token accepted"
+[ "$(code tm1 /ack -d "csrf=$(csrf w1)&$items&reason=Family+moved&until=$until")" = 403 ] && ok \
+	|| bad "another person's CSRF token accepted"
+[ "$(code tm1 /ack -d "csrf=$token&$items&until=$until")" = 400 ] && ok || bad "ack without reason accepted"
+far=$(date -d '+31 days' +%F)
+as tm1 /ack -d "csrf=$token&$items&reason=Family+moved&until=$far" | grep -q 'max_ack_days' && ok \
+	|| bad "until beyond max_ack_days accepted"
+[ "$(code tm1 /ack -d "csrf=$token&item=B1%7Cdecision&reason=Family+moved&until=$until")" = 400 ] \
+	&& ok || bad "tm1 acknowledged another team's case"
+[ "$(q 'SELECT COUNT(*) FROM acks')" = 0 ] && ok || bad "a refused POST changed the state"
+loc=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' -b sso=tm1-session \
+	-d "csrf=$token&$items&reason=Family+moved%2C+assessment+overran&until=$until" "$P/ack")
+case $loc in "303 "*"/?acked=3") ok ;; *) bad "ack POST: $loc" ;; esac
+[ "$(q "SELECT COUNT(*) FROM acks WHERE who = 'tm1@council.example' AND until = '$until'
+	AND reason = 'Family moved, assessment overran'")" = 3 ] && ok || bad "acks not in the state store"
+[ "$(q "SELECT COUNT(*) FROM web_audit WHERE action = 'ack' AND origin LIKE '127.0.0.1 via proxy'")" = 3 ] \
+	&& ok || bad "audit records lack who/where: $(q 'SELECT * FROM web_audit')"
+as tm1 / | grep -c "Until $until by tm1@council.example" | grep -qx 3 && ok || bad "tray does not show the acks"
+
+# ---- the daemon's next poll: reminders and the digest reflect it ----
+before=$(ls "$TMP/mail/new" | sort)
+$DEADLINED -c "$WEB_CONF" --once --as-of 2025-01-09 > "$TMP/poll2.out" 2>&1 || bad "second poll: $(cat "$TMP/poll2.out")"
+/usr/bin/python3 - "$TMP/mail/new" "$before" <<'PY' && ok || bad "reminders/digest after the web acks"
+import email, email.policy, os, sys
+old = set(sys.argv[2].split())
+msgs = [email.message_from_binary_file(open(os.path.join(sys.argv[1], f), "rb"),
+        policy=email.policy.default) for f in os.listdir(sys.argv[1]) if f not in old]
+by = {}
+for m in msgs:
+    by.setdefault(m["To"], []).append(m.get_body(("plain",)).get_content())
+w1 = "\n".join(by.get("w1@council.example", []))
+assert "A4" in w1, ("worker reminder lacks A4", by.keys(), w1)
+for c in ("A1", "A2", "A3"):
+    assert c not in w1, ("acknowledged %s reminded" % c, w1)
+tm = "\n".join(by.get("tm1@council.example", []))
+marked = [l for l in tm.splitlines() if "(acknowledged)" in l]
+assert len(marked) == 3, ("digest should mark three acknowledged", tm)
+assert any("A4" in l and "(acknowledged)" not in l for l in tm.splitlines()), tm
+PY
+
+# ---- withdrawing ----
+id=$(q "SELECT id FROM acks WHERE case_ref = 'A1'")
+[ "$(code w2 /ack/withdraw -d "csrf=$(csrf w2)&id=$id&ref=A1")" = 404 ] && [ "$(q 'SELECT COUNT(*) FROM acks')" = 3 ] \
+	&& ok || bad "w2 withdrew tm1's ack on a case not theirs"
+[ "$(code tm1 /ack/withdraw -d "id=$id&ref=A1")" = 403 ] && ok || bad "withdraw without CSRF accepted"
+[ "$(code tm1 /ack/withdraw -d "csrf=$token&id=$id&ref=A1")" = 303 ] && [ "$(q 'SELECT COUNT(*) FROM acks')" = 2 ] \
+	&& [ "$(q "SELECT COUNT(*) FROM web_audit WHERE action = 'withdraw'")" = 1 ] && ok || bad "withdraw"
+
+# ---- cover: a deputy sees the covered team while it runs ----
+[ "$(code dep /)" = 403 ] && ok || bad "deputy saw a tray before cover"
+today=$(date +%F)
+[ "$(code tm1 /cover -d "csrf=$(csrf tm1)&deputy=deputy%40council.example&from=$today&to=$until")" = 303 ] \
+	&& ok || bad "cover POST"
+as dep / | grep -q 'case?ref=A2"' && ok || bad "deputy does not see the covered team"
+[ "$(code dep '/case?ref=B1')" = 403 ] && ok || bad "deputy sees a team not covered"
+cid=$(q "SELECT id FROM cover")
+[ "$(code tm1 /cover/end -d "csrf=$(csrf tm1)&id=$cid")" = 303 ] && [ "$(code dep /)" = 403 ] && ok \
+	|| bad "ending cover did not end the deputy's view"
+
+# ---- operations ----
+curl -s "$W/metrics" | grep -q '^deadlined_obligations{state="overdue"} ' && ok || bad "/metrics"
+[ "$(curl -s -o /dev/null -w '%{http_code}' --interface 127.0.0.2 "$W/metrics")" = 403 ] && ok \
+	|| bad "/metrics open to an address not in metrics_allow"
+curl -s -D - -o /dev/null -b sso=tm1-session "$P/" | grep -qi "^content-security-policy: default-src 'none'" \
+	&& ok || bad "no CSP header"
+
+# ---- bad configuration: deadlined -n names the setting ----
+printf 'web = { trusted_proxies = [ "proxy.example" ]; max_ack_days = 0; };\n' > "$TMP/bad.conf"
+out=$($DEADLINED -n -c "$TMP/bad.conf" 2>&1); rc=$?
+[ $rc != 0 ] && printf '%s' "$out" | grep -q 'web.trusted_proxies' && printf '%s' "$out" | grep -q 'web.max_ack_days' \
+	&& ok || bad "deadlined -n on a bad web group: rc $rc: $out"
+
+web_stop
+finish
