@@ -50,7 +50,11 @@ static int open_stores(struct web_app *app, struct dl_error *err)
 	}
 	if (state_web_open(db, &app->sw, err) < 0 || state_open(db, &app->st, err) < 0)
 		return -1;
-	return web_auth_load_key(&app->conf->web, &app->key, err);
+	if (link_key_load(&app->conf->web, &app->key, err) < 0)
+		return -1;
+	/* Without a shared key there are no links to check, but forms still
+	 * need their tokens: a key of this process's own. */
+	return app->key.n ? 0 : link_key_random(&app->key, err);
 }
 
 /* Block the stop signals before the server thread starts, so only

@@ -12,6 +12,7 @@
 
 #include "deadlined/arena.h"
 #include "deadlined/evaluate.h"
+#include "deadlined/link.h"
 #include "deadlined/log.h"
 #include "deadlined/receiver.h"
 #include "deadlined/render.h"
@@ -34,6 +35,8 @@ struct notify {
 	char host[64];
 	char **warned;              /* "role team" pairs already warned of */
 	size_t nwarned, capwarned;
+	struct link_key key;        /* signs links in alerts; n 0: no signed links */
+	char *tray_url;             /* web.base_url + "/", or NULL */
 };
 
 int notify_open(const struct conf *conf, struct state *st, struct notify **out,
@@ -48,6 +51,13 @@ int notify_open(const struct conf *conf, struct state *st, struct notify **out,
 	}
 	n->conf = conf;
 	n->st = st;
+	if (link_key_load(&conf->web, &n->key, err) < 0 ||
+	    (conf->web.base_url && !(n->tray_url = link_tray_url(conf->web.base_url)))) {
+		error_prefix(err, "links in alerts");
+		free(n->recv);
+		free(n);
+		return -1;
+	}
 	if (gethostname(n->host, sizeof n->host) != 0 || !n->host[0])
 		snprintf(n->host, sizeof n->host, "localhost");
 	n->host[sizeof n->host - 1] = '\0';
@@ -70,6 +80,7 @@ void notify_close(struct notify *n)
 	for (size_t i = 0; i < n->nwarned; i++)
 		free(n->warned[i]);
 	free(n->warned);
+	free(n->tray_url);
 	free(n);
 }
 
@@ -418,22 +429,70 @@ static int add_digest_entry(struct digests *d, const struct target *t,
 	return d->oom ? -1 : 0;
 }
 
+/* The items with their links for recipient `to` (NULL: a channel, which
+ * gets no signed links), or NULL when there are none to add.  *urls holds
+ * what to free. */
+static struct alert_item *linked_items(struct poll *p, const char *to,
+				       const struct alert_item *items, size_t n, char ***urls)
+{
+	const struct conf_web *w = &p->n->conf->web;
+	bool sign = p->n->key.n && w->base_url && to;
+	int64_t expires = p->now_unix + (int64_t)w->link_days * 86400;
+	struct alert_item *v;
+
+	*urls = NULL;
+	if (!sign && !w->case_url)
+		return NULL;
+	if (!(v = malloc(n * sizeof *v)) || !(*urls = calloc(3 * n + 1, sizeof **urls))) {
+		free(v);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct alert_item *it = &items[i];
+
+		v[i] = *it;
+		v[i].case_url = (*urls)[3 * i] = link_case_url(w->case_url, it->case_ref);
+		if (!sign || !it->case_ref || !it->rule_id)
+			continue;
+		v[i].open_url = (*urls)[3 * i + 1] = link_make(&p->n->key, w->base_url, "open",
+							      it->case_ref, it->rule_id, to, expires);
+		if (strcmp(it->state ? it->state : "", "overdue") == 0 ||
+		    strcmp(it->state ? it->state : "", "due-soon") == 0)
+			v[i].ack_url = (*urls)[3 * i + 2] = link_make(&p->n->key, w->base_url, "ack",
+								     it->case_ref, it->rule_id, to,
+								     expires);
+	}
+	return v;
+}
+
+static void free_urls(char **urls, size_t n)
+{
+	for (size_t i = 0; urls && i < n; i++)
+		free(urls[i]);
+	free(urls);
+}
+
 /* Render and store one message; a dry run only describes it. */
 static int enqueue(struct poll *p, const struct target *t, enum alert_kind kind,
 		   bool immediate, const char *audience, const struct alert_item *items,
 		   size_t nitems, const char *case_ref, const char *rule,
 		   char *const *lines, size_t nlines)
 {
-	char msg_id[128];
-	struct alert a = { kind, audience, msg_id, p->now_unix, items, nitems, NULL, lines,
-			   nlines, (size_t)p->n->conf->notify.max_items };
+	char msg_id[128], **urls;
+	struct alert_item *linked = linked_items(p, t->address, items, nitems, &urls);
+	struct alert a = { kind, audience, msg_id, p->now_unix, linked ? linked : items, nitems,
+			   NULL, lines, nlines, (size_t)p->n->conf->notify.max_items,
+			   p->n->tray_url };
 	struct rendered out = { 0 };
 	struct state_message m;
 	int64_t id;
 	int rc;
 
 	make_msg_id(p->n, msg_id, sizeof msg_id);
-	if (render_alert(&a, &out, p->err) < 0)
+	rc = render_alert(&a, &out, p->err);
+	free(linked);
+	free_urls(urls, 3 * nitems);
+	if (rc < 0)
 		return -1;
 	if (p->dry) {
 		if (p->dry_fn)

@@ -103,6 +103,29 @@ static void form(struct web_ctx *c, const struct web_form *items, const char *er
 	web_page_end(b);
 }
 
+int web_ack_form_for(struct web_ctx *c, const char *case_ref, const char *rule)
+{
+	struct web_form f = { 0 };
+	struct web_buf item = { 0 };
+	const char *why;
+	int rc = -1;
+
+	web_html(&item, "%r|%r", case_ref, rule);
+	if (!item.oom && web_form_parse(&f, "item=", 5) == 0) {
+		free(f.value[0]);
+		f.value[0] = item.p;
+		item.p = NULL;
+		rc = 0;
+		if (!checked_items(c, &f, &why))
+			web_error_page(c, 400, "Nothing to acknowledge", why);
+		else
+			form(c, &f, NULL, NULL, NULL);
+	}
+	web_buf_free(&item);
+	web_form_free(&f);
+	return rc;
+}
+
 int web_ack_form(struct web_ctx *c)
 {
 	const char *why;

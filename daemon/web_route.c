@@ -4,6 +4,7 @@
 #include "deadlined/log.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -62,18 +63,11 @@ void web_state_tag(struct web_buf *b, const char *state, int stage)
 
 void web_case_link(struct web_ctx *c, const char *case_ref)
 {
-	const char *t = c->app->conf->web.case_url;
-	const char *at = t ? strstr(t, "{case_ref}") : NULL;
-	struct web_buf url = { 0 };
+	char *url = link_case_url(c->app->conf->web.case_url, case_ref);
 
-	if (!at)
-		return;
-	web_buf_add(&url, t, (size_t)(at - t));
-	web_html(&url, "%u%r", case_ref, at + strlen("{case_ref}"));
-	if (!url.oom)
-		web_html(&c->resp->body, "<a href=\"%s\">%s in the case system</a>", url.p,
-			 case_ref);
-	web_buf_free(&url);
+	if (url)
+		web_html(&c->resp->body, "<a href=\"%s\">%s in the case system</a>", url, case_ref);
+	free(url);
 }
 
 /* The person's address as the proxy vouches for it, or a refusal page. */
@@ -129,6 +123,7 @@ static const struct {
 	{ "GET", "/", web_tray_page },
 	{ "GET", "/case", web_case_page },
 	{ "GET", "/ack", web_ack_form },
+	{ "GET", "/l", web_link_page },
 	{ "POST", "/ack", web_ack_post },
 	{ "POST", "/ack/withdraw", web_ack_withdraw },
 	{ "GET", "/cover", web_cover_page },

@@ -21,7 +21,7 @@ struct web_app {
 	const struct conf *conf;
 	struct state *st;            /* acks go through state_ack, as deadlinectl's do */
 	struct state_web *sw;
-	struct web_key key;
+	struct link_key key;
 };
 
 struct web_ctx {
@@ -53,6 +53,8 @@ int web_tray_page(struct web_ctx *c);     /* GET / */
 int web_case_page(struct web_ctx *c);     /* GET /case?ref= */
 int web_ack_form(struct web_ctx *c);      /* GET /ack?item=REF|RULE ... */
 int web_ack_post(struct web_ctx *c);      /* POST /ack */
+int web_ack_form_for(struct web_ctx *c, const char *case_ref, const char *rule);
+int web_link_page(struct web_ctx *c);     /* GET /l?k=&c=&r=&to=&e=&s= (signed) */
 int web_ack_withdraw(struct web_ctx *c);  /* POST /ack/withdraw */
 int web_cover_page(struct web_ctx *c);    /* GET /cover */
 int web_cover_post(struct web_ctx *c);    /* POST /cover */

@@ -7,9 +7,8 @@
  * not served as anonymous, so a misrouted request is noticed.
  *
  * Forms carry a CSRF token: HMAC-SHA256 of "csrf", the person and the day,
- * under the link key, valid today and yesterday.  The key comes from
- * web.link_key_file or the systemd credential web.link_key_credential,
- * shared with the daemon; without either, a random key for this process.
+ * under the link key (link.h), valid today and yesterday; without a
+ * configured key, deadlined-web makes a random one at start.
  */
 #ifndef DEADLINED_WEB_AUTH_H
 #define DEADLINED_WEB_AUTH_H
@@ -20,14 +19,9 @@
 
 #include "deadlined/conf.h"
 #include "deadlined/error.h"
+#include "deadlined/link.h"
 
-#define WEB_KEY_MAX 256
-#define WEB_TOKEN_BUF 65
-
-struct web_key {
-	unsigned char v[WEB_KEY_MAX];
-	size_t n;
-};
+#define WEB_TOKEN_BUF LINK_MAC_BUF
 
 enum web_auth {
 	WEB_AUTH_OK,         /* *email filled, lower case */
@@ -44,15 +38,8 @@ bool web_auth_addr_in(const struct schema_strings *list, const struct sockaddr *
 /* The peer as text ("unix" for a Unix socket). */
 void web_auth_peer_text(const struct sockaddr *peer, char *buf, size_t size);
 
-int web_auth_load_key(const struct conf_web *w, struct web_key *key, struct dl_error *err);
-
-/* Hex HMAC-SHA256 of the parts joined by NUL bytes. */
-void web_auth_mac(const struct web_key *key, const char *const *parts, size_t n,
-		  char out[WEB_TOKEN_BUF]);
-void web_auth_csrf(const struct web_key *key, const char *email, const char *day,
+void web_auth_csrf(const struct link_key *key, const char *email, const char *day,
 		   char out[WEB_TOKEN_BUF]);
-bool web_auth_csrf_ok(const struct web_key *key, const char *email, const char *token);
-/* Constant-time comparison of two tokens. */
-bool web_auth_same(const char *a, const char *b);
+bool web_auth_csrf_ok(const struct link_key *key, const char *email, const char *token);
 
 #endif

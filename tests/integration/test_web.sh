@@ -54,6 +54,48 @@ printf '%s' "$case_page" | grep -q 'Started 2025-01-06; due 2025-01-07: 1 workin
 printf '%s' "$case_page" | grep -q 'href="https://mosaic.council.example/case/A1"' && ok \
 	|| bad "case page lacks the case_url link"
 
+# ---- signed links in the first poll's e-mails ----
+# link KIND CASE TO: the path of that link in a message to TO.
+link() {
+	/usr/bin/python3 - "$TMP/mail/new" "$1" "$2" "$3" <<'PY'
+import email, email.policy, os, re, sys
+d, kind, case, to = sys.argv[1:]
+for f in sorted(os.listdir(d)):
+    m = email.message_from_binary_file(open(os.path.join(d, f), "rb"), policy=email.policy.default)
+    if m["To"] != to:
+        continue
+    for url in re.findall(r"https://deadlines\.council\.example(/l\?\S+)", m.get_body(("plain",)).get_content()):
+        if "k=%s&c=%s&" % (kind, case) in url:
+            print(url)
+            sys.exit(0)
+sys.exit(1)
+PY
+}
+ack_link=$(link ack A1 tm1@council.example) && ok || bad "no signed Acknowledge link for A1 in tm1's e-mail"
+open_link=$(link open A1 w1@council.example) && ok || bad "no signed Open link in w1's e-mail"
+grep -rq 'https://mosaic.council.example/case/A1' "$TMP/mail/new" && ok || bad "case_url not in e-mails"
+page=$(as tm1 "$ack_link")
+printf '%s' "$page" | grep -q 'name="reason"' && printf '%s' "$page" | grep -q 'value="A1|decision"' \
+	&& ok || bad "tm1's ack link does not open the form"
+[ "$(q 'SELECT COUNT(*) FROM acks')" = 0 ] && ok || bad "opening an ack link changed the state"
+[ "$(code tm1 "$open_link")" = 403 ] && as tm1 "$open_link" | grep -q 'sent to someone else' && ok \
+	|| bad "someone else's link not refused plainly"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -b sso=w1-session "$P$open_link")" = 303 ] && ok || bad "w1's own link"
+tampered=$(printf '%s' "$ack_link" | sed 's/c=A1&/c=A2\&/')
+[ "$(code tm1 "$tampered")" = 403 ] && as tm1 "$tampered" | grep -q 'has been changed' && ok \
+	|| bad "tampered link not refused plainly"
+# An expired link, signed here with the shared key (an independent HMAC).
+expired=$(/usr/bin/python3 - "$TMP/link.key" <<'PY'
+import hashlib, hmac, sys
+key = open(sys.argv[1], "rb").read().rstrip(b"\r\n")
+f = ["link", "ack", "A1", "decision", "tm1@council.example", "1700000000"]
+sig = hmac.new(key, b"".join(x.encode() + b"\0" for x in f), hashlib.sha256).hexdigest()
+print("/l?k=ack&c=A1&r=decision&to=tm1%40council.example&e=1700000000&s=" + sig)
+PY
+)
+[ "$(code tm1 "$expired")" = 410 ] && as tm1 "$expired" | grep -q 'has expired' && ok || bad "expired link"
+[ "$(q 'SELECT COUNT(*) FROM acks')" = 0 ] && ok || bad "a refused link changed the state"
+
 # ---- acknowledging: GET changes nothing, POST needs its token ----
 items='item=A1%7Cdecision&item=A2%7Cdecision&item=A3%7Cdecision'
 until=$(date -d '+7 days' +%F)

@@ -58,6 +58,7 @@ web = {
   trusted_proxies = [ "127.0.0.2" ];
   admins = [ "admin@council.example" ];
   case_url = "https://mosaic.council.example/case/{case_ref}";
+  base_url = "https://deadlines.council.example";
   link_key_file = "$TMP/link.key";
   metrics_allow = [ "127.0.0.1" ];
   max_ack_days = 30;

@@ -7,10 +7,15 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <jansson.h>
+#include <stdlib.h>
 #include <netinet/in.h>
 #include <string.h>
 
 #include "deadlined/date.h"
+#include "deadlined/link.h"
+#include "deadlined/render.h"
+#include "deadlined/webhook.h"
 #include "deadlined/web_auth.h"
 #include "deadlined/web_http.h"
 #include "deadlined/web_page.h"
@@ -86,7 +91,7 @@ static void test_identify(void **state)
 
 static void test_csrf(void **state)
 {
-	struct web_key key = { .n = 32 }, other = { .n = 32 };
+	struct link_key key = { .n = 32 }, other = { .n = 32 };
 	char t[WEB_TOKEN_BUF], day[DATE_BUF];
 
 	(void)state;
@@ -108,6 +113,94 @@ static void test_csrf(void **state)
 	assert_false(web_auth_csrf_ok(&key, "tm@x.example", t));
 }
 
+/* A link's fields as deadlined-web gets them, from link_make's URL. */
+static enum link_check check_url(const struct link_key *key, const char *url, const char *who,
+				 int64_t now)
+{
+	struct web_form f = { 0 };
+	const char *q = strchr(url, '?');
+	enum link_check rc;
+
+	assert_non_null(q);
+	assert_int_equal(web_form_parse(&f, q + 1, strlen(q + 1)), 0);
+	rc = link_verify(key, web_form_get(&f, "k"), web_form_get(&f, "c"), web_form_get(&f, "r"),
+			 web_form_get(&f, "to"), web_form_get(&f, "e"), web_form_get(&f, "s"), who,
+			 now);
+	web_form_free(&f);
+	return rc;
+}
+
+static void test_links(void **state)
+{
+	struct link_key key = { .n = 32 }, other = { .n = 32 };
+	char *url, *bad, *p;
+
+	(void)state;
+	memset(key.v, 1, 32);
+	memset(other.v, 2, 32);
+	url = link_make(&key, "https://tray.example/", "ack", "A 1&x", "decision", "tm@x.example",
+			2000000000);
+	assert_non_null(url);
+	assert_non_null(strstr(url, "https://tray.example/l?k=ack&c=A%201%26x&r=decision&"));
+	assert_int_equal(check_url(&key, url, "TM@x.example", 1999999999), LINK_OK);
+	assert_int_equal(check_url(&key, url, "tm@x.example", 2000000001), LINK_EXPIRED);
+	assert_int_equal(check_url(&key, url, "w@x.example", 1999999999), LINK_NOT_YOURS);
+	assert_int_equal(check_url(&other, url, "tm@x.example", 1999999999), LINK_TAMPERED);
+	/* Another case, or a later expiry, breaks the signature. */
+	bad = strdup(url);
+	p = strstr(bad, "c=A%201");
+	p[2] = 'B';
+	assert_int_equal(check_url(&key, bad, "tm@x.example", 1999999999), LINK_TAMPERED);
+	strcpy(bad, url);
+	p = strstr(bad, "e=2");
+	p[2] = '3';
+	assert_int_equal(check_url(&key, bad, "tm@x.example", 1999999999), LINK_TAMPERED);
+	free(bad);
+	free(url);
+	url = link_case_url("https://mosaic.example/case/{case_ref}?tab=1", "R/1 <x>");
+	assert_string_equal(url, "https://mosaic.example/case/R%2F1%20%3Cx%3E?tab=1");
+	free(url);
+	assert_null(link_case_url(NULL, "R1"));
+}
+
+/* Links reach the e-mail's text and HTML, the JSON, and Teams and Slack
+ * as buttons. */
+static void test_alert_links(void **state)
+{
+	struct alert_item it = { .case_ref = "A1", .rule_id = "decision", .state = "overdue",
+				 .case_url = "https://mosaic.example/case/A1",
+				 .open_url = "https://tray.example/l?k=open&c=A1&s=1",
+				 .ack_url = "https://tray.example/l?k=ack&c=A1&s=2" };
+	struct alert a = { .kind = ALERT_OVERDUE, .audience = "Duty", .msg_id = "m@x",
+			   .created = 1767225600, .items = &it, .n = 1,
+			   .tray_url = "https://tray.example/" };
+	struct rendered r = { 0 };
+	struct message m;
+	struct dl_error err;
+	char *body;
+
+	(void)state;
+	assert_int_equal(render_alert(&a, &r, &err), 0);
+	assert_non_null(strstr(r.text, "Acknowledge: https://tray.example/l?k=ack&c=A1&s=2"));
+	assert_non_null(strstr(r.text, "Open in tray: https://tray.example/l?k=open&c=A1&s=1"));
+	assert_non_null(strstr(r.html, "href=\"https://tray.example/l?k=ack&amp;c=A1&amp;s=2\""));
+	assert_non_null(strstr(r.payload, "\"acknowledge\":\"https://tray.example/l?k=ack&c=A1&s=2\""));
+	m = (struct message){ .msg_id = "m@x", .subject = r.subject, .text = r.text,
+			      .payload = r.payload, .created = 1767225600 };
+	body = webhook_body(WEBHOOK_TEAMS, &m, &err);
+	assert_non_null(body);
+	assert_non_null(strstr(body, "\"type\":\"ActionSet\""));
+	assert_non_null(strstr(body, "{\"type\":\"Action.OpenUrl\",\"title\":\"Acknowledge\","
+			       "\"url\":\"https://tray.example/l?k=ack&c=A1&s=2\"}"));
+	free(body);
+	body = webhook_body(WEBHOOK_SLACK, &m, &err);
+	assert_non_null(body);
+	assert_non_null(strstr(body, "\"type\":\"actions\""));
+	assert_non_null(strstr(body, "\"url\":\"https://tray.example/l?k=open&c=A1&s=1\""));
+	free(body);
+	render_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -115,6 +208,8 @@ int main(void)
 		cmocka_unit_test(test_form),
 		cmocka_unit_test(test_identify),
 		cmocka_unit_test(test_csrf),
+		cmocka_unit_test(test_links),
+		cmocka_unit_test(test_alert_links),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
