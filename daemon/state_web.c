@@ -7,6 +7,7 @@
 
 #include <sqlite3.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -297,6 +298,54 @@ int state_web_each_cover(struct state_web *sw, const char *person, const char *t
 	if (rc == 0 && step != SQLITE_DONE)
 		return fail(sw, err, "read cover");
 	return rc;
+}
+
+static const char SQL_REVOKE[] =
+	"UPDATE calendar_tokens SET revoked = ?2 WHERE person = lower(?1) AND revoked IS NULL";
+static const char SQL_NEW_TOKEN[] =
+	"INSERT INTO calendar_tokens (hash, person, created) VALUES (?1, lower(?2), ?3)";
+
+int state_web_new_token(struct state_web *sw, const char *person, const char *hash,
+			int64_t now, struct dl_error *err)
+{
+	return finish(sw, query(sw, err, SQL_REVOKE, "sI", person, now), err, "revoke token") < 0 ||
+	       finish(sw, query(sw, err, SQL_NEW_TOKEN, "ssI", hash, person, now), err,
+		      "record token") < 0 ? -1 : 0;
+}
+
+int state_web_revoke_token(struct state_web *sw, const char *person, int64_t now, bool *done,
+			   struct dl_error *err)
+{
+	int rc = finish(sw, query(sw, err, SQL_REVOKE, "sI", person, now), err, "revoke token");
+
+	*done = rc == 0 && sqlite3_changes(sw->db) > 0;
+	return rc;
+}
+
+static const char SQL_TOKEN_PERSON[] =
+	"SELECT person FROM calendar_tokens WHERE hash = ?1 AND revoked IS NULL";
+
+int state_web_token_person(struct state_web *sw, const char *hash, char *person, size_t size,
+			   struct dl_error *err)
+{
+	sqlite3_stmt *s = query(sw, err, SQL_TOKEN_PERSON, "s", hash);
+	int rc;
+
+	if (!s)
+		return -1;
+	rc = sqlite3_step(s);
+	snprintf(person, size, "%s", rc == SQLITE_ROW && text(s, 0) ? text(s, 0) : "");
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(sw, err, "read token");
+}
+
+static const char SQL_TOKEN_SINCE[] =
+	"SELECT MAX(created) FROM calendar_tokens WHERE person = lower(?1) AND revoked IS NULL";
+
+int state_web_token_since(struct state_web *sw, const char *person, int64_t *since,
+			  struct dl_error *err)
+{
+	return one_int(sw, query(sw, err, SQL_TOKEN_SINCE, "s", person), since, err);
 }
 
 static const char SQL_AUDIT[] =

@@ -114,7 +114,8 @@ void web_page_begin(struct web_buf *b, const char *title, const char *who)
 		 "Deadlines</a>", title);
 	if (who)
 		web_html(b, "<nav aria-label=\"Main\"><ul><li><a href=\"/\">Tray</a></li>"
-			 "<li><a href=\"/cover\">Cover</a></li></ul></nav>"
+			 "<li><a href=\"/cover\">Cover</a></li><li><a href=\"/calendar\">Calendar</a></li>"
+			 "</ul></nav>"
 			 "<p class=\"who\">Signed in as %s</p>", who);
 	web_html(b, "</div></header>\n<main id=\"main\" class=\"wrap\">\n<h1>%s</h1>\n", title);
 }
@@ -164,6 +165,7 @@ const char web_page_css[] =
 	".tag-other{background:#e8f1f8;color:#0b0c0c}\n"
 	".error-summary{border:5px solid #d4351c;padding:1rem;margin-bottom:1rem}\n"
 	".error-summary h2{margin-top:0}\n"
+	".feed{word-break:break-all;font-size:1rem}\n"
 	".notice{border-left:5px solid #1d70b8;padding:.5rem 1rem;background:#f3f2f1}\n"
 	"footer{border-top:1px solid #b1b4b6;color:#505a5f;font-size:1rem}\n"
 	"@media (max-width:40rem){h1{font-size:1.5rem}body{font-size:1rem}}\n";

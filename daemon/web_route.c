@@ -129,6 +129,9 @@ static const struct {
 	{ "GET", "/cover", web_cover_page },
 	{ "POST", "/cover", web_cover_post },
 	{ "POST", "/cover/end", web_cover_end },
+	{ "GET", "/calendar", web_calendar_page },
+	{ "POST", "/calendar/new", web_calendar_new },
+	{ "POST", "/calendar/revoke", web_calendar_revoke },
 };
 
 static int signed_in_page(struct web_ctx *c, int (*fn)(struct web_ctx *c))
@@ -167,6 +170,8 @@ int web_route(void *app, const struct web_request *req, struct web_response *res
 		return web_ops_healthz(&c);
 	if (strcmp(req->path, "/metrics") == 0)
 		return web_ops_metrics(&c);
+	if (strncmp(req->path, "/calendar/", 10) == 0 && strcmp(req->method, "GET") == 0)
+		return web_calendar_feed(&c, req->path + 10);
 	for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++)
 		if (strcmp(req->path, pages[i].path) == 0 &&
 		    (strcmp(req->method, pages[i].method) == 0 ||

@@ -18,6 +18,7 @@
 #define DEADLINED_STATE_WEB_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "deadlined/error.h"
@@ -94,6 +95,20 @@ typedef int (*state_web_cover_fn)(void *ctx, const struct state_web_cover *c);
 /* Covers not yet over on today, naming person as manager or deputy (NULL: all). */
 int state_web_each_cover(struct state_web *sw, const char *person, const char *today,
 			 state_web_cover_fn fn, void *ctx, struct dl_error *err);
+
+/* Calendar-feed tokens: only a hash of each is kept.  A person has at most
+ * one live token: a new one revokes the old. */
+int state_web_new_token(struct state_web *sw, const char *person, const char *hash,
+			int64_t now, struct dl_error *err);
+/* Revoke person's live token; *done says whether there was one. */
+int state_web_revoke_token(struct state_web *sw, const char *person, int64_t now, bool *done,
+			   struct dl_error *err);
+/* Whose live token has this hash: person filled, or "" when none. */
+int state_web_token_person(struct state_web *sw, const char *hash, char *person, size_t size,
+			   struct dl_error *err);
+/* Does person have a live token, and since when (0: none)? */
+int state_web_token_since(struct state_web *sw, const char *person, int64_t *since,
+			  struct dl_error *err);
 
 /* The web's audit trail: who did what, when, from which address. */
 int state_web_audit(struct state_web *sw, const char *who, const char *origin,

@@ -59,6 +59,11 @@ int web_ack_withdraw(struct web_ctx *c);  /* POST /ack/withdraw */
 int web_cover_page(struct web_ctx *c);    /* GET /cover */
 int web_cover_post(struct web_ctx *c);    /* POST /cover */
 int web_cover_end(struct web_ctx *c);     /* POST /cover/end */
+int web_calendar_page(struct web_ctx *c);   /* GET /calendar */
+int web_calendar_new(struct web_ctx *c);    /* POST /calendar/new */
+int web_calendar_revoke(struct web_ctx *c); /* POST /calendar/revoke */
+/* GET /calendar/TOKEN.ics, without sign-in; name is what follows /calendar/. */
+int web_calendar_feed(struct web_ctx *c, const char *name);
 int web_ops_healthz(struct web_ctx *c);   /* GET /healthz */
 int web_ops_metrics(struct web_ctx *c);   /* GET /metrics */
 

@@ -163,6 +163,32 @@ cid=$(q "SELECT id FROM cover")
 [ "$(code tm1 /cover/end -d "csrf=$(csrf tm1)&id=$cid")" = 303 ] && [ "$(code dep /)" = 403 ] && ok \
 	|| bad "ending cover did not end the deputy's view"
 
+# ---- the calendar feed: a secret, revocable URL, read by Python's icalendar ----
+[ "$(code tm1 /calendar/new -d x=1)" = 403 ] && ok || bad "calendar/new without CSRF"
+feed=$(as tm1 /calendar/new -d "csrf=$(csrf tm1)" | sed -n 's|.*https://deadlines.council.example\(/calendar/[0-9a-f]*\.ics\).*|\1|p')
+[ -n "$feed" ] && ok || bad "no calendar address shown"
+[ "$(q 'SELECT COUNT(*) FROM calendar_tokens WHERE revoked IS NULL')" = 1 ] \
+	&& [ "$(q "SELECT COUNT(*) FROM calendar_tokens WHERE hash = '${feed#/calendar/}'")" = 0 ] \
+	&& ok || bad "the token itself, not its hash, is stored"
+curl -s "$W$feed" > "$TMP/tm1.ics"
+/usr/bin/python3 - "$TMP/tm1.ics" <<'PY' && ok || bad "calendar feed: $(head -c 600 "$TMP/tm1.ics")"
+import sys, datetime, icalendar
+cal = icalendar.Calendar.from_ical(open(sys.argv[1], "rb").read())
+assert str(cal["VERSION"]) == "2.0", cal["VERSION"]
+ev = cal.walk("VEVENT")
+got = sorted(str(e["SUMMARY"]).split()[0] for e in ev)
+assert got == ["A1", "A2", "A3", "A4", "A5"], got
+for e in ev:
+    assert e.decoded("DTSTART") == datetime.date(2025, 1, 7), e.decoded("DTSTART")
+    assert "Wendy" not in e.to_ical().decode() and "Duty" not in e.to_ical().decode()
+PY
+as tm1 /calendar/new -d "csrf=$(csrf tm1)" > /dev/null
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$W$feed")" = 404 ] && ok || bad "a replaced calendar URL still works"
+feed=$(as tm1 /calendar/new -d "csrf=$(csrf tm1)" | sed -n 's|.*https://deadlines.council.example\(/calendar/[0-9a-f]*\.ics\).*|\1|p')
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$W$feed")" = 200 ] && ok || bad "new calendar URL"
+[ "$(code tm1 /calendar/revoke -d "csrf=$(csrf tm1)")" = 303 ] \
+	&& [ "$(curl -s -o /dev/null -w '%{http_code}' "$W$feed")" = 404 ] && ok || bad "revoked calendar URL still works"
+
 # ---- operations ----
 curl -s "$W/metrics" | grep -q '^deadlined_obligations{state="overdue"} ' && ok || bad "/metrics"
 [ "$(curl -s -o /dev/null -w '%{http_code}' --interface 127.0.0.2 "$W/metrics")" = 403 ] && ok \

@@ -86,6 +86,8 @@ async function visit(page, path) {
     check(acked === 3, `tray shows three acknowledgements (${acked})`);
     await visit(tm.page, '/cover');
     await axe(tm.page, 'cover page');
+    await visit(tm.page, '/calendar');
+    await axe(tm.page, 'calendar page');
     await tm.ctx.close();
 
     // A worker cannot open another team's case.
