@@ -115,6 +115,7 @@ void web_page_begin(struct web_buf *b, const char *title, const char *who)
 	if (who)
 		web_html(b, "<nav aria-label=\"Main\"><ul><li><a href=\"/\">Tray</a></li>"
 			 "<li><a href=\"/cover\">Cover</a></li><li><a href=\"/calendar\">Calendar</a></li>"
+			 "<li><a href=\"/report\">Report</a></li>"
 			 "</ul></nav>"
 			 "<p class=\"who\">Signed in as %s</p>", who);
 	web_html(b, "</div></header>\n<main id=\"main\" class=\"wrap\">\n<h1>%s</h1>\n", title);

@@ -130,6 +130,7 @@ static const struct {
 	{ "POST", "/cover", web_cover_post },
 	{ "POST", "/cover/end", web_cover_end },
 	{ "GET", "/calendar", web_calendar_page },
+	{ "GET", "/report", web_report_page },
 	{ "POST", "/calendar/new", web_calendar_new },
 	{ "POST", "/calendar/revoke", web_calendar_revoke },
 };

@@ -64,6 +64,7 @@ int web_calendar_new(struct web_ctx *c);    /* POST /calendar/new */
 int web_calendar_revoke(struct web_ctx *c); /* POST /calendar/revoke */
 /* GET /calendar/TOKEN.ics, without sign-in; name is what follows /calendar/. */
 int web_calendar_feed(struct web_ctx *c, const char *name);
+int web_report_page(struct web_ctx *c);   /* GET /report?from=&to=&team=[&format=csv] */
 int web_ops_healthz(struct web_ctx *c);   /* GET /healthz */
 int web_ops_metrics(struct web_ctx *c);   /* GET /metrics */
 

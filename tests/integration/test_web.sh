@@ -196,6 +196,21 @@ curl -s "$W/metrics" | grep -q '^deadlined_obligations{state="overdue"} ' && ok 
 curl -s -D - -o /dev/null -b sso=tm1-session "$P/" | grep -qi "^content-security-policy: default-src 'none'" \
 	&& ok || bad "no CSP header"
 
+# ---- the timeliness report: the figures of deadlinectl report ----
+sqlite3 "$TMP/cases.db" "INSERT INTO deadlined_events (case_ref, kind, occurred) VALUES
+  ('A4', 'referral_decision', '2025-01-09'), ('B1', 'referral_decision', '2025-01-07')"
+$DEADLINED -c "$WEB_CONF" --once --as-of 2025-01-10 > "$TMP/poll3.out" 2>&1 || bad "third poll"
+rep=$(as tm1 '/report?from=2025-01-01&to=2025-01-31')
+printf '%s' "$rep" | grep -q '<th scope="row">Referral decisions</th><td>0 of 1</td>' && ok \
+	|| bad "tm1's report (team T1: A4 met late): $rep"
+as tm1 '/report?from=2025-01-01&to=2025-01-31&team=T1&format=csv' > "$TMP/web.csv"
+DEADLINED_CONFIG="$WEB_CONF" $DEADLINECTL report --from 2025-01-01 --to 2025-01-31 --team T1 \
+	--source state --format csv > "$TMP/ctl.csv" 2>&1
+[ -s "$TMP/web.csv" ] && cmp -s "$TMP/web.csv" "$TMP/ctl.csv" && ok \
+	|| bad "web CSV differs from deadlinectl report's: $(diff "$TMP/web.csv" "$TMP/ctl.csv" | head -5)"
+[ "$(code tm1 '/report?from=2025-01-01&to=2025-01-31&team=T2')" = 403 ] && ok || bad "tm1 reported on team T2"
+as admin '/report?from=2025-01-01&to=2025-01-31' | grep -q '<td>1 of 2</td>' && ok || bad "admin's all-team report"
+
 # ---- bad configuration: deadlined -n names the setting ----
 printf 'web = { trusted_proxies = [ "proxy.example" ]; max_ack_days = 0; };\n' > "$TMP/bad.conf"
 out=$($DEADLINED -n -c "$TMP/bad.conf" 2>&1); rc=$?

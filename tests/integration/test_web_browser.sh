@@ -30,7 +30,7 @@ while read -r line; do
 	case $line in ok\ *) ok ;; FAIL*) bad "browser: ${line#FAIL }" ;; esac
 done < "$TMP/browser.out"
 [ $rc = 0 ] && ok || bad "browser run: rc $rc: $(tail -n 5 "$TMP/browser.out")"
-grep -c '^ok axe on' "$TMP/browser.out" | grep -qx 8 && ok || bad "axe did not run on every page"
+grep -c '^ok axe on' "$TMP/browser.out" | grep -qx 9 && ok || bad "axe did not run on every page"
 n=$(sqlite3 "$TMP/state.db" "SELECT COUNT(*) FROM acks WHERE who = 'tm1@council.example'
 	AND until = '$until' AND reason LIKE 'Family moved;%' AND case_ref IN ('A1', 'A2', 'A3')")
 [ "$n" = 3 ] && ok || bad "state store: $n acks from the browser, want 3"

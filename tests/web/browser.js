@@ -88,6 +88,8 @@ async function visit(page, path) {
     await axe(tm.page, 'cover page');
     await visit(tm.page, '/calendar');
     await axe(tm.page, 'calendar page');
+    check(await visit(tm.page, '/report?from=2025-01-01&to=2025-01-31') === 200, 'tm1 opens the report');
+    await axe(tm.page, 'report page');
     await tm.ctx.close();
 
     // A worker cannot open another team's case.
