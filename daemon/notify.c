@@ -144,6 +144,8 @@ struct target {
 	const char *role;          /* the role it came from, or NULL */
 	int level;                 /* the highest level that names it */
 	char key[320];             /* receiver:address, the dedup key */
+	const char *covering;      /* a deputy: the manager covered, else NULL */
+	char own[256];             /* a deputy's address (address points here) */
 };
 
 struct poll {
@@ -232,7 +234,30 @@ static size_t add_target(struct target *t, size_t n, const char *receiver,
 	t[n].address = address;
 	t[n].role = role;
 	t[n].level = level;
+	t[n].covering = NULL;
 	return n + 1;
+}
+
+/* While a manager is away, their deputy (deadlined-web's cover) hears
+ * what they hear, told whom they cover. */
+static size_t add_deputy(struct poll *p, const char *manager, const char *role, int level,
+			 struct target *t, size_t n)
+{
+	char deputy[256];
+	struct dl_error err;
+	size_t m;
+
+	if (state_cover_deputy(p->n->st, manager, p->today, deputy, sizeof deputy, &err) < 0) {
+		log_msg(LOG_WARNING, "cover for %s left out: %s", manager, err.msg);
+		return n;
+	}
+	if (!deputy[0] || (m = add_target(t, n, p->n->conf->notify.mail_receiver, deputy, role,
+					  level)) == n)
+		return n;
+	snprintf(t[n].own, sizeof t[n].own, "%s", deputy);
+	t[n].address = t[n].own;
+	t[n].covering = manager;
+	return m;
 }
 
 /* A notify-list name: a role (e-mail via the mail receiver) or a receiver
@@ -252,7 +277,8 @@ static size_t add_name(struct poll *p, const struct state_obligation *so, const 
 			warn_no_address(p->n, so, name);
 			return n;
 		}
-		return add_target(t, n, conf->notify.mail_receiver, addr, name, level);
+		n = add_target(t, n, conf->notify.mail_receiver, addr, name, level);
+		return strcmp(name, "worker") == 0 ? n : add_deputy(p, addr, name, level, t, n);
 	}
 	if (rc->kind == RECEIVER_WEBHOOK)
 		return add_target(t, n, rc->name, NULL, NULL, level);
@@ -408,8 +434,15 @@ static int add_digest_entry(struct digests *d, const struct target *t,
 	memset(e, 0, sizeof *e);
 	fill_item(d->p->n, so, &e->item);
 	e->kind = kind;
+	char covering[600];
+
 	aud = t->role && strcmp(t->role, "worker") == 0 && so->worker_name ? so->worker_name :
 	      so->team_name ? so->team_name : so->team_ref;
+	if (t->covering) {
+		snprintf(covering, sizeof covering, "%s (you are covering for %s)",
+			 aud ? aud : "a team", t->covering);
+		aud = covering;
+	}
 	e->key = keep(d, t->key);
 	e->receiver = keep(d, t->receiver);
 	e->address = keep(d, t->address);

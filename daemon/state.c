@@ -903,3 +903,23 @@ int state_next_attempt(struct state *st, int64_t *when, struct dl_error *err)
 {
 	return one_row(st, SQL_NEXT_ATTEMPT, when, 1, err);
 }
+
+/* ---- cover, for deadlined-web (its other tables: state_web.c) ---- */
+
+static const char SQL_COVER_DEPUTY[] =
+	"SELECT deputy FROM cover WHERE manager = lower(?1) AND from_day <= ?2 AND to_day >= ?2"
+	" ORDER BY id DESC LIMIT 1";
+
+int state_cover_deputy(struct state *st, const char *manager, const char *day, char *deputy,
+		       size_t size, struct dl_error *err)
+{
+	sqlite3_stmt *s = prep(st, err, SQL_COVER_DEPUTY, "ss", manager, day);
+	int rc;
+
+	if (!s)
+		return -1;
+	rc = sqlite3_step(s);
+	snprintf(deputy, size, "%s", rc == SQLITE_ROW && col(s, 0) ? col(s, 0) : "");
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_error(st, err, "read cover");
+}

@@ -188,4 +188,10 @@ int state_get_meta(struct state *st, const char *key, char *buf, size_t size,
 /* The earliest next_attempt of a pending message, or 0 when none. */
 int state_next_attempt(struct state *st, int64_t *when, struct dl_error *err);
 
+/* Cover (written by deadlined-web and deadlinectl cover, state_web.h): the
+ * deputy covering manager on day ("YYYY-MM-DD"), or "" when none; the
+ * latest named wins. */
+int state_cover_deputy(struct state *st, const char *manager, const char *day, char *deputy,
+		       size_t size, struct dl_error *err);
+
 #endif

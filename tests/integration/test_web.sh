@@ -211,6 +211,34 @@ DEADLINED_CONFIG="$WEB_CONF" $DEADLINECTL report --from 2025-01-01 --to 2025-01-
 [ "$(code tm1 '/report?from=2025-01-01&to=2025-01-31&team=T2')" = 403 ] && ok || bad "tm1 reported on team T2"
 as admin '/report?from=2025-01-01&to=2025-01-31' | grep -q '<td>1 of 2</td>' && ok || bad "admin's all-team report"
 
+# ---- cover from deadlinectl: the deputy hears what the manager hears, and why ----
+expect 2 '' 'not an e-mail address' -- env DEADLINED_CONFIG="$WEB_CONF" $DEADLINECTL cover tm2 dep2@council.example 2025-01-01 2025-01-31
+expect 2 '' 'FROM on or before TO' -- env DEADLINED_CONFIG="$WEB_CONF" $DEADLINECTL cover tm2@council.example dep2@council.example 2025-02-01 2025-01-31
+expect 0 '*' '' -- env DEADLINED_CONFIG="$WEB_CONF" $DEADLINECTL cover TM2@council.example dep2@council.example 2025-01-01 2025-01-31
+soon=$(date -d '+5 days' +%F)
+DEADLINED_CONFIG="$WEB_CONF" $DEADLINECTL cover tm2@council.example dep3@council.example "$today" "$soon" > /dev/null
+out=$(DEADLINED_CONFIG="$WEB_CONF" $DEADLINECTL covers)
+printf '%s' "$out" | grep -q "tm2@council.example .*dep3@council.example .*$today $soon" \
+	&& ! printf '%s' "$out" | grep -q dep2 && ok || bad "deadlinectl covers (now and to come only): $out"
+sqlite3 "$TMP/cases.db" "INSERT INTO deadlined_cases VALUES ('B2', 'C7', NULL, 'T2', 'W2');
+  INSERT INTO deadlined_events (case_ref, kind, occurred) VALUES ('B2', 'referral', '2025-01-09')"
+before=$(ls "$TMP/mail/new" | sort)
+$DEADLINED -c "$WEB_CONF" --once --as-of 2025-01-13 > "$TMP/poll4.out" 2>&1 || bad "fourth poll"
+/usr/bin/python3 - "$TMP/mail/new" "$before" <<'PY' && ok || bad "the deputy was not told, or not told why"
+import email, email.policy, os, sys
+old = set(sys.argv[2].split())
+msgs = [email.message_from_binary_file(open(os.path.join(sys.argv[1], f), "rb"),
+        policy=email.policy.default) for f in os.listdir(sys.argv[1]) if f not in old]
+to = {}
+for m in msgs:
+    to.setdefault(m["To"], []).append(m)
+assert "tm2@council.example" in to, list(to)
+dep = to.get("dep2@council.example", [])
+assert dep, ("no message to the deputy", list(to))
+text = dep[0].get_body(("plain",)).get_content()
+assert "B2" in text and "covering for tm2@council.example" in text, text[:500]
+PY
+
 # ---- bad configuration: deadlined -n names the setting ----
 printf 'web = { trusted_proxies = [ "proxy.example" ]; max_ack_days = 0; };\n' > "$TMP/bad.conf"
 out=$($DEADLINED -n -c "$TMP/bad.conf" 2>&1); rc=$?
