@@ -245,5 +245,5 @@ out=$($DEADLINED -n -c "$TMP/bad.conf" 2>&1); rc=$?
 [ $rc != 0 ] && printf '%s' "$out" | grep -q 'web.trusted_proxies' && printf '%s' "$out" | grep -q 'web.max_ack_days' \
 	&& ok || bad "deadlined -n on a bad web group: rc $rc: $out"
 
-web_stop
+web_quit
 finish

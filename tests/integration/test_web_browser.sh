@@ -34,5 +34,5 @@ grep -c '^ok axe on' "$TMP/browser.out" | grep -qx 9 && ok || bad "axe did not r
 n=$(sqlite3 "$TMP/state.db" "SELECT COUNT(*) FROM acks WHERE who = 'tm1@council.example'
 	AND until = '$until' AND reason LIKE 'Family moved;%' AND case_ref IN ('A1', 'A2', 'A3')")
 [ "$n" = 3 ] && ok || bad "state store: $n acks from the browser, want 3"
-web_stop
+web_quit
 finish

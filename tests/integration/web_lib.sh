@@ -71,13 +71,25 @@ CONF
 web_start() {
 	WEB_PORT=$(pg_free_port)
 	$DEADLINED_WEB -c "$WEB_CONF" --listen "127.0.0.1:$WEB_PORT" 2>>"$TMP/web.err" &
-	WEB_PIDS="$WEB_PIDS $!"
+	WEB_PID=$!
+	WEB_PIDS="$WEB_PIDS $WEB_PID"
 	_i=0
 	while ! curl -s -o /dev/null "http://127.0.0.1:$WEB_PORT/healthz"; do
 		[ "$_i" -ge $((100 * TIME_SCALE)) ] && return 1
 		sleep 0.1
 		_i=$((_i + 1))
 	done
+}
+
+# web_quit: SIGTERM to deadlined-web, which must exit 0 with nothing from
+# the sanitizers (make check SANITIZE=1) in its stderr; then the rest.
+web_quit() {
+	kill "$WEB_PID" 2>/dev/null
+	wait "$WEB_PID"
+	_rc=$?
+	[ "$_rc" = 0 ] && ! grep -Eq 'Sanitizer|runtime error' "$TMP/web.err" && ok \
+		|| bad "deadlined-web stopped with $_rc: $(grep -E -A5 'Sanitizer|runtime error' "$TMP/web.err" | head -n 20)"
+	web_stop
 }
 
 # nginx on 127.0.0.1:$PROXY_PORT, connecting to deadlined-web from
