@@ -867,6 +867,22 @@ static int forget_cases(struct poll *p, const char *const *refs, size_t nrefs, b
 	return 0;
 }
 
+/* The directory into the state database, for deadlined-web. */
+static int save_directory(struct notify *n, const struct source_directory *dir,
+			  struct dl_error *err)
+{
+	int rc = state_clear_directory(n->st, err);
+
+	for (size_t i = 0; rc == 0 && i < dir->nteams; i++)
+		rc = state_put_team(n->st, dir->teams[i].team_ref, dir->teams[i].name,
+				    dir->teams[i].manager_email, dir->teams[i].service_manager_email,
+				    err);
+	for (size_t i = 0; rc == 0 && i < dir->nworkers; i++)
+		rc = state_put_worker(n->st, dir->workers[i].worker_ref, dir->workers[i].name,
+				      dir->workers[i].email, dir->workers[i].team_ref, err);
+	return rc;
+}
+
 static int poll_run(struct notify *n, struct source *src, const char *const *refs,
 		    size_t nrefs, struct dl_moment now, int64_t now_unix, bool dry_run,
 		    notify_dry_fn dry, void *dry_ctx, struct notify_poll_result *res,
@@ -892,6 +908,8 @@ static int poll_run(struct notify *n, struct source *src, const char *const *ref
 		return -1;
 	}
 	rc = state_poll_begin(n->st, now_unix, &p.id, err);
+	if (rc == 0)
+		rc = save_directory(n, &p.dir, err);
 	if (rc == 0)
 		rc = p.full ? state_clear_rechecks(n->st, err) : forget_cases(&p, refs, nrefs, false);
 	if (rc == 0)

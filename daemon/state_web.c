@@ -182,8 +182,15 @@ static int one_int(struct state_web *sw, sqlite3_stmt *s, int64_t *out, struct d
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(sw, err, "read");
 }
 
+/* Known: named on an open obligation, or in the directory the last poll
+ * read (a manager whose team has nothing open), or covering for either. */
 static const char SQL_KNOWN[] =
-	"SELECT ?2 OR EXISTS (SELECT 1 FROM obligations o WHERE o.closed IS NULL AND " VISIBLE ")";
+	"SELECT ?2 OR EXISTS (SELECT 1 FROM obligations o WHERE o.closed IS NULL AND " VISIBLE ")"
+	" OR EXISTS (SELECT 1 FROM directory_teams WHERE manager_email = ?1 COLLATE NOCASE"
+	"  OR service_manager_email = ?1 COLLATE NOCASE"
+	"  OR manager_email COLLATE NOCASE IN " COVERED
+	"  OR service_manager_email COLLATE NOCASE IN " COVERED ")"
+	" OR EXISTS (SELECT 1 FROM directory_workers WHERE email = ?1 COLLATE NOCASE)";
 
 int state_web_known(struct state_web *sw, const struct state_web_viewer *v, bool *known,
 		    struct dl_error *err)

@@ -194,4 +194,13 @@ int state_next_attempt(struct state *st, int64_t *when, struct dl_error *err);
 int state_cover_deputy(struct state *st, const char *manager, const char *day, char *deputy,
 		       size_t size, struct dl_error *err);
 
+/* The directory (teams and workers) as this poll read it, replacing the
+ * last poll's, so that deadlined-web knows a manager whose team has nothing
+ * open.  Inside the poll's transaction. */
+int state_clear_directory(struct state *st, struct dl_error *err);
+int state_put_team(struct state *st, const char *ref, const char *name, const char *manager,
+		   const char *service_manager, struct dl_error *err);
+int state_put_worker(struct state *st, const char *ref, const char *name, const char *email,
+		     const char *team_ref, struct dl_error *err);
+
 #endif

@@ -1,9 +1,10 @@
 /* state_web.h — what deadlined-web reads and writes in the state database.
  *
- * The web never opens the case database.  The daemon already stores, for
- * each obligation, the team, the worker and the addresses of worker, team
+ * The web never opens the case database.  The daemon stores, for each
+ * obligation, the team, the worker and the addresses of worker, team
  * manager and service manager as the case database gave them at the last
- * poll; who may see what follows from those columns, from cover (a deputy
+ * poll, and the directory of teams and workers (directory_teams,
+ * directory_workers); who may see what follows from those, from cover (a deputy
  * named for a date range) and from the configured administrators.  The web
  * writes only acknowledgements (through state_ack, exactly as deadlinectl
  * does), cover, calendar tokens and its own audit records.
@@ -62,8 +63,9 @@ int state_web_each_item(struct state_web *sw, const struct state_web_viewer *v,
 			const struct state_web_filter *f, state_web_item_fn fn, void *ctx,
 			struct dl_error *err);
 
-/* Does the viewer appear anywhere (an address on any obligation, or a
- * deputy with cover running today)?  Those who do not get a 403. */
+/* Does the viewer appear anywhere (an address on an open obligation or in
+ * the directory the last poll read, or a deputy with cover running today
+ * for one of those)?  Those who do not get a 403. */
 int state_web_known(struct state_web *sw, const struct state_web_viewer *v, bool *known,
 		    struct dl_error *err);
 /* Does the case exist, and may the viewer see it? */

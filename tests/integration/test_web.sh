@@ -29,6 +29,12 @@ out=$(as stranger /)
 [ "$(code stranger /)" = 403 ] && printf '%s' "$out" | grep -q 'no open case names you' && ok \
 	|| bad "a stranger was not refused plainly"
 
+# A manager whose team has nothing open is known from the directory.
+sqlite3 "$TMP/state.db" "SELECT COUNT(*) FROM directory_teams" | grep -qx 2 && ok || bad "directory not saved"
+sqlite3 "$TMP/cases.db" "INSERT INTO deadlined_teams VALUES ('T3', 'Quiet', 'tm3@council.example', NULL)"
+$DEADLINED -c "$WEB_CONF" --once --as-of 2025-01-08 > /dev/null 2>&1
+curl -s -b sso=tm3-session "$P/" -o "$TMP/tm3.html" -w '%{http_code}' | grep -qx 200 \
+	&& grep -q 'Nothing open matches' "$TMP/tm3.html" && ok || bad "a manager with nothing open got no empty tray"
 tray=$(as tm1 /)
 for c in A1 A2 A3 A4 A5; do printf '%s' "$tray" | grep -q "case?ref=$c\"" || bad "tm1 tray lacks $c"; done
 printf '%s' "$tray" | grep -q 'case?ref=B1"' && bad "tm1 sees team T2's B1" || ok

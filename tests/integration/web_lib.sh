@@ -123,6 +123,7 @@ http {
     dep-session deputy@council.example;
     admin-session admin@council.example;
     stranger-session stranger@council.example;
+    tm3-session tm3@council.example;
   }
   server {
     listen 127.0.0.1:$PROXY_PORT;
