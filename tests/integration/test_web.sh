@@ -133,13 +133,10 @@ as tm1 / | grep -c "Until $until by tm1@council.example" | grep -qx 3 && ok || b
 before=$(ls "$TMP/mail/new" | sort)
 $DEADLINED -c "$WEB_CONF" --once --as-of 2025-01-09 > "$TMP/poll2.out" 2>&1 || bad "second poll: $(cat "$TMP/poll2.out")"
 /usr/bin/python3 - "$TMP/mail/new" "$before" <<'PY' && ok || bad "reminders/digest after the web acks"
-import email, email.policy, os, sys
-old = set(sys.argv[2].split())
-msgs = [email.message_from_binary_file(open(os.path.join(sys.argv[1], f), "rb"),
-        policy=email.policy.default) for f in os.listdir(sys.argv[1]) if f not in old]
-by = {}
-for m in msgs:
-    by.setdefault(m["To"], []).append(m.get_body(("plain",)).get_content())
+import sys
+sys.path.insert(0, "tests/helpers")
+from maildir_new import by_recipient
+by = by_recipient(sys.argv[1], sys.argv[2])
 w1 = "\n".join(by.get("w1@council.example", []))
 assert "A4" in w1, ("worker reminder lacks A4", by.keys(), w1)
 for c in ("A1", "A2", "A3"):
@@ -231,17 +228,14 @@ sqlite3 "$TMP/cases.db" "INSERT INTO deadlined_cases VALUES ('B2', 'C7', NULL, '
 before=$(ls "$TMP/mail/new" | sort)
 $DEADLINED -c "$WEB_CONF" --once --as-of 2025-01-13 > "$TMP/poll4.out" 2>&1 || bad "fourth poll"
 /usr/bin/python3 - "$TMP/mail/new" "$before" <<'PY' && ok || bad "the deputy was not told, or not told why"
-import email, email.policy, os, sys
-old = set(sys.argv[2].split())
-msgs = [email.message_from_binary_file(open(os.path.join(sys.argv[1], f), "rb"),
-        policy=email.policy.default) for f in os.listdir(sys.argv[1]) if f not in old]
-to = {}
-for m in msgs:
-    to.setdefault(m["To"], []).append(m)
+import sys
+sys.path.insert(0, "tests/helpers")
+from maildir_new import by_recipient
+to = by_recipient(sys.argv[1], sys.argv[2])
 assert "tm2@council.example" in to, list(to)
 dep = to.get("dep2@council.example", [])
 assert dep, ("no message to the deputy", list(to))
-text = dep[0].get_body(("plain",)).get_content()
+text = dep[0]
 assert "B2" in text and "covering for tm2@council.example" in text, text[:500]
 PY
 

@@ -24,11 +24,8 @@ grep -v '^#' "$TMP/deadlined-web.service" | grep -Eiq 'password|secret|webhook|s
 web_setup || bad "first poll: $(cat "$TMP/poll1.out")"
 port=$(pg_free_port)
 systemd-socket-activate -l "127.0.0.1:$port" $DEADLINED_WEB -c "$WEB_CONF" 2>>"$TMP/web.err" &
-WEB_PIDS="$WEB_PIDS $!"
-i=0
-while ! curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && [ $i -lt $((100 * TIME_SCALE)) ]; do
-	sleep 0.1; i=$((i + 1))
-done
+PIDS="$PIDS $!"
+wait_until 10 answers "http://127.0.0.1:$port/healthz"
 [ "$(curl -s "http://127.0.0.1:$port/healthz")" = ok ] && ok || bad "socket-activated healthz: $(cat "$TMP/web.err")"
 # Without a socket from systemd and without --listen it says what to do.
 out=$($DEADLINED_WEB -c "$WEB_CONF" 2>&1); rc=$?

@@ -2,20 +2,12 @@
 # database evaluated by the real daemon, deadlined-web on a loopback port,
 # and Debian's nginx in front of it as the single sign-on proxy would be.
 # Every process started here is stopped by its PID on the way out.
-. tests/helpers/pg.sh        # pg_free_port
+. tests/integration/service_lib.sh   # PIDS, stop_pids, wait_until
+. tests/helpers/pg.sh                  # pg_free_port
 DEADLINED_WEB=${DEADLINED_WEB:-$BUILD/deadlined-web}
 [ -z "$VG" ] || DEADLINED_WEB="$VG $(readlink -f "$DEADLINED_WEB")"
-WEB_PIDS=""
-web_stop() {
-	for _p in $WEB_PIDS; do
-		kill "$_p" 2>/dev/null
-		wait "$_p" 2>/dev/null
-	done
-	WEB_PIDS=""
-}
-trap 'web_stop; [ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"' EXIT
-trap 'exit 1' HUP INT TERM
-unset http_proxy https_proxy HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
+web_stop() { stop_pids; }
+answers() { curl -s -o /dev/null "$1"; }
 
 # Team T1 (manager tm1, worker w1: cases A1-A4, A5 unallocated), team T2
 # (manager tm2, service manager sm2, worker w2: case B1).  Each referral
@@ -72,13 +64,8 @@ web_start() {
 	WEB_PORT=$(pg_free_port)
 	$DEADLINED_WEB -c "$WEB_CONF" --listen "127.0.0.1:$WEB_PORT" 2>>"$TMP/web.err" &
 	WEB_PID=$!
-	WEB_PIDS="$WEB_PIDS $WEB_PID"
-	_i=0
-	while ! curl -s -o /dev/null "http://127.0.0.1:$WEB_PORT/healthz"; do
-		[ "$_i" -ge $((100 * TIME_SCALE)) ] && return 1
-		sleep 0.1
-		_i=$((_i + 1))
-	done
+	PIDS="$PIDS $WEB_PID"
+	wait_until 10 answers "http://127.0.0.1:$WEB_PORT/healthz"
 }
 
 # web_quit: SIGTERM to deadlined-web, which must exit 0 with nothing from
@@ -138,11 +125,6 @@ http {
 }
 NGINX
 	/usr/sbin/nginx -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" 2>>"$TMP/nginx/logs/stderr" &
-	WEB_PIDS="$WEB_PIDS $!"
-	_i=0
-	while ! curl -s -o /dev/null "http://127.0.0.1:$PROXY_PORT/style.css"; do
-		[ "$_i" -ge 100 ] && return 1
-		sleep 0.1
-		_i=$((_i + 1))
-	done
+	PIDS="$PIDS $!"
+	wait_until 10 answers "http://127.0.0.1:$PROXY_PORT/style.css"
 }
