@@ -908,7 +908,8 @@ static int poll_run(struct notify *n, struct source *src, const char *const *ref
 		return -1;
 	}
 	rc = state_poll_begin(n->st, now_unix, &p.id, err);
-	if (rc == 0)
+	/* A changed team or worker makes the poll full: only those write it. */
+	if (rc == 0 && p.full)
 		rc = save_directory(n, &p.dir, err);
 	if (rc == 0)
 		rc = p.full ? state_clear_rechecks(n->st, err) : forget_cases(&p, refs, nrefs, false);
