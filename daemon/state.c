@@ -75,7 +75,9 @@ static const char *const migrations[] = {
 	"CREATE INDEX IF NOT EXISTS obligations_worker ON obligations(worker_email COLLATE NOCASE)"
 	" WHERE closed IS NULL;"
 	"CREATE INDEX IF NOT EXISTS obligations_manager ON obligations(manager_email COLLATE NOCASE)"
-	" WHERE closed IS NULL;",
+	" WHERE closed IS NULL;"
+	"CREATE INDEX IF NOT EXISTS obligations_service_manager"
+	" ON obligations(service_manager_email COLLATE NOCASE) WHERE closed IS NULL;",
 };
 
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])

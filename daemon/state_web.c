@@ -126,27 +126,50 @@ static const char *text(sqlite3_stmt *s, int i)
 	" WHEN o.service_manager_email = ?1 COLLATE NOCASE THEN 'service manager'" \
 	" WHEN NOT ?2 THEN 'deputy' ELSE 'admin' END"
 
-static const char SQL_ITEMS[] =
-	"SELECT o.case_ref, o.rule, o.seq, o.team_ref, o.team_name, o.worker_name,"
-	" o.worker_email, o.manager_email, o.service_manager_email, o.anchor, o.due, o.closed,"
-	" o.state, o.stage, o.days_overdue, o.level, a.id, a.until, a.reason, a.who, " WHY
-	" FROM obligations o LEFT JOIN acks a ON a.id = (SELECT MAX(id) FROM acks x"
-	"  WHERE x.case_ref = o.case_ref AND x.rule = o.rule AND x.seq = o.seq"
+#define ITEM_COLUMNS \
+	"SELECT o.case_ref, o.rule, o.seq, o.team_ref, o.team_name, o.worker_name," \
+	" o.worker_email, o.manager_email, o.service_manager_email, o.anchor, o.due, o.closed," \
+	" o.state, o.stage, o.days_overdue, o.level, a.id, a.until, a.reason, a.who, " WHY \
+	" FROM obligations o LEFT JOIN acks a ON a.id = (SELECT MAX(id) FROM acks x" \
+	"  WHERE x.case_ref = o.case_ref AND x.rule = o.rule AND x.seq = o.seq" \
 	"  AND x.level = o.level AND x.until >= ?3)"
-	" WHERE " VISIBLE
-	" AND (o.closed IS NULL OR ?8) AND (?4 IS NULL OR o.rule = ?4)"
-	" AND (?5 IS NULL OR o.state = ?5) AND (?6 IS NULL OR o.team_ref = ?6)"
-	" AND (?7 IS NULL OR o.case_ref = ?7)"
-	" ORDER BY o.closed IS NOT NULL, o.level DESC, o.days_overdue DESC, o.due, o.case_ref,"
-	" o.rule, o.seq LIMIT ?9";
+#define ITEM_FILTERS \
+	" AND (?4 IS NULL OR o.rule = ?4) AND (?5 IS NULL OR o.state = ?5)" \
+	" AND (?6 IS NULL OR o.team_ref = ?6)"
+#define WORST_FIRST \
+	" ORDER BY o.closed IS NOT NULL, o.level DESC, o.days_overdue DESC, o.due, o.case_ref," \
+	" o.rule, o.seq LIMIT ?8"
+/* The viewer's open obligations, each way found through its own index
+ * (the partial NOCASE indexes of schema 4), never by reading them all. */
+#define MINE_OPEN \
+	"(SELECT rowid FROM obligations WHERE closed IS NULL AND worker_email = ?1 COLLATE NOCASE" \
+	" UNION SELECT rowid FROM obligations WHERE closed IS NULL" \
+	"  AND manager_email = ?1 COLLATE NOCASE" \
+	" UNION SELECT rowid FROM obligations WHERE closed IS NULL" \
+	"  AND service_manager_email = ?1 COLLATE NOCASE" \
+	" UNION SELECT rowid FROM obligations WHERE closed IS NULL" \
+	"  AND manager_email COLLATE NOCASE IN " COVERED \
+	" UNION SELECT rowid FROM obligations WHERE closed IS NULL" \
+	"  AND service_manager_email COLLATE NOCASE IN " COVERED ")"
+
+/* ?1 viewer, ?2 admin, ?3 today, ?4 rule, ?5 state, ?6 team, ?7 case, ?8 limit. */
+static const char SQL_TRAY[] =
+	ITEM_COLUMNS " WHERE o.rowid IN " MINE_OPEN " AND ?7 IS NULL" ITEM_FILTERS WORST_FIRST;
+static const char SQL_TRAY_ALL[] =
+	ITEM_COLUMNS " WHERE o.closed IS NULL AND ?2 AND ?1 IS NOT NULL AND ?7 IS NULL"
+	ITEM_FILTERS WORST_FIRST;
+/* A case's obligations, closed ones too: found by the primary key. */
+static const char SQL_CASE_ITEMS[] =
+	ITEM_COLUMNS " WHERE o.case_ref = ?7 AND " VISIBLE ITEM_FILTERS WORST_FIRST;
 
 int state_web_each_item(struct state_web *sw, const struct state_web_viewer *v,
 			const struct state_web_filter *f, state_web_item_fn fn, void *ctx,
 			struct dl_error *err)
 {
-	sqlite3_stmt *s = query(sw, err, SQL_ITEMS, "sisssssiI", v->email, v->admin, v->today,
-				f->rule, f->state, f->team, f->case_ref,
-				f->case_ref && f->closed_too, (int64_t)(f->max > 0 ? f->max : -1));
+	const char *sql = f->case_ref ? SQL_CASE_ITEMS : v->admin ? SQL_TRAY_ALL : SQL_TRAY;
+	sqlite3_stmt *s = query(sw, err, sql, "sisssssI", v->email, v->admin, v->today, f->rule,
+				f->state, f->team, f->case_ref,
+				(int64_t)(f->max > 0 ? f->max : -1));
 	int rc = 0, step = SQLITE_DONE;
 
 	if (!s)
@@ -185,7 +208,7 @@ static int one_int(struct state_web *sw, sqlite3_stmt *s, int64_t *out, struct d
 /* Known: named on an open obligation, or in the directory the last poll
  * read (a manager whose team has nothing open), or covering for either. */
 static const char SQL_KNOWN[] =
-	"SELECT ?2 OR EXISTS (SELECT 1 FROM obligations o WHERE o.closed IS NULL AND " VISIBLE ")"
+	"SELECT ?2 OR EXISTS " MINE_OPEN
 	" OR EXISTS (SELECT 1 FROM directory_teams WHERE manager_email = ?1 COLLATE NOCASE"
 	"  OR service_manager_email = ?1 COLLATE NOCASE"
 	"  OR manager_email COLLATE NOCASE IN " COVERED
@@ -222,13 +245,17 @@ int state_web_case_access(struct state_web *sw, const struct state_web_viewer *v
 }
 
 static const char SQL_TEAMS[] =
-	"SELECT o.team_ref, MAX(o.team_name) FROM obligations o WHERE o.closed IS NULL"
-	" AND o.team_ref IS NOT NULL AND " VISIBLE " GROUP BY o.team_ref ORDER BY 2, 1";
+	"SELECT o.team_ref, MAX(o.team_name) FROM obligations o WHERE o.team_ref IS NOT NULL"
+	" AND o.rowid IN " MINE_OPEN " AND ?2 = 0 GROUP BY o.team_ref ORDER BY 2, 1";
+static const char SQL_TEAMS_ALL[] =
+	"SELECT team_ref, name FROM directory_teams WHERE ?1 IS NOT NULL AND ?2 AND ?3 IS NOT NULL"
+	" ORDER BY 2, 1";
 
 int state_web_each_team(struct state_web *sw, const struct state_web_viewer *v,
 			state_web_team_fn fn, void *ctx, struct dl_error *err)
 {
-	sqlite3_stmt *s = query(sw, err, SQL_TEAMS, "sis", v->email, v->admin, v->today);
+	sqlite3_stmt *s = query(sw, err, v->admin ? SQL_TEAMS_ALL : SQL_TEAMS, "sis", v->email,
+				v->admin, v->today);
 	int rc = 0, step = SQLITE_DONE;
 
 	if (!s)

@@ -212,7 +212,7 @@ static int case_obligation(void *ctx, const struct state_web_item *it)
 int web_case_page(struct web_ctx *c)
 {
 	const char *ref = web_form_get(&c->req->query, "ref");
-	struct state_web_filter f = { .case_ref = ref, .closed_too = true, .max = 200 };
+	struct state_web_filter f = { .case_ref = ref, .max = 200 };
 	struct web_buf *b = &c->resp->body;
 	struct dl_error err;
 	bool exists = false, visible = false;

@@ -52,8 +52,8 @@ struct state_web_item {
 
 /* NULL fields match anything. */
 struct state_web_filter {
-	const char *rule, *state, *team, *case_ref;
-	bool closed_too;     /* with case_ref: the case's closed obligations too */
+	const char *rule, *state, *team;
+	const char *case_ref;    /* a case's obligations, closed ones too; NULL: open */
 	long max;
 };
 
@@ -72,7 +72,8 @@ int state_web_known(struct state_web *sw, const struct state_web_viewer *v, bool
 int state_web_case_access(struct state_web *sw, const struct state_web_viewer *v,
 			  const char *case_ref, bool *exists, bool *visible, struct dl_error *err);
 
-/* Teams the viewer can see, for the tray's filter. */
+/* Teams the viewer can see, for the tray's filter (administrators: the
+ * directory's). */
 typedef int (*state_web_team_fn)(void *ctx, const char *team_ref, const char *team_name);
 int state_web_each_team(struct state_web *sw, const struct state_web_viewer *v,
 			state_web_team_fn fn, void *ctx, struct dl_error *err);
