@@ -5,7 +5,7 @@
 #   scripts/deps.sh build      libraries and tools to build and unit-test
 #   scripts/deps.sh test       ... plus what the integration tests run
 #   scripts/deps.sh fuzz       ... build set plus clang and libFuzzer (make fuzz)
-#   scripts/deps.sh bench      ... test set plus nginx (make bench)
+#   scripts/deps.sh bench      ... test set plus nginx and wrk (make bench)
 set -eu
 
 build_pkgs="gcc make pkg-config libcurl4-openssl-dev libconfig-dev libsqlite3-dev \
@@ -16,9 +16,11 @@ libpq-dev unixodbc-dev libmicrohttpd-dev libical-dev"
 # drivers (psqlODBC, SQLite's).
 test_pkgs="python3 python3-aiosmtpd openssl faketime valgrind chromium \
 postgresql-15 postgresql-client-15 odbc-postgresql libsqliteodbc unixodbc \
-python3-icalendar python3-sqlglot nginx"
-# make bench: the webhook benchmark's HTTPS receiver.
-bench_pkgs="nginx"
+python3-icalendar python3-sqlglot nginx nodejs"
+# (nodejs: the web tests' headless Chromium is driven by puppeteer-core,
+# which the test installs with nodejs's npm into build/npm.)
+# make bench: the webhook benchmark's HTTPS receiver; wrk for the web tray.
+bench_pkgs="nginx wrk"
 # libFuzzer ships in compiler-rt, which must match clang's version.
 fuzz_pkgs="clang-14 libclang-rt-14-dev"
 
