@@ -72,12 +72,13 @@ static const char *const migrations[] = {
 	" manager_email TEXT, service_manager_email TEXT);"
 	"CREATE TABLE IF NOT EXISTS directory_workers (worker_ref TEXT PRIMARY KEY, name TEXT,"
 	" email TEXT, team_ref TEXT);"
-	"CREATE INDEX IF NOT EXISTS obligations_worker ON obligations(worker_email COLLATE NOCASE)"
-	" WHERE closed IS NULL;"
-	"CREATE INDEX IF NOT EXISTS obligations_manager ON obligations(manager_email COLLATE NOCASE)"
-	" WHERE closed IS NULL;"
+	"CREATE INDEX IF NOT EXISTS obligations_worker ON obligations(worker_email COLLATE NOCASE,"
+	" level DESC, days_overdue DESC, due) WHERE closed IS NULL;"
+	"CREATE INDEX IF NOT EXISTS obligations_manager ON obligations(manager_email COLLATE NOCASE,"
+	" level DESC, days_overdue DESC, due) WHERE closed IS NULL;"
 	"CREATE INDEX IF NOT EXISTS obligations_service_manager"
-	" ON obligations(service_manager_email COLLATE NOCASE) WHERE closed IS NULL;",
+	" ON obligations(service_manager_email COLLATE NOCASE, level DESC, days_overdue DESC, due)"
+	" WHERE closed IS NULL;",
 };
 
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])

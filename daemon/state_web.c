@@ -126,41 +126,57 @@ static const char *text(sqlite3_stmt *s, int i)
 	" WHEN o.service_manager_email = ?1 COLLATE NOCASE THEN 'service manager'" \
 	" WHEN NOT ?2 THEN 'deputy' ELSE 'admin' END"
 
-#define ITEM_COLUMNS \
+/* The rows are chosen and ordered first (SUBSET), and only those looked
+ * up in acks: a manager of 150,000 open obligations sees the worst 5,000. */
+#define ITEM_COLUMNS(SUBSET) \
 	"SELECT o.case_ref, o.rule, o.seq, o.team_ref, o.team_name, o.worker_name," \
 	" o.worker_email, o.manager_email, o.service_manager_email, o.anchor, o.due, o.closed," \
 	" o.state, o.stage, o.days_overdue, o.level, a.id, a.until, a.reason, a.who, " WHY \
-	" FROM obligations o LEFT JOIN acks a ON a.id = (SELECT MAX(id) FROM acks x" \
+	" FROM (" SUBSET ") o LEFT JOIN acks a ON a.id = (SELECT MAX(id) FROM acks x" \
 	"  WHERE x.case_ref = o.case_ref AND x.rule = o.rule AND x.seq = o.seq" \
-	"  AND x.level = o.level AND x.until >= ?3)"
+	"  AND x.level = o.level AND x.until >= ?3)" ORDER
 #define ITEM_FILTERS \
 	" AND (?4 IS NULL OR o.rule = ?4) AND (?5 IS NULL OR o.state = ?5)" \
 	" AND (?6 IS NULL OR o.team_ref = ?6)"
-#define WORST_FIRST \
+#define ORDER \
 	" ORDER BY o.closed IS NOT NULL, o.level DESC, o.days_overdue DESC, o.due, o.case_ref," \
-	" o.rule, o.seq LIMIT ?8"
-/* The viewer's open obligations, each way found through its own index
- * (the partial NOCASE indexes of schema 4), never by reading them all. */
+	" o.rule, o.seq"
+#define WORST_FIRST ORDER " LIMIT ?8"
+/* The viewer's worst open obligations, each way they may be the viewer's
+ * read from its own index (schema 4: address, level, days overdue, due,
+ * open ones only) in worst-first order and cut at the limit, so a tray of
+ * the worst 5,000 never reads a manager's other 150,000. */
+#define TOP(COND) \
+	"SELECT rid FROM (SELECT o.rowid rid FROM obligations o WHERE o.closed IS NULL" \
+	" AND " COND ITEM_FILTERS \
+	" ORDER BY o.level DESC, o.days_overdue DESC, o.due LIMIT ?8)"
+#define MINE_TOP \
+	"(" TOP("o.worker_email = ?1 COLLATE NOCASE") \
+	" UNION " TOP("o.manager_email = ?1 COLLATE NOCASE") \
+	" UNION " TOP("o.service_manager_email = ?1 COLLATE NOCASE") \
+	" UNION " TOP("o.manager_email COLLATE NOCASE IN " COVERED) \
+	" UNION " TOP("o.service_manager_email COLLATE NOCASE IN " COVERED) ")"
+/* Whether the viewer has any open obligation at all. */
 #define MINE_OPEN \
-	"(SELECT rowid FROM obligations WHERE closed IS NULL AND worker_email = ?1 COLLATE NOCASE" \
-	" UNION SELECT rowid FROM obligations WHERE closed IS NULL" \
+	"(SELECT 1 FROM obligations WHERE closed IS NULL AND worker_email = ?1 COLLATE NOCASE" \
+	" UNION ALL SELECT 1 FROM obligations WHERE closed IS NULL" \
 	"  AND manager_email = ?1 COLLATE NOCASE" \
-	" UNION SELECT rowid FROM obligations WHERE closed IS NULL" \
+	" UNION ALL SELECT 1 FROM obligations WHERE closed IS NULL" \
 	"  AND service_manager_email = ?1 COLLATE NOCASE" \
-	" UNION SELECT rowid FROM obligations WHERE closed IS NULL" \
+	" UNION ALL SELECT 1 FROM obligations WHERE closed IS NULL" \
 	"  AND manager_email COLLATE NOCASE IN " COVERED \
-	" UNION SELECT rowid FROM obligations WHERE closed IS NULL" \
+	" UNION ALL SELECT 1 FROM obligations WHERE closed IS NULL" \
 	"  AND service_manager_email COLLATE NOCASE IN " COVERED ")"
 
 /* ?1 viewer, ?2 admin, ?3 today, ?4 rule, ?5 state, ?6 team, ?7 case, ?8 limit. */
-static const char SQL_TRAY[] =
-	ITEM_COLUMNS " WHERE o.rowid IN " MINE_OPEN " AND ?7 IS NULL" ITEM_FILTERS WORST_FIRST;
-static const char SQL_TRAY_ALL[] =
-	ITEM_COLUMNS " WHERE o.closed IS NULL AND ?2 AND ?1 IS NOT NULL AND ?7 IS NULL"
-	ITEM_FILTERS WORST_FIRST;
+static const char SQL_TRAY[] = ITEM_COLUMNS(
+	"SELECT * FROM obligations o WHERE o.rowid IN " MINE_TOP " AND ?7 IS NULL" WORST_FIRST);
+static const char SQL_TRAY_ALL[] = ITEM_COLUMNS(
+	"SELECT * FROM obligations o WHERE o.closed IS NULL AND ?2 AND ?1 IS NOT NULL"
+	" AND ?7 IS NULL" ITEM_FILTERS WORST_FIRST);
 /* A case's obligations, closed ones too: found by the primary key. */
-static const char SQL_CASE_ITEMS[] =
-	ITEM_COLUMNS " WHERE o.case_ref = ?7 AND " VISIBLE ITEM_FILTERS WORST_FIRST;
+static const char SQL_CASE_ITEMS[] = ITEM_COLUMNS(
+	"SELECT * FROM obligations o WHERE o.case_ref = ?7 AND " VISIBLE ITEM_FILTERS WORST_FIRST);
 
 int state_web_each_item(struct state_web *sw, const struct state_web_viewer *v,
 			const struct state_web_filter *f, state_web_item_fn fn, void *ctx,
@@ -244,9 +260,15 @@ int state_web_case_access(struct state_web *sw, const struct state_web_viewer *v
 	return 0;
 }
 
+/* From the directory the last poll saved: small, and names a manager's
+ * teams even when they have nothing open. */
 static const char SQL_TEAMS[] =
-	"SELECT o.team_ref, MAX(o.team_name) FROM obligations o WHERE o.team_ref IS NOT NULL"
-	" AND o.rowid IN " MINE_OPEN " AND ?2 = 0 GROUP BY o.team_ref ORDER BY 2, 1";
+	"SELECT team_ref, name FROM directory_teams WHERE ?2 = 0"
+	" AND (manager_email = ?1 COLLATE NOCASE OR service_manager_email = ?1 COLLATE NOCASE"
+	"  OR manager_email COLLATE NOCASE IN " COVERED
+	"  OR service_manager_email COLLATE NOCASE IN " COVERED
+	"  OR team_ref IN (SELECT team_ref FROM directory_workers WHERE email = ?1 COLLATE NOCASE))"
+	" ORDER BY 2, 1";
 static const char SQL_TEAMS_ALL[] =
 	"SELECT team_ref, name FROM directory_teams WHERE ?1 IS NOT NULL AND ?2 AND ?3 IS NOT NULL"
 	" ORDER BY 2, 1";
