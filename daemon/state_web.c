@@ -126,15 +126,6 @@ static const char *text(sqlite3_stmt *s, int i)
 	" WHEN o.service_manager_email = ?1 COLLATE NOCASE THEN 'service manager'" \
 	" WHEN NOT ?2 THEN 'deputy' ELSE 'admin' END"
 
-/* The rows are chosen and ordered first (SUBSET), and only those looked
- * up in acks: a manager of 150,000 open obligations sees the worst 5,000. */
-#define ITEM_COLUMNS(SUBSET) \
-	"SELECT o.case_ref, o.rule, o.seq, o.team_ref, o.team_name, o.worker_name," \
-	" o.worker_email, o.manager_email, o.service_manager_email, o.anchor, o.due, o.closed," \
-	" o.state, o.stage, o.days_overdue, o.level, a.id, a.until, a.reason, a.who, " WHY \
-	" FROM (" SUBSET ") o LEFT JOIN acks a ON a.id = (SELECT MAX(id) FROM acks x" \
-	"  WHERE x.case_ref = o.case_ref AND x.rule = o.rule AND x.seq = o.seq" \
-	"  AND x.level = o.level AND x.until >= ?3)" ORDER
 #define ITEM_FILTERS \
 	" AND (?4 IS NULL OR o.rule = ?4) AND (?5 IS NULL OR o.state = ?5)" \
 	" AND (?6 IS NULL OR o.team_ref = ?6)"
@@ -142,20 +133,31 @@ static const char *text(sqlite3_stmt *s, int i)
 	" ORDER BY o.closed IS NOT NULL, o.level DESC, o.days_overdue DESC, o.due, o.case_ref," \
 	" o.rule, o.seq"
 #define WORST_FIRST ORDER " LIMIT ?8"
+/* ITEMS_FROM (rows chosen, ordered and cut first) ITEMS_ACKED: only the
+ * rows shown are looked up in acks. */
+#define ITEMS_FROM \
+	"SELECT o.case_ref, o.rule, o.seq, o.team_ref, o.team_name, o.worker_name," \
+	" o.worker_email, o.manager_email, o.service_manager_email, o.anchor, o.due, o.closed," \
+	" o.state, o.stage, o.days_overdue, o.level, a.id, a.until, a.reason, a.who, " WHY \
+	" FROM ("
+#define ITEMS_ACKED \
+	") o LEFT JOIN acks a ON a.id = (SELECT MAX(id) FROM acks x" \
+	"  WHERE x.case_ref = o.case_ref AND x.rule = o.rule AND x.seq = o.seq" \
+	"  AND x.level = o.level AND x.until >= ?3)" ORDER
 /* The viewer's worst open obligations, each way they may be the viewer's
  * read from its own index (schema 4: address, level, days overdue, due,
  * open ones only) in worst-first order and cut at the limit, so a tray of
  * the worst 5,000 never reads a manager's other 150,000. */
-#define TOP(COND) \
-	"SELECT rid FROM (SELECT o.rowid rid FROM obligations o WHERE o.closed IS NULL" \
-	" AND " COND ITEM_FILTERS \
-	" ORDER BY o.level DESC, o.days_overdue DESC, o.due LIMIT ?8)"
+#define TOP_FROM \
+	"SELECT rid FROM (SELECT o.rowid rid FROM obligations o WHERE o.closed IS NULL AND "
+#define TOP_CUT \
+	ITEM_FILTERS " ORDER BY o.level DESC, o.days_overdue DESC, o.due LIMIT ?8)"
 #define MINE_TOP \
-	"(" TOP("o.worker_email = ?1 COLLATE NOCASE") \
-	" UNION " TOP("o.manager_email = ?1 COLLATE NOCASE") \
-	" UNION " TOP("o.service_manager_email = ?1 COLLATE NOCASE") \
-	" UNION " TOP("o.manager_email COLLATE NOCASE IN " COVERED) \
-	" UNION " TOP("o.service_manager_email COLLATE NOCASE IN " COVERED) ")"
+	"(" TOP_FROM "o.worker_email = ?1 COLLATE NOCASE" TOP_CUT \
+	" UNION " TOP_FROM "o.manager_email = ?1 COLLATE NOCASE" TOP_CUT \
+	" UNION " TOP_FROM "o.service_manager_email = ?1 COLLATE NOCASE" TOP_CUT \
+	" UNION " TOP_FROM "o.manager_email COLLATE NOCASE IN " COVERED TOP_CUT \
+	" UNION " TOP_FROM "o.service_manager_email COLLATE NOCASE IN " COVERED TOP_CUT ")"
 /* Whether the viewer has any open obligation at all. */
 #define MINE_OPEN \
 	"(SELECT 1 FROM obligations WHERE closed IS NULL AND worker_email = ?1 COLLATE NOCASE" \
@@ -169,23 +171,32 @@ static const char *text(sqlite3_stmt *s, int i)
 	"  AND service_manager_email COLLATE NOCASE IN " COVERED ")"
 
 /* ?1 viewer, ?2 admin, ?3 today, ?4 rule, ?5 state, ?6 team, ?7 case, ?8 limit. */
-static const char SQL_TRAY[] = ITEM_COLUMNS(
-	"SELECT * FROM obligations o WHERE o.rowid IN " MINE_TOP " AND ?7 IS NULL" WORST_FIRST);
-static const char SQL_TRAY_ALL[] = ITEM_COLUMNS(
+static const char SQL_TRAY[] = ITEMS_FROM
+	"SELECT * FROM obligations o WHERE o.rowid IN " MINE_TOP " AND ?7 IS NULL" WORST_FIRST
+	ITEMS_ACKED;
+static const char SQL_TRAY_ALL[] = ITEMS_FROM
 	"SELECT * FROM obligations o WHERE o.closed IS NULL AND ?2 AND ?1 IS NOT NULL"
-	" AND ?7 IS NULL" ITEM_FILTERS WORST_FIRST);
+	" AND ?7 IS NULL" ITEM_FILTERS WORST_FIRST ITEMS_ACKED;
 /* A case's obligations, closed ones too: found by the primary key. */
-static const char SQL_CASE_ITEMS[] = ITEM_COLUMNS(
-	"SELECT * FROM obligations o WHERE o.case_ref = ?7 AND " VISIBLE ITEM_FILTERS WORST_FIRST);
+static const char SQL_CASE_ITEMS[] = ITEMS_FROM
+	"SELECT * FROM obligations o WHERE o.case_ref = ?7 AND " VISIBLE ITEM_FILTERS WORST_FIRST
+	ITEMS_ACKED;
+
+static sqlite3_stmt *items_query(struct state_web *sw, const char *sql,
+				 const struct state_web_viewer *v, const struct state_web_filter *f,
+				 struct dl_error *err)
+{
+	return query(sw, err, sql, "sisssssI", v->email, v->admin, v->today, f->rule, f->state,
+		     f->team, f->case_ref, (int64_t)(f->max > 0 ? f->max : -1));
+}
 
 int state_web_each_item(struct state_web *sw, const struct state_web_viewer *v,
 			const struct state_web_filter *f, state_web_item_fn fn, void *ctx,
 			struct dl_error *err)
 {
-	const char *sql = f->case_ref ? SQL_CASE_ITEMS : v->admin ? SQL_TRAY_ALL : SQL_TRAY;
-	sqlite3_stmt *s = query(sw, err, sql, "sisssssI", v->email, v->admin, v->today, f->rule,
-				f->state, f->team, f->case_ref,
-				(int64_t)(f->max > 0 ? f->max : -1));
+	sqlite3_stmt *s = f->case_ref ? items_query(sw, SQL_CASE_ITEMS, v, f, err) :
+			  v->admin ? items_query(sw, SQL_TRAY_ALL, v, f, err) :
+			  items_query(sw, SQL_TRAY, v, f, err);
 	int rc = 0, step = SQLITE_DONE;
 
 	if (!s)
@@ -276,8 +287,8 @@ static const char SQL_TEAMS_ALL[] =
 int state_web_each_team(struct state_web *sw, const struct state_web_viewer *v,
 			state_web_team_fn fn, void *ctx, struct dl_error *err)
 {
-	sqlite3_stmt *s = query(sw, err, v->admin ? SQL_TEAMS_ALL : SQL_TEAMS, "sis", v->email,
-				v->admin, v->today);
+	sqlite3_stmt *s = v->admin ? query(sw, err, SQL_TEAMS_ALL, "sis", v->email, 1, v->today) :
+			  query(sw, err, SQL_TEAMS, "sis", v->email, 0, v->today);
 	int rc = 0, step = SQLITE_DONE;
 
 	if (!s)
