@@ -23,7 +23,7 @@ web_setup || bad "first poll: $(cat "$TMP/poll1.out")"
 web_start || { bad "deadlined-web did not start: $(cat "$TMP/web.err")"; finish; exit; }
 nginx_start || { bad "nginx did not start"; finish; exit; }
 until=$(date -d '+10 days' +%F)
-NODE_PATH="$NPM_DIR/node_modules" HOME="$TMP" node tests/web/browser.js \
+NODE_PATH="$NPM_DIR/node_modules" HOME="$TMP" SCREENSHOT=${SCREENSHOT:-} node tests/web/browser.js \
 	"http://127.0.0.1:$PROXY_PORT" "$until" > "$TMP/browser.out" 2>&1
 rc=$?
 while read -r line; do

@@ -82,6 +82,9 @@ async function visit(page, path) {
     const notice = await tm.page.$eval('.notice', e => e.textContent).catch(() => '');
     check(/3 items acknowledged/.test(notice), 'tray says three acknowledged: ' + notice);
     await axe(tm.page, 'tray after acknowledging');
+    // SCREENSHOT=FILE: the tray as the README shows it.
+    if (process.env.SCREENSHOT)
+      await tm.page.screenshot({ path: process.env.SCREENSHOT, fullPage: true });
     const acked = await tm.page.$$eval('td', tds => tds.filter(t => t.textContent.startsWith('Until ')).length);
     check(acked === 3, `tray shows three acknowledgements (${acked})`);
     await visit(tm.page, '/cover');
