@@ -27,6 +27,15 @@ systemd-socket-activate -l "127.0.0.1:$port" $DEADLINED_WEB -c "$WEB_CONF" 2>>"$
 PIDS="$PIDS $!"
 wait_until 10 answers "http://127.0.0.1:$port/healthz"
 [ "$(curl -s "http://127.0.0.1:$port/healthz")" = ok ] && ok || bad "socket-activated healthz: $(cat "$TMP/web.err")"
+# The unit's default: a Unix socket, whose requests may carry the header.
+$DEADLINED_WEB -c "$WEB_CONF" --listen "unix:$TMP/web.sock" 2>>"$TMP/web.err" &
+PIDS="$PIDS $!"
+wait_until 10 test -S "$TMP/web.sock"
+out=$(curl -s --unix-socket "$TMP/web.sock" -H 'X-Forwarded-Email: tm1@council.example' http://localhost/)
+printf '%s' "$out" | grep -q 'Signed in as tm1@council.example' && printf '%s' "$out" | grep -q 'case?ref=A1"' \
+	&& ok || bad "identity through the Unix socket: $(printf '%s' "$out" | head -c 300)"
+[ "$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$TMP/web.sock" http://localhost/)" = 401 ] \
+	&& ok || bad "no header through the Unix socket: not 401"
 # Without a socket from systemd and without --listen it says what to do.
 out=$($DEADLINED_WEB -c "$WEB_CONF" 2>&1); rc=$?
 [ $rc = 3 ] && printf '%s' "$out" | grep -q 'no socket from systemd' && ok || bad "no socket: rc $rc: $out"
