@@ -415,6 +415,25 @@ int state_web_token_since(struct state_web *sw, const char *person, int64_t *sin
 	return one_int(sw, query(sw, err, SQL_TOKEN_SINCE, "s", person), since, err);
 }
 
+static const char SQL_DELIVERIES[] =
+	"SELECT receiver, status, COUNT(*) FROM outbox GROUP BY receiver, status ORDER BY 1, 2";
+
+int state_web_each_delivery_count(struct state_web *sw, state_web_count_fn fn, void *ctx,
+				  struct dl_error *err)
+{
+	sqlite3_stmt *s = query(sw, err, SQL_DELIVERIES, "");
+	int rc = 0, step = SQLITE_DONE;
+
+	if (!s)
+		return -1;
+	while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW)
+		rc = fn(ctx, text(s, 0), text(s, 1), (long)sqlite3_column_int64(s, 2));
+	sqlite3_finalize(s);
+	if (rc == 0 && step != SQLITE_DONE)
+		return fail(sw, err, "read outbox");
+	return rc;
+}
+
 static const char SQL_AUDIT[] =
 	"INSERT INTO web_audit (at, who, origin, action, detail) VALUES (?1, ?2, ?3, ?4, ?5)";
 

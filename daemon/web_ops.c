@@ -42,6 +42,15 @@ static void metric(struct web_buf *b, const char *name, const char *type, const 
 		 labels, value);
 }
 
+/* Receiver names are configuration (letters, digits, - and _), and
+ * statuses the outbox's three words: nothing to escape in a label. */
+static int delivery_line(void *ctx, const char *receiver, const char *status, long n)
+{
+	web_html(ctx, "deadlined_messages{receiver=\"%r\",status=\"%r\"} %ld\n",
+		 receiver ? receiver : "", status ? status : "", n);
+	return 0;
+}
+
 int web_ops_metrics(struct web_ctx *c)
 {
 	struct web_buf *b = &c->resp->body;
@@ -72,5 +81,11 @@ int web_ops_metrics(struct web_ctx *c)
 		 "deadlined_outbox{status=\"pending\"} %ld\n"
 		 "deadlined_outbox{status=\"sent\"} %ld\n"
 		 "deadlined_outbox{status=\"dead\"} %ld\n", s.pending, s.sent, s.dead);
+	web_html(b, "# HELP deadlined_messages Messages by receiver and result (sent, pending, "
+		 "dead).\n# TYPE deadlined_messages gauge\n");
+	if (state_web_each_delivery_count(c->app->sw, delivery_line, b, &err) < 0) {
+		log_msg(LOG_ERR, "deadlined-web: %s", err.msg);
+		return -1;
+	}
 	return 0;
 }

@@ -113,6 +113,13 @@ int state_web_token_person(struct state_web *sw, const char *hash, char *person,
 int state_web_token_since(struct state_web *sw, const char *person, int64_t *since,
 			  struct dl_error *err);
 
+/* Messages in the outbox by receiver and status (pending, sent, dead), for
+ * /metrics. */
+typedef int (*state_web_count_fn)(void *ctx, const char *receiver, const char *status,
+				  long n);
+int state_web_each_delivery_count(struct state_web *sw, state_web_count_fn fn, void *ctx,
+				  struct dl_error *err);
+
 /* The web's audit trail: who did what, when, from which address. */
 int state_web_audit(struct state_web *sw, const char *who, const char *origin,
 		    const char *action, const char *detail, int64_t now, struct dl_error *err);

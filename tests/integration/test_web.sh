@@ -193,7 +193,11 @@ feed=$(as tm1 /calendar/new -d "csrf=$(csrf tm1)" | sed -n 's|.*https://deadline
 	&& [ "$(curl -s -o /dev/null -w '%{http_code}' "$W$feed")" = 404 ] && ok || bad "revoked calendar URL still works"
 
 # ---- operations ----
-curl -s "$W/metrics" | grep -q '^deadlined_obligations{state="overdue"} ' && ok || bad "/metrics"
+curl -s "$W/metrics" > "$TMP/metrics.txt"
+grep -q '^deadlined_obligations{state="overdue"} ' "$TMP/metrics.txt" \
+	&& [ "$(sed -n 's/^deadlined_messages{receiver="box",status="sent"} //p' "$TMP/metrics.txt")" \
+		= "$(q "SELECT COUNT(*) FROM outbox WHERE receiver = 'box' AND status = 'sent'")" ] \
+	&& ok || bad "/metrics: $(head -c 600 "$TMP/metrics.txt")"
 [ "$(curl -s -o /dev/null -w '%{http_code}' --interface 127.0.0.2 "$W/metrics")" = 403 ] && ok \
 	|| bad "/metrics open to an address not in metrics_allow"
 curl -s -D - -o /dev/null -b sso=tm1-session "$P/" | grep -qi "^content-security-policy: default-src 'none'" \
