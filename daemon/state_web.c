@@ -271,6 +271,19 @@ int state_web_case_access(struct state_web *sw, const struct state_web_viewer *v
 	return 0;
 }
 
+static const char SQL_IS_OPEN[] =
+	"SELECT COUNT(*) FROM obligations WHERE case_ref = ?1 AND rule = ?2 AND closed IS NULL";
+
+int state_web_is_open(struct state_web *sw, const char *case_ref, const char *rule, bool *open,
+		      struct dl_error *err)
+{
+	int64_t n = 0;
+	int rc = one_int(sw, query(sw, err, SQL_IS_OPEN, "ss", case_ref, rule), &n, err);
+
+	*open = n > 0;
+	return rc;
+}
+
 /* From the directory the last poll saved: small, and names a manager's
  * teams even when they have nothing open. */
 static const char SQL_TEAMS[] =

@@ -155,10 +155,14 @@ static const char *check_input(struct web_ctx *c, const char *reason, const char
 	return NULL;
 }
 
+/* Acknowledge each item; *count says how many.  An item closed since the
+ * form was drawn is passed over (nothing is left to silence); -1 when the
+ * state database would not take one (busy with a poll, say). */
 static int ack_all(struct web_ctx *c, const char *reason, const char *until, int *count)
 {
 	const struct web_form *f = &c->req->form;
 	struct dl_error err;
+	bool open;
 
 	*count = 0;
 	for (size_t i = 0; i < f->n; i++) {
@@ -170,8 +174,13 @@ static int ack_all(struct web_ctx *c, const char *reason, const char *until, int
 			continue;
 		if (state_ack(c->app->st, ref, rule, until, reason, c->email, (int64_t)time(NULL),
 			      &ack, &err) < 0) {
-			/* Closed since the form was drawn: nothing left to stop. */
-			log_msg(LOG_INFO, "deadlined-web: ack by %s: %s", c->email, err.msg);
+			struct dl_error why = err;
+
+			if (state_web_is_open(c->app->sw, ref, rule, &open, &err) < 0 || open) {
+				log_msg(LOG_ERR, "deadlined-web: ack by %s: %s", c->email, why.msg);
+				return -1;
+			}
+			log_msg(LOG_INFO, "deadlined-web: ack by %s: %s", c->email, why.msg);
 			continue;
 		}
 		snprintf(detail, sizeof detail, "%s %s #%d until %s: %s", ref, rule, ack.seq, until,
@@ -201,7 +210,14 @@ int web_ack_post(struct web_ctx *c)
 		c->resp->status = 400;
 		return 0;
 	}
-	ack_all(c, reason, until, &count);
+	if (ack_all(c, reason, until, &count) < 0) {
+		web_error_page(c, 503, "Not all acknowledged: try again",
+			       "The state database is busy (the deadline service is writing a "
+			       "poll), so not every item could be acknowledged. Go back and send "
+			       "the form again in a minute; items already acknowledged are shown "
+			       "in your tray.");
+		return 0;
+	}
 	snprintf(where, sizeof where, "/?acked=%d", count);
 	return web_redirect(c, where);
 }

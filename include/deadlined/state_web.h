@@ -72,6 +72,10 @@ int state_web_known(struct state_web *sw, const struct state_web_viewer *v, bool
 int state_web_case_access(struct state_web *sw, const struct state_web_viewer *v,
 			  const char *case_ref, bool *exists, bool *visible, struct dl_error *err);
 
+/* Has (case_ref, rule) an open obligation? */
+int state_web_is_open(struct state_web *sw, const char *case_ref, const char *rule, bool *open,
+		      struct dl_error *err);
+
 /* Teams the viewer can see, for the tray's filter (administrators: the
  * directory's). */
 typedef int (*state_web_team_fn)(void *ctx, const char *team_ref, const char *team_name);

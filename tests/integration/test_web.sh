@@ -129,6 +129,23 @@ case $loc in "303 "*"/?acked=3") ok ;; *) bad "ack POST: $loc" ;; esac
 	&& ok || bad "audit records lack who/where: $(q 'SELECT * FROM web_audit')"
 as tm1 / | grep -c "Until $until by tm1@council.example" | grep -qx 3 && ok || bad "tray does not show the acks"
 
+# While something else holds the write lock past the busy timeout (a long
+# poll), an ack is refused plainly (503), never lost silently.
+/usr/bin/python3 - "$TMP/state.db" "$TMP/locked" <<'PY' &
+import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("BEGIN IMMEDIATE")
+open(sys.argv[2], "w").close()
+time.sleep(9)
+c.execute("ROLLBACK")
+PY
+locker=$!
+wait_until 10 test -e "$TMP/locked"
+busy=$(curl -s -w '%{http_code}' -b sso=tm1-session -d "csrf=$token&item=A4%7Cdecision&reason=Later&until=$until" "$P/ack")
+case $busy in *"state database is busy"*503) ok ;; *) bad "ack while the database is locked: $busy" ;; esac
+wait "$locker"
+[ "$(q "SELECT COUNT(*) FROM acks WHERE case_ref = 'A4'")" = 0 ] && ok || bad "a refused ack was recorded"
+
 # ---- the daemon's next poll: reminders and the digest reflect it ----
 before=$(ls "$TMP/mail/new" | sort)
 $DEADLINED -c "$WEB_CONF" --once --as-of 2025-01-09 > "$TMP/poll2.out" 2>&1 || bad "second poll: $(cat "$TMP/poll2.out")"
