@@ -4,7 +4,7 @@
 . tests/integration/lib.sh
 . tests/integration/web_lib.sh
 
-dir=$(dirname "$(readlink -f "$DEADLINED")")
+dir=$(dirname "$(readlink -f "$BUILD/deadlined")")   # the programs, not valgrind's wrappers
 for u in deadlined-web.service deadlined-web.socket; do
 	sed "s#@SBINDIR@#$dir#g" "systemd/$u" > "$TMP/$u"
 done
