@@ -126,7 +126,7 @@ struct conf {
 	struct conf_service service;
 	struct conf_web web;
 	struct calendar *cal;        /* built from .calendar */
-	struct conf_kinds *kinds;    /* every known event kind, hashed */
+	struct strset *kinds;        /* every known event kind, hashed */
 };
 
 /* The receiver with this name, or NULL. */
