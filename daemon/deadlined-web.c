@@ -42,13 +42,13 @@ static int load(const char *path, struct conf **conf)
 
 static int open_stores(struct web_app *app, struct dl_error *err)
 {
-	const char *db = app->conf->state.database;
+	const struct state_conf *sc = &app->conf->state;
 
-	if (access(db, F_OK) != 0) {
-		error_set(err, "no state database at %s (start deadlined first)", db);
+	if (!state_exists(sc)) {
+		error_set(err, "no state database at %s (start deadlined first)", sc->database);
 		return -1;
 	}
-	if (state_web_open(db, &app->sw, err) < 0 || state_open(db, &app->st, err) < 0)
+	if (state_web_open(sc, &app->sw, err) < 0 || state_open(sc, &app->st, err) < 0)
 		return -1;
 	if (link_key_load(&app->conf->web, &app->key, err) < 0)
 		return -1;

@@ -1,6 +1,7 @@
 /* state_web.c — deadlined-web's reads and writes of the state database
- * (see state_web.h).  Kept apart from state.c so it can follow the state
- * store when that moves behind an ops table. */
+ * (see state_web.h).  SQLite only, for now: its own connection to the file
+ * that state_sqlite.c keeps, not an operation of struct state_ops.  A store
+ * of another backend (PostgreSQL) would need a web part of its own. */
 #include "deadlined/state_web.h"
 
 #include "deadlined/state.h"
@@ -22,13 +23,21 @@ static int fail(struct state_web *sw, struct dl_error *err, const char *what)
 	return -1;
 }
 
-int state_web_open(const char *path, struct state_web **out, struct dl_error *err)
+int state_web_open(const struct state_conf *conf, struct state_web **out,
+		   struct dl_error *err)
 {
-	struct state_web *sw = calloc(1, sizeof *sw);
+	const char *path = conf->database;
+	struct state_web *sw;
 	sqlite3_stmt *s = NULL;
 	int v = -1;
 
 	*out = NULL;
+	if (conf->driver && strcmp(conf->driver, "sqlite") != 0) {
+		error_set(err, "state.driver \"%s\": the web's tables (cover, calendar tokens, "
+			  "audit) are kept only by the sqlite store so far", conf->driver);
+		return -1;
+	}
+	sw = calloc(1, sizeof *sw);
 	if (!sw || !(sw->path = strdup(path))) {
 		free(sw);
 		error_set(err, "out of memory");

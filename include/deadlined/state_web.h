@@ -26,7 +26,12 @@
 
 struct state_web;
 
-int state_web_open(const char *path, struct state_web **out, struct dl_error *err);
+struct state_conf;
+
+/* Fails, saying so, unless state.driver is "sqlite": the web's tables are
+ * not (yet) operations of struct state_ops. */
+int state_web_open(const struct state_conf *conf, struct state_web **out,
+		   struct dl_error *err);
 void state_web_close(struct state_web *sw);
 
 /* Who is looking, and on which local day ("YYYY-MM-DD"). */

@@ -30,44 +30,15 @@
 #include "deadlined/source.h"
 #include "deadlined/state.h"
 
+#define BENCH_NAME "bench_scale"
+#include "bench.h"
+
 #define AS_OF "2026-11-23"
 #define RUNS 3
 #define MAXRUNS 32
 
 static volatile size_t sink;    /* keeps the scan's reads */
 
-static double seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof *v, cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static void die(const char *what, const char *msg)
-{
-	fprintf(stderr, "bench_scale: %s: %s\n", what, msg);
-	exit(1);
-}
-
-static void row(const char *what, const char *value, const char *target, const char *note)
-{
-	printf("| %-34s | %14s | %-10s | %s\n", what, value, target, note);
-	fflush(stdout);
-}
 
 /* SQLite alone: the two statements the evaluation runs, every column of
  * every row read as text, nothing else. */
@@ -123,7 +94,8 @@ static double evaluate_only(const struct conf *conf, const char *db, size_t *obl
 	struct dl_moment now;
 	double t0 = seconds();
 
-	if (source_open(db, 5000, &src, &err) < 0 || evaluate_parse_as_of(AS_OF, &now, &err) < 0 ||
+	if (source_open(&(struct source_conf){ .database = db, .busy_timeout_ms = 5000 }, &src,
+			&err) < 0 || evaluate_parse_as_of(AS_OF, &now, &err) < 0 ||
 	    evaluate_run(conf, src, NULL, now, &hooks, &sum, &err) < 0)
 		die(db, err.msg);
 	*obligations = 0;
@@ -300,7 +272,8 @@ int main(int argc, char **argv)
 	b.conf = conf;
 	b.db = copy;
 	b.now_unix = 1795435200;
-	if (state_open(state, &b.st, &err) < 0 || route_open(conf, &b.route, &err) < 0 ||
+	if (state_open(&(struct state_conf){ .database = state }, &b.st, &err) < 0 ||
+	    route_open(conf, &b.route, &err) < 0 ||
 	    outbox_open(conf, b.st, &b.outbox, &err) < 0 || poller_open(&b.poller, &err) < 0)
 		die(state, err.msg);
 	/* The service's first poll: full, against the stored state. */
