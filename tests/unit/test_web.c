@@ -1,5 +1,6 @@
 /* test_web.c — deadlined-web's pure parts: escaping, form decoding, who
- * the identity header is believed from, CSRF tokens. */
+ * the identity header is believed from, CSRF tokens; and that state_web.c
+ * opens only the sqlite store. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -8,13 +9,17 @@
 
 #include <arpa/inet.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "deadlined/date.h"
 #include "deadlined/link.h"
 #include "deadlined/render.h"
+#include "deadlined/state.h"
+#include "deadlined/state_web.h"
 #include "deadlined/webhook.h"
 #include "deadlined/web_auth.h"
 #include "deadlined/web_http.h"
@@ -201,6 +206,33 @@ static void test_alert_links(void **state)
 	render_free(&r);
 }
 
+/* state_web.c is SQLite's own connection: it opens a store the sqlite
+ * backend made (schema STATE_SCHEMA_VERSION), and refuses another driver,
+ * naming it, rather than open a file that store does not keep. */
+static void test_store_driver(void **state)
+{
+	char dir[] = "/tmp/test_web_XXXXXX", path[64];
+	struct state_conf sqlite = { "sqlite", path }, pg = { "postgresql", path };
+	struct state_web *sw = NULL;
+	struct state *st = NULL;
+	struct dl_error err;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/state.db", dir);
+	assert_int_equal(state_open(&sqlite, &st, &err), 0);
+	state_close(st);
+	assert_int_equal(state_web_open(&sqlite, &sw, &err), 0);
+	state_web_close(sw);
+	sw = NULL;
+	assert_int_equal(state_web_open(&pg, &sw, &err), -1);
+	assert_null(sw);
+	assert_non_null(strstr(err.msg, "\"postgresql\""));
+	assert_non_null(strstr(err.msg, "sqlite"));
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -210,6 +242,7 @@ int main(void)
 		cmocka_unit_test(test_csrf),
 		cmocka_unit_test(test_links),
 		cmocka_unit_test(test_alert_links),
+		cmocka_unit_test(test_store_driver),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
