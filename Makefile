@@ -25,7 +25,7 @@ UNITDIR    ?= $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/
 DESTDIR    ?=
 
 CC         ?= gcc
-PKGS       := libcurl libconfig sqlite3 libsystemd jansson libcrypto odbc libpq
+PKGS       := libcurl libconfig sqlite3 libsystemd jansson libcrypto odbc libpq libmicrohttpd libical
 BUILD      := build/$(if $(SANITIZE),sanitize,default)
 
 # Recursively expanded, so pkg-config runs only when a recipe needs it,
@@ -49,7 +49,7 @@ ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
 
 # Programs by where `make install` (and so the Debian package) puts them;
 # each is built from daemon/NAME.c.  A new program is one word here.
-SBIN_PROGS := deadlined
+SBIN_PROGS := deadlined deadlined-web
 BIN_PROGS  := deadlinectl
 MAINS      := $(patsubst %,daemon/%.c,$(SBIN_PROGS) $(BIN_PROGS))
 LIB_SRCS   := $(filter-out $(MAINS),$(wildcard daemon/*.c))

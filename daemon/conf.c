@@ -7,6 +7,7 @@
 #include "deadlined/schema.h"
 #include "deadlined/strset.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
 #include <libgen.h>
@@ -476,6 +477,75 @@ static const struct schema_field service_fields[] = {
 };
 #undef type_of_table
 
+/* An address a proxy connects from: IPv4 or IPv6, written as such. */
+static void read_addresses(struct schema_ctx *ctx, const config_setting_t *s,
+			   const char *path, void *field)
+{
+	struct schema_strings *out = field;
+	int n = config_setting_length(s);
+
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY) {
+		schema_error(ctx, s, path, "expected an array of addresses [ \"127.0.0.1\", \"::1\" ]");
+		return;
+	}
+	out->v = arena_alloc(ctx->arena, (size_t)(n + 1) * sizeof *out->v);
+	for (int i = 0; out->v && i < n; i++) {
+		const char *v = config_setting_get_string_elem(s, i);
+		unsigned char buf[16];
+
+		if (!v || (inet_pton(AF_INET, v, buf) != 1 && inet_pton(AF_INET6, v, buf) != 1)) {
+			schema_error(ctx, s, path, "element %d: expected an IPv4 or IPv6 address "
+				     "such as \"127.0.0.1\" (no names, no ranges)", i + 1);
+			return;
+		}
+		out->v[out->n++] = arena_strdup(ctx->arena, v);
+	}
+}
+
+/* The case_url template must name {case_ref}, once, and be http(s). */
+static void read_case_url(struct schema_ctx *ctx, const config_setting_t *s,
+			  const char *path, void *field)
+{
+	const char *v = schema_is_string(s) ? config_setting_get_string(s) : NULL;
+	const char *at = v ? strstr(v, "{case_ref}") : NULL;
+
+	if (!v || !at || strstr(at + 1, "{case_ref}") ||
+	    (strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0)) {
+		schema_error(ctx, s, path, "expected an http(s) URL naming {case_ref} once, "
+			     "such as \"https://mosaic.council.example/case/{case_ref}\"");
+		return;
+	}
+	*(const char **)field = arena_strdup(ctx->arena, v);
+}
+
+#define type_of_table conf_web
+static const struct schema_field web_fields[] = {
+	{ "identity_header", F(STRING, identity_header), .def = "X-Forwarded-Email",
+	  .help = "the header the single sign-on proxy sets to the person's e-mail address" },
+	{ "trusted_proxies", F(CUSTOM, trusted_proxies), .custom = read_addresses,
+	  .help = "addresses the identity header is accepted from (a Unix socket always is)" },
+	{ "admins", F(STRINGS, admins), .max = 100,
+	  .help = "e-mail addresses that see every team" },
+	{ "max_ack_days", F(INT, max_ack_days), .min = 1, .max = 366, .def = "30",
+	  .help = "how far ahead an acknowledgement's until date may be" },
+	{ "case_url", F(CUSTOM, case_url), .custom = read_case_url,
+	  .help = "link to the case system, naming {case_ref}" },
+	{ "base_url", F(STRING, base_url),
+	  .help = "where people reach deadlined-web, for links in alerts" },
+	{ "link_key_file", F(STRING, link_key_file),
+	  .help = "file holding the key that signs links and forms" },
+	{ "link_key_credential", F(STRING, link_key_credential),
+	  .help = "systemd credential holding that key" },
+	{ "link_days", F(INT, link_days), .min = 1, .max = 90, .def = "14",
+	  .help = "days a signed link in an alert stays valid" },
+	{ "metrics_allow", F(CUSTOM, metrics_allow), .custom = read_addresses,
+	  .help = "addresses that may read /metrics and /healthz" },
+	{ "max_items", F(INT, max_items), .min = 10, .max = 100000, .def = "5000",
+	  .help = "rows one tray page shows" },
+	{ 0 }
+};
+#undef type_of_table
+
 #define type_of_table conf
 static const struct schema_field top_fields[] = {
 	{ "timezone", F(STRING, timezone), .def = "Europe/London",
@@ -495,6 +565,7 @@ static const struct schema_field top_fields[] = {
 	{ "routes", F(LIST, routes), .max = 200, .members = route_fields,
 	  .elem_size = sizeof(struct conf_route), .help = "extra receivers by rule, team, kind" },
 	{ "service", F(GROUP, service), .members = service_fields },
+	{ "web", F(GROUP, web), .members = web_fields },
 	{ 0 }
 };
 #undef type_of_table
@@ -1163,6 +1234,21 @@ static int read_file(config_t *cfg, const char *path, struct dl_errors *errors)
 	return 0;
 }
 
+static void check_web(struct schema_ctx *ctx, const config_setting_t *root,
+		      const struct conf_web *w)
+{
+	const config_setting_t *ws = root ? member(root, "web") : NULL;
+
+	if (w->link_key_file && w->link_key_credential)
+		schema_error(ctx, ws ? member(ws, "link_key_file") : NULL, "web",
+			     "give one of link_key_file or link_key_credential, not both");
+	if (w->identity_header && (!*w->identity_header ||
+	    strspn(w->identity_header, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		   "0123456789-_") != strlen(w->identity_header)))
+		schema_error(ctx, ws ? member(ws, "identity_header") : NULL, "web.identity_header",
+			     "expected a header name (letters, digits, - and _)");
+}
+
 /* Does an ODBC connection string carry a password (PWD=, Password=)? */
 static bool names_password(const char *conn)
 {
@@ -1239,6 +1325,7 @@ int conf_load(const char *path, struct conf **out, struct dl_errors *errors)
 		resolve_rules(&ctx, root, conf);
 		resolve_delivery(&ctx, root, conf);
 		check_state(&ctx, root, conf);
+		check_web(&ctx, root, &conf->web);
 		resolving = NULL;
 	}
 	if (errors->n != before || errors->oom || build_calendar(conf, errors) < 0 ||

@@ -27,6 +27,7 @@
 #include "deadlined/evaluate.h"
 #include "deadlined/outbox.h"
 #include "deadlined/state.h"
+#include "deadlined/state_web.h"
 #include "deadlined/output.h"
 #include "deadlined/report.h"
 #include "deadlined/source.h"
@@ -655,6 +656,81 @@ static int cmd_acks(const struct options *opt, struct conf *conf, char **args)
 	return rc < 0 ? runtime_error("acks", &err) : EXIT_OK;
 }
 
+/* Cover: the same rows deadlined-web's cover page writes (state_web.h). */
+static int open_state_web(const struct conf *conf, struct state_web **sw)
+{
+	struct dl_error err;
+
+	if (!state_exists(&conf->state)) {
+		fprintf(stderr, "%s: no state database at %s (has deadlined run yet?)\n", progname,
+			conf->state.database);
+		return EXIT_FAILURE_RUNTIME;
+	}
+	if (state_web_open(&conf->state, sw, &err) < 0)
+		return runtime_error("state", &err);
+	return EXIT_OK;
+}
+
+static int cmd_cover(const struct options *opt, struct conf *conf, char **args)
+{
+	struct state_web_cover cv = { 0, args[0], args[1], args[2], args[3], invoking_user(),
+				      (int64_t)time(NULL) };
+	struct state_web *sw;
+	struct dl_error err;
+	dl_day from, to;
+	int rc;
+
+	(void)opt;
+	for (int i = 0; i < 2; i++)
+		if (!strchr(args[i], '@') || strpbrk(args[i], " <>\"'")) {
+			fprintf(stderr, "%s: cover: '%s' is not an e-mail address; expected cover "
+				"MANAGER DEPUTY FROM TO\n", progname, args[i]);
+			return EXIT_BAD_INPUT;
+		}
+	if (date_parse(args[2], &from, &err) < 0 || date_parse(args[3], &to, &err) < 0)
+		return bad_input("cover", &err);
+	if (to < from || to - from > 366) {
+		fprintf(stderr, "%s: cover: %s to %s: expected FROM on or before TO, at most a year "
+			"apart\n", progname, args[2], args[3]);
+		return EXIT_BAD_INPUT;
+	}
+	if ((rc = open_state_web(conf, &sw)) != EXIT_OK)
+		return rc;
+	rc = state_web_add_cover(sw, &cv, &err);
+	state_web_close(sw);
+	if (rc < 0)
+		return runtime_error("cover", &err);
+	printf("%s covers %s from %s to %s: the deputy's tray shows the manager's teams\n",
+	       args[1], args[0], args[2], args[3]);
+	return EXIT_OK;
+}
+
+static int print_cover(void *ctx, const struct state_web_cover *c)
+{
+	(void)ctx;
+	printf("%-5lld %-30s %-30s %-10s %-10s %s\n", (long long)c->id, c->manager, c->deputy,
+	       c->from, c->to, c->who);
+	return 0;
+}
+
+static int cmd_covers(const struct options *opt, struct conf *conf, char **args)
+{
+	struct state_web *sw;
+	struct dl_error err;
+	char today[DATE_BUF];
+	int rc;
+
+	(void)opt;
+	(void)args;
+	if ((rc = open_state_web(conf, &sw)) != EXIT_OK)
+		return rc;
+	printf("%-5s %-30s %-30s %-10s %-10s %s\n", "ID", "MANAGER", "DEPUTY", "FROM", "TO", "BY");
+	rc = state_web_each_cover(sw, NULL, date_format(date_today(), today), print_cover, NULL,
+				  &err);
+	state_web_close(sw);
+	return rc < 0 ? runtime_error("covers", &err) : EXIT_OK;
+}
+
 static int print_message(void *ctx, const struct state_message *m)
 {
 	char to[VIS_BUF];
@@ -1006,6 +1082,9 @@ static const struct command commands[] = {
 	  "                           silence reminders for an obligation, recording why",
 	  cmd_ack, 0, OPT(O_UNTIL) | OPT(O_REASON) },
 	{ "acks", 0, "acks                     acknowledgements: who, when, until, why", cmd_acks },
+	{ "cover", 4, "cover MANAGER DEPUTY FROM TO  a deputy sees the manager's teams meanwhile",
+	  cmd_cover },
+	{ "covers", 0, "covers                   cover now and to come", cmd_covers },
 	{ "status", 0, "status                   last poll, counts, outbox and dead letters",
 	  cmd_status },
 	{ "outbox", 0, "outbox [--state pending|sent|dead]  messages and their last errors",

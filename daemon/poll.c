@@ -60,6 +60,35 @@ static int evaluate(struct poll *p, struct source *src, const char *const *refs,
 	return rc;
 }
 
+/* Cover, as the web and deadlinectl record it, on the poll's day. */
+static int cover_deputy(void *ctx, const char *manager, char *deputy, size_t size)
+{
+	struct poll *p = ctx;
+	struct dl_error err;
+
+	if (state_cover_deputy(p->env->st, manager, p->today, deputy, size, &err) == 0)
+		return 0;
+	log_msg(LOG_WARNING, "cover for %s left out: %s", manager, err.msg);
+	return -1;
+}
+
+/* The directory into the state database, for deadlined-web; a changed
+ * team or worker makes the poll full, so only full polls write it. */
+static int save_directory(struct poll *p)
+{
+	struct state *st = p->env->st;
+	int rc = state_clear_directory(st, p->err);
+
+	for (size_t i = 0; rc == 0 && i < p->dir.nteams; i++)
+		rc = state_put_team(st, p->dir.teams[i].team_ref, p->dir.teams[i].name,
+				    p->dir.teams[i].manager_email,
+				    p->dir.teams[i].service_manager_email, p->err);
+	for (size_t i = 0; rc == 0 && i < p->dir.nworkers; i++)
+		rc = state_put_worker(st, p->dir.workers[i].worker_ref, p->dir.workers[i].name,
+				      p->dir.workers[i].email, p->dir.workers[i].team_ref, p->err);
+	return rc;
+}
+
 static int poll_run(const struct poll_env *env, struct source *src, const char *const *refs,
 		    size_t nrefs, struct dl_moment now, int64_t now_unix,
 		    const struct outbox_dry *dry, struct poll_result *res,
@@ -88,12 +117,16 @@ static int poll_run(const struct poll_env *env, struct source *src, const char *
 		return -1;
 	}
 	rc = state_poll_begin(env->st, now_unix, &p.id, err);
+	if (rc == 0 && !refs)
+		rc = save_directory(&p);
+	route_set_deputy(env->route, cover_deputy, &p);
 	if (rc == 0)
 		rc = evaluate(&p, src, refs, nrefs, sum);
 	if (rc == 0)
 		rc = digest_send(p.batch, &res->enqueued, err);
 	if (rc == 0)
 		rc = digest_daily(&denv, &res->enqueued, err);
+	route_set_deputy(env->route, NULL, NULL);
 	rec = (struct state_poll){ p.id, now_unix, (int64_t)time(NULL), res->cases, res->open,
 				   res->due_soon, res->overdue, res->findings, res->enqueued };
 	if (rc == 0)

@@ -278,3 +278,26 @@ int state_leader(struct state *st, struct state_leader *out, struct dl_error *er
 	memset(out, 0, sizeof *out);
 	return st->ops->leader ? st->ops->leader(st, out, err) : 0;
 }
+
+int state_cover_deputy(struct state *st, const char *manager, const char *day, char *deputy,
+		       size_t size, struct dl_error *err)
+{
+	return st->ops->cover_deputy(st, manager, day, deputy, size, err);
+}
+
+int state_clear_directory(struct state *st, struct dl_error *err)
+{
+	return st->ops->clear_directory(st, err);
+}
+
+int state_put_team(struct state *st, const char *ref, const char *name, const char *manager,
+		   const char *service_manager, struct dl_error *err)
+{
+	return st->ops->put_team(st, ref, name, manager, service_manager, err);
+}
+
+int state_put_worker(struct state *st, const char *ref, const char *name, const char *email,
+		     const char *team_ref, struct dl_error *err)
+{
+	return st->ops->put_worker(st, ref, name, email, team_ref, err);
+}

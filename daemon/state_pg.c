@@ -81,6 +81,17 @@ static const char *const migrations[] = {
 	"CREATE TABLE rechecks (case_ref text PRIMARY KEY, at bigint NOT NULL);"
 	"CREATE INDEX rechecks_at ON rechecks(at);"
 	LEASE_TABLES_SQL,
+	/* 1 → 2: what the daemon keeps for deadlined-web (SQLite's 3 → 4):
+	 * cover while a manager is away, and the directory as the last poll
+	 * read it.  The web itself reads only an SQLite store today. */
+	"CREATE TABLE cover (id bigserial PRIMARY KEY, manager text NOT NULL,"
+	" deputy text NOT NULL, from_day text NOT NULL, to_day text NOT NULL, who text NOT NULL,"
+	" created bigint NOT NULL);"
+	"CREATE INDEX cover_deputy ON cover(deputy, to_day);"
+	"CREATE TABLE directory_teams (team_ref text PRIMARY KEY, name text,"
+	" manager_email text, service_manager_email text);"
+	"CREATE TABLE directory_workers (worker_ref text PRIMARY KEY, name text,"
+	" email text, team_ref text);",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -1070,6 +1081,62 @@ static int pg_leader(struct state *st, struct state_leader *out, struct dl_error
 	return 0;
 }
 
+/* --- Cover and the directory (for deadlined-web) ------------------------ */
+
+static int pg_cover_deputy(struct state *st, const char *manager, const char *day,
+			   char *deputy, size_t size, struct dl_error *err)
+{
+	struct params p = { .n = 0 };
+	PGresult *r;
+
+	p_str(&p, manager);
+	p_str(&p, day);
+	if (!(r = run(st, "SELECT deputy FROM cover WHERE manager = lower($1) AND from_day <= $2"
+		      " AND to_day >= $2 ORDER BY id DESC LIMIT 1", &p, err)))
+		return -1;
+	snprintf(deputy, size, "%s", PQntuples(r) && col(r, 0, 0) ? col(r, 0, 0) : "");
+	PQclear(r);
+	return 0;
+}
+
+static int pg_clear_directory(struct state *st, struct dl_error *err)
+{
+	return run_done(st, "DELETE FROM directory_teams", NULL, err) < 0 ||
+	       run_done(st, "DELETE FROM directory_workers", NULL, err) < 0 ? -1 : 0;
+}
+
+/* One row of the directory: four text values into table. */
+static int put_directory(struct state *st, const char *sql, const char *a, const char *b,
+			 const char *c, const char *d, struct dl_error *err)
+{
+	struct params p = { .n = 0 };
+
+	p_str(&p, a);
+	p_str(&p, b);
+	p_str(&p, c);
+	p_str(&p, d);
+	return run_done(st, sql, &p, err);
+}
+
+static int pg_put_team(struct state *st, const char *ref, const char *name,
+		       const char *manager, const char *service_manager, struct dl_error *err)
+{
+	return put_directory(st, "INSERT INTO directory_teams VALUES ($1, $2, $3, $4)"
+			     " ON CONFLICT (team_ref) DO UPDATE SET name = EXCLUDED.name,"
+			     " manager_email = EXCLUDED.manager_email,"
+			     " service_manager_email = EXCLUDED.service_manager_email",
+			     ref, name, manager, service_manager, err);
+}
+
+static int pg_put_worker(struct state *st, const char *ref, const char *name,
+			 const char *email, const char *team_ref, struct dl_error *err)
+{
+	return put_directory(st, "INSERT INTO directory_workers VALUES ($1, $2, $3, $4)"
+			     " ON CONFLICT (worker_ref) DO UPDATE SET name = EXCLUDED.name,"
+			     " email = EXCLUDED.email, team_ref = EXCLUDED.team_ref",
+			     ref, name, email, team_ref, err);
+}
+
 const struct state_ops state_pg_ops = {
 	.driver = "postgresql",
 	.open = pg_open,
@@ -1111,4 +1178,8 @@ const struct state_ops state_pg_ops = {
 	.get_meta = pg_get_meta,
 	.next_attempt = pg_next_attempt,
 	.leader = pg_leader,
+	.cover_deputy = pg_cover_deputy,
+	.clear_directory = pg_clear_directory,
+	.put_team = pg_put_team,
+	.put_worker = pg_put_worker,
 };

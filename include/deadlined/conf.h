@@ -86,6 +86,21 @@ struct conf_service {
 	long reconcile_interval;         /* seconds between full evaluations */
 };
 
+/* deadlined-web: who it trusts, what it allows (see deadlined-web(8)). */
+struct conf_web {
+	const char *identity_header;     /* set by the single sign-on proxy */
+	struct schema_strings trusted_proxies;   /* addresses allowed to set it */
+	struct schema_strings admins;    /* e-mail addresses that see everything */
+	long max_ack_days;               /* how far ahead an ack may run */
+	const char *case_url;            /* "...{case_ref}...", or NULL */
+	const char *base_url;            /* where people reach the web, or NULL */
+	const char *link_key_file;       /* HMAC key for signed links and CSRF */
+	const char *link_key_credential;
+	long link_days;                  /* signed links expire after this */
+	struct schema_strings metrics_allow;     /* may read /metrics and /healthz */
+	long max_items;                  /* rows a tray shows */
+};
+
 /* Extra receivers for matching alerts: by rule, team and what happened. */
 struct conf_route {
 	const char *rule, *team;         /* NULL: any */
@@ -108,6 +123,7 @@ struct conf {
 	struct conf_notify notify;
 	struct schema_list routes;         /* struct conf_route */
 	struct conf_service service;
+	struct conf_web web;
 	struct calendar *cal;        /* built from .calendar */
 	struct strset *kinds;        /* every known event kind, hashed */
 };

@@ -22,7 +22,7 @@
 #include "deadlined/date.h"
 #include "deadlined/error.h"
 
-#define STATE_SCHEMA_VERSION 3
+#define STATE_SCHEMA_VERSION 4
 
 struct state;
 
@@ -233,5 +233,20 @@ int state_leader(struct state *st, struct state_leader *out, struct dl_error *er
 
 /* The earliest next_attempt of a pending message, or 0 when none. */
 int state_next_attempt(struct state *st, int64_t *when, struct dl_error *err);
+
+/* Cover (written by deadlined-web and deadlinectl cover, state_web.h): the
+ * deputy covering manager on day ("YYYY-MM-DD"), or "" when none; the
+ * latest named wins. */
+int state_cover_deputy(struct state *st, const char *manager, const char *day, char *deputy,
+		       size_t size, struct dl_error *err);
+
+/* The directory (teams and workers) as this poll read it, replacing the
+ * last poll's, so that deadlined-web knows a manager whose team has nothing
+ * open.  Inside the poll's transaction. */
+int state_clear_directory(struct state *st, struct dl_error *err);
+int state_put_team(struct state *st, const char *ref, const char *name, const char *manager,
+		   const char *service_manager, struct dl_error *err);
+int state_put_worker(struct state *st, const char *ref, const char *name, const char *email,
+		     const char *team_ref, struct dl_error *err);
 
 #endif

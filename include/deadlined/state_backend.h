@@ -104,6 +104,13 @@ struct state_ops {
 	int (*next_attempt)(struct state *st, int64_t *when, struct dl_error *err);
 	/* NULL when no pair shares the store. */
 	int (*leader)(struct state *st, struct state_leader *out, struct dl_error *err);
+	int (*cover_deputy)(struct state *st, const char *manager, const char *day,
+		char *deputy, size_t size, struct dl_error *err);
+	int (*clear_directory)(struct state *st, struct dl_error *err);
+	int (*put_team)(struct state *st, const char *ref, const char *name,
+		const char *manager, const char *service_manager, struct dl_error *err);
+	int (*put_worker)(struct state *st, const char *ref, const char *name,
+		const char *email, const char *team_ref, struct dl_error *err);
 };
 
 extern const struct state_ops state_sqlite_ops;
