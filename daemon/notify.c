@@ -152,6 +152,8 @@ struct poll {
 	bool full;                 /* every case, not only some */
 	struct poll_merge *merge;  /* a full poll's comparison with the store */
 	bool told;                 /* transitions() told or marked something */
+	bool seeded;               /* seed is the current case's fingerprint seed */
+	uint64_t seed;
 };
 
 static int level_of(const struct obligation *ob)
@@ -625,7 +627,10 @@ static void on_obligation(void *ctx, const struct source_case *c, const struct o
 	if (p->failed)
 		return;
 	count(p->res, ob);
-	so.fp = poll_merge_fingerprint(&so, ob);
+	if (!p->seeded)
+		p->seed = poll_merge_case_seed(&so);
+	p->seeded = true;
+	so.fp = poll_merge_fingerprint(p->seed, &so, ob);
 	if (p->merge) {
 		p->failed = merged_obligation(p, &so, ob) < 0;
 		return;
@@ -640,6 +645,7 @@ static void on_case_done(void *ctx, const struct source_case *c, int64_t recheck
 {
 	struct poll *p = ctx;
 
+	p->seeded = false;
 	/* A full poll starts from an empty table, an incremental one has
 	 * cleared the case's entry. */
 	if (!p->failed && recheck != STATE_NO_RECHECK &&

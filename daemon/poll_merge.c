@@ -23,8 +23,10 @@ struct poll_merge {
 	size_t n, cap;
 	char *text;                 /* the current case_ref, then its rules */
 	size_t len, textcap;
+	size_t hint;                /* where poll_merge_find looks first */
 	bool have_case;
 	char *far;                  /* the furthest case the walk was moved to */
+	size_t farcap;
 };
 
 static int advance(struct poll_merge *m, struct dl_error *err)
@@ -128,10 +130,19 @@ static int load(struct poll_merge *m, const char *case_ref, struct dl_error *err
 	if (keep(m, case_ref) == SIZE_MAX)
 		return oom(err);
 	m->have_case = true;
+	m->hint = 0;
 	if (!behind) {
-		free(m->far);
-		if (!(m->far = strdup(case_ref)))
-			return oom(err);
+		size_t n = strlen(case_ref) + 1;
+
+		if (n > m->farcap) {
+			char *far = realloc(m->far, n * 2);
+
+			if (!far)
+				return oom(err);
+			m->far = far;
+			m->farcap = n * 2;
+		}
+		memcpy(m->far, case_ref, n);
 	}
 	if (behind) {
 		if (state_unstage_gone_case(m->st, case_ref, err) < 0)
@@ -141,15 +152,11 @@ static int load(struct poll_merge *m, const char *case_ref, struct dl_error *err
 			return err->msg[0] ? -1 : oom(err);
 		return 0;
 	}
-	while (m->has_next && strcmp(m->next.case_ref, case_ref) < 0) {
-		if (m->next.open && state_stage_gone(m->st, m->next.case_ref, m->next.rule,
-						     m->next.seq, err) < 0)
+	for (int c; m->has_next && (c = strcmp(m->next.case_ref, case_ref)) <= 0;) {
+		if (c < 0 && m->next.open && state_stage_gone(m->st, m->next.case_ref,
+							      m->next.rule, m->next.seq, err) < 0)
 			return -1;
-		if (advance(m, err) < 0)
-			return -1;
-	}
-	while (m->has_next && strcmp(m->next.case_ref, case_ref) == 0) {
-		if (hold(m, &m->next) < 0)
+		if (c == 0 && hold(m, &m->next) < 0)
 			return oom(err);
 		if (advance(m, err) < 0)
 			return -1;
@@ -163,10 +170,14 @@ int poll_merge_find(struct poll_merge *m, const char *case_ref, const char *rule
 	*row = NULL;
 	if ((!m->have_case || strcmp(m->text, case_ref) != 0) && load(m, case_ref, err) < 0)
 		return -1;
-	for (size_t i = 0; i < m->n; i++) {
+	/* The evaluation gives a case's obligations rule by rule, seq by seq,
+	 * as they are held: start looking after the last one found. */
+	for (size_t k = 0; k < m->n; k++) {
+		size_t i = (m->hint + k) % m->n;
 		struct held *h = &m->v[i];
 
 		if (h->row.seq == seq && strcmp(m->text + h->rule, rule) == 0) {
+			m->hint = i + 1;
 			h->seen = true;
 			h->row.case_ref = m->text;
 			h->row.rule = m->text + h->rule;
@@ -191,47 +202,57 @@ int poll_merge_finish(struct poll_merge *m, struct dl_error *err)
 	return 0;
 }
 
-/* FNV-1a, 64 bits, over each value with a marker of its kind, so that
- * NULL, "" and a value moved to the next field all differ. */
-static uint64_t mix_bytes(uint64_t h, const void *p, size_t n)
+/* A word at a time: each step multiplies and folds, so every input bit
+ * reaches every output bit within a few steps.  Each value ends with a
+ * marker of its kind and length, so that NULL, "" and a value moved to the
+ * next field all differ. */
+static uint64_t mix(uint64_t h, uint64_t v)
 {
-	const unsigned char *b = p;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 1099511628211u;
-	return h;
+	h = (h ^ v) * 0x9e3779b97f4a7c15u;
+	return h ^ (h >> 29);
 }
 
 static uint64_t mix_text(uint64_t h, const char *s)
 {
-	static const unsigned char null_mark = 0xfe, end_mark = 0xff;
+	size_t n, i;
+	uint64_t w;
 
 	if (!s)
-		return mix_bytes(h, &null_mark, 1);
-	return mix_bytes(mix_bytes(h, s, strlen(s)), &end_mark, 1);
-}
-
-static uint64_t mix_int(uint64_t h, int64_t v)
-{
-	return mix_bytes(h, &v, sizeof v);
+		return mix(h, 0xfefefefefefefefeu);
+	n = strlen(s);
+	for (i = 0; i + 8 <= n; i += 8) {
+		memcpy(&w, s + i, 8);
+		h = mix(h, w);
+	}
+	w = 0;
+	memcpy(&w, s + i, n - i);
+	return mix(mix(h, w), 0xff00000000000000u | n);
 }
 
 static uint64_t mix_moment(uint64_t h, struct dl_moment m)
 {
-	return mix_int(mix_int(h, m.day), m.sec);
+	return mix(h, (uint64_t)(uint32_t)m.day << 32 | (uint32_t)m.sec);
 }
 
-int64_t poll_merge_fingerprint(const struct state_obligation *so, const struct obligation *ob)
+uint64_t poll_merge_case_seed(const struct state_obligation *so)
 {
 	const char *const text[] = { so->child_ref, so->team_ref, so->team_name, so->worker_ref,
 				     so->worker_name, so->worker_email, so->manager_email,
-				     so->service_manager_email, so->state };
+				     so->service_manager_email };
 	uint64_t h = 14695981039346656037u;
 
 	for (size_t i = 0; i < sizeof text / sizeof text[0]; i++)
 		h = mix_text(h, text[i]);
+	return h;
+}
+
+int64_t poll_merge_fingerprint(uint64_t seed, const struct state_obligation *so,
+			       const struct obligation *ob)
+{
+	uint64_t h = mix_text(seed, so->state);
+
 	h = mix_moment(mix_moment(h, ob->anchor), ob->due);
-	h = ob->close_kind ? mix_moment(mix_int(h, 1), ob->closed) : mix_int(h, 0);
-	h = mix_int(mix_int(mix_int(h, so->stage), so->days_overdue), so->level);
+	h = ob->close_kind ? mix_moment(mix(h, 1), ob->closed) : mix(h, 0);
+	h = mix(mix(mix(h, (uint64_t)so->stage), (uint64_t)so->days_overdue), (uint64_t)so->level);
 	return h ? (int64_t)h : 1;
 }

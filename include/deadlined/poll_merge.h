@@ -36,7 +36,11 @@ int poll_merge_find(struct poll_merge *m, const char *case_ref, const char *rule
 int poll_merge_finish(struct poll_merge *m, struct dl_error *err);
 void poll_merge_close(struct poll_merge *m);
 
-/* so's values (its date strings are ignored) with ob's dates; never 0. */
-int64_t poll_merge_fingerprint(const struct state_obligation *so, const struct obligation *ob);
+/* The fingerprint of so's values (its date strings are ignored) with ob's
+ * dates; never 0.  seed is poll_merge_case_seed of so, the same for every
+ * obligation of a case (its case, team and worker values). */
+uint64_t poll_merge_case_seed(const struct state_obligation *so);
+int64_t poll_merge_fingerprint(uint64_t seed, const struct state_obligation *so,
+			       const struct obligation *ob);
 
 #endif
