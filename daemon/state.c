@@ -721,9 +721,9 @@ static void read_stored(sqlite3_stmt *s, struct state_stored *row)
 		sqlite3_column_int(s, 4) != 0,
 		{ true, sqlite3_column_int(s, 5), sqlite3_column_int(s, 6), "" },
 	};
-	/* Only reminders (overdue: level 2 and on) read it; not snprintf:
-	 * this runs for every stored obligation. */
-	if (row->prev.level >= 2 && col(s, 7)) {
+	/* Set only with an alert; not snprintf: this runs for every stored
+	 * obligation. */
+	if (row->prev.alerted_level > 0 && col(s, 7)) {
 		size_t n = (size_t)sqlite3_column_bytes(s, 7);
 
 		n = n < sizeof row->prev.last_alert ? n : sizeof row->prev.last_alert - 1;
