@@ -364,16 +364,19 @@ int main(int argc, char **argv)
 		char *once[] = { argv[1], "--once", "--as-of", AS_OF, "-c", argv[2], "--db", copy,
 				 NULL };
 
+		double around = scan(argv[3], &rows);
+
 		t_once = run_daemon(once, &rss_once);
+		around = (around + scan(argv[3], &rows)) / 2;
 		snprintf(buf, sizeof buf, "%.0f MiB", rss_once / 1024.0);
 		snprintf(note, sizeof note, "%s: first run, empty state: stores %zu obligations, "
 			 "groups and renders every alert at once: %.1f s",
 			 rss_once < 64 * 1024 ? "met" : "NOT MET", obligations, t_once);
 		row("peak RSS, deadlined --once (first)", buf, "< 64 MiB", note);
-		snprintf(buf, sizeof buf, "%.2fx", t_once / t_scan);
+		snprintf(buf, sizeof buf, "%.2fx", t_once / around);
 		snprintf(note, sizeof note, "%s: that first run (a process: start-up, evaluation, "
-			 "storing, rendering, delivery to a Maildir)", t_once / t_scan <= 3 ?
-			 "met" : "NOT MET");
+			 "storing, rendering, delivery to a Maildir) against the scan just before "
+			 "and after it (%.2f s)", t_once / around <= 3 ? "met" : "NOT MET", around);
 		row("ratio first run / scan", buf, "<= 3x", note);
 		t_once = run_daemon(once, &rss_once);
 		snprintf(buf, sizeof buf, "%.0f MiB", rss_once / 1024.0);
@@ -396,16 +399,24 @@ int main(int argc, char **argv)
 		int acks, failed;
 		double longest;
 
+		double around;
+
+		/* On a shared machine the load moves: the ratio is against scans
+		 * made just before and just after the poll. */
+		around = scan(argv[3], &rows);
 		acker_start(&a, state);
 		t[0] = poll_at(&b, AS_OF "T09:00", &res);
 		acker_stop(&a, &acks, &failed, &longest);
+		around = (around + scan(argv[3], &rows)) / 2;
 		snprintf(buf, sizeof buf, "%.2f s", t[0]);
 		snprintf(note, sizeof note, "%s, %ld cases, as the service's first poll and "
 			 "nightly reconciliation", res.full ? "full" : "incremental",
 			 res.poll.cases);
 		row("full poll storing state", buf, "", note);
-		snprintf(buf, sizeof buf, "%.2fx", t[0] / t_scan);
-		row("ratio full poll / scan", buf, "<= 2x", t[0] / t_scan <= 2 ? "met" : "NOT MET");
+		snprintf(buf, sizeof buf, "%.2fx", t[0] / around);
+		snprintf(note, sizeof note, "%s: against the scan just before and after it "
+			 "(%.2f s)", t[0] / around <= 2 ? "met" : "NOT MET", around);
+		row("ratio full poll / scan", buf, "<= 2x", note);
 		snprintf(buf, sizeof buf, "%.0f ms", longest * 1e3);
 		snprintf(note, sizeof note, "%s: the longest of %d acks made every 200 ms during "
 			 "that poll (%d failed)", longest <= 1 && !failed ? "met" : "NOT MET",
