@@ -585,8 +585,9 @@ static void format_dates(struct state_obligation *so, const struct obligation *o
 	so->closed = ob->close_kind ? date_format_moment(ob->closed, d->closed) : NULL;
 }
 
-/* A full poll: compare with the stored row the merge found, stage what
- * differs; the obligations that tell someone go with the messages. */
+/* Compare with the stored row the merge found and write what differs: in
+ * a full poll to the stage, where the obligations that tell someone go
+ * with the messages. */
 static int merged_obligation(struct poll *p, struct state_obligation *so,
 			     const struct obligation *ob)
 {
@@ -602,10 +603,13 @@ static int merged_obligation(struct poll *p, struct state_obligation *so,
 	changed = !old || old->fp != so->fp;
 	if (changed || so->level >= 1 || (so->level < 0 && prev.found && prev.level >= 0))
 		format_dates(so, ob, &d);
+	/* Outside a stage the row is written at once, before its alert marks. */
+	if (changed && !p->full && state_stage_obligation(p->n->st, so, false, p->err) < 0)
+		return -1;
 	p->told = false;
 	if (transitions(p, so, &prev) < 0)
 		return -1;
-	return changed ? state_stage_obligation(p->n->st, so, p->told, p->err) : 0;
+	return changed && p->full ? state_stage_obligation(p->n->st, so, p->told, p->err) : 0;
 }
 
 static void on_obligation(void *ctx, const struct source_case *c, const struct obligation *ob)
@@ -621,8 +625,6 @@ static void on_obligation(void *ctx, const struct source_case *c, const struct o
 		NULL, NULL, NULL, rules_state_name(ob->state), ob->stage, ob->days_overdue,
 		level_of(ob), 0,
 	};
-	struct state_prev prev;
-	struct dates d;
 
 	if (p->failed)
 		return;
@@ -631,14 +633,7 @@ static void on_obligation(void *ctx, const struct source_case *c, const struct o
 		p->seed = poll_merge_case_seed(&so);
 	p->seeded = true;
 	so.fp = poll_merge_fingerprint(p->seed, &so, ob);
-	if (p->merge) {
-		p->failed = merged_obligation(p, &so, ob) < 0;
-		return;
-	}
-	format_dates(&so, ob, &d);
-	if (state_put_obligation(p->n->st, &so, p->id, &prev, p->err) < 0 ||
-	    transitions(p, &so, &prev) < 0)
-		p->failed = 1;
+	p->failed = merged_obligation(p, &so, ob) < 0;
 }
 
 static void on_case_done(void *ctx, const struct source_case *c, int64_t recheck)
@@ -817,12 +812,13 @@ static int digests(struct poll *p)
 	return rc;
 }
 
-/* Obligations of the cases in refs that this poll did not see are gone;
- * so are their rechecks, until the evaluation sets them again. */
+/* Before: the rechecks of the cases in refs go, until the evaluation sets
+ * them again.  After: the open obligations of those it gave nothing for
+ * (they vanished) are gone. */
 static int forget_cases(struct poll *p, const char *const *refs, size_t nrefs, bool closing)
 {
 	for (size_t i = 0; i < nrefs; i++)
-		if ((closing ? state_close_unseen_case(p->n->st, refs[i], p->id, p->err)
+		if ((closing ? poll_merge_forget(p->merge, refs[i], p->err)
 			     : state_set_recheck(p->n->st, refs[i], STATE_NO_RECHECK, p->err)) < 0)
 			return -1;
 	return 0;
@@ -838,7 +834,7 @@ static int stage_full(struct poll *p, struct source *src, const struct evaluate_
 
 	if (state_stage_begin(st, p->err) < 0)
 		return -1;
-	rc = poll_merge_open(st, &p->merge, p->err);
+	rc = poll_merge_open(st, true, &p->merge, p->err);
 	if (rc == 0)
 		rc = evaluate_run(p->n->conf, src, NULL, p->now, hooks, sum, p->err);
 	p->res->cases = (long)sum->cases;
@@ -869,12 +865,18 @@ static int run_cases(struct poll *p, struct source *src, const char *const *refs
 	if (rc == 0)
 		rc = forget_cases(p, refs, nrefs, false);
 	if (rc == 0)
+		rc = poll_merge_open(p->n->st, false, &p->merge, p->err);
+	if (rc == 0)
 		rc = evaluate_cases(p->n->conf, src, refs, nrefs, p->now, hooks, sum, p->err);
 	p->res->cases = (long)sum->cases;
 	if (rc == 0 && p->failed)
 		rc = -1;
 	if (rc == 0)
+		rc = poll_merge_finish(p->merge, p->err);
+	if (rc == 0)
 		rc = forget_cases(p, refs, nrefs, true);
+	poll_merge_close(p->merge);
+	p->merge = NULL;
 	if (rc < 0)
 		state_rollback(p->n->st);
 	return rc;

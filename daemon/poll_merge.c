@@ -27,6 +27,9 @@ struct poll_merge {
 	bool have_case;
 	char *far;                  /* the furthest case the walk was moved to */
 	size_t farcap;
+	char **loaded;              /* without a walk: the cases read */
+	size_t nloaded, caploaded;
+	bool sorted;
 };
 
 static int advance(struct poll_merge *m, struct dl_error *err)
@@ -37,7 +40,8 @@ static int advance(struct poll_merge *m, struct dl_error *err)
 	return rc < 0 ? -1 : 0;
 }
 
-int poll_merge_open(struct state *st, struct poll_merge **out, struct dl_error *err)
+int poll_merge_open(struct state *st, bool walk, struct poll_merge **out,
+		    struct dl_error *err)
 {
 	struct poll_merge *m = calloc(1, sizeof *m);
 
@@ -47,7 +51,7 @@ int poll_merge_open(struct state *st, struct poll_merge **out, struct dl_error *
 		return -1;
 	}
 	m->st = st;
-	if (state_walk_begin(st, &m->walk, err) < 0 || advance(m, err) < 0) {
+	if (walk && (state_walk_begin(st, &m->walk, err) < 0 || advance(m, err) < 0)) {
 		poll_merge_close(m);
 		return -1;
 	}
@@ -63,6 +67,9 @@ void poll_merge_close(struct poll_merge *m)
 	free(m->v);
 	free(m->text);
 	free(m->far);
+	for (size_t i = 0; i < m->nloaded; i++)
+		free(m->loaded[i]);
+	free(m->loaded);
 	free(m);
 }
 
@@ -100,6 +107,16 @@ static int hold(void *ctx, const struct state_stored *row)
 	return 0;
 }
 
+static int remember(struct poll_merge *m, const char *case_ref)
+{
+	if (vec_reserve((void **)&m->loaded, &m->caploaded, m->nloaded, sizeof *m->loaded) < 0 ||
+	    !(m->loaded[m->nloaded] = strdup(case_ref)))
+		return -1;
+	m->nloaded++;
+	m->sorted = false;
+	return 0;
+}
+
 static int oom(struct dl_error *err)
 {
 	error_set(err, "out of memory");
@@ -123,7 +140,7 @@ static int flush(struct poll_merge *m, struct dl_error *err)
  * rows.  Behind the walk (out of order), read it by key instead. */
 static int load(struct poll_merge *m, const char *case_ref, struct dl_error *err)
 {
-	bool behind = m->far && strcmp(case_ref, m->far) <= 0;
+	bool behind = !m->walk || (m->far && strcmp(case_ref, m->far) <= 0);
 
 	if (flush(m, err) < 0)
 		return -1;
@@ -144,8 +161,10 @@ static int load(struct poll_merge *m, const char *case_ref, struct dl_error *err
 		}
 		memcpy(m->far, case_ref, n);
 	}
+	if (!m->walk && remember(m, case_ref) < 0)
+		return oom(err);
 	if (behind) {
-		if (state_unstage_gone_case(m->st, case_ref, err) < 0)
+		if (m->walk && state_unstage_gone_case(m->st, case_ref, err) < 0)
 			return -1;
 		err->msg[0] = '\0';
 		if (state_each_stored(m->st, case_ref, hold, m, err) < 0)
@@ -186,6 +205,22 @@ int poll_merge_find(struct poll_merge *m, const char *case_ref, const char *rule
 		}
 	}
 	return 0;
+}
+
+static int cmp_ref(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int poll_merge_forget(struct poll_merge *m, const char *case_ref, struct dl_error *err)
+{
+	if (m->nloaded > 1 && !m->sorted) {
+		qsort(m->loaded, m->nloaded, sizeof *m->loaded, cmp_ref);
+		m->sorted = true;
+	}
+	if (m->nloaded && bsearch(&case_ref, m->loaded, m->nloaded, sizeof *m->loaded, cmp_ref))
+		return 0;
+	return state_close_unseen_case(m->st, case_ref, INT64_MAX, err);
 }
 
 int poll_merge_finish(struct poll_merge *m, struct dl_error *err)

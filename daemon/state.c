@@ -507,6 +507,10 @@ static const char SQL_STAGE_OB[] =
 	" ?18, ?19, ?20, ?21)";
 static const char SQL_STAGE_GONE[] =
 	"INSERT INTO temp.stage_gone (case_ref, rule, seq) VALUES (?1, ?2, ?3)";
+static const char SQL_CLOSE_GONE[] =
+	"UPDATE obligations SET closed = 'gone', state = 'gone', level = -1, fp = NULL,"
+	" updated = strftime('%s', 'now') WHERE case_ref = ?1 AND rule = ?2 AND seq = ?3"
+	" AND closed IS NULL";
 static const char SQL_UNSTAGE_GONE[] = "DELETE FROM temp.stage_gone WHERE case_ref = ?1";
 static const char SQL_STAGE_RECHECK[] =
 	"INSERT OR REPLACE INTO temp.stage_recheck (case_ref, at) VALUES (?1, ?2)";
@@ -575,7 +579,12 @@ void state_stage_abort(struct state *st)
 int state_stage_obligation(struct state *st, const struct state_obligation *ob,
 			   bool alerts, struct dl_error *err)
 {
-	sqlite3_stmt *s = prep(st, err, SQL_STAGE_OB, "ssi" "ssssssssssss" "iiiIIi", ob->case_ref,
+	sqlite3_stmt *s;
+
+	if (!st->staging)
+		return done(st, bind_obligation(st, SQL_PUT_OB, ob, 0, err), err,
+			    "write obligation");
+	s = prep(st, err, SQL_STAGE_OB, "ssi" "ssssssssssss" "iiiIIi", ob->case_ref,
 			       ob->rule, ob->seq, ob->child_ref, ob->team_ref, ob->team_name,
 			       ob->worker_ref, ob->worker_name, ob->worker_email, ob->manager_email,
 			       ob->service_manager_email, ob->anchor, ob->due, ob->closed,
@@ -588,6 +597,9 @@ int state_stage_obligation(struct state *st, const struct state_obligation *ob,
 int state_stage_gone(struct state *st, const char *case_ref, const char *rule, int seq,
 		     struct dl_error *err)
 {
+	if (!st->staging)
+		return done(st, prep(st, err, SQL_CLOSE_GONE, "ssi", case_ref, rule, seq), err,
+			    "close gone");
 	return done(st, prep(st, err, SQL_STAGE_GONE, "ssi", case_ref, rule, seq), err,
 		    "stage gone");
 }
@@ -806,7 +818,8 @@ int state_set_alerted(struct state *st, const char *case_ref, const char *rule, 
 
 static const char SQL_CLOSE_UNSEEN[] =
 	"UPDATE obligations SET closed = 'gone', state = 'gone', level = -1, fp = NULL,"
-	" updated = strftime('%s', 'now') WHERE closed IS NULL AND seen_poll < ?1";
+	" updated = strftime('%s', 'now') WHERE closed IS NULL"
+	" AND (seen_poll IS NULL OR seen_poll < ?1)";
 
 int state_close_unseen(struct state *st, int64_t poll, struct dl_error *err)
 {
@@ -816,7 +829,7 @@ int state_close_unseen(struct state *st, int64_t poll, struct dl_error *err)
 static const char SQL_CLOSE_UNSEEN_CASE[] =
 	"UPDATE obligations SET closed = 'gone', state = 'gone', level = -1, fp = NULL,"
 	" updated = strftime('%s', 'now') WHERE case_ref = ?1 AND closed IS NULL"
-	" AND seen_poll < ?2";
+	" AND (seen_poll IS NULL OR seen_poll < ?2)";
 
 int state_close_unseen_case(struct state *st, const char *case_ref, int64_t poll,
 			    struct dl_error *err)

@@ -14,11 +14,16 @@
  *
  * The comparison is of fingerprints (poll_merge_fingerprint): one integer
  * from the values a poll stores, dates as day numbers, no text formatted.
- * Use between state_stage_begin and state_stage_apply.
+ * With walk, use between state_stage_begin and state_stage_apply (a full
+ * poll).  Without (an incremental poll of a few cases), each case's stored
+ * rows are read by key, and what is gone is closed at once in the caller's
+ * transaction; poll_merge_forget then closes the open obligations of a
+ * case that the evaluation gave nothing for (it vanished).
  */
 #ifndef DEADLINED_POLL_MERGE_H
 #define DEADLINED_POLL_MERGE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "deadlined/error.h"
@@ -27,7 +32,8 @@
 
 struct poll_merge;
 
-int poll_merge_open(struct state *st, struct poll_merge **out, struct dl_error *err);
+int poll_merge_open(struct state *st, bool walk, struct poll_merge **out,
+		    struct dl_error *err);
 /* The stored row of (case_ref, rule, seq) in *row, or NULL when there is
  * none; valid until the next call. */
 int poll_merge_find(struct poll_merge *m, const char *case_ref, const char *rule, int seq,
@@ -35,6 +41,8 @@ int poll_merge_find(struct poll_merge *m, const char *case_ref, const char *rule
 /* The rest of the walk: its open obligations are gone. */
 int poll_merge_finish(struct poll_merge *m, struct dl_error *err);
 void poll_merge_close(struct poll_merge *m);
+/* Without a walk: close case_ref's open obligations unless it was read. */
+int poll_merge_forget(struct poll_merge *m, const char *case_ref, struct dl_error *err);
 
 /* The fingerprint of so's values (its date strings are ignored) with ob's
  * dates; never 0.  seed is poll_merge_case_seed of so, the same for every

@@ -94,7 +94,10 @@ int state_close_unseen_case(struct state *st, const char *case_ref, int64_t poll
  * and returns with that transaction open: the caller adds the messages and
  * commits, so a poll's messages and what they are about are stored
  * together or not at all.  Without chunked everything goes into that one
- * transaction (a dry run rolls it back).  On failure nothing is open. */
+ * transaction (a dry run rolls it back).  On failure nothing is open.
+ *
+ * Outside a stage (an incremental poll, in its one transaction),
+ * state_stage_obligation and state_stage_gone write to the store at once. */
 int state_stage_begin(struct state *st, struct dl_error *err);
 int state_stage_obligation(struct state *st, const struct state_obligation *ob,
 			   bool alerts, struct dl_error *err);

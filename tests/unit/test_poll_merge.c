@@ -85,7 +85,7 @@ static void poll_seeing(const char *const *seen, size_t n, const char *want_gone
 	size_t ngone = 0;
 
 	assert_int_equal(state_stage_begin(st, &err), 0);
-	assert_int_equal(poll_merge_open(st, &m, &err), 0);
+	assert_int_equal(poll_merge_open(st, true, &m, &err), 0);
 	for (size_t i = 0; i < n; i++)
 		find(m, seen[i], seen[i][0] <= 'E', seen[i][0] == 'E' ? -1 : 0);
 	assert_int_equal(poll_merge_finish(m, &err), 0);
@@ -116,6 +116,42 @@ static void test_out_of_order(void **s)
 {
 	(void)s;
 	poll_seeing((const char *[]){ "D", "A", "Z", "C" }, 4, "B");
+}
+
+/* An incremental poll of A, B and C that evaluated A and C (B vanished):
+ * without a walk, in one transaction; A and C stay, B and (not asked
+ * about) D stay open until a poll asks about them. */
+static void test_by_key(void **s)
+{
+	static const char *const refs[] = { "A", "B", "C" };
+	struct state *st = store();
+	struct poll_merge *m;
+	struct state_obligation o;
+	struct state_prev prev;
+	struct dl_error err;
+	char gone[8] = "";
+	size_t ngone = 0;
+
+	(void)s;
+	assert_int_equal(state_begin(st, &err), 0);
+	assert_int_equal(poll_merge_open(st, false, &m, &err), 0);
+	find(m, "C", true, 0);
+	find(m, "A", true, 0);
+	assert_int_equal(poll_merge_finish(m, &err), 0);
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(poll_merge_forget(m, refs[i], &err), 0);
+	poll_merge_close(m);
+	assert_int_equal(state_commit(st, &err), 0);
+	for (const char *c = "ABCD"; *c; c++) {
+		char ref[2] = { *c, '\0' };
+
+		o = ob(ref, 0);
+		assert_int_equal(state_put_obligation(st, &o, 2, &prev, &err), 0);
+		if (prev.level == -1)
+			gone[ngone++] = *c;
+	}
+	assert_string_equal(gone, "B");
+	cleanup(st);
 }
 
 static void test_fingerprint(void **s)
@@ -150,6 +186,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_in_key_order),
 		cmocka_unit_test(test_out_of_order),
+		cmocka_unit_test(test_by_key),
 		cmocka_unit_test(test_fingerprint),
 	};
 
