@@ -832,7 +832,8 @@ static int stage_full(struct poll *p, struct source *src, const struct evaluate_
 	struct state *st = p->n->st;
 	int rc;
 
-	if (state_stage_begin(st, p->err) < 0)
+	/* A dry run keeps it all in the one transaction it rolls back. */
+	if (state_stage_begin(st, !p->dry, p->err) < 0)
 		return -1;
 	rc = poll_merge_open(st, true, &p->merge, p->err);
 	if (rc == 0)
@@ -848,8 +849,7 @@ static int stage_full(struct poll *p, struct source *src, const struct evaluate_
 		state_stage_abort(st);
 		return -1;
 	}
-	/* A dry run keeps it all in the one transaction it rolls back. */
-	return state_stage_apply(st, !p->dry, p->err);
+	return state_stage_apply(st, p->err);
 }
 
 /* An incremental poll: a few cases, one short transaction. */

@@ -97,6 +97,9 @@ struct state {
 	size_t ncache;
 	int busy_ms;               /* how long a write waits for another */
 	bool staging;              /* between state_stage_begin and _apply */
+	bool stage_chunked;        /* apply in short transactions */
+	bool stage_direct;         /* an empty store: quiet rows go straight in */
+	int64_t stage_rows;        /* rows written straight in */
 	bool stage_made;           /* the temp tables exist on this connection */
 };
 
@@ -167,8 +170,9 @@ static sqlite3_stmt *prep(struct state *st, struct dl_error *err, const char *sq
 		case 's': {
 			const char *v = va_arg(ap, const char *);
 
+			/* Static: every caller steps before its strings go. */
 			if (v)
-				sqlite3_bind_text(s, k, v, -1, SQLITE_TRANSIENT);
+				sqlite3_bind_text(s, k, v, -1, SQLITE_STATIC);
 			break;
 		}
 		case 'i': sqlite3_bind_int(s, k, va_arg(ap, int)); break;
@@ -478,6 +482,11 @@ int state_put_obligation(struct state *st, const struct state_obligation *ob,
 
 /* ---- a full poll's stage (see state.h) ------------------------------ */
 
+/* Rows of the stage per short transaction: a few tens of milliseconds. */
+#define STAGE_CHUNK 10000
+/* And the pause after each, longer than a waiting writer's poll (busy_wait). */
+#define STAGE_PAUSE_MS 10
+
 /* The stage lives in this connection's temporary database: writing it
  * takes no lock on the state database, so acks and retries go on. */
 static const char STAGE_SCHEMA[] =
@@ -550,8 +559,12 @@ static int stage_note_sent(struct state *st, const char *case_ref, const char *r
 	return 0;
 }
 
-int state_stage_begin(struct state *st, struct dl_error *err)
+static const char SQL_ANY_OB[] = "SELECT EXISTS (SELECT 1 FROM obligations)";
+
+int state_stage_begin(struct state *st, bool chunked, struct dl_error *err)
 {
+	int64_t any = 1;
+
 	if (!st->stage_made) {
 		if (exec(st, "PRAGMA temp_store = FILE;", err) < 0 || exec(st, STAGE_SCHEMA, err) < 0)
 			return -1;
@@ -561,12 +574,32 @@ int state_stage_begin(struct state *st, struct dl_error *err)
 	 * writes to the temporary stage only. */
 	if (exec(st, "BEGIN", err) < 0)
 		return -1;
-	if (exec(st, STAGE_EMPTY, err) < 0) {
+	if (exec(st, STAGE_EMPTY, err) < 0 || (chunked && one_row(st, SQL_ANY_OB, &any, 1, err) < 0)) {
 		exec(st, "ROLLBACK", NULL);
 		return -1;
 	}
 	st->staging = true;
+	st->stage_chunked = chunked;
+	/* A first run has nothing to compare or keep unchanged on failure:
+	 * what tells nobody is written at once, in chunks, not staged twice. */
+	st->stage_direct = chunked && !any;
+	st->stage_rows = 0;
 	return 0;
+}
+
+/* In direct mode, end a chunk: commit, pause for a waiting writer, and
+ * go on in a new transaction. */
+static int direct_write(struct state *st, const struct state_obligation *ob,
+			struct dl_error *err)
+{
+	if (done(st, bind_obligation(st, SQL_PUT_OB, ob, 0, err), err, "write obligation") < 0)
+		return -1;
+	if (++st->stage_rows % STAGE_CHUNK)
+		return 0;
+	if (exec(st, "COMMIT", err) < 0)
+		return -1;
+	sqlite3_sleep(STAGE_PAUSE_MS);
+	return exec(st, "BEGIN", err);
 }
 
 void state_stage_abort(struct state *st)
@@ -584,6 +617,8 @@ int state_stage_obligation(struct state *st, const struct state_obligation *ob,
 	if (!st->staging)
 		return done(st, bind_obligation(st, SQL_PUT_OB, ob, 0, err), err,
 			    "write obligation");
+	if (st->stage_direct && !alerts)
+		return direct_write(st, ob, err);
 	s = prep(st, err, SQL_STAGE_OB, "ssi" "ssssssssssss" "iiiIIi", ob->case_ref,
 			       ob->rule, ob->seq, ob->child_ref, ob->team_ref, ob->team_name,
 			       ob->worker_ref, ob->worker_name, ob->worker_email, ob->manager_email,
@@ -633,10 +668,6 @@ static const char SQL_APPLY_NOTIFIED[] =
 	" SELECT case_ref, rule, seq, what, recipient, strftime('%s', 'now')"
 	" FROM temp.stage_notified";
 
-/* Rows of the stage per short transaction: a few tens of milliseconds. */
-#define STAGE_CHUNK 10000
-/* And the pause after each, longer than a waiting writer's poll (busy_wait). */
-#define STAGE_PAUSE_MS 10
 
 static int stage_max(struct state *st, const char *sql, int64_t *max, struct dl_error *err)
 {
@@ -672,8 +703,9 @@ static const char SQL_STAGE_MAX_GONE[] = "SELECT COALESCE(MAX(id), 0) FROM temp.
 static const char SQL_STAGE_MAX_RECHECK[] =
 	"SELECT COALESCE(MAX(rowid), 0) FROM temp.stage_recheck";
 
-int state_stage_apply(struct state *st, bool chunked, struct dl_error *err)
+int state_stage_apply(struct state *st, struct dl_error *err)
 {
+	bool chunked = st->stage_chunked;
 	int64_t n_ob, n_gone, n_recheck;
 	int rc;
 

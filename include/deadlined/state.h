@@ -84,7 +84,8 @@ int state_close_unseen_case(struct state *st, const char *case_ref, int64_t poll
  * (state_stage_gone).  state_stage_abort drops the stage: nothing stored
  * has changed, however far the poll got.
  *
- * state_stage_apply ends the snapshot and applies the stage.  With chunked,
+ * state_stage_apply ends the snapshot and applies the stage.  With chunked
+ * (given to state_stage_begin),
  * what tells nobody (obligations staged without alerts, gone ones) goes
  * first in short transactions of their own (a few thousand rows each, with
  * a pause between for a waiting writer); a crash there leaves true values
@@ -95,10 +96,14 @@ int state_close_unseen_case(struct state *st, const char *case_ref, int64_t poll
  * commits, so a poll's messages and what they are about are stored
  * together or not at all.  Without chunked everything goes into that one
  * transaction (a dry run rolls it back).  On failure nothing is open.
+ * Chunked over an empty store (a first run), the obligations staged
+ * without alerts go straight into the store, in chunks, as the poll goes:
+ * there is nothing to keep unchanged, and staging millions of rows twice
+ * would double the first run.
  *
  * Outside a stage (an incremental poll, in its one transaction),
  * state_stage_obligation and state_stage_gone write to the store at once. */
-int state_stage_begin(struct state *st, struct dl_error *err);
+int state_stage_begin(struct state *st, bool chunked, struct dl_error *err);
 int state_stage_obligation(struct state *st, const struct state_obligation *ob,
 			   bool alerts, struct dl_error *err);
 int state_stage_gone(struct state *st, const char *case_ref, const char *rule, int seq,
@@ -106,7 +111,7 @@ int state_stage_gone(struct state *st, const char *case_ref, const char *rule, i
 /* Take back the gone obligations staged for case_ref (a case seen out of
  * key order, after the walk passed it). */
 int state_unstage_gone_case(struct state *st, const char *case_ref, struct dl_error *err);
-int state_stage_apply(struct state *st, bool chunked, struct dl_error *err);
+int state_stage_apply(struct state *st, struct dl_error *err);
 void state_stage_abort(struct state *st);
 
 /* The stored obligations in key order, inside a stage's snapshot: ordered

@@ -84,13 +84,13 @@ static void poll_seeing(const char *const *seen, size_t n, const char *want_gone
 	char gone[8] = "";
 	size_t ngone = 0;
 
-	assert_int_equal(state_stage_begin(st, &err), 0);
+	assert_int_equal(state_stage_begin(st, true, &err), 0);
 	assert_int_equal(poll_merge_open(st, true, &m, &err), 0);
 	for (size_t i = 0; i < n; i++)
 		find(m, seen[i], seen[i][0] <= 'E', seen[i][0] == 'E' ? -1 : 0);
 	assert_int_equal(poll_merge_finish(m, &err), 0);
 	poll_merge_close(m);
-	assert_int_equal(state_stage_apply(st, true, &err), 0);
+	assert_int_equal(state_stage_apply(st, &err), 0);
 	assert_int_equal(state_commit(st, &err), 0);
 	for (const char *c = "ABCDE"; *c; c++) {
 		char ref[2] = { *c, '\0' };

@@ -327,7 +327,7 @@ static void test_stage_apply_and_abort(void **s)
 	o2.case_ref = "C2";
 	o2.fp = 42;
 	for (int apply = 0; apply < 2; apply++) {
-		assert_int_equal(state_stage_begin(st, &err), 0);
+		assert_int_equal(state_stage_begin(st, true, &err), 0);
 		assert_int_equal(state_walk_begin(st, &w, &err), 0);
 		assert_int_equal(state_walk_next(w, &row, &err), 1);
 		assert_string_equal(row.case_ref, "C1");
@@ -345,7 +345,7 @@ static void test_stage_apply_and_abort(void **s)
 			state_stage_abort(st);
 			continue;
 		}
-		assert_int_equal(state_stage_apply(st, true, &err), 0);
+		assert_int_equal(state_stage_apply(st, &err), 0);
 		assert_int_equal(state_commit(st, &err), 0);
 	}
 	/* Applied once (the first was dropped): C1 gone, C2 stored and alerted. */
