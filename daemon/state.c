@@ -574,15 +574,16 @@ int state_stage_begin(struct state *st, bool chunked, struct dl_error *err)
 	 * writes to the temporary stage only. */
 	if (exec(st, "BEGIN", err) < 0)
 		return -1;
-	if (exec(st, STAGE_EMPTY, err) < 0 || (chunked && one_row(st, SQL_ANY_OB, &any, 1, err) < 0)) {
+	if (exec(st, STAGE_EMPTY, err) < 0 || one_row(st, SQL_ANY_OB, &any, 1, err) < 0) {
 		exec(st, "ROLLBACK", NULL);
 		return -1;
 	}
 	st->staging = true;
 	st->stage_chunked = chunked;
 	/* A first run has nothing to compare or keep unchanged on failure:
-	 * what tells nobody is written at once, in chunks, not staged twice. */
-	st->stage_direct = chunked && !any;
+	 * what tells nobody is written at once (in chunks when chunked), not
+	 * staged twice. */
+	st->stage_direct = !any;
 	st->stage_rows = 0;
 	return 0;
 }
@@ -594,7 +595,7 @@ static int direct_write(struct state *st, const struct state_obligation *ob,
 {
 	if (done(st, bind_obligation(st, SQL_PUT_OB, ob, 0, err), err, "write obligation") < 0)
 		return -1;
-	if (++st->stage_rows % STAGE_CHUNK)
+	if (!st->stage_chunked || ++st->stage_rows % STAGE_CHUNK)
 		return 0;
 	if (exec(st, "COMMIT", err) < 0)
 		return -1;

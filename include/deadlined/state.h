@@ -96,10 +96,10 @@ int state_close_unseen_case(struct state *st, const char *case_ref, int64_t poll
  * commits, so a poll's messages and what they are about are stored
  * together or not at all.  Without chunked everything goes into that one
  * transaction (a dry run rolls it back).  On failure nothing is open.
- * Chunked over an empty store (a first run), the obligations staged
- * without alerts go straight into the store, in chunks, as the poll goes:
- * there is nothing to keep unchanged, and staging millions of rows twice
- * would double the first run.
+ * Over an empty store (a first run), the obligations staged without
+ * alerts go straight into the store as the poll goes (in chunks when
+ * chunked): there is nothing to keep unchanged, and staging millions of
+ * rows twice would double the first run.
  *
  * Outside a stage (an incremental poll, in its one transaction),
  * state_stage_obligation and state_stage_gone write to the store at once. */
