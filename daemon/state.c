@@ -570,9 +570,10 @@ int state_stage_begin(struct state *st, bool chunked, struct dl_error *err)
 			return -1;
 		st->stage_made = true;
 	}
-	/* A deferred transaction: a read snapshot of the stored state, and
-	 * writes to the temporary stage only. */
-	if (exec(st, "BEGIN", err) < 0)
+	/* Chunked, a deferred transaction: a read snapshot of the stored
+	 * state, and writes to the temporary stage only.  Otherwise (a dry
+	 * run) the one write transaction everything goes in. */
+	if (exec(st, chunked ? "BEGIN" : "BEGIN IMMEDIATE", err) < 0)
 		return -1;
 	if (exec(st, STAGE_EMPTY, err) < 0 || one_row(st, SQL_ANY_OB, &any, 1, err) < 0) {
 		exec(st, "ROLLBACK", NULL);
@@ -713,15 +714,13 @@ int state_stage_apply(struct state *st, struct dl_error *err)
 	if (stage_max(st, SQL_STAGE_MAX_OB, &n_ob, err) < 0 ||
 	    stage_max(st, SQL_STAGE_MAX_GONE, &n_gone, err) < 0 ||
 	    stage_max(st, SQL_STAGE_MAX_RECHECK, &n_recheck, err) < 0 ||
-	    exec(st, "COMMIT", err) < 0) {
+	    (chunked && exec(st, "COMMIT", err) < 0)) {
 		state_stage_abort(st);
 		return -1;
 	}
 	st->staging = false;
 	/* What tells nobody first, chunk by chunk; a crash here leaves true
 	 * values that the next full poll finds as they are. */
-	if (!chunked && state_begin(st, err) < 0)
-		return -1;
 	rc = apply_chunks(st, SQL_APPLY_OB, n_ob, 0, chunked, err);
 	if (rc == 0)
 		rc = apply_chunks(st, SQL_APPLY_GONE, n_gone, -1, chunked, err);
