@@ -8,6 +8,9 @@
 #   make fuzz            each fuzz target under libFuzzer for FUZZ_SECONDS (60)
 #                        (clang; see tests/fuzz/README.md)
 #   make install         PREFIX, DESTDIR, sysconfdir honoured
+#   make deb             the Debian package, into build/deb/ (debian/README.Debian)
+#   make check-deb       build it, install/upgrade/purge it in a throwaway root
+#   make piuparts        the package under piuparts (needs a Debian mirror)
 
 VERSION    := 0.1.0
 PREFIX     ?= /usr/local
@@ -39,14 +42,21 @@ SAN_FLAGS  := $(if $(SANITIZE),-fsanitize=address$(comma)undefined -fno-omit-fra
 OPT        := $(if $(SANITIZE),-O1,-O2)
 ALL_CFLAGS  = -std=c17 -g $(OPT) $(WARN) $(SAN_FLAGS) -D_GNU_SOURCE \
               -DDEADLINED_VERSION='"$(VERSION)"' -DSYSCONFDIR='"$(sysconfdir)"' \
-              -Iinclude $(PKG_CFLAGS) -MMD -MP $(CFLAGS)
+              -Iinclude $(PKG_CFLAGS) -MMD -MP $(CPPFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
 
-MAINS      := daemon/deadlined.c daemon/deadlinectl.c
+# Programs by where `make install` (and so the Debian package) puts them;
+# each is built from daemon/NAME.c.  A new program is one word here.
+SBIN_PROGS := deadlined
+BIN_PROGS  := deadlinectl
+MAINS      := $(patsubst %,daemon/%.c,$(SBIN_PROGS) $(BIN_PROGS))
 LIB_SRCS   := $(filter-out $(MAINS),$(wildcard daemon/*.c))
 LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB        := $(BUILD)/libdeadlined.a
-PROGS      := $(BUILD)/deadlined $(BUILD)/deadlinectl
+PROGS      := $(patsubst %,$(BUILD)/%,$(SBIN_PROGS) $(BIN_PROGS))
+# Every unit in systemd/ and every page in man/ is installed.
+UNITS      := $(wildcard systemd/*.service systemd/*.socket systemd/*.timer)
+MANPAGES   := $(wildcard man/*.[1-8])
 TEST_SRCS  := $(wildcard tests/unit/test_*.c)
 TESTS      := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRCS  := $(wildcard tests/tools/*.c)
@@ -68,11 +78,11 @@ FUZZ_WARN    := -Wno-unknown-warning-option -Wno-format-nonliteral
 FUZZ_SAN     := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
                 -fno-omit-frame-pointer
 
-.PHONY: all check unit-tests demo bench fuzz fuzz-build install uninstall clean deps
+.PHONY: all check unit-tests demo bench fuzz fuzz-build install uninstall clean deps \
+	deb check-deb piuparts
 
 all: $(PROGS)
-	@ln -sf $(BUILD)/deadlined deadlined
-	@ln -sf $(BUILD)/deadlinectl deadlinectl
+	@for p in $(SBIN_PROGS) $(BIN_PROGS); do ln -sf $(BUILD)/$$p $$p; done
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -88,7 +98,7 @@ $(BUILD)/gen/ssd_views.inc: conf/schema/ssd-views.sql
 $(LIB): $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
-$(BUILD)/deadlined $(BUILD)/deadlinectl: $(BUILD)/%: $(BUILD)/daemon/%.o $(LIB)
+$(PROGS): $(BUILD)/%: $(BUILD)/daemon/%.o $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
@@ -152,10 +162,9 @@ fuzz: fuzz-build
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(sysconfdir)/deadlined/rules \
-		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
-		$(DESTDIR)$(DATADIR)/schema
-	install -m 0755 $(BUILD)/deadlined $(DESTDIR)$(SBINDIR)/deadlined
-	install -m 0755 $(BUILD)/deadlinectl $(DESTDIR)$(BINDIR)/deadlinectl
+		$(DESTDIR)$(DATADIR)/schema $(DESTDIR)$(UNITDIR)
+	for p in $(SBIN_PROGS); do install -m 0755 $(BUILD)/$$p $(DESTDIR)$(SBINDIR)/ || exit 1; done
+	for p in $(BIN_PROGS); do install -m 0755 $(BUILD)/$$p $(DESTDIR)$(BINDIR)/ || exit 1; done
 	test -e $(DESTDIR)$(sysconfdir)/deadlined/deadlined.conf || \
 		install -m 0644 conf/deadlined.conf $(DESTDIR)$(sysconfdir)/deadlined/deadlined.conf
 	for f in conf/rules/*.conf; do [ -e "$$f" ] || continue; \
@@ -163,21 +172,34 @@ install: all
 		install -m 0644 $$f $(DESTDIR)$(sysconfdir)/deadlined/rules/; done
 	for f in conf/schema/*.sql; do [ -e "$$f" ] || continue; \
 		install -m 0644 $$f $(DESTDIR)$(DATADIR)/schema/; done
-	install -d $(DESTDIR)$(UNITDIR)
-	sed 's#@SBINDIR@#$(SBINDIR)#g' systemd/deadlined.service > $(DESTDIR)$(UNITDIR)/deadlined.service
-	chmod 0644 $(DESTDIR)$(UNITDIR)/deadlined.service
-	install -m 0644 man/deadlinectl.1 $(DESTDIR)$(MANDIR)/man1/
-	install -m 0644 man/deadlined.conf.5 $(DESTDIR)$(MANDIR)/man5/
-	install -m 0644 man/deadlined.8 $(DESTDIR)$(MANDIR)/man8/
+	for u in $(UNITS); do \
+		sed -e 's#@SBINDIR@#$(SBINDIR)#g' -e 's#@BINDIR@#$(BINDIR)#g' $$u \
+			> $(DESTDIR)$(UNITDIR)/$${u##*/} && chmod 0644 $(DESTDIR)$(UNITDIR)/$${u##*/} \
+			|| exit 1; done
+	for m in $(MANPAGES); do install -d $(DESTDIR)$(MANDIR)/man$${m##*.} && \
+		install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/ || exit 1; done
 
 uninstall:
-	rm -f $(DESTDIR)$(UNITDIR)/deadlined.service
+	rm -f $(UNITS:systemd/%=$(DESTDIR)$(UNITDIR)/%)
 	rm -rf $(DESTDIR)$(DATADIR)
-	rm -f $(DESTDIR)$(SBINDIR)/deadlined $(DESTDIR)$(BINDIR)/deadlinectl \
-		$(DESTDIR)$(MANDIR)/man1/deadlinectl.1 $(DESTDIR)$(MANDIR)/man5/deadlined.conf.5 \
-		$(DESTDIR)$(MANDIR)/man8/deadlined.8
+	rm -f $(SBIN_PROGS:%=$(DESTDIR)$(SBINDIR)/%) $(BIN_PROGS:%=$(DESTDIR)$(BINDIR)/%)
+	for m in $(MANPAGES); do rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}; done
+
+# The Debian package (debian/), built from a copy of the tree's files in
+# build/deb/src so that dpkg-buildpackage's ../ outputs land in build/deb/.
+deb:
+	@scripts/deps.sh deb
+	@scripts/deb-build.sh build/deb
+
+# Installs, upgrades and purges it in a throwaway root, never on this machine.
+check-deb: deb
+	@BUILD=$(BUILD) sh tests/deb/test_deb.sh build/deb
+
+piuparts: deb
+	@tests/deb/piuparts.sh build/deb
 
 clean:
-	rm -rf build deadlined deadlinectl
+	rm -rf build $(SBIN_PROGS) $(BIN_PROGS)
 
--include $(shell find build -name '*.d' 2>/dev/null)
+# build/deb holds a whole copy of the tree (make deb): not this build's.
+-include $(shell find build -path build/deb -prune -o -name '*.d' -type f -print 2>/dev/null)

@@ -6,6 +6,8 @@
 #   scripts/deps.sh test       ... plus what the integration tests run
 #   scripts/deps.sh fuzz       ... build set plus clang and libFuzzer (make fuzz)
 #   scripts/deps.sh bench      ... test set plus nginx (make bench)
+#   scripts/deps.sh deb        ... build set plus debhelper and lintian (make deb)
+#   scripts/deps.sh piuparts   piuparts and debootstrap (make piuparts)
 set -eu
 
 build_pkgs="gcc make pkg-config libcurl4-openssl-dev libconfig-dev libsqlite3-dev \
@@ -19,6 +21,11 @@ postgresql-15 postgresql-client-15 odbc-postgresql libsqliteodbc unixodbc \
 python3-icalendar python3-sqlglot nginx"
 # make bench: the webhook benchmark's HTTPS receiver.
 bench_pkgs="nginx"
+# make deb / make check-deb: the packaging tools and the package checker.
+# (systemd is there for systemd-sysusers, which the postinst runs.)
+deb_pkgs="debhelper dpkg-dev lintian systemd"
+# make piuparts: a chroot from the mirror, and the package tested in it.
+piuparts_pkgs="piuparts debootstrap"
 # libFuzzer ships in compiler-rt, which must match clang's version.
 fuzz_pkgs="clang-14 libclang-rt-14-dev"
 
@@ -27,7 +34,9 @@ case "${1:-build}" in
   test)  want="$build_pkgs $test_pkgs" ;;
   fuzz)  want="$build_pkgs $fuzz_pkgs" ;;
   bench) want="$build_pkgs $test_pkgs $bench_pkgs" ;;
-  *) echo "usage: $0 build|test|fuzz|bench" >&2; exit 2 ;;
+  deb)   want="$build_pkgs $deb_pkgs" ;;
+  piuparts) want="$piuparts_pkgs" ;;
+  *) echo "usage: $0 build|test|fuzz|bench|deb|piuparts" >&2; exit 2 ;;
 esac
 
 missing=""
