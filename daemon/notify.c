@@ -17,6 +17,7 @@
 #include "deadlined/receiver.h"
 #include "deadlined/render.h"
 #include "deadlined/report.h"
+#include "deadlined/service.h"
 #include "deadlined/vec.h"
 
 #define MAX_TARGETS 64
@@ -824,6 +825,15 @@ static int forget_cases(struct poll *p, const char *const *refs, size_t nrefs, b
 	return 0;
 }
 
+/* Applying millions of changed rows takes a while: keep systemd's
+ * watchdog fed, as the evaluation does. */
+static int keepalive(void *ctx)
+{
+	(void)ctx;
+	service_keepalive();
+	return 0;
+}
+
 /* The evaluation of a full poll, staged (state.h): the store is read,
  * not locked, however long it takes. */
 static int stage_full(struct poll *p, struct source *src, const struct evaluate_hooks *hooks,
@@ -849,7 +859,7 @@ static int stage_full(struct poll *p, struct source *src, const struct evaluate_
 		state_stage_abort(st);
 		return -1;
 	}
-	return state_stage_apply(st, p->err);
+	return state_stage_apply(st, &(struct state_tick){ keepalive, NULL }, p->err);
 }
 
 /* An incremental poll: a few cases, one short transaction. */

@@ -680,7 +680,7 @@ static int stage_max(struct state *st, const char *sql, int64_t *max, struct dl_
  * up to max, in chunks; in short transactions of their own when chunked,
  * with a pause after each so that a waiting writer gets in. */
 static int apply_chunks(struct state *st, const char *sql, int64_t max, int alerts,
-			bool chunked, struct dl_error *err)
+			bool chunked, const struct state_tick *tick, struct dl_error *err)
 {
 	for (int64_t lo = 0; lo < max; lo += STAGE_CHUNK) {
 		sqlite3_stmt *s = alerts >= 0 ? prep(st, err, sql, "IIi", lo, lo + STAGE_CHUNK, alerts)
@@ -694,6 +694,11 @@ static int apply_chunks(struct state *st, const char *sql, int64_t max, int aler
 				state_rollback(st);
 			return -1;
 		}
+		if (tick && tick->fn && tick->fn(tick->ctx) != 0) {
+			error_set(err, "state database %s: applying the poll's changes: stopped",
+				  st->path);
+			return -1;
+		}
 		if (chunked && lo + STAGE_CHUNK < max)
 			sqlite3_sleep(STAGE_PAUSE_MS);
 	}
@@ -705,7 +710,7 @@ static const char SQL_STAGE_MAX_GONE[] = "SELECT COALESCE(MAX(id), 0) FROM temp.
 static const char SQL_STAGE_MAX_RECHECK[] =
 	"SELECT COALESCE(MAX(rowid), 0) FROM temp.stage_recheck";
 
-int state_stage_apply(struct state *st, struct dl_error *err)
+int state_stage_apply(struct state *st, const struct state_tick *tick, struct dl_error *err)
 {
 	bool chunked = st->stage_chunked;
 	int64_t n_ob, n_gone, n_recheck;
@@ -721,20 +726,20 @@ int state_stage_apply(struct state *st, struct dl_error *err)
 	st->staging = false;
 	/* What tells nobody first, chunk by chunk; a crash here leaves true
 	 * values that the next full poll finds as they are. */
-	rc = apply_chunks(st, SQL_APPLY_OB, n_ob, 0, chunked, err);
+	rc = apply_chunks(st, SQL_APPLY_OB, n_ob, 0, chunked, tick, err);
 	if (rc == 0)
-		rc = apply_chunks(st, SQL_APPLY_GONE, n_gone, -1, chunked, err);
+		rc = apply_chunks(st, SQL_APPLY_GONE, n_gone, -1, chunked, tick, err);
 	if (rc == 0 && chunked)
 		rc = state_begin(st, err);
 	/* The rechecks are replaced whole: a full poll saw every case. */
 	if (rc == 0)
 		rc = exec(st, "DELETE FROM rechecks", err);
 	if (rc == 0)
-		rc = apply_chunks(st, SQL_APPLY_RECHECK, n_recheck, -1, false, err);
+		rc = apply_chunks(st, SQL_APPLY_RECHECK, n_recheck, -1, false, tick, err);
 	/* Then, in the caller's transaction with the messages they cause,
 	 * the obligations that alert and what was told to whom. */
 	if (rc == 0)
-		rc = apply_chunks(st, SQL_APPLY_OB, n_ob, 1, false, err);
+		rc = apply_chunks(st, SQL_APPLY_OB, n_ob, 1, false, tick, err);
 	if (rc == 0)
 		rc = done(st, prep(st, err, SQL_APPLY_ALERTED, ""), err, "apply alerts");
 	if (rc == 0)

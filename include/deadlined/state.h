@@ -111,7 +111,13 @@ int state_stage_gone(struct state *st, const char *case_ref, const char *rule, i
 /* Take back the gone obligations staged for case_ref (a case seen out of
  * key order, after the walk passed it). */
 int state_unstage_gone_case(struct state *st, const char *case_ref, struct dl_error *err);
-int state_stage_apply(struct state *st, struct dl_error *err);
+/* Called after each chunk applied (a watchdog to feed); non-zero stops the
+ * apply with an error.  May be NULL. */
+struct state_tick {
+	int (*fn)(void *ctx);
+	void *ctx;
+};
+int state_stage_apply(struct state *st, const struct state_tick *tick, struct dl_error *err);
 void state_stage_abort(struct state *st);
 
 /* The stored obligations in key order, inside a stage's snapshot: ordered

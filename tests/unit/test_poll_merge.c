@@ -90,7 +90,7 @@ static void poll_seeing(const char *const *seen, size_t n, const char *want_gone
 		find(m, seen[i], seen[i][0] <= 'E', seen[i][0] == 'E' ? -1 : 0);
 	assert_int_equal(poll_merge_finish(m, &err), 0);
 	poll_merge_close(m);
-	assert_int_equal(state_stage_apply(st, &err), 0);
+	assert_int_equal(state_stage_apply(st, NULL, &err), 0);
 	assert_int_equal(state_commit(st, &err), 0);
 	for (const char *c = "ABCDE"; *c; c++) {
 		char ref[2] = { *c, '\0' };

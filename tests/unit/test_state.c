@@ -345,7 +345,7 @@ static void test_stage_apply_and_abort(void **s)
 			state_stage_abort(st);
 			continue;
 		}
-		assert_int_equal(state_stage_apply(st, &err), 0);
+		assert_int_equal(state_stage_apply(st, NULL, &err), 0);
 		assert_int_equal(state_commit(st, &err), 0);
 	}
 	/* Applied once (the first was dropped): C1 gone, C2 stored and alerted. */
