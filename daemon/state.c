@@ -573,7 +573,7 @@ int state_stage_begin(struct state *st, bool chunked, struct dl_error *err)
 	/* Chunked, a deferred transaction: a read snapshot of the stored
 	 * state, and writes to the temporary stage only.  Otherwise (a dry
 	 * run) the one write transaction everything goes in. */
-	if (exec(st, chunked ? "BEGIN" : "BEGIN IMMEDIATE", err) < 0)
+	if ((chunked ? exec(st, "BEGIN", err) : exec(st, "BEGIN IMMEDIATE", err)) < 0)
 		return -1;
 	if (exec(st, STAGE_EMPTY, err) < 0 || one_row(st, SQL_ANY_OB, &any, 1, err) < 0) {
 		exec(st, "ROLLBACK", NULL);
