@@ -2,6 +2,7 @@
 #include "deadlined/conf.h"
 
 #include "deadlined/log.h"
+#include "deadlined/strset.h"
 
 #include <errno.h>
 #include <math.h>
@@ -967,89 +968,52 @@ const struct rule *conf_rule(const struct conf *conf, const char *id)
 	return NULL;
 }
 
-/* An open-addressed hash of every known kind: evaluation asks once an
- * event, so a linear walk of the lists was a quarter of its time. */
-struct conf_kinds {
-	const char **slot;           /* NULL: empty */
-	int *id;
-	size_t mask;
-	int n;
-};
-
-static uint32_t kind_hash(const char *s)
-{
-	uint32_t h = 2166136261u;   /* FNV-1a */
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h;
-}
-
-static size_t kind_slot(const struct conf_kinds *k, const char *kind)
-{
-	size_t i = kind_hash(kind) & k->mask;
-
-	while (k->slot[i] && strcmp(k->slot[i], kind) != 0)
-		i = (i + 1) & k->mask;
-	return i;
-}
-
-static void add_kind(struct conf_kinds *k, const char *kind)
-{
-	size_t i = kind_slot(k, kind);
-
-	if (!k->slot[i]) {
-		k->slot[i] = kind;
-		k->id[i] = ++k->n;
-	}
-}
-
-static void add_kinds(struct conf_kinds *k, const struct schema_strings *list)
+/* Every known kind, hashed: evaluation asks once an event, so a linear
+ * walk of the lists was a quarter of its time.  A kind's id is its number
+ * in the set. */
+static int add_kinds(struct strset *k, const struct schema_strings *list)
 {
 	for (size_t i = 0; i < list->n; i++)
-		add_kind(k, list->v[i]);
+		if (!strset_add(k, list->v[i], NULL))
+			return -1;
+	return 0;
 }
 
 static int build_kinds(struct conf *conf, struct dl_errors *errors)
 {
 	struct rule *r = conf->rules.v;
-	struct conf_kinds *k = arena_alloc(conf->arena, sizeof *k);
-	size_t total = conf->event_kinds.n, size = 64;
+	struct strset *k = strset_new(false);
+	int rc = 0;
 
-	for (size_t i = 0; builtin_kinds[i]; i++)
-		total++;
-	for (size_t i = 0; i < conf->rules.n; i++)
-		total += r[i].start.n + r[i].met.n + r[i].cancel.n;
-	while (size < total * 2)
-		size *= 2;
-	if (!k || !(k->slot = arena_alloc(conf->arena, size * sizeof *k->slot)) ||
-	    !(k->id = arena_alloc(conf->arena, size * sizeof *k->id)))
+	if (!k)
 		goto oom;
-	memset(k->slot, 0, size * sizeof *k->slot);
-	k->mask = size - 1;
-	k->n = 0;
-	for (size_t i = 0; builtin_kinds[i]; i++)
-		add_kind(k, builtin_kinds[i]);
-	add_kinds(k, &conf->event_kinds);
-	for (size_t i = 0; i < conf->rules.n; i++) {
-		add_kinds(k, &r[i].start);
-		add_kinds(k, &r[i].met);
-		add_kinds(k, &r[i].cancel);
-	}
 	conf->kinds = k;
+	for (size_t i = 0; rc == 0 && builtin_kinds[i]; i++)
+		rc = strset_add(k, builtin_kinds[i], NULL) ? 0 : -1;
+	if (rc == 0)
+		rc = add_kinds(k, &conf->event_kinds);
+	for (size_t i = 0; rc == 0 && i < conf->rules.n; i++)
+		if (add_kinds(k, &r[i].start) < 0 || add_kinds(k, &r[i].met) < 0 ||
+		    add_kinds(k, &r[i].cancel) < 0)
+			rc = -1;
+	if (rc < 0)
+		goto oom;
 	/* Each rule's phase by kind number, as rules.c's classify decides it:
 	 * start before met before cancel. */
 	for (size_t i = 0; i < conf->rules.n; i++) {
-		unsigned char *ph = arena_alloc(conf->arena, (size_t)k->n + 1);
+		size_t n = strset_count(k);
+		unsigned char *ph = arena_alloc(conf->arena, n + 1);
 
 		if (!ph)
 			goto oom;
-		memset(ph, 0, (size_t)k->n + 1);
-		for (size_t s = 0; s <= k->mask; s++)
-			if (k->slot[s])
-				ph[k->id[s]] = rules_uses_kind(&r[i], k->slot[s]) ?
-					(unsigned char)(in_list(&r[i].start, k->slot[s]) ? 1 :
-							in_list(&r[i].met, k->slot[s]) ? 2 : 3) : 0;
+		memset(ph, 0, n + 1);
+		for (int id = 1; (size_t)id <= n; id++) {
+			const char *kind = strset_get(k, id);
+
+			ph[id] = rules_uses_kind(&r[i], kind) ?
+				(unsigned char)(in_list(&r[i].start, kind) ? 1 :
+						in_list(&r[i].met, kind) ? 2 : 3) : 0;
+		}
 		r[i].phase_by_kind = ph;
 	}
 	return 0;
@@ -1060,13 +1024,7 @@ oom:
 
 int conf_kind_id(const struct conf *conf, const char *kind)
 {
-	const struct conf_kinds *k = conf->kinds;
-	size_t i;
-
-	if (!k)
-		return 0;
-	i = kind_slot(k, kind);
-	return k->slot[i] ? k->id[i] : 0;
+	return conf->kinds ? strset_find(conf->kinds, kind) : 0;
 }
 
 bool conf_knows_kind(const struct conf *conf, const char *kind)
@@ -1166,6 +1124,8 @@ int conf_load(const char *path, struct conf **out, struct dl_errors *errors)
 	return 0;
 fail:
 	config_destroy(&cfg);
+	if (conf)
+		strset_free(conf->kinds);
 	arena_free(arena);
 	return -1;
 }
@@ -1175,6 +1135,7 @@ void conf_free(struct conf *conf)
 	if (!conf)
 		return;
 	calendar_free(conf->cal);
+	strset_free(conf->kinds);
 	arena_free(conf->arena);
 }
 

@@ -24,7 +24,7 @@
 #include "deadlined/date.h"
 #include "deadlined/duration.h"
 #include "deadlined/evaluate.h"
-#include "deadlined/notify.h"
+#include "deadlined/outbox.h"
 #include "deadlined/state.h"
 #include "deadlined/output.h"
 #include "deadlined/report.h"
@@ -176,21 +176,23 @@ static bool wanted(const struct run *run, const struct source_case *c,
 	return ob->state == OB_OPEN || ob->state == OB_DUE_SOON || ob->state == OB_OVERDUE;
 }
 
-static void collect_obligation(void *ctx, const struct source_case *c,
-			       const struct obligation *ob)
+static int collect_obligation(void *ctx, const struct source_case *c,
+			      const struct obligation *ob)
 {
 	struct run *run = ctx;
 
 	if (wanted(run, c, ob) && output_add_obligation(&run->rows, c, ob) < 0)
 		run->oom = true;
+	return run->oom ? -1 : 0;
 }
 
-static void collect_finding(void *ctx, const char *case_ref, const char *problem)
+static int collect_finding(void *ctx, const char *case_ref, const char *problem)
 {
 	struct run *run = ctx;
 
 	if (output_add_finding(&run->rows, case_ref, problem) < 0)
 		run->oom = true;
+	return run->oom ? -1 : 0;
 }
 
 static int runtime_error(const char *what, const struct dl_error *err)
@@ -318,8 +320,8 @@ struct explain {
 	bool oom;
 };
 
-static void explain_events(void *ctx, const struct source_case *c,
-			   const struct rules_event *ev, size_t n)
+static int explain_events(void *ctx, const struct source_case *c,
+			  const struct rules_event *ev, size_t n)
 {
 	char when[DATE_MOMENT_BUF];
 
@@ -331,6 +333,7 @@ static void explain_events(void *ctx, const struct source_case *c,
 	       "unusable, see Data problems):\n", n, c->nevents);
 	for (size_t i = 0; i < n; i++)
 		printf("  %-16s %s\n", date_format_moment(ev[i].when, when), ev[i].kind);
+	return 0;
 }
 
 /* The days between anchor and due that did not count, so a manager can
@@ -354,8 +357,8 @@ static void explain_skipped(const struct calendar *cal, dl_day from, dl_day to)
 		       weekends == 1 ? "" : "s");
 }
 
-static void explain_obligation(void *ctx, const struct source_case *c,
-			       const struct obligation *ob)
+static int explain_obligation(void *ctx, const struct source_case *c,
+			      const struct obligation *ob)
 {
 	struct explain *x = ctx;
 	char a[DATE_MOMENT_BUF], d[DATE_MOMENT_BUF], w[DATE_MOMENT_BUF], dur[DURATION_BUF];
@@ -385,14 +388,16 @@ static void explain_obligation(void *ctx, const struct source_case *c,
 	if (ob->derived)
 		printf(" [rests on derived bank holidays]");
 	putchar('\n');
+	return 0;
 }
 
-static void explain_finding(void *ctx, const char *case_ref, const char *problem)
+static int explain_finding(void *ctx, const char *case_ref, const char *problem)
 {
 	struct explain *x = ctx;
 
 	if (output_add_finding(&x->problems, case_ref, problem) < 0)
 		x->oom = true;
+	return x->oom ? -1 : 0;
 }
 
 static int cmd_explain(const struct options *opt, struct conf *conf, char **args)
@@ -669,15 +674,15 @@ static int cmd_status(const struct options *opt, struct conf *conf, char **args)
 static int cmd_test_notify(const struct options *opt, struct conf *conf, char **args)
 {
 	struct delivery_result r = { 0 };
-	struct notify *n;
+	struct outbox *o = NULL;
 	struct dl_error err;
 	int rc;
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	rc = notify_open(conf, NULL, &n, &err);
+	rc = outbox_open(conf, NULL, &o, &err);
 	if (rc == 0)
-		rc = notify_test(n, args[0], opt->to, &r, &err);
-	notify_close(n);
+		rc = outbox_test(o, args[0], opt->to, &r, &err);
+	outbox_close(o);
 	curl_global_cleanup();
 	if (rc < 0) {
 		fprintf(stderr, "%s: test-notify: %s\n", progname, err.msg);

@@ -12,7 +12,9 @@
 #include "deadlined/evaluate.h"
 #include "deadlined/log.h"
 #include "deadlined/mainloop.h"
-#include "deadlined/notify.h"
+#include "deadlined/outbox.h"
+#include "deadlined/poll.h"
+#include "deadlined/route.h"
 #include "deadlined/state.h"
 #include "deadlined/source.h"
 #include "deadlined/version.h"
@@ -112,26 +114,6 @@ static void print_dry(void *ctx, const char *receiver, const char *recipient,
 	       recipient ? recipient : "", subject);
 }
 
-/* Deliver what is due until nothing more is (bounded rounds). */
-static int deliver_all(struct notify *n, struct notify_deliver_result *total,
-		       struct dl_error *err)
-{
-	struct notify_deliver_result r;
-
-	memset(total, 0, sizeof *total);
-	for (int round = 0; round < 50; round++) {
-		if (notify_deliver(n, (int64_t)time(NULL), 500, &r, err) < 0)
-			return -1;
-		total->sent += r.sent;
-		total->retried += r.retried;
-		total->dead += r.dead;
-		total->held += r.held;
-		if (r.sent + r.retried + r.dead == 0)
-			break;
-	}
-	return 0;
-}
-
 /* A dry run must not create a state database that did not exist.  SQLite
  * makes a private temporary file for "" (deleted on close): unlike
  * ":memory:" its pages spill to disk, so a big source does not take
@@ -149,12 +131,14 @@ static int run_once(const struct options *opt, const struct conf *conf)
 {
 	const char *db = opt->db ? opt->db : conf->source.database;
 	struct evaluate_summary sum = { 0 };
-	struct notify_poll_result res;
-	struct notify_deliver_result out = { 0 };
+	struct poll_result res;
+	struct outbox_result out = { 0 };
+	struct outbox_dry dry = { print_dry, NULL };
 	struct dl_moment now = date_now();
 	struct source *src = NULL;
 	struct state *st = NULL;
-	struct notify *n = NULL;
+	struct route *route = NULL;
+	struct outbox *outbox = NULL;
 	struct dl_error err;
 	int rc = -1;
 
@@ -164,22 +148,28 @@ static int run_once(const struct options *opt, const struct conf *conf)
 	}
 	if (source_open(db, conf->source.busy_timeout_ms, &src, &err) == 0 &&
 	    state_open(state_path(opt, conf), &st, &err) == 0 &&
-	    notify_open(conf, st, &n, &err) == 0)
-		rc = notify_poll(n, src, now, (int64_t)time(NULL), opt->dry_run, print_dry, NULL,
-				 &res, &sum, &err);
+	    route_open(conf, &route, &err) == 0 && outbox_open(conf, st, &outbox, &err) == 0) {
+		struct poll_env env = { conf, st, route, outbox, NULL, NULL };
+
+		rc = poll_all(&env, src, now, (int64_t)time(NULL), opt->dry_run ? &dry : NULL,
+			      &res, &sum, &err);
+	}
 	source_close(src);
 	if (rc == 0) {
 		print_summary(conf, &sum);
 		printf("%ld message%s %s\n", res.enqueued, res.enqueued == 1 ? "" : "s",
 		       opt->dry_run ? "would be made (dry run: nothing stored or sent)" : "made");
 	}
-	if (rc == 0 && !opt->dry_run && (rc = deliver_all(n, &out, &err)) == 0)
+	/* Deliver what is due until nothing more is (bounded rounds). */
+	if (rc == 0 && !opt->dry_run &&
+	    (rc = outbox_drain(outbox, 50, 500, NULL, NULL, &out, &err)) == 0)
 		printf("delivery: %ld sent, %ld to retry, %ld dead letters, %ld held (quiet hours "
 		       "or daily cap)\n", out.sent, out.retried, out.dead, out.held);
 	if (rc < 0)
 		fprintf(stderr, "deadlined: %s\n", err.msg);
 	evaluate_summary_free(&sum);
-	notify_close(n);
+	outbox_close(outbox);
+	route_close(route);
 	state_close(st);
 	return rc < 0 ? EXIT_RUNTIME : EXIT_OK;
 }

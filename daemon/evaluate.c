@@ -1,7 +1,6 @@
 /* evaluate.c — one pass over the case database. */
 #include "deadlined/evaluate.h"
 
-#include "deadlined/service.h"
 #include "deadlined/vec.h"
 
 #include <stdarg.h>
@@ -27,6 +26,8 @@ struct pass {
 	struct obligation *obs;
 	size_t nobs, obs_cap;
 	bool oom;
+	bool stopped;                     /* a hook returned -1 */
+	char failed_at[128];              /* the case being evaluated then */
 	int64_t recheck;                  /* the case's next change by time */
 };
 
@@ -54,13 +55,23 @@ static void recheck_at(struct pass *p, int64_t key)
 		p->recheck = key;
 }
 
-static void finding(void *ctx, const char *case_ref, const char *problem)
+/* A hook's answer: -1 stops the evaluation. */
+static int hooked(struct pass *p, int rc)
+{
+	if (rc < 0)
+		p->stopped = true;
+	return rc < 0 ? -1 : 0;
+}
+
+static int finding(void *ctx, const char *case_ref, const char *problem)
 {
 	struct pass *p = ctx;
 
 	p->sum->findings++;
-	if (p->hooks->finding)
-		p->hooks->finding(p->hooks->ctx, case_ref ? case_ref : "(none)", problem);
+	if (!p->hooks->finding)
+		return 0;
+	return hooked(p, p->hooks->finding(p->hooks->ctx, case_ref ? case_ref : "(none)",
+					   problem));
 }
 
 static void findf(struct pass *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -75,7 +86,7 @@ static void findf(struct pass *p, const char *fmt, ...)
 	finding(p, p->c->case_ref, msg);
 }
 
-static void obligation(void *ctx, const struct obligation *ob)
+static int obligation(void *ctx, const struct obligation *ob)
 {
 	struct pass *p = ctx;
 	size_t r = (size_t)(p->rule - (const struct rule *)p->conf->rules.v);
@@ -90,14 +101,16 @@ static void obligation(void *ctx, const struct obligation *ob)
 		recheck_at(p, passed_key(ob->due));
 	else if (ob->state == OB_OVERDUE)   /* days overdue, stages, reminders */
 		recheck_at(p, ((int64_t)p->now.day + 1) * 86400);
-	if (p->hooks->obligation)
-		p->hooks->obligation(p->hooks->ctx, p->c, ob);
+	if (p->hooks->obligation &&
+	    hooked(p, p->hooks->obligation(p->hooks->ctx, p->c, ob)) < 0)
+		return -1;
 	if (p->exp_n) {
 		if (vec_reserve((void **)&p->obs, &p->obs_cap, p->nobs, sizeof *p->obs) < 0)
 			p->oom = true;
 		else
 			p->obs[p->nobs++] = *ob;
 	}
+	return 0;
 }
 
 /* The case's rows of the case system's due dates: p->exp_v, p->exp_n. */
@@ -277,17 +290,19 @@ static int cmp_events(const void *a, const void *b)
 	return date_moment_cmp(x->when, y->when);
 }
 
-static int one_case(void *ctx, const struct source_case *c)
+static int evaluate_case(struct pass *p, const struct source_case *c)
 {
-	struct pass *p = ctx;
 	const struct rule *rules = p->conf->rules.v;
 	struct rules_case rc;
 
+	if (p->stopped)                   /* by a finding about an orphan */
+		return -1;
 	p->c = c;
 	p->recheck = INT64_MAX;
-	/* A big source takes a while: keep systemd's watchdog fed. */
-	if ((p->sum->cases++ & 1023) == 0)
-		service_keepalive();
+	/* A big source takes a while: the caller may want to say it is alive. */
+	if ((p->sum->cases++ & 1023) == 0 && p->hooks->tick &&
+	    hooked(p, p->hooks->tick(p->hooks->ctx)) < 0)
+		return -1;
 	p->sum->events += c->nevents;
 	if (c->nevents > p->cap) {
 		size_t cap = c->nevents * 2;
@@ -305,6 +320,8 @@ static int one_case(void *ctx, const struct source_case *c)
 	rc.date_of_birth = birth_date(p, c);
 	rc.events = p->events;
 	rc.nevents = good_events(p, c, rc.date_of_birth);
+	if (p->stopped)
+		return -1;
 	if (p->hooks->case_events) {
 		size_t shown = 0;
 
@@ -313,18 +330,34 @@ static int one_case(void *ctx, const struct source_case *c)
 		/* As of now, later events have not happened: do not show them. */
 		while (shown < rc.nevents && !rules_passed(p->events[shown].when, p->now))
 			shown++;
-		p->hooks->case_events(p->hooks->ctx, c, p->events, shown);
+		if (hooked(p, p->hooks->case_events(p->hooks->ctx, c, p->events, shown)) < 0)
+			return -1;
 	}
 	for (size_t r = 0; r < p->conf->rules.n; r++) {
 		p->rule = &rules[r];
-		rules_evaluate(p->rule, p->conf->cal, &rc, p->now, obligation, finding, p);
+		if (rules_evaluate(p->rule, p->conf->cal, &rc, p->now, obligation, finding, p) < 0) {
+			p->oom |= !p->stopped;
+			return -1;
+		}
 	}
-	for (size_t i = 0; i < p->exp_n; i++)
+	for (size_t i = 0; i < p->exp_n && !p->stopped; i++)
 		compare_one(p, &p->exp_v[i]);
 	p->exp_n = 0;
-	if (p->hooks->case_done)
-		p->hooks->case_done(p->hooks->ctx, c, p->recheck);
-	return p->oom ? -1 : 0;
+	if (!p->stopped && p->hooks->case_done)
+		hooked(p, p->hooks->case_done(p->hooks->ctx, c, p->recheck));
+	return p->oom || p->stopped ? -1 : 0;
+}
+
+/* The case's row memory lasts only the call: a failure names the case
+ * from a copy. */
+static int one_case(void *ctx, const struct source_case *c)
+{
+	struct pass *p = ctx;
+	int rc = evaluate_case(p, c);
+
+	if (rc < 0)
+		snprintf(p->failed_at, sizeof p->failed_at, "%s", c->case_ref ? c->case_ref : "?");
+	return rc;
 }
 
 static void orphan(void *ctx, const char *case_ref, size_t nevents)
@@ -370,8 +403,15 @@ static int run(const struct conf *conf, struct source *src, const char *const *r
 		rc = source_each_case(src, NULL, one_case, orphan, &p, err);
 	for (size_t i = 0; refs && rc == 0 && i < nrefs; i++)
 		rc = source_each_case(src, refs[i], one_case, orphan, &p, err);
+	if (rc == 0 && p.stopped)
+		rc = -1;
 	if (rc > 0 || (rc < 0 && !err->msg[0])) {
-		error_set(err, "out of memory evaluating case %s", p.c ? p.c->case_ref : "?");
+		if (p.stopped)
+			error_set(err, "evaluation stopped at case %s",
+				  p.failed_at[0] ? p.failed_at : "?");
+		else
+			error_set(err, "out of memory evaluating case %s",
+				  p.failed_at[0] ? p.failed_at : "?");
 		rc = -1;
 	}
 	free(p.events);

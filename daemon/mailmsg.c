@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "deadlined/text.h"
+
 #define LINE_MAX_CHARS 78      /* RFC 5322 2.1.1: SHOULD stay within 78 */
 #define QP_LINE_MAX 76         /* RFC 2045 6.7 (5), counting the soft '=' */
 #define WORD_BYTES 39          /* UTF-8 bytes an encoded-word carries: its
@@ -40,33 +42,6 @@ void mailmsg_date(int64_t t, char buf[MAILMSG_DATE_BUF])
 		 days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900,
 		 tm.tm_hour, tm.tm_min, tm.tm_sec, off < 0 ? '-' : '+',
 		 labs(off) / 60, labs(off) % 60);
-}
-
-static bool is_control(unsigned char c)
-{
-	return c < 0x20 || c == 0x7f;
-}
-
-char *mailmsg_one_line(const char *s)
-{
-	char *out = malloc(strlen(s ? s : "") + 1), *o = out;
-	bool space = true;     /* drops leading white space */
-
-	if (!out)
-		return NULL;
-	for (; s && *s; s++) {
-		bool blank = *s == ' ' || is_control((unsigned char)*s);
-
-		if (!blank)
-			*o++ = *s;
-		else if (!space)
-			*o++ = ' ';
-		space = blank;
-	}
-	if (o > out && o[-1] == ' ')
-		o--;
-	*o = '\0';
-	return out;
 }
 
 /* RFC 5322 atext, plus the dot of a dot-atom. */
@@ -108,7 +83,7 @@ static const char *shown(const char *s, char *buf, size_t size)
 
 	s = s ? s : "";
 	for (; s[i] && i + 4 < size; i++)
-		buf[i] = is_control((unsigned char)s[i]) || (unsigned char)s[i] > 0x7e ? '?' : s[i];
+		buf[i] = (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] <= 0x7e ? s[i] : '?';
 	snprintf(buf + i, size - i, "%s", s[i] ? "..." : "");
 	return buf;
 }
@@ -180,7 +155,7 @@ static void subject_encoded(FILE *f, const char *s)
 
 char *mailmsg_subject(const char *subject)
 {
-	char *clean = mailmsg_one_line(subject), *buf = NULL;
+	char *clean = text_one_line(subject), *buf = NULL;
 	size_t size = 0;
 	FILE *f = clean ? open_memstream(&buf, &size) : NULL;
 

@@ -9,8 +9,10 @@
 #include <unistd.h>
 
 #include "deadlined/log.h"
-#include "deadlined/notify.h"
+#include "deadlined/outbox.h"
+#include "deadlined/poll.h"
 #include "deadlined/poller.h"
+#include "deadlined/route.h"
 #include "deadlined/service.h"
 #include "deadlined/source.h"
 #include "deadlined/state.h"
@@ -22,7 +24,8 @@ struct loop {
 	const char *path, *db;
 	struct conf *conf;
 	struct state *st;
-	struct notify *n;
+	struct route *route;        /* both made anew by a reload */
+	struct outbox *outbox;
 	uint64_t next_poll;         /* monotonic usec: a wall-clock step back
 				       must not delay polls */
 	char last_poll[16];         /* local HH:MM:SS, or "never" */
@@ -87,20 +90,32 @@ static void update_status(struct loop *l)
 		       l->reload_note);
 }
 
+/* Between rounds of sending, and now and then in a long evaluation: feed
+ * the watchdog; a stop request ends a drain. */
+static int tick(void *ctx)
+{
+	(void)ctx;
+	service_keepalive();
+	return service_stop_requested ? 1 : 0;
+}
+
+/* An evaluation is not cut short by a stop request: a poll is one
+ * transaction, and the stop grace allows for it. */
+static int evaluate_tick(void *ctx)
+{
+	(void)ctx;
+	service_keepalive();
+	return 0;
+}
+
 static void deliver(struct loop *l)
 {
-	struct notify_deliver_result r;
+	struct outbox_result r;
 	struct dl_error err;
 
-	for (int round = 0; round < DELIVER_ROUNDS && !service_stop_requested; round++) {
-		if (notify_deliver(l->n, now_unix(), DELIVER_MAX, &r, &err) < 0) {
-			log_msg(LOG_ERR, "delivery: %s", err.msg);
-			return;
-		}
-		service_keepalive();
-		if (r.sent + r.retried + r.dead == 0)
-			return;
-	}
+	if (!service_stop_requested &&
+	    outbox_drain(l->outbox, DELIVER_ROUNDS, DELIVER_MAX, tick, NULL, &r, &err) < 0)
+		log_msg(LOG_ERR, "delivery: %s", err.msg);
 }
 
 /* One poll; a failure (the case database missing, say) is logged and shown
@@ -108,6 +123,7 @@ static void deliver(struct loop *l)
 static void poll_once(struct loop *l)
 {
 	const char *db = l->db ? l->db : l->conf->source.database;
+	struct poll_env env = { l->conf, l->st, l->route, l->outbox, evaluate_tick, NULL };
 	struct poller_result res;
 	struct dl_error err;
 	time_t t = time(NULL);
@@ -115,7 +131,7 @@ static void poll_once(struct loop *l)
 	char seq[32];
 	int rc;
 
-	rc = poller_poll(l->poller, l->conf, l->st, l->n, db, date_now(), now_unix(), &res, &err);
+	rc = poller_poll(l->poller, &env, db, date_now(), now_unix(), &res, &err);
 	l->next_poll = service_now_usec() + (uint64_t)l->conf->service.poll_interval * 1000000u;
 	if (rc < 0) {
 		log_msg(LOG_ERR, "poll failed: %s", err.msg);
@@ -147,7 +163,8 @@ static void reload(struct loop *l)
 {
 	struct dl_errors errors = { 0 };
 	struct conf *fresh;
-	struct notify *n;
+	struct route *route = NULL;
+	struct outbox *outbox = NULL;
 	struct dl_error err;
 
 	service_reload_requested = 0;
@@ -162,14 +179,18 @@ static void reload(struct loop *l)
 			 "cannot change while running; restart instead");
 		log_msg(LOG_ERR, "%s", l->reload_note);
 		conf_free(fresh);
-	} else if (notify_open(fresh, l->st, &n, &err) < 0) {
+	} else if (route_open(fresh, &route, &err) < 0 ||
+		   outbox_open(fresh, l->st, &outbox, &err) < 0) {
 		snprintf(l->reload_note, sizeof l->reload_note, "reload rejected: %.150s", err.msg);
+		route_close(route);
 		conf_free(fresh);
 	} else {
-		notify_close(l->n);
+		route_close(l->route);
+		outbox_close(l->outbox);
 		conf_free(l->conf);
 		l->conf = fresh;
-		l->n = n;
+		l->route = route;
+		l->outbox = outbox;
 		setenv("TZ", fresh->timezone, 1);
 		tzset();
 		log_set_level(fresh->service.log_priority);
@@ -233,8 +254,10 @@ int mainloop_run(const char *config_path, struct conf **conf, const char *db)
 
 	snprintf(l.last_poll, sizeof l.last_poll, "never");
 	if (service_init() < 0 || poller_open(&l.poller, &err) < 0 || state_open(l.conf->state.database, &l.st, &err) < 0 ||
-	    notify_open(l.conf, l.st, &l.n, &err) < 0) {
+	    route_open(l.conf, &l.route, &err) < 0 ||
+	    outbox_open(l.conf, l.st, &l.outbox, &err) < 0) {
 		log_msg(LOG_ERR, "cannot start: %s", err.msg);
+		route_close(l.route);
 		state_close(l.st);
 		poller_close(l.poller);
 		return -1;
@@ -262,7 +285,8 @@ int mainloop_run(const char *config_path, struct conf **conf, const char *db)
 	service_stopping();
 	log_msg(LOG_NOTICE, "stopping");
 	set_meta(&l, "pid", "");      /* deadlinectl status: not running */
-	notify_close(l.n);
+	outbox_close(l.outbox);
+	route_close(l.route);
 	poller_close(l.poller);
 	state_close(l.st);
 	*conf = l.conf;

@@ -187,10 +187,11 @@ static int find_changes(struct poller *l, const char *column, struct dl_moment n
 	return 0;
 }
 
-int poller_poll(struct poller *l, const struct conf *conf, struct state *st, struct notify *n,
-		const char *db, struct dl_moment now, int64_t now_unix,
-		struct poller_result *out, struct dl_error *err)
+int poller_poll(struct poller *l, const struct poll_env *env, const char *db,
+		struct dl_moment now, int64_t now_unix, struct poller_result *out,
+		struct dl_error *err)
 {
+	const struct conf *conf = env->conf;
 	struct evaluate_summary sum = { 0 };
 	const char *col = conf->source.updated_column;
 	int64_t version = 0, seq = 0;
@@ -201,7 +202,7 @@ int poller_poll(struct poller *l, const struct conf *conf, struct state *st, str
 	int rc;
 
 	memset(out, 0, sizeof *out);
-	l->st = st;
+	l->st = env->st;
 	if (open_source(l, db, conf->source.busy_timeout_ms, &sb, err) < 0 ||
 	    source_data_version(l->src, &version, err) < 0 ||
 	    changed_outside(l, &sb, version, &outside, err) < 0)
@@ -230,10 +231,10 @@ int poller_poll(struct poller *l, const struct conf *conf, struct state *st, str
 	}
 	out->full = l->want_full || r.all;
 	if (rc == 0 && out->full)
-		rc = notify_poll(n, l->src, now, now_unix, false, NULL, NULL, &out->poll, &sum, err);
+		rc = poll_all(env, l->src, now, now_unix, NULL, &out->poll, &sum, err);
 	else if (rc == 0)
-		rc = notify_poll_cases(n, l->src, (const char *const *)r.v, r.n, now, now_unix,
-				       &out->poll, &sum, err);
+		rc = poll_cases(env, l->src, (const char *const *)r.v, r.n, now, now_unix,
+				&out->poll, &sum, err);
 	evaluate_summary_free(&sum);
 	free_refs(&r);
 	if (rc < 0)

@@ -8,8 +8,11 @@
  * JSON both need valid text, and a stray byte must not sink a message.
  */
 #include "deadlined/render.h"
+#include "deadlined/report.h"
+#include "deadlined/text.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -108,44 +111,6 @@ static char *buf_take(struct buf *b)
 
 /* ---- untrusted text ---------------------------------------------------- */
 
-/* The length of the UTF-8 sequence starting s and its code point, or 0
- * when s starts none: a stray byte, an overlong form, a surrogate, or a
- * sequence cut short (the NUL at the end fails the continuation test). */
-static size_t utf8_next(const char *str, uint32_t *cp)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t len;
-	uint32_t min;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xC2 && s[0] <= 0xDF)
-		len = 2, *cp = s[0] & 0x1F, min = 0x80;
-	else if ((s[0] & 0xF0) == 0xE0)
-		len = 3, *cp = s[0] & 0x0F, min = 0x800;
-	else if (s[0] >= 0xF0 && s[0] <= 0xF4)
-		len = 4, *cp = s[0] & 0x07, min = 0x10000;
-	else
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		*cp = *cp << 6 | (s[i] & 0x3F);
-	}
-	if (*cp < min || *cp > 0x10FFFF || (*cp >= 0xD800 && *cp <= 0xDFFF))
-		return 0;
-	return len;
-}
-
-/* C0 and C1 controls, DEL, and the Unicode line and paragraph separators:
- * each can end a line somewhere (NEL is U+0085). */
-static bool is_control(uint32_t cp)
-{
-	return cp < 0x20 || (cp >= 0x7F && cp < 0xA0) || cp == 0x2028 || cp == 0x2029;
-}
-
 static void put_char(struct buf *b, const char *s, size_t n)
 {
 	static const char *const entity[] = {
@@ -160,33 +125,28 @@ static void put_char(struct buf *b, const char *s, size_t n)
 		buf_add(b, s, n);
 }
 
-/* Append s as valid UTF-8, HTML-escaped when b is HTML.  one_line turns
- * controls into spaces, folds runs of spaces and trims both ends. */
+/* Append s as valid UTF-8, HTML-escaped when b is HTML; with one_line,
+ * as text_one_line cleans it. */
 static void put_text(struct buf *b, const char *s, bool one_line)
 {
-	bool gap = false, started = false;
+	char *line = NULL;
 	uint32_t cp = 0;
 	size_t n;
 
-	while (*s) {
-		n = utf8_next(s, &cp);
-		if (n && one_line && (cp == ' ' || is_control(cp))) {
-			gap = started;
-			s += n;
-			continue;
-		}
-		if (gap)
-			buf_add(b, " ", 1);
-		gap = false;
-		started = true;
+	if (one_line && !(s = line = text_one_line(s))) {
+		b->oom = true;
+		return;
+	}
+	for (; *s; s += n) {
+		n = text_utf8_next(s, &cp);
 		if (n == 0) {
 			buf_puts(b, REPLACEMENT);
 			n = 1;
 		} else {
 			put_char(b, s, n);
 		}
-		s += n;
 	}
+	free(line);
 }
 
 /* before, s as one line, after; or nothing at all when s is NULL or blank.
@@ -213,14 +173,6 @@ static void put_field(struct buf *b, const char *s, const char *dflt)
 {
 	if (!put_opt(b, "", s, ""))
 		buf_puts(b, dflt);
-}
-
-char *render_one_line(const char *s)
-{
-	struct buf b = { 0 };
-
-	put_text(&b, s ? s : "", true);
-	return buf_take(&b);
 }
 
 /* Cut a one-line string to max bytes at a character boundary, marking the
@@ -963,4 +915,51 @@ void render_free(struct rendered *r)
 	free(r->html);
 	free(r->payload);
 	memset(r, 0, sizeof *r);
+}
+
+/* ---- a team's month so far, for digests --------------------------------- */
+
+void render_lines_free(char **lines, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(lines[i]);
+	free(lines);
+}
+
+static int add_line(char ***lines, size_t *n, char *line)
+{
+	char **v = line ? realloc(*lines, (*n + 1) * sizeof *v) : NULL;
+
+	if (!v) {
+		free(line);
+		return -1;
+	}
+	*lines = v;
+	v[(*n)++] = line;
+	return 0;
+}
+
+int render_month_lines(const struct report *r, const char *prefix, char ***lines, size_t *n)
+{
+	for (size_t k = 0; k < r->nrules; k++) {
+		const struct rule *rule = r->rules[k];
+		const struct report_stats *s = &r->by_rule[k];
+		char target[64] = "";
+		char *line = NULL;
+		double pct;
+
+		if (!report_percent(s, &pct))
+			continue;
+		if (!isnan(rule->target.value))
+			snprintf(target, sizeof target, ", target %s%g",
+				 report_lower_is_better(&rule->target) ? "late at most " : "",
+				 rule->target.value);
+		if (asprintf(&line, "%s%s%s: %zu of %zu on time (%.1f%%)%s", prefix ? prefix : "",
+			     prefix ? ": " : "", rule->title, s->on_time, s->on_time + s->late, pct,
+			     target) < 0)
+			line = NULL;
+		if (add_line(lines, n, line) < 0)
+			return -1;
+	}
+	return 0;
 }

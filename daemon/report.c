@@ -22,7 +22,7 @@ bool report_percent(const struct report_stats *s, double *pct)
 	return true;
 }
 
-static bool lower_is_better(const struct rule_target *t)
+bool report_lower_is_better(const struct rule_target *t)
 {
 	return t->better && strcmp(t->better, "lower") == 0;
 }
@@ -30,13 +30,13 @@ static bool lower_is_better(const struct rule_target *t)
 /* Is a at least as good as b? */
 static bool as_good(const struct rule_target *t, double a, double b)
 {
-	return lower_is_better(t) ? a <= b : a >= b;
+	return report_lower_is_better(t) ? a <= b : a >= b;
 }
 
 enum report_rating report_rate(const struct rule_target *t, double pct_on_time,
 			       double *shown)
 {
-	*shown = lower_is_better(t) ? 100.0 - pct_on_time : pct_on_time;
+	*shown = report_lower_is_better(t) ? 100.0 - pct_on_time : pct_on_time;
 	if (isnan(t->value))
 		return RATING_NONE;
 	if (as_good(t, *shown, t->value))
@@ -61,7 +61,7 @@ int report_quartile(const struct rule_target *t, double shown)
 		return 0;
 	/* Higher is better: at or above the upper quartile is band 1. */
 	for (int i = 2; i >= 0; i--)
-		if (lower_is_better(t) ? shown <= t->quartiles.v[2 - i] : shown >= t->quartiles.v[i])
+		if (report_lower_is_better(t) ? shown <= t->quartiles.v[2 - i] : shown >= t->quartiles.v[i])
 			return 3 - i;
 	return band;
 }
@@ -289,7 +289,7 @@ struct eval_load {
 	int failed;
 };
 
-static void from_case(void *ctx, const struct source_case *c, const struct obligation *ob)
+static int from_case(void *ctx, const struct source_case *c, const struct obligation *ob)
 {
 	struct eval_load *l = ctx;
 	const struct source_team *t = c->team_ref ? source_find_team(l->dir, c->team_ref) : NULL;
@@ -300,8 +300,9 @@ static void from_case(void *ctx, const struct source_case *c, const struct oblig
 		.state = ob->state, .late_days = ob->state == OB_LATE ? ob->days_overdue : 0,
 	};
 
-	if (!l->failed && report_add(l->r, &it) < 0)
+	if (report_add(l->r, &it) < 0)
 		l->failed = 1;
+	return l->failed ? -1 : 0;
 }
 
 int report_load_cases(struct report *r, struct source *src, const char *path,
@@ -320,7 +321,7 @@ int report_load_cases(struct report *r, struct source *src, const char *path,
 	rc = evaluate_run(r->conf, src, NULL, end, &hooks, &sum, err);
 	evaluate_summary_free(&sum);
 	source_free_directory(&dir);
-	if (rc == 0 && l.failed) {
+	if (l.failed) {
 		error_set(err, "out of memory");
 		rc = -1;
 	}
@@ -568,7 +569,7 @@ static void text_target(FILE *out, const struct rule *rule, const struct report_
 
 	if (!isnan(t->value)) {
 		fprintf(out, "  %-16s %g%% %s", "Target", t->value,
-			lower_is_better(t) ? "or less late" : "or more on time");
+			report_lower_is_better(t) ? "or less late" : "or more on time");
 		if (rating != RATING_NONE) {
 			fprintf(out, ": %s", rating == RATING_GREEN ? "GREEN" :
 				rating == RATING_AMBER ? "AMBER" : "RED");
@@ -826,7 +827,7 @@ static void html_bars(FILE *out, const struct report *r)
 			fprintf(out, "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"18\" "
 				"fill=\"%s\"/>\n", label, y + 5, plot * pct / 100.0, fill);
 		if (!isnan(rule->target.value)) {
-			double tv = lower_is_better(&rule->target) ? 100 - rule->target.value :
+			double tv = report_lower_is_better(&rule->target) ? 100 - rule->target.value :
 				    rule->target.value;
 			double x = label + plot * tv / 100.0;
 
@@ -968,7 +969,7 @@ static void html_rule_table(FILE *out, const struct report *r)
 		fputs("<td>", out);
 		if (!isnan(rule->target.value)) {
 			fprintf(out, "%g%%%s ", rule->target.value,
-				lower_is_better(&rule->target) ? " late or less" : "");
+				report_lower_is_better(&rule->target) ? " late or less" : "");
 			html_rating(out, rating);
 			if (report_quartile(&rule->target, shown))
 				fprintf(out, "<br><small>%s</small>",
@@ -1073,62 +1074,20 @@ int report_write(const struct report *r, enum report_format format, FILE *out)
 	return ferror(out) ? -1 : 0;
 }
 
-/* ---- digests ------------------------------------------------------------ */
+/* ---- a month so far ---------------------------------------------------- */
 
-void report_lines_free(char **lines, size_t n)
+int report_month_to_date(struct report *r, const struct conf *conf, struct state *st,
+			 const char *team_ref, dl_day today, struct dl_error *err)
 {
-	for (size_t i = 0; i < n; i++)
-		free(lines[i]);
-	free(lines);
-}
-
-int report_digest_lines(const struct conf *conf, struct state *st, const char *team_ref,
-			dl_day today, char ***lines, size_t *n, struct dl_error *err)
-{
-	struct report r;
 	dl_day first;
-	int y, m, d, rc;
-	size_t cap = 0;
+	int y, m, d;
 
-	*lines = NULL;
-	*n = 0;
 	date_to_ymd(today, &y, &m, &d);
 	date_from_ymd(y, m, 1, &first);
-	if (report_init(&r, conf, first, today, team_ref, NULL, err) < 0) {
-		report_free(&r);
+	if (report_init(r, conf, first, today, team_ref, NULL, err) < 0 ||
+	    report_load_state(r, st, NULL, err) < 0 || report_compute(r, err) < 0) {
+		report_free(r);
 		return -1;
 	}
-	rc = report_load_state(&r, st, NULL, err);
-	if (rc == 0)
-		rc = report_compute(&r, err);
-	for (size_t k = 0; rc == 0 && k < r.nrules; k++) {
-		const struct rule *rule = r.rules[k];
-		char target[64] = "";
-		double pct;
-		char *line = NULL;
-
-		if (!report_percent(&r.by_rule[k], &pct))
-			continue;
-		if (!isnan(rule->target.value))
-			snprintf(target, sizeof target, ", target %s%g",
-				 lower_is_better(&rule->target) ? "late at most " : "",
-				 rule->target.value);
-		if (asprintf(&line, "%s: %zu of %zu on time (%.1f%%)%s", rule->title,
-			     r.by_rule[k].on_time, r.by_rule[k].on_time + r.by_rule[k].late, pct,
-			     target) < 0 ||
-		    vec_reserve((void **)lines, &cap, *n, sizeof **lines) < 0) {
-			free(line);
-			error_set(err, "out of memory");
-			rc = -1;
-			break;
-		}
-		(*lines)[(*n)++] = line;
-	}
-	report_free(&r);
-	if (rc < 0) {
-		report_lines_free(*lines, *n);
-		*lines = NULL;
-		*n = 0;
-	}
-	return rc;
+	return 0;
 }

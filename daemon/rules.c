@@ -104,6 +104,7 @@ struct walk {
 	void *ctx;
 	struct obligation ob;
 	bool open, told_age;
+	bool stop;                  /* a callee returned -1 */
 	struct dl_moment first_anchor;
 };
 
@@ -118,7 +119,8 @@ static void find(struct walk *w, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	w->finding(w->ctx, w->c->case_ref, msg);
+	if (w->finding(w->ctx, w->c->case_ref, msg) < 0)
+		w->stop = true;
 }
 
 /* The version whose effective range holds the start day, or -1. */
@@ -232,7 +234,8 @@ static void close_clock(struct walk *w, const struct rules_event *ev, enum phase
 		w->ob.days_overdue = w->ob.state == OB_LATE ?
 			workdays(w, w->ob.due.day, ev->when.day) : 0;
 	}
-	w->emit(w->ctx, &w->ob);
+	if (w->emit(w->ctx, &w->ob) < 0)
+		w->stop = true;
 	w->ob.close_kind = NULL;
 	w->open = false;
 	/* A recurring rule's next obligation is anchored on the met date. */
@@ -264,22 +267,23 @@ static void report_open(struct walk *w)
 	} else {
 		w->ob.state = reached(w->now, w->ob.warn_from) ? OB_DUE_SOON : OB_OPEN;
 	}
-	w->emit(w->ctx, &w->ob);
+	if (w->emit(w->ctx, &w->ob) < 0)
+		w->stop = true;
 }
 
-void rules_evaluate(const struct rule *rule, const struct calendar *cal,
-		    const struct rules_case *c, struct dl_moment now,
-		    rules_obligation_fn emit, rules_finding_fn finding, void *ctx)
+int rules_evaluate(const struct rule *rule, const struct calendar *cal,
+		   const struct rules_case *c, struct dl_moment now,
+		   rules_obligation_fn emit, rules_finding_fn finding, void *ctx)
 {
 	struct walk w = { rule, cal, c, now, emit, finding, ctx, { .rule = rule }, false, false,
-			  { DATE_NONE, DATE_NO_TIME } };
+			  false, { DATE_NONE, DATE_NO_TIME } };
 	struct walk_event stack[64], *ev = stack;
 	size_t n = 0;
 	bool any_start = false;
 
 	if (c->nevents > sizeof stack / sizeof stack[0] &&
 	    !(ev = malloc(c->nevents * sizeof *ev)))
-		return;
+		return -1;
 	for (size_t i = 0; i < c->nevents; i++) {
 		int id = c->events[i].kind_id;
 		enum phase p = id > 0 && rule->phase_by_kind ?
@@ -293,7 +297,7 @@ void rules_evaluate(const struct rule *rule, const struct calendar *cal,
 		any_start |= p == PHASE_START;
 	}
 	sort_walk(ev, n);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && !w.stop; i++) {
 		long version;
 
 		switch (ev[i].phase) {
@@ -315,8 +319,9 @@ void rules_evaluate(const struct rule *rule, const struct calendar *cal,
 			break;
 		}
 	}
-	if (w.open)
+	if (w.open && !w.stop)
 		report_open(&w);
 	if (ev != stack)
 		free(ev);
+	return w.stop ? -1 : 0;
 }

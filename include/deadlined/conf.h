@@ -110,7 +110,7 @@ struct conf {
 	struct schema_list routes;         /* struct conf_route */
 	struct conf_service service;
 	struct calendar *cal;        /* built from .calendar */
-	struct conf_kinds *kinds;    /* every known event kind, hashed */
+	struct strset *kinds;        /* every known event kind, hashed */
 };
 
 /* The receiver with this name, or NULL. */

@@ -14,16 +14,19 @@
 #include "deadlined/rules.h"
 #include "deadlined/source.h"
 
+/* Every hook may be NULL.  Each returns 0, or -1 to stop the evaluation:
+ * evaluate_run then returns -1 with the hook's message in err (or one
+ * saying the evaluation was stopped). */
 struct evaluate_hooks {
 	/* Every obligation of every rule on the case, open or closed. */
-	void (*obligation)(void *ctx, const struct source_case *c,
-			   const struct obligation *ob);
+	int (*obligation)(void *ctx, const struct source_case *c,
+			  const struct obligation *ob);
 	/* A data-quality problem; case_ref may be "(none)". */
-	void (*finding)(void *ctx, const char *case_ref, const char *problem);
+	int (*finding)(void *ctx, const char *case_ref, const char *problem);
 	/* Before the rules run on a case: its valid events up to now, sorted
 	 * by time. */
-	void (*case_events)(void *ctx, const struct source_case *c,
-			    const struct rules_event *events, size_t n);
+	int (*case_events)(void *ctx, const struct source_case *c,
+			   const struct rules_event *events, size_t n);
 	void *ctx;
 	/* Compare with the case system's own due dates where the database
 	 * has deadlined_expected_due: each that differs from the obligation's
@@ -31,8 +34,12 @@ struct evaluate_hooks {
 	bool compare_expected;
 	/* After the rules ran on a case: the first moment key (see
 	 * evaluate_moment_key) at which its result can change with time
-	 * alone, or INT64_MAX.  May be NULL. */
-	void (*case_done)(void *ctx, const struct source_case *c, int64_t recheck);
+	 * alone, or INT64_MAX. */
+	int (*case_done)(void *ctx, const struct source_case *c, int64_t recheck);
+	/* Every 1024 cases, and before the first: a long evaluation's chance
+	 * to show it is alive (systemd's watchdog).  evaluate does no I/O of
+	 * its own. */
+	int (*tick)(void *ctx);
 };
 
 struct evaluate_summary {

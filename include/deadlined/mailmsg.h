@@ -36,10 +36,6 @@ struct mailmsg_headers {
  * the locale. */
 void mailmsg_date(int64_t t, char buf[MAILMSG_DATE_BUF]);
 
-/* A copy of s with control characters replaced by spaces, runs of white
- * space folded to one and the ends trimmed; NULL when out of memory. */
-char *mailmsg_one_line(const char *s);
-
 /* True when addr is a bare ASCII address, local@domain, with nothing that
  * could end a header or add a recipient: no display name, angle brackets,
  * white space, control characters, commas or quotes. */

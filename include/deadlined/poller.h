@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #include "deadlined/conf.h"
-#include "deadlined/notify.h"
+#include "deadlined/poll.h"
 #include "deadlined/state.h"
 
 struct poller;
@@ -34,14 +34,15 @@ void poller_close(struct poller *p);
 void poller_want_full(struct poller *p);
 
 struct poller_result {
-	struct notify_poll_result poll;
+	struct poll_result poll;
 	bool full;              /* every case was evaluated */
 	int64_t change_seq;     /* deadlined_changes read up to here */
 };
 
-/* One poll of the case database at path db as of now (see notify_poll). */
-int poller_poll(struct poller *p, const struct conf *conf, struct state *st, struct notify *n,
-		const char *db, struct dl_moment now, int64_t now_unix,
-		struct poller_result *out, struct dl_error *err);
+/* One poll of the case database at path db as of now: poll_all or
+ * poll_cases (poll.h) with env, whichever the changes call for. */
+int poller_poll(struct poller *p, const struct poll_env *env, const char *db,
+		struct dl_moment now, int64_t now_unix, struct poller_result *out,
+		struct dl_error *err);
 
 #endif

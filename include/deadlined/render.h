@@ -69,11 +69,16 @@ struct rendered {
 int render_alert(const struct alert *a, struct rendered *out, struct dl_error *err);
 void render_free(struct rendered *r);
 
+/* A team manager's digest: one line a rule of the report r (report.h)
+ * with anything met, "Initial assessments: 18 of 21 on time (85.7%),
+ * target 85", prefixed "prefix: " unless prefix is NULL, appended to the
+ * malloc'd array *lines of *n malloc'd strings (free with
+ * render_lines_free).  -1 when memory runs out. */
+struct report;
+int render_month_lines(const struct report *r, const char *prefix, char ***lines, size_t *n);
+void render_lines_free(char **lines, size_t n);
+
 /* "overdue", "due-soon", ... as in the JSON "type" field. */
 const char *render_kind_name(enum alert_kind kind);
-
-/* Copy s into a new string with control characters replaced by spaces and
- * runs of white space folded: safe for one header line. */
-char *render_one_line(const char *s);
 
 #endif

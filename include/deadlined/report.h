@@ -132,13 +132,13 @@ int report_compute(struct report *r, struct dl_error *err);
 int report_write(const struct report *r, enum report_format format, FILE *out);
 void report_free(struct report *r);
 
-/* One line a rule for a team's manager's digest, this month so far (the
- * first of today's month to today): "Initial assessments: 18 of 21 on
- * time (85.7%), target 85".  Rules with nothing closed this month are left
- * out.  *lines is a malloc'd array of malloc'd strings; free with
- * report_lines_free. */
-int report_digest_lines(const struct conf *conf, struct state *st, const char *team_ref,
-			dl_day today, char ***lines, size_t *n, struct dl_error *err);
-void report_lines_free(char **lines, size_t n);
+/* The figures a team manager's digest shows: team_ref's report from the
+ * state database for this month so far (the first of today's month to
+ * today), computed.  Free it with report_free (done here on failure). */
+int report_month_to_date(struct report *r, const struct conf *conf, struct state *st,
+			 const char *team_ref, dl_day today, struct dl_error *err);
+
+/* Is the rule's target one where lower is better (a cap on lateness)? */
+bool report_lower_is_better(const struct rule_target *t);
 
 #endif

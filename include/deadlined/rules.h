@@ -135,16 +135,18 @@ struct rules_case {
 	size_t nevents;
 };
 
-typedef void (*rules_obligation_fn)(void *ctx, const struct obligation *ob);
-typedef void (*rules_finding_fn)(void *ctx, const char *case_ref, const char *problem);
+/* Callbacks return 0, or -1 to stop the walk. */
+typedef int (*rules_obligation_fn)(void *ctx, const struct obligation *ob);
+typedef int (*rules_finding_fn)(void *ctx, const char *case_ref, const char *problem);
 
 /* Walk the case's events for one rule and report every obligation, open or
  * closed, as of now.  Events after now are ignored: "as of" means nothing
  * later has happened yet.  Problems (a met event with no start, an age step
- * without a date of birth, a date outside the calendar) go to finding. */
-void rules_evaluate(const struct rule *rule, const struct calendar *cal,
-		    const struct rules_case *c, struct dl_moment now,
-		    rules_obligation_fn emit, rules_finding_fn finding, void *ctx);
+ * without a date of birth, a date outside the calendar) go to finding.  Returns 0; -1 when a callback stopped the walk, or memory
+ * ran out. */
+int rules_evaluate(const struct rule *rule, const struct calendar *cal,
+		   const struct rules_case *c, struct dl_moment now,
+		   rules_obligation_fn emit, rules_finding_fn finding, void *ctx);
 
 /* Is kind one of the rule's start, met or cancel kinds? */
 bool rules_uses_kind(const struct rule *rule, const char *kind);

@@ -24,7 +24,9 @@
 #include "deadlined/conf.h"
 #include "deadlined/evaluate.h"
 #include "deadlined/log.h"
-#include "deadlined/notify.h"
+#include "deadlined/outbox.h"
+#include "deadlined/poll.h"
+#include "deadlined/route.h"
 #include "deadlined/poller.h"
 #include "deadlined/source.h"
 #include "deadlined/state.h"
@@ -162,7 +164,8 @@ static double run_daemon(char *const argv[], long *maxrss_kib)
 struct bench {
 	const struct conf *conf;
 	struct state *st;
-	struct notify *n;
+	struct route *route;
+	struct outbox *outbox;
 	struct poller *poller;
 	const char *db;
 	int64_t now_unix;
@@ -173,12 +176,13 @@ static double poll_at(struct bench *b, const char *when, struct poller_result *r
 	struct dl_moment now;
 	struct dl_error err;
 	double t0;
+	struct poll_env env = { b->conf, b->st, b->route, b->outbox, NULL, NULL };
 
 	if (evaluate_parse_as_of(when, &now, &err) < 0)
 		die(when, err.msg);
 	b->now_unix += 1;      /* never a timed reconciliation */
 	t0 = seconds();
-	if (poller_poll(b->poller, b->conf, b->st, b->n, b->db, now, b->now_unix, res, &err) < 0)
+	if (poller_poll(b->poller, &env, b->db, now, b->now_unix, res, &err) < 0)
 		die("poll", err.msg);
 	return seconds() - t0;
 }
@@ -389,8 +393,8 @@ int main(int argc, char **argv)
 	b.conf = conf;
 	b.db = copy;
 	b.now_unix = 1795435200;
-	if (state_open(state, &b.st, &err) < 0 || notify_open(conf, b.st, &b.n, &err) < 0 ||
-	    poller_open(&b.poller, &err) < 0)
+	if (state_open(state, &b.st, &err) < 0 || route_open(conf, &b.route, &err) < 0 ||
+	    outbox_open(conf, b.st, &b.outbox, &err) < 0 || poller_open(&b.poller, &err) < 0)
 		die(state, err.msg);
 	/* The service's first poll: full, against the stored state, with
 	 * acknowledgements coming in. */
@@ -463,7 +467,8 @@ int main(int argc, char **argv)
 		row("daily rollover poll", buf, "", note);
 	}
 	poller_close(b.poller);
-	notify_close(b.n);
+	outbox_close(b.outbox);
+	route_close(b.route);
 	state_close(b.st);
 	conf_free(conf);
 	return 0;

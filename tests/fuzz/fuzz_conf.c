@@ -105,19 +105,21 @@ struct seen {
 	int seq;
 };
 
-static void obligation(void *ctx, const struct obligation *ob)
+static int obligation(void *ctx, const struct obligation *ob)
 {
 	struct seen *s = ctx;
 
 	fuzz_check_obligation(s->rule, s->c, s->now, ob);
 	FUZZ_CHECK(ob->seq > s->seq);
 	s->seq = ob->seq;
+	return 0;
 }
 
-static void finding(void *ctx, const char *case_ref, const char *problem)
+static int finding(void *ctx, const char *case_ref, const char *problem)
 {
 	(void)ctx;
 	FUZZ_CHECK(case_ref && problem && *problem);
+	return 0;
 }
 
 static struct dl_moment moment(const char *text)

@@ -313,8 +313,8 @@ struct tally {
 	size_t obligations, findings, ignored, orphans;
 };
 
-static void on_case_events(void *ctx, const struct source_case *c,
-			   const struct rules_event *events, size_t n)
+static int on_case_events(void *ctx, const struct source_case *c,
+			  const struct rules_event *events, size_t n)
 {
 	struct tally *t = ctx;
 
@@ -330,9 +330,10 @@ static void on_case_events(void *ctx, const struct source_case *c,
 			c->nevents, n);
 	t->rc = (struct rules_case){ c->case_ref, DATE_NONE, events, n };
 	t->rule = NULL;
+	return 0;
 }
 
-static void on_obligation(void *ctx, const struct source_case *c, const struct obligation *ob)
+static int on_obligation(void *ctx, const struct source_case *c, const struct obligation *ob)
 {
 	struct tally *t = ctx;
 	const struct rule *rules = conf->rules.v;
@@ -349,10 +350,11 @@ static void on_obligation(void *ctx, const struct source_case *c, const struct o
 		fprintf(stderr, "  %s: %s #%d %s\n", c->case_ref, ob->rule->id, ob->seq,
 			rules_state_name(ob->state));
 	t->obligations++;
+	return 0;
 }
 
 /* Counts the rows the walk reported instead of delivering. */
-static void on_finding(void *ctx, const char *case_ref, const char *problem)
+static int on_finding(void *ctx, const char *case_ref, const char *problem)
 {
 	struct tally *t = ctx;
 	size_t n;
@@ -366,6 +368,7 @@ static void on_finding(void *ctx, const char *case_ref, const char *problem)
 	else if (strstr(problem, " for a case that is not in deadlined_cases") &&
 		 sscanf(problem, "%zu event", &n) == 1)
 		t->orphans += n;
+	return 0;
 }
 
 static void check_summary(const struct evaluate_summary *sum, const struct tally *t,

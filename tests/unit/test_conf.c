@@ -845,12 +845,13 @@ static struct conf *load_good(const char *name, const char *text)
 	return conf;
 }
 
-static void collect(void *ctx, const struct obligation *ob)
+static int collect(void *ctx, const struct obligation *ob)
 {
 	struct { struct obligation ob; int n; } *sink = ctx;
 
 	if (sink->n++ == 0)
 		sink->ob = *ob;
+	return 0;
 }
 
 static bool strings_are(const struct schema_strings *s, const char *a, const char *b)

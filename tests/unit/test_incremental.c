@@ -22,7 +22,9 @@
 
 #include "deadlined/conf.h"
 #include "deadlined/log.h"
-#include "deadlined/notify.h"
+#include "deadlined/outbox.h"
+#include "deadlined/poll.h"
+#include "deadlined/route.h"
 #include "deadlined/poller.h"
 #include "deadlined/source.h"
 #include "deadlined/state.h"
@@ -54,7 +56,9 @@ struct world {
 	struct dl_moment now;
 	int64_t now_unix;
 	struct state *st_inc, *st_full;
-	struct notify *n_inc, *n_full;
+	struct route *route;
+	struct outbox *ob_inc, *ob_full;
+	struct poll_env env_inc, env_full;
 	struct poller *poller;
 	bool updated_column;         /* no change log: deadlined_cases.updated */
 };
@@ -261,14 +265,13 @@ static char *dump(const char *path)
 static void full_poll(struct world *w)
 {
 	struct evaluate_summary sum;
-	struct notify_poll_result res;
+	struct poll_result res;
 	struct source *src;
 	struct dl_error err;
 
 	if (source_open(w->cases, 1000, &src, &err) < 0)
 		fail_msg("source_open: %s", err.msg);
-	if (notify_poll(w->n_full, src, w->now, w->now_unix, false, NULL, NULL, &res, &sum,
-			&err) < 0)
+	if (poll_all(&w->env_full, src, w->now, w->now_unix, NULL, &res, &sum, &err) < 0)
 		fail_msg("full poll: %s", err.msg);
 	evaluate_summary_free(&sum);
 	source_close(src);
@@ -326,17 +329,21 @@ static void world_open(struct world *w, bool updated_column)
 	for (int i = 0; i < 20; i++)
 		new_case(w);
 	if (state_open(w->inc, &w->st_inc, &err) < 0 || state_open(w->full, &w->st_full, &err) < 0 ||
-	    notify_open(conf, w->st_inc, &w->n_inc, &err) < 0 ||
-	    notify_open(conf, w->st_full, &w->n_full, &err) < 0 ||
+	    route_open(conf, &w->route, &err) < 0 ||
+	    outbox_open(conf, w->st_inc, &w->ob_inc, &err) < 0 ||
+	    outbox_open(conf, w->st_full, &w->ob_full, &err) < 0 ||
 	    poller_open(&w->poller, &err) < 0)
 		fail_msg("open: %s", err.msg);
+	w->env_inc = (struct poll_env){ conf, w->st_inc, w->route, w->ob_inc, NULL, NULL };
+	w->env_full = (struct poll_env){ conf, w->st_full, w->route, w->ob_full, NULL, NULL };
 }
 
 static void world_close(struct world *w)
 {
 	poller_close(w->poller);
-	notify_close(w->n_inc);
-	notify_close(w->n_full);
+	outbox_close(w->ob_inc);
+	outbox_close(w->ob_full);
+	route_close(w->route);
 	state_close(w->st_inc);
 	state_close(w->st_full);
 	sqlite3_close(w->w);
@@ -363,8 +370,7 @@ static void poll_both(struct world *w, int step, struct poller_result *res)
 	struct dl_error err;
 
 	w->now_unix += 60;
-	if (poller_poll(w->poller, conf, w->st_inc, w->n_inc, w->cases, w->now, w->now_unix, res,
-			&err) < 0)
+	if (poller_poll(w->poller, &w->env_inc, w->cases, w->now, w->now_unix, res, &err) < 0)
 		fail_msg("step %d: incremental poll: %s", step, err.msg);
 	full_poll(w);
 	compare(w, step);

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "deadlined/mailmsg.h"
+#include "deadlined/text.h"
 
 #define EM_DASH "\xe2\x80\x94"
 
@@ -172,12 +173,12 @@ static void test_subject_no_injection(void **state)
 
 static void test_one_line(void **state)
 {
-	char *s = mailmsg_one_line("  two\r\n\r\n  lines \t ");
+	char *s = text_one_line("  two\r\n\r\n  lines \t ");
 
 	(void)state;
 	assert_string_equal(s, "two lines");
 	free(s);
-	s = mailmsg_one_line(NULL);
+	s = text_one_line(NULL);
 	assert_string_equal(s, "");
 	free(s);
 }

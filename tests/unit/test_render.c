@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "deadlined/render.h"
+#include "deadlined/text.h"
 
 #define TEAM "Duty and Assessment Team"
 #define MSG_ID "20261120.digest.t-dat@deadlined"
@@ -70,11 +71,11 @@ static void assert_subject(enum alert_kind kind, const char *audience,
 
 static void assert_one_line(const char *in, const char *want)
 {
-	char *got = render_one_line(in);
+	char *got = text_one_line(in);
 
 	assert_non_null(got);
 	if (strcmp(got, want) != 0)
-		fail_msg("render_one_line: got \"%s\", want \"%s\"", got, want);
+		fail_msg("text_one_line: got \"%s\", want \"%s\"", got, want);
 	free(got);
 }
 
@@ -421,7 +422,7 @@ static void test_subject_length(void **state)
 	assert_true(n > 120);
 	assert_string_equal(r.subject + n - strlen("…"), "…");
 	/* Cut at a character boundary: cleaning finds nothing to repair. */
-	again = render_one_line(r.subject);
+	again = text_one_line(r.subject);
 	assert_string_equal(again, r.subject);
 	free(again);
 	render_free(&r);

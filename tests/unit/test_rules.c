@@ -93,7 +93,7 @@ static struct dl_moment as_of(const char *s)
 	return m;
 }
 
-static void emit(void *ctx, const struct obligation *ob)
+static int emit(void *ctx, const struct obligation *ob)
 {
 	struct got *g = ctx;
 
@@ -101,9 +101,10 @@ static void emit(void *ctx, const struct obligation *ob)
 	if (g->n < sizeof g->ob / sizeof g->ob[0])
 		g->ob[g->n] = *ob;
 	g->n++;
+	return 0;
 }
 
-static void finding(void *ctx, const char *case_ref, const char *problem)
+static int finding(void *ctx, const char *case_ref, const char *problem)
 {
 	struct got *g = ctx;
 
@@ -111,6 +112,7 @@ static void finding(void *ctx, const char *case_ref, const char *problem)
 	if (g->nfind < MAXFIND)
 		snprintf(g->finding[g->nfind], sizeof g->finding[0], "%s", problem);
 	g->nfind++;
+	return 0;
 }
 
 static void dump(const char *rule, const struct tcase *t, const struct got *g)

@@ -1,0 +1,371 @@
+/* poll.c — one poll, in one transaction (see poll.h).  Read top-down:
+ * poll_run, then the evaluation's hooks, then transitions. */
+#include "deadlined/poll.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "deadlined/digest.h"
+#include "deadlined/log.h"
+#include "deadlined/poll_merge.h"
+
+struct poll {
+	const struct poll_env *env;
+	struct source_directory dir;
+	int64_t id, now_unix;
+	struct dl_moment now;
+	char today[DATE_BUF];
+	struct poll_result *res;
+	struct dl_error *err;
+	int failed;
+	struct digest *batch;      /* this poll's immediate messages, grouped */
+	bool dry;                  /* a dry run: everything rolled back */
+	bool full;                 /* every case, not only some */
+	struct poll_merge *merge;  /* the comparison with the store */
+	bool told;                 /* transitions() told or marked something */
+	bool seeded;               /* seed is the current case's fingerprint seed */
+	uint64_t seed;
+};
+
+static int on_obligation(void *ctx, const struct source_case *c, const struct obligation *ob);
+static int on_case_done(void *ctx, const struct source_case *c, int64_t recheck);
+static int on_tick(void *ctx);
+static int on_finding(void *ctx, const char *case_ref, const char *problem);
+
+/* Before: the rechecks of the cases in refs go, until the evaluation sets
+ * them again.  After: the open obligations of those it gave nothing for
+ * (they vanished) are gone. */
+static int forget_cases(struct poll *p, const char *const *refs, size_t nrefs, bool closing)
+{
+	for (size_t i = 0; i < nrefs; i++)
+		if ((closing ? poll_merge_forget(p->merge, refs[i], p->err)
+			     : state_set_recheck(p->env->st, refs[i], STATE_NO_RECHECK, p->err)) < 0)
+			return -1;
+	return 0;
+}
+
+/* The evaluation of a full poll, staged (state.h): the store is read, not
+ * locked, however long it takes; then applied in short transactions, the
+ * last of which (left open) takes the alerts and their messages. */
+static int evaluate_full(struct poll *p, struct source *src, const struct evaluate_hooks *hooks,
+			 struct evaluate_summary *sum)
+{
+	struct state *st = p->env->st;
+	int rc;
+
+	/* A dry run keeps it all in the one transaction it rolls back. */
+	if (state_stage_begin(st, !p->dry, p->err) < 0)
+		return -1;
+	rc = poll_merge_open(st, true, &p->merge, p->err);
+	if (rc == 0)
+		rc = evaluate_run(p->env->conf, src, NULL, p->now, hooks, sum, p->err);
+	p->res->cases = (long)sum->cases;
+	if (rc == 0 && p->failed)
+		rc = -1;
+	if (rc == 0)
+		rc = poll_merge_finish(p->merge, p->err);
+	poll_merge_close(p->merge);
+	p->merge = NULL;
+	if (rc < 0) {
+		state_stage_abort(st);
+		return -1;
+	}
+	return state_stage_apply(st, &(struct state_tick){ on_tick, p }, p->err);
+}
+
+/* An incremental poll: a few cases, one short transaction (left open). */
+static int evaluate_some(struct poll *p, struct source *src, const char *const *refs,
+			 size_t nrefs, const struct evaluate_hooks *hooks,
+			 struct evaluate_summary *sum)
+{
+	struct state *st = p->env->st;
+	int rc;
+
+	if (state_begin(st, p->err) < 0)
+		return -1;
+	rc = state_poll_begin(st, p->now_unix, &p->id, p->err);
+	if (rc == 0)
+		rc = forget_cases(p, refs, nrefs, false);
+	if (rc == 0)
+		rc = poll_merge_open(st, false, &p->merge, p->err);
+	if (rc == 0)
+		rc = evaluate_cases(p->env->conf, src, refs, nrefs, p->now, hooks, sum, p->err);
+	p->res->cases = (long)sum->cases;
+	if (rc == 0 && p->failed)
+		rc = -1;
+	if (rc == 0)
+		rc = poll_merge_finish(p->merge, p->err);
+	if (rc == 0)
+		rc = forget_cases(p, refs, nrefs, true);
+	poll_merge_close(p->merge);
+	p->merge = NULL;
+	if (rc < 0)
+		state_rollback(st);
+	return rc;
+}
+
+static int poll_run(const struct poll_env *env, struct source *src, const char *const *refs,
+		    size_t nrefs, struct dl_moment now, int64_t now_unix,
+		    const struct outbox_dry *dry, struct poll_result *res,
+		    struct evaluate_summary *sum, struct dl_error *err)
+{
+	struct poll p = { .env = env, .now = now, .now_unix = now_unix, .res = res, .err = err,
+			  .dry = dry != NULL, .full = refs == NULL };
+	struct evaluate_hooks hooks = { .obligation = on_obligation, .finding = on_finding,
+					.ctx = &p, .case_done = on_case_done, .tick = on_tick };
+	struct digest_env denv = { env->conf, env->st, env->route, env->outbox, dry, now,
+				   now_unix };
+	struct state_poll rec;
+	int rc;
+
+	memset(res, 0, sizeof *res);
+	memset(sum, 0, sizeof *sum);
+	date_format(now.day, p.today);
+	if (!(p.batch = digest_new(&denv))) {
+		error_set(err, "out of memory");
+		return -1;
+	}
+	if (source_load_directory(src, &p.dir, err) < 0) {
+		digest_free(p.batch);
+		return -1;
+	}
+	/* Either leaves the poll's write transaction open. */
+	rc = refs ? evaluate_some(&p, src, refs, nrefs, &hooks, sum)
+		  : evaluate_full(&p, src, &hooks, sum);
+	if (rc == 0 && !refs)
+		rc = state_poll_begin(env->st, now_unix, &p.id, err);
+	if (rc == 0)
+		rc = digest_send(p.batch, &res->enqueued, err);
+	if (rc == 0)
+		rc = digest_daily(&denv, &res->enqueued, err);
+	rec = (struct state_poll){ p.id, now_unix, (int64_t)time(NULL), res->cases, res->open,
+				   res->due_soon, res->overdue, res->findings, res->enqueued };
+	if (rc == 0)
+		rc = state_poll_end(env->st, &rec, err);
+	if (rc == 0 && !dry)
+		rc = state_commit(env->st, err);
+	else
+		state_rollback(env->st);   /* harmless when none is open */
+	digest_free(p.batch);
+	source_free_directory(&p.dir);
+	return rc;
+}
+
+int poll_all(const struct poll_env *env, struct source *src, struct dl_moment now,
+	     int64_t now_unix, const struct outbox_dry *dry, struct poll_result *res,
+	     struct evaluate_summary *sum, struct dl_error *err)
+{
+	return poll_run(env, src, NULL, 0, now, now_unix, dry, res, sum, err);
+}
+
+int poll_cases(const struct poll_env *env, struct source *src, const char *const *refs,
+	       size_t nrefs, struct dl_moment now, int64_t now_unix, struct poll_result *res,
+	       struct evaluate_summary *sum, struct dl_error *err)
+{
+	static const char *const none[1];
+
+	return poll_run(env, src, refs ? refs : none, nrefs, now, now_unix, NULL, res, sum, err);
+}
+
+/* ---- transitions -------------------------------------------------------- */
+
+/* Tell each target once about `what`: by message now, or (digest roles)
+ * in the next daily digest, which lists what is open. */
+static int tell(struct poll *p, const struct state_obligation *so, const char *what,
+		enum alert_kind kind, int from, int to)
+{
+	bool by_level = kind == ALERT_DUE_SOON || kind == ALERT_OVERDUE || kind == ALERT_ESCALATION;
+	struct route_target t[ROUTE_MAX_TARGETS];
+	size_t n = route_targets(p->env->route, so, from, to, kind, t);
+
+	p->told = true;
+	for (size_t i = 0; i < n; i++) {
+		enum alert_kind k = by_level ? route_kind_of_level(t[i].level) : kind;
+		bool fresh;
+
+		if (state_note_sent(p->env->st, so->case_ref, so->rule, so->seq, what, t[i].key,
+				    &fresh, p->err) < 0)
+			return -1;
+		if (!fresh || route_by_digest(p->env->route, &t[i], k))
+			continue;
+		if (digest_add(p->batch, &t[i], so, k, false) < 0) {
+			error_set(p->err, "out of memory");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int reminder_due(struct poll *p, const struct state_obligation *so,
+			const struct state_prev *prev, bool *due)
+{
+	const struct schema_duration *every = &p->env->conf->notify.reminder_interval;
+	struct dl_moment last, next;
+	struct dl_error derr;
+	bool acked;
+
+	*due = false;
+	if (every->d.n == 0 || !prev->last_alert[0] ||
+	    date_parse(prev->last_alert, &last.day, &derr) < 0)
+		return 0;
+	last.sec = DATE_NO_TIME;
+	if (duration_add(p->env->conf->cal, last, &every->d, false, &next, &derr) < 0 ||
+	    p->now.day < next.day)
+		return 0;
+	if (state_ack_active(p->env->st, so->case_ref, so->rule, so->seq, so->level, p->today,
+			     &acked, p->err) < 0)
+		return -1;
+	*due = !acked;
+	return 0;
+}
+
+/* What changed since the last poll, and who is to hear of it: a higher
+ * level than was told, a reminder while overdue, or a closing after an
+ * alert. */
+static int transitions(struct poll *p, const struct state_obligation *so,
+		       const struct state_prev *prev)
+{
+	const struct conf_notify *cn = &p->env->conf->notify;
+	struct state *st = p->env->st;
+	char what[48];
+	bool due;
+
+	if (so->level >= 1 && so->level > prev->alerted_level) {
+		snprintf(what, sizeof what, "level:%d", so->level);
+		if (tell(p, so, what, route_kind_of_level(so->level), prev->alerted_level + 1,
+			 so->level) < 0)
+			return -1;
+		return state_set_alerted(st, so->case_ref, so->rule, so->seq, so->level, p->today,
+					 p->err);
+	}
+	if (so->level >= 2) {
+		if (reminder_due(p, so, prev, &due) < 0)
+			return -1;
+		if (!due)
+			return 0;
+		snprintf(what, sizeof what, "reminder:%s", p->today);
+		if (tell(p, so, what, ALERT_REMINDER, 2, 2) < 0)
+			return -1;
+		return state_set_alerted(st, so->case_ref, so->rule, so->seq, so->level, p->today,
+					 p->err);
+	}
+	/* Closed now, open and alerted before. */
+	if (so->level < 0 && prev->found && prev->level >= 0 && prev->alerted_level >= 1) {
+		if (cn->met_late == 1 && strcmp(so->state, "late") == 0 &&
+		    tell(p, so, "met-late", ALERT_MET_LATE, 2, 2) < 0)
+			return -1;
+		if (cn->resolved == 1 && tell(p, so, "resolved", ALERT_RESOLVED, 1,
+					      prev->alerted_level) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- the evaluation's hooks --------------------------------------------- */
+
+static void count(struct poll_result *res, const struct obligation *ob)
+{
+	res->open += ob->state == OB_OPEN;
+	res->due_soon += ob->state == OB_DUE_SOON;
+	res->overdue += ob->state == OB_OVERDUE;
+	res->escalated += ob->state == OB_OVERDUE && ob->stage > 0;
+}
+
+/* The dates as text, only for what is written or told: formatting three
+ * dates for each of millions of unchanged obligations cost a full poll a
+ * tenth of its time. */
+struct dates {
+	char anchor[DATE_MOMENT_BUF], due[DATE_MOMENT_BUF], closed[DATE_MOMENT_BUF];
+};
+
+static void format_dates(struct state_obligation *so, const struct obligation *ob,
+			 struct dates *d)
+{
+	so->anchor = date_format_moment(ob->anchor, d->anchor);
+	so->due = date_format_moment(ob->due, d->due);
+	so->closed = ob->close_kind ? date_format_moment(ob->closed, d->closed) : NULL;
+}
+
+/* Compare with the stored row the merge found and write what differs: in
+ * a full poll to the stage, where the obligations that tell someone go
+ * with the messages. */
+static int merged_obligation(struct poll *p, struct state_obligation *so,
+			     const struct obligation *ob)
+{
+	const struct state_stored *old;
+	struct state_prev prev = { 0 };
+	struct dates d;
+	bool changed;
+
+	if (poll_merge_find(p->merge, so->case_ref, so->rule, so->seq, &old, p->err) < 0)
+		return -1;
+	if (old)
+		prev = old->prev;
+	changed = !old || old->fp != so->fp;
+	if (changed || so->level >= 1 || (so->level < 0 && prev.found && prev.level >= 0))
+		format_dates(so, ob, &d);
+	/* Outside a stage the row is written at once, before its alert marks. */
+	if (changed && !p->full && state_stage_obligation(p->env->st, so, false, p->err) < 0)
+		return -1;
+	p->told = false;
+	if (transitions(p, so, &prev) < 0)
+		return -1;
+	return changed && p->full ? state_stage_obligation(p->env->st, so, p->told, p->err) : 0;
+}
+
+/* Compare one obligation with what was stored, store what changed, tell
+ * of the transition. */
+static int on_obligation(void *ctx, const struct source_case *c, const struct obligation *ob)
+{
+	struct poll *p = ctx;
+	const struct source_team *team = c->team_ref ? source_find_team(&p->dir, c->team_ref) : NULL;
+	const struct source_worker *w = c->worker_ref ?
+		source_find_worker(&p->dir, c->worker_ref) : NULL;
+	struct state_obligation so = {
+		c->case_ref, ob->rule->id, ob->seq, c->child_ref, c->team_ref,
+		team ? team->name : NULL, c->worker_ref, w ? w->name : NULL, w ? w->email : NULL,
+		team ? team->manager_email : NULL, team ? team->service_manager_email : NULL,
+		NULL, NULL, NULL, rules_state_name(ob->state), ob->stage, ob->days_overdue,
+		route_level(ob), 0,
+	};
+
+	if (p->failed)
+		return -1;
+	count(p->res, ob);
+	if (!p->seeded)
+		p->seed = poll_merge_case_seed(&so);
+	p->seeded = true;
+	so.fp = poll_merge_fingerprint(p->seed, &so, ob);
+	p->failed = merged_obligation(p, &so, ob) < 0;
+	return p->failed ? -1 : 0;
+}
+
+static int on_case_done(void *ctx, const struct source_case *c, int64_t recheck)
+{
+	struct poll *p = ctx;
+
+	p->seeded = false;
+	/* A full poll starts from an empty table, an incremental one has
+	 * cleared the case's entry. */
+	if (!p->failed && recheck != STATE_NO_RECHECK &&
+	    state_set_recheck(p->env->st, c->case_ref, recheck, p->err) < 0)
+		p->failed = 1;
+	return p->failed ? -1 : 0;
+}
+
+static int on_finding(void *ctx, const char *case_ref, const char *problem)
+{
+	struct poll *p = ctx;
+
+	p->res->findings++;
+	log_msg(LOG_DEBUG, "data quality: case %s: %s", case_ref, problem);
+	return 0;
+}
+
+static int on_tick(void *ctx)
+{
+	struct poll *p = ctx;
+
+	return p->env->tick ? p->env->tick(p->env->tick_ctx) : 0;
+}
