@@ -1,4 +1,4 @@
-/* poll.c — one poll, in one transaction (see poll.h).  Read top-down:
+/* poll.c — one poll (see poll.h).  Read top-down:
  * poll_run, then the evaluation's hooks, then transitions. */
 #include "deadlined/poll.h"
 
