@@ -2,6 +2,7 @@
 #include "deadlined/conf.h"
 
 #include "deadlined/log.h"
+#include "deadlined/schema.h"
 #include "deadlined/strset.h"
 
 #include <errno.h>
@@ -131,8 +132,10 @@ static void read_column(struct schema_ctx *ctx, const config_setting_t *s, const
 	*out = arena_strdup(ctx->arena, v);
 }
 
-#define type_of_table conf_source
+#define type_of_table source_conf
 static const struct schema_field source_fields[] = {
+	{ "driver", F(STRING, driver), .def = "sqlite",
+	  .help = "the backend that reads the case database: sqlite" },
 	{ "updated_column", F(CUSTOM, updated_column), .custom = read_column,
 	  .help = "a column of deadlined_cases that grows when a case or its events change" },
 	{ "database", F(STRING, database), .def = "/var/lib/deadlined/cases.db",
@@ -143,8 +146,10 @@ static const struct schema_field source_fields[] = {
 };
 #undef type_of_table
 
-#define type_of_table conf_state
+#define type_of_table state_conf
 static const struct schema_field state_fields[] = {
+	{ "driver", F(STRING, driver), .def = "sqlite",
+	  .help = "the backend that keeps the daemon's own store: sqlite" },
 	{ "database", F(STRING, database), .def = "/var/lib/deadlined/state.db",
 	  .help = "the daemon's own SQLite database" },
 	{ 0 }
@@ -227,6 +232,7 @@ static const struct schema_field version_fields[] = {
 	{ "effective_from", F(DATE, effective_from), .help = "first start date it applies to" },
 	{ "effective_until", F(DATE, effective_until), .help = "last start date it applies to" },
 	{ "due", F(CUSTOM, due), .required = true, .custom = read_steps,
+	  .members = step_fields,
 	  .help = "a list of steps, e.g. ( \"20 working days\", \"3 months\" )" },
 	{ "count_start_day", F(BOOL, count_start_day), .help = "count the start day as day 1" },
 	{ 0 }
@@ -302,6 +308,7 @@ static const struct schema_field rule_fields[] = {
 	{ "met", F(STRINGS, met), .max = 16, .help = "event kinds that meet it" },
 	{ "cancel", F(STRINGS, cancel), .max = 16, .help = "event kinds that cancel it" },
 	{ "due", F(CUSTOM, due), .required = true, .custom = read_steps,
+	  .members = step_fields,
 	  .help = "a list of steps, e.g. ( \"20 working days\", \"3 months\" )" },
 	{ "repeat", F(BOOL, repeat), .def = "false",
 	  .help = "after a met event open the next obligation; the last step repeats" },
@@ -1085,6 +1092,20 @@ static int read_file(config_t *cfg, const char *path, struct dl_errors *errors)
 	return 0;
 }
 
+/* Backends are named by their modules, which know which exist. */
+static void check_drivers(struct schema_ctx *ctx, const config_setting_t *root,
+			  const struct conf *conf)
+{
+	if (!source_driver_known(conf->source.driver))
+		schema_error(ctx, member(member(root, "source"), "driver"), "source.driver",
+			     "unknown backend '%s'; expected %s", conf->source.driver,
+			     source_driver_names());
+	if (!state_driver_known(conf->state.driver))
+		schema_error(ctx, member(member(root, "state"), "driver"), "state.driver",
+			     "unknown backend '%s'; expected %s", conf->state.driver,
+			     state_driver_names());
+}
+
 int conf_load(const char *path, struct conf **out, struct dl_errors *errors)
 {
 	struct conf *conf = NULL;
@@ -1111,6 +1132,7 @@ int conf_load(const char *path, struct conf **out, struct dl_errors *errors)
 	if (errors->n == before) {
 		check_timezone(&ctx, root, conf->timezone);
 		check_division(&ctx, root, conf->calendar.division);
+		check_drivers(&ctx, root, conf);
 		resolving = conf;
 		resolve_rules(&ctx, root, conf);
 		resolve_delivery(&ctx, root, conf);
@@ -1188,4 +1210,9 @@ size_t conf_warnings(const struct conf *conf, struct dl_errors *out)
 				   "url_credential or url_file rather than url in %s", rc[i].name,
 				   rc[i].format, conf->path ? conf->path : "the configuration");
 	return out->n - before;
+}
+
+const struct schema_field *conf_schema(void)
+{
+	return top_fields;
 }

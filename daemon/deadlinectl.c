@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pwd.h>
+#include <stddef.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,10 +45,58 @@ struct options {
 	const char *config;
 	const char *db;            /* overrides source.database */
 	const char *as_of, *state, *rule, *team, *format;
-	const char *until, *reason, *to;
-	const char *from, *out, *source;   /* report */
+	const char *until, *reason, *recipient;
+	const char *from, *to, *out, *source;   /* report */
 	int count_start_day, all;
 	int allow_bad_rows;
+};
+
+/* The command options, each with one meaning wherever it is accepted;
+ * a command's grammar (struct command) says which it takes.  -c, -h and
+ * -V belong to deadlinectl itself and go with any command. */
+enum option_id {
+	O_DB, O_AS_OF, O_STATE, O_RULE, O_TEAM, O_FORMAT, O_UNTIL, O_REASON, O_RECIPIENT,
+	O_ALL, O_FROM, O_TO, O_OUT, O_SOURCE, O_COUNT_START_DAY, O_ALLOW_BAD_ROWS, NOPTIONS
+};
+
+#define OPT(id) (1u << (id))
+
+static const struct option_def {
+	const char *name;
+	const char *arg;           /* the value's name; NULL: a flag (int) */
+	size_t offset;             /* where it goes in struct options */
+	const char *help;
+} option_defs[NOPTIONS] = {
+	[O_DB] = { "db", "FILE", offsetof(struct options, db),
+		   "case database (instead of source.database)" },
+	[O_AS_OF] = { "as-of", "DATE", offsetof(struct options, as_of),
+		      "evaluate as if today were DATE (end of that day)" },
+	[O_STATE] = { "state", "S", offsetof(struct options, state),
+		      "list: open, due-soon, overdue, met, late, cancelled or all;\n"
+		      "                           outbox: pending, sent or dead" },
+	[O_RULE] = { "rule", "ID", offsetof(struct options, rule), "only this rule" },
+	[O_TEAM] = { "team", "REF", offsetof(struct options, team), "only this team" },
+	[O_FORMAT] = { "format", "F", offsetof(struct options, format),
+		       "table (default), csv or json; report: text, csv or html" },
+	[O_UNTIL] = { "until", "DATE", offsetof(struct options, until),
+		      "ack: silence reminders until DATE" },
+	[O_REASON] = { "reason", "TEXT", offsetof(struct options, reason),
+		       "ack: why (recorded with who acknowledged)" },
+	[O_RECIPIENT] = { "recipient", "ADDRESS", offsetof(struct options, recipient),
+			  "test-notify: the address to mail" },
+	[O_ALL] = { "all", NULL, offsetof(struct options, all), "retry: every dead letter" },
+	[O_FROM] = { "from", "DATE", offsetof(struct options, from),
+		     "report: the first day of the period" },
+	[O_TO] = { "to", "DATE", offsetof(struct options, to),
+		   "report: the last day of the period" },
+	[O_OUT] = { "out", "FILE", offsetof(struct options, out),
+		    "report: write to FILE (atomically) instead of stdout" },
+	[O_SOURCE] = { "source", "S", offsetof(struct options, source),
+		       "report: state or cases (default: state from its first poll)" },
+	[O_COUNT_START_DAY] = { "count-start-day", NULL, offsetof(struct options, count_start_day),
+				"due: count the start day as day 1" },
+	[O_ALLOW_BAD_ROWS] = { "allow-bad-rows", NULL, offsetof(struct options, allow_bad_rows),
+			       "import-ssd: import the good rows despite bad ones" },
 };
 
 struct command {
@@ -56,6 +105,7 @@ struct command {
 	const char *usage;
 	int (*run)(const struct options *opt, struct conf *conf, char **args);
 	int max_args;              /* 0: exactly nargs */
+	unsigned accepts;          /* OPT() of each option it takes */
 };
 
 static const char *progname = "deadlinectl";
@@ -214,6 +264,16 @@ static int parse_now(const struct options *opt, struct dl_moment *now)
 	return 0;
 }
 
+/* The case database as configured, or the one --db names. */
+static int open_source(const struct conf *conf, const char *db, struct source **src,
+		       struct dl_error *err)
+{
+	struct source_conf sc = conf->source;
+
+	sc.database = db;
+	return source_open(&sc, src, err);
+}
+
 /* Evaluate (one case or all) with the given hooks. */
 static int evaluate(const struct options *opt, struct conf *conf, const char *case_ref,
 		    const struct evaluate_hooks *hooks, struct evaluate_summary *sum)
@@ -233,7 +293,7 @@ static int evaluate(const struct options *opt, struct conf *conf, const char *ca
 			conf->path ? conf->path : "the built-in configuration");
 		return EXIT_CONFIG;
 	}
-	if (source_open(db, conf->source.busy_timeout_ms, &src, &err) < 0)
+	if (open_source(conf, db, &src, &err) < 0)
 		return runtime_error("source", &err);
 	rc = evaluate_run(conf, src, case_ref, now, hooks, sum, &err);
 	source_close(src);
@@ -432,17 +492,17 @@ static int open_state_as(const struct conf *conf, bool write, struct state **st)
 {
 	struct dl_error err;
 
-	if (access(conf->state.database, F_OK) != 0) {
+	if (!state_exists(&conf->state)) {
 		fprintf(stderr, "%s: no state database at %s (has deadlined run yet?)\n", progname,
 			conf->state.database);
 		return EXIT_FAILURE_RUNTIME;
 	}
-	if ((write ? state_open : state_open_readonly)(conf->state.database, st, &err) < 0)
+	if ((write ? state_open : state_open_readonly)(&conf->state, st, &err) < 0)
 		return runtime_error("state", &err);
 	/* An ack or retry waits out a full poll of a big source, rather than
 	 * fail after 5 s; reads never wait in WAL mode. */
 	if (write)
-		state_set_busy_timeout(*st, WRITE_WAIT_MS);
+		state_set_write_wait(*st, WRITE_WAIT_MS);
 	return EXIT_OK;
 }
 
@@ -681,7 +741,7 @@ static int cmd_test_notify(const struct options *opt, struct conf *conf, char **
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	rc = outbox_open(conf, NULL, &o, &err);
 	if (rc == 0)
-		rc = outbox_test(o, args[0], opt->to, &r, &err);
+		rc = outbox_test(o, args[0], opt->recipient, &r, &err);
 	outbox_close(o);
 	curl_global_cleanup();
 	if (rc < 0) {
@@ -696,43 +756,32 @@ static int cmd_test_notify(const struct options *opt, struct conf *conf, char **
 
 /* ---- report --------------------------------------------------------- */
 
-/* Write through a temporary file in out's folder, renamed over out when
- * complete, so a reader never sees half a report. */
+struct report_out {
+	const struct report *r;
+	enum report_format format;
+};
+
+static int fill_report(FILE *f, const void *ctx)
+{
+	const struct report_out *o = ctx;
+
+	return report_write(o->r, o->format, f);
+}
+
+/* To stdout, or atomically to --out so a reader never sees half a report. */
 static int write_report(const struct report *r, enum report_format format, const char *out)
 {
-	char *tmp = NULL;
-	mode_t mask;
-	FILE *f;
-	int fd, rc;
+	struct report_out o = { r, format };
+	struct dl_error err;
 
 	if (!out)
 		return report_write(r, format, stdout) < 0 || fflush(stdout) != 0 ?
 		       EXIT_FAILURE_RUNTIME : EXIT_OK;
-	if (asprintf(&tmp, "%s.XXXXXX", out) < 0)
-		return EXIT_FAILURE_RUNTIME;
-	if ((fd = mkstemp(tmp)) < 0) {
-		fprintf(stderr, "%s: report: --out %s: cannot create %s: %s\n", progname, out, tmp,
-			strerror(errno));
-		free(tmp);
+	if (output_write_atomic(out, fill_report, &o, &err) < 0) {
+		fprintf(stderr, "%s: report: --out %s: %s\n", progname, out, err.msg);
 		return EXIT_FAILURE_RUNTIME;
 	}
-	/* mkstemp makes 0600; a report is for sharing, so honour the umask. */
-	mask = umask(0);
-	umask(mask);
-	fchmod(fd, 0666 & ~mask);
-	rc = (f = fdopen(fd, "w")) ? report_write(r, format, f) : -1;
-	if (f && (fflush(f) != 0 || fsync(fileno(f)) != 0))
-		rc = -1;
-	if (f ? fclose(f) != 0 : close(fd) != 0)
-		rc = -1;
-	if (rc == 0 && rename(tmp, out) != 0)
-		rc = -1;
-	if (rc < 0) {
-		fprintf(stderr, "%s: report: --out %s: %s\n", progname, out, strerror(errno));
-		unlink(tmp);
-	}
-	free(tmp);
-	return rc < 0 ? EXIT_FAILURE_RUNTIME : EXIT_OK;
+	return EXIT_OK;
 }
 
 static int check_report_input(const struct options *opt, const struct conf *conf,
@@ -783,62 +832,10 @@ static int check_report_input(const struct options *opt, const struct conf *conf
 	return EXIT_OK;
 }
 
-/* The state database covers periods from its first poll on (it keeps
- * every obligation it has seen, open or closed); before that, or without
- * one, the case database's history is evaluated.  --source forces one. */
-static int load_report(const struct options *opt, const struct conf *conf, struct report *r)
-{
-	const char *db = opt->db ? opt->db : conf->source.database;
-	bool want_state = !opt->source || strcmp(opt->source, "state") == 0;
-	char why[160] = "", first[DATE_BUF];
-	struct state *st = NULL;
-	struct source *src;
-	struct dl_error err;
-	int64_t started = 0;
-	int rc;
-
-	if (want_state && (opt->source || access(conf->state.database, F_OK) == 0)) {
-		if ((rc = open_state(conf, &st)) != EXIT_OK)
-			return rc;
-		if (state_first_poll(st, &started, &err) < 0) {
-			state_close(st);
-			return runtime_error("report", &err);
-		}
-		date_format(date_local_day(started), first);
-		if (!opt->source && (!started || date_local_day(started) > r->from)) {
-			snprintf(why, sizeof why, "; the period starts before the daemon's first poll "
-				 "(%s)", started ? first : "none yet");
-			state_close(st);
-			st = NULL;
-		}
-	} else if (!opt->source) {
-		snprintf(why, sizeof why, "; there is no state database at %s",
-			 conf->state.database);
-	}
-	if (st) {
-		rc = report_load_state(r, st, conf->state.database, &err);
-		state_close(st);
-		if (rc == 0 && started) {
-			size_t len = strlen(r->source);
-
-			snprintf(r->source + len, sizeof r->source - len, " (first poll %s)", first);
-		}
-		return rc < 0 ? runtime_error("report", &err) : EXIT_OK;
-	}
-	if (source_open(db, conf->source.busy_timeout_ms, &src, &err) < 0)
-		return runtime_error("source", &err);
-	rc = report_load_cases(r, src, db, &err);
-	source_close(src);
-	if (rc < 0)
-		return runtime_error("report", &err);
-	if (strlen(r->source) + strlen(why) < sizeof r->source)
-		strcat(r->source, why);
-	return EXIT_OK;
-}
-
 static int cmd_report(const struct options *opt, struct conf *conf, char **args)
 {
 	enum report_format format = REPORT_TEXT;
+	struct source_conf sc = conf->source;
 	struct report r;
 	struct dl_error err;
 	dl_day from, to;
@@ -847,9 +844,14 @@ static int cmd_report(const struct options *opt, struct conf *conf, char **args)
 	(void)args;
 	if ((rc = check_report_input(opt, conf, &from, &to, &format)) != EXIT_OK)
 		return rc;
+	if (opt->db)
+		sc.database = opt->db;
 	if (report_init(&r, conf, from, to, opt->team, opt->rule, &err) < 0)
 		rc = runtime_error("report", &err);
-	else if ((rc = load_report(opt, conf, &r)) == EXIT_OK) {
+	else if (report_load(&r, &conf->state, &sc, opt->source, &err) < 0) {
+		fprintf(stderr, "%s: %s\n", progname, err.msg);
+		rc = EXIT_FAILURE_RUNTIME;
+	} else {
 		if (report_compute(&r, &err) < 0)
 			rc = runtime_error("report", &err);
 		else
@@ -883,92 +885,106 @@ static int cmd_import_ssd(const struct options *opt, struct conf *conf, char **a
 	return EXIT_OK;
 }
 
+#define EVALUATES (OPT(O_DB) | OPT(O_AS_OF))
+
 static const struct command commands[] = {
-	{ "due", 2, "due DATE DURATION        the due date, e.g. due 2024-12-20 \"10 working days\"",
-	  cmd_due },
+	{ "due", 2, "due DATE DURATION [--count-start-day]\n"
+	  "                           the due date, e.g. due 2024-12-20 \"10 working days\"",
+	  cmd_due, 0, OPT(O_COUNT_START_DAY) },
 	{ "holidays", 1, "holidays YEAR            bank holidays and closure days of YEAR",
 	  cmd_holidays },
 	{ "workdays", 2, "workdays FROM TO         working days after FROM up to and including TO",
 	  cmd_workdays },
 	{ "list", 0, "list [--as-of DATE] [--state S] [--rule ID] [--team REF] [--format F]\n"
 	  "                           obligations, worst first (default: the open ones)",
-	  cmd_list },
+	  cmd_list, 0, EVALUATES | OPT(O_STATE) | OPT(O_RULE) | OPT(O_TEAM) | OPT(O_FORMAT) },
 	{ "explain", 1, "explain CASE_REF [--as-of DATE]\n"
 	  "                           a case's events and how each due date was reached",
-	  cmd_explain },
+	  cmd_explain, 0, EVALUATES },
 	{ "check-data", 0, "check-data [--format F]  data-quality findings in the case database",
-	  cmd_check_data },
+	  cmd_check_data, 0, EVALUATES | OPT(O_FORMAT) },
 	{ "import-ssd", 1, "import-ssd DIR [--db FILE] [--allow-bad-rows]\n"
 	  "                           load SSD CSV extracts into the case database",
-	  cmd_import_ssd },
+	  cmd_import_ssd, 0, OPT(O_DB) | OPT(O_ALLOW_BAD_ROWS) },
 	{ "ack", 2, "ack CASE_REF RULE --until DATE --reason TEXT\n"
 	  "                           silence reminders for an obligation, recording why",
-	  cmd_ack },
+	  cmd_ack, 0, OPT(O_UNTIL) | OPT(O_REASON) },
 	{ "acks", 0, "acks                     acknowledgements: who, when, until, why", cmd_acks },
 	{ "status", 0, "status                   last poll, counts, outbox and dead letters",
 	  cmd_status },
 	{ "outbox", 0, "outbox [--state pending|sent|dead]  messages and their last errors",
-	  cmd_outbox },
-	{ "retry", 0, "retry ID | --all         send dead letters again", cmd_retry, 1 },
-	{ "test-notify", 1, "test-notify RECEIVER [--to ADDRESS]  send a test message now",
-	  cmd_test_notify },
+	  cmd_outbox, 0, OPT(O_STATE) },
+	{ "retry", 0, "retry ID | --all         send dead letters again", cmd_retry, 1,
+	  OPT(O_ALL) },
+	{ "test-notify", 1, "test-notify RECEIVER [--recipient ADDRESS]\n"
+	  "                           send a test message now",
+	  cmd_test_notify, 0, OPT(O_RECIPIENT) },
 	{ "report", 0, "report --from DATE --to DATE [--team REF] [--rule ID]\n"
-	  "           [--format text|csv|html] [--out FILE] [--source state|cases]\n"
+	  "           [--format text|csv|html] [--out FILE] [--source state|cases] [--db FILE]\n"
 	  "                           timeliness: met on time, late, cancelled, overdue",
-	  cmd_report },
+	  cmd_report, 0, OPT(O_DB) | OPT(O_FROM) | OPT(O_TO) | OPT(O_TEAM) | OPT(O_RULE) |
+	  OPT(O_FORMAT) | OPT(O_OUT) | OPT(O_SOURCE) },
 	{ 0 }
 };
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: %s [-c FILE] COMMAND [ARGS]\n\ncommands:\n", progname);
+	char name[64];
+
+	fprintf(out, "usage: %s [-c FILE] COMMAND [ARGS] [OPTIONS]\n\ncommands:\n", progname);
 	for (const struct command *c = commands; c->name; c++)
 		fprintf(out, "  %s\n", c->usage);
-	fprintf(out, "\noptions:\n"
-		"  -c, --config FILE    configuration file (default %s)\n"
-		"      --db FILE        case database (instead of source.database)\n"
-		"      --as-of DATE     evaluate as if today were DATE (end of that day)\n"
-		"      --state S        open, due-soon, overdue, met, late, cancelled or all\n"
-		"      --rule ID        only this rule\n"
-		"      --team REF       only this team\n"
-		"      --format F       table (default), csv or json\n"
-		"      --until DATE     ack: silence reminders until DATE\n"
-		"      --reason TEXT    ack: why (recorded with who acknowledged)\n"
-		"      --all            retry: every dead letter\n"
-		"      --to ADDRESS     test-notify: the address to mail\n"
-		"      --from DATE, --to DATE  report: the period (inclusive)\n"
-		"      --out FILE       report: write to FILE (atomically) instead of stdout\n"
-		"      --source S       report: state or cases (default: state from its first poll)\n"
-		"      --count-start-day  count the start day as day 1 (due)\n"
-		"      --allow-bad-rows  import-ssd: import the good rows despite bad ones\n"
-		"  -h, --help           this help\n"
-		"  -V, --version        the version\n"
-		"\nSee deadlinectl(1).\n", conf_default_path());
+	fprintf(out, "\noptions (each command takes only those its usage shows):\n"
+		"  -c, --config FILE        configuration file (default %s)\n", conf_default_path());
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		const struct option_def *d = &option_defs[i];
+
+		snprintf(name, sizeof name, "--%s%s%s", d->name, d->arg ? " " : "",
+			 d->arg ? d->arg : "");
+		fprintf(out, "      %-20s %s\n", name, d->help);
+	}
+	fprintf(out, "  -h, --help               this help\n"
+		"  -V, --version            the version\n"
+		"\nSee deadlinectl(1).\n");
 }
 
-static int parse_options(int argc, char **argv, struct options *opt)
+/* getopt_long's table, from option_defs; a command option's val is
+ * 256 + its id. */
+static void long_options(struct option *lo)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "count-start-day", no_argument, NULL, 'S' },
-		{ "db", required_argument, NULL, 'D' },
-		{ "as-of", required_argument, NULL, 'A' },
-		{ "state", required_argument, NULL, 's' },
-		{ "rule", required_argument, NULL, 'r' },
-		{ "team", required_argument, NULL, 't' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "until", required_argument, NULL, 'U' },
-		{ "reason", required_argument, NULL, 'R' },
-		{ "to", required_argument, NULL, 'T' },
-		{ "all", no_argument, NULL, 'a' },
-		{ "from", required_argument, NULL, 'F' },
-		{ "out", required_argument, NULL, 'O' },
-		{ "source", required_argument, NULL, 'Q' },
-		{ "allow-bad-rows", no_argument, NULL, 'B' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ 0 }
-	};
+	size_t i;
+
+	for (i = 0; i < NOPTIONS; i++)
+		lo[i] = (struct option){ option_defs[i].name,
+					 option_defs[i].arg ? required_argument : no_argument,
+					 NULL, 256 + (int)i };
+	lo[i++] = (struct option){ "config", required_argument, NULL, 'c' };
+	lo[i++] = (struct option){ "help", no_argument, NULL, 'h' };
+	lo[i++] = (struct option){ "version", no_argument, NULL, 'V' };
+	lo[i] = (struct option){ 0 };
+}
+
+static void set_option(struct options *opt, enum option_id id, const char *value)
+{
+	char *field = (char *)opt + option_defs[id].offset;
+
+	if (option_defs[id].arg)
+		*(const char **)field = value;
+	else
+		*(int *)field = 1;
+}
+
+/* The command options on the line, in their order (each once). */
+struct given {
+	enum option_id id[NOPTIONS];
+	size_t n;
+	unsigned set;              /* OPT() of each */
+};
+
+/* *given receives the command options on the line. */
+static int parse_options(int argc, char **argv, struct options *opt, struct given *given)
+{
+	struct option longopts[NOPTIONS + 4];
 	int c;
 
 	/* getopt would take "-3 days" for an option; say what is wrong instead. */
@@ -978,25 +994,19 @@ static int parse_options(int argc, char **argv, struct options *opt)
 				"a whole number of 0 or more\n", progname, argv[i]);
 			return -1;
 		}
+	long_options(longopts);
+	memset(given, 0, sizeof *given);
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "c:hV", longopts, NULL)) != -1) {
+		if (c >= 256 && c < 256 + NOPTIONS) {
+			set_option(opt, (enum option_id)(c - 256), optarg);
+			if (!(given->set & OPT(c - 256)))
+				given->id[given->n++] = (enum option_id)(c - 256);
+			given->set |= OPT(c - 256);
+			continue;
+		}
 		switch (c) {
 		case 'c': opt->config = optarg; break;
-		case 'S': opt->count_start_day = 1; break;
-		case 'D': opt->db = optarg; break;
-		case 'A': opt->as_of = optarg; break;
-		case 's': opt->state = optarg; break;
-		case 'r': opt->rule = optarg; break;
-		case 't': opt->team = optarg; break;
-		case 'f': opt->format = optarg; break;
-		case 'U': opt->until = optarg; break;
-		case 'R': opt->reason = optarg; break;
-		case 'T': opt->to = optarg; break;
-		case 'a': opt->all = 1; break;
-		case 'F': opt->from = optarg; break;
-		case 'O': opt->out = optarg; break;
-		case 'Q': opt->source = optarg; break;
-		case 'B': opt->allow_bad_rows = 1; break;
 		case 'h': usage(stdout); exit(EXIT_OK);
 		case 'V': printf("deadlinectl %s\n", DEADLINED_VERSION); exit(EXIT_OK);
 		default:
@@ -1006,6 +1016,26 @@ static int parse_options(int argc, char **argv, struct options *opt)
 		}
 	}
 	return 0;
+}
+
+/* An option the command does not take is refused (the first such on the
+ * line), naming those it does, rather than silently ignored. */
+static int check_grammar(const struct command *cmd, const struct given *given)
+{
+	char takes[256] = "";
+	size_t i, len = 0;
+
+	for (i = 0; i < given->n && (cmd->accepts & OPT(given->id[i])); i++)
+		;
+	if (i == given->n)
+		return 0;
+	for (size_t k = 0; k < NOPTIONS; k++)
+		if (cmd->accepts & OPT(k))
+			len += (size_t)snprintf(takes + len, sizeof takes - len, "%s--%s",
+						len ? ", " : "", option_defs[k].name);
+	fprintf(stderr, "%s: %s does not take --%s; %s%s\n", progname, cmd->name,
+		option_defs[given->id[i]].name, len ? "it takes " : "it takes no options", takes);
+	return -1;
 }
 
 /* -c FILE must exist; without -c the default file is optional, and the
@@ -1058,9 +1088,10 @@ int main(int argc, char **argv)
 	struct options opt = { 0 };
 	const struct command *cmd;
 	struct conf *conf;
+	struct given given;
 	int rc;
 
-	if (parse_options(argc, argv, &opt) < 0)
+	if (parse_options(argc, argv, &opt, &given) < 0)
 		return EXIT_BAD_INPUT;
 	if (optind >= argc) {
 		usage(stderr);
@@ -1075,10 +1106,14 @@ int main(int argc, char **argv)
 	}
 	if (argc - optind - 1 < cmd->nargs ||
 	    argc - optind - 1 > (cmd->max_args ? cmd->max_args : cmd->nargs)) {
-		fprintf(stderr, "%s: %s takes %d argument%s: %s\n", progname, cmd->name,
-			cmd->nargs, cmd->nargs == 1 ? "" : "s", cmd->usage);
+		/* One line: the usage's first. */
+		fprintf(stderr, "%s: %s takes %d argument%s: %.*s\n", progname, cmd->name,
+			cmd->nargs, cmd->nargs == 1 ? "" : "s", (int)strcspn(cmd->usage, "\n"),
+			cmd->usage);
 		return EXIT_BAD_INPUT;
 	}
+	if (check_grammar(cmd, &given) < 0)
+		return EXIT_BAD_INPUT;
 	if (load_conf(&opt, &conf) < 0)
 		return EXIT_CONFIG;
 	rc = run_safely(cmd, &opt, conf, argv + optind + 1);

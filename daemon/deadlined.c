@@ -114,22 +114,21 @@ static void print_dry(void *ctx, const char *receiver, const char *recipient,
 	       recipient ? recipient : "", subject);
 }
 
-/* A dry run must not create a state database that did not exist.  SQLite
- * makes a private temporary file for "" (deleted on close): unlike
- * ":memory:" its pages spill to disk, so a big source does not take
- * gigabytes of memory. */
-static const char *state_path(const struct options *opt, const struct conf *conf)
+/* A dry run must not create a state database that did not exist: it uses
+ * a private, temporary SQLite one instead (SQLite's "", deleted on close:
+ * unlike ":memory:" its pages spill to disk, so a big source does not take
+ * gigabytes of memory). */
+static struct state_conf state_conf(const struct options *opt, const struct conf *conf)
 {
-	if (opt->dry_run && access(conf->state.database, F_OK) != 0)
-		return "";
-	return conf->state.database;
+	static const struct state_conf scratch = { .driver = "sqlite", .database = "" };
+
+	return opt->dry_run && !state_exists(&conf->state) ? scratch : conf->state;
 }
 
 /* One poll and one round of delivery; with --dry-run, the messages that
  * would be made are listed and nothing is stored or sent. */
 static int run_once(const struct options *opt, const struct conf *conf)
 {
-	const char *db = opt->db ? opt->db : conf->source.database;
 	struct evaluate_summary sum = { 0 };
 	struct poll_result res;
 	struct outbox_result out = { 0 };
@@ -146,8 +145,11 @@ static int run_once(const struct options *opt, const struct conf *conf)
 		fprintf(stderr, "deadlined: --as-of: %s\n", err.msg);
 		return EXIT_BAD_USAGE;
 	}
-	if (source_open(db, conf->source.busy_timeout_ms, &src, &err) == 0 &&
-	    state_open(state_path(opt, conf), &st, &err) == 0 &&
+	struct source_conf sc = conf->source;
+	struct state_conf stc = state_conf(opt, conf);
+
+	sc.database = opt->db ? opt->db : conf->source.database;
+	if (source_open(&sc, &src, &err) == 0 && state_open(&stc, &st, &err) == 0 &&
 	    route_open(conf, &route, &err) == 0 && outbox_open(conf, st, &outbox, &err) == 0) {
 		struct poll_env env = { conf, st, route, outbox, NULL, NULL };
 

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "deadlined/mailmsg.h"
+#include "deadlined/receiver_backend.h"
 
 #define NAME_HEX 32                   /* 128 bits of SHA-256 */
 #define NAME_SUFFIX ".deadlined"
@@ -280,3 +281,30 @@ void maildir_close(struct maildir_sender *s)
 			close(s->dir[d]);
 	free(s);
 }
+
+static int maildir_op_open(const struct receiver_conf *conf, void **out, struct dl_error *err)
+{
+	struct maildir_sender *s = NULL;
+	int rc = maildir_open(conf, &s, err);
+
+	*out = s;
+	return rc;
+}
+
+static void maildir_op_send(void *s, const struct message *msgs, size_t n,
+			    struct delivery_result *results)
+{
+	maildir_send(s, msgs, n, results);
+}
+
+static void maildir_op_close(void *s)
+{
+	maildir_close(s);
+}
+
+const struct receiver_ops maildir_receiver_ops = {
+	.type = "maildir",
+	.open = maildir_op_open,
+	.send = maildir_op_send,
+	.close = maildir_op_close,
+};

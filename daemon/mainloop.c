@@ -174,9 +174,10 @@ static void reload(struct loop *l)
 		snprintf(l->reload_note, sizeof l->reload_note, "reload rejected: %zu error%s in %s "
 			 "(old configuration kept)", errors.n, errors.n == 1 ? "" : "s", l->path);
 		errors_clear(&errors);
-	} else if (strcmp(fresh->state.database, l->conf->state.database) != 0) {
+	} else if (strcmp(fresh->state.database, l->conf->state.database) != 0 ||
+		   strcmp(fresh->state.driver, l->conf->state.driver) != 0) {
 		snprintf(l->reload_note, sizeof l->reload_note, "reload rejected: state.database "
-			 "cannot change while running; restart instead");
+			 "and state.driver cannot change while running; restart instead");
 		log_msg(LOG_ERR, "%s", l->reload_note);
 		conf_free(fresh);
 	} else if (route_open(fresh, &route, &err) < 0 ||
@@ -253,7 +254,8 @@ int mainloop_run(const char *config_path, struct conf **conf, const char *db)
 	int64_t last_poll_at = 0;
 
 	snprintf(l.last_poll, sizeof l.last_poll, "never");
-	if (service_init() < 0 || poller_open(&l.poller, &err) < 0 || state_open(l.conf->state.database, &l.st, &err) < 0 ||
+	if (service_init() < 0 || poller_open(&l.poller, &err) < 0 ||
+	    state_open(&l.conf->state, &l.st, &err) < 0 ||
 	    route_open(l.conf, &l.route, &err) < 0 ||
 	    outbox_open(l.conf, l.st, &l.outbox, &err) < 0) {
 		log_msg(LOG_ERR, "cannot start: %s", err.msg);

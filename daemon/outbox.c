@@ -325,6 +325,16 @@ static int settle(struct outbox *o, const struct state_message *m,
 	return state_mark_message(o->st, m->id, "pending", attempts, next, r->detail, 0, err);
 }
 
+/* Now in whole seconds, rounded up: the schedule is in whole seconds, and
+ * rounding down would let a retry fall due up to a second early. */
+static int64_t now_rounded_up(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec + (ts.tv_nsec > 0);
+}
+
 /* Send one receiver's messages from v (those not held) as one batch. */
 static int send_batch(struct outbox *o, struct pending **v, size_t count, int64_t now,
 		      struct outbox_result *res, struct dl_error *err)
@@ -347,9 +357,9 @@ static int send_batch(struct outbox *o, struct pending **v, size_t count, int64_
 	if (r)
 		receiver_send(r, msgs, count, results);
 	/* Retries count from when the batch ended: a batch that timed out
-	 * must not be due again at once. */
-	if ((int64_t)time(NULL) > now)
-		now = (int64_t)time(NULL);
+	 * must not be due again at once, even when it ended late in a second. */
+	if (now_rounded_up() > now)
+		now = now_rounded_up();
 	for (size_t i = 0; i < count; i++)
 		if (settle(o, &v[i]->m, &results[i], now, res, err) < 0)
 			return -1;
@@ -422,7 +432,7 @@ int outbox_test(struct outbox *o, const char *receiver, const char *to,
 		return -1;
 	}
 	if (rc->kind != RECEIVER_WEBHOOK && !to && rc->to.n == 0) {
-		error_set(err, "receiver %s has no fixed 'to' address; give --to ADDRESS", receiver);
+		error_set(err, "receiver %s has no fixed 'to' address; give --recipient ADDRESS", receiver);
 		return -1;
 	}
 	if (!(r = get_receiver(o, receiver, err)))

@@ -3,9 +3,12 @@
 
 #include "deadlined/vec.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 int output_name_index(const char *const *names, const char *text)
 {
@@ -310,4 +313,40 @@ FILE *output_terminal_safe(FILE *to)
 	if (!(f = fopencookie(ss, "w", io)))
 		free(ss);
 	return f;
+}
+
+int output_write_atomic(const char *path, output_fill_fn fill, const void *ctx,
+			struct dl_error *err)
+{
+	char *tmp = NULL;
+	mode_t mask;
+	FILE *f;
+	int fd, rc;
+
+	if (asprintf(&tmp, "%s.XXXXXX", path) < 0) {
+		error_set(err, "out of memory");
+		return -1;
+	}
+	if ((fd = mkstemp(tmp)) < 0) {
+		error_set(err, "cannot create %s: %s", tmp, strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	/* mkstemp makes 0600; a file for sharing honours the umask. */
+	mask = umask(0);
+	umask(mask);
+	fchmod(fd, 0666 & ~mask);
+	rc = (f = fdopen(fd, "w")) ? fill(f, ctx) : -1;
+	if (f && (fflush(f) != 0 || fsync(fileno(f)) != 0))
+		rc = -1;
+	if (f ? fclose(f) != 0 : close(fd) != 0)
+		rc = -1;
+	if (rc == 0 && rename(tmp, path) != 0)
+		rc = -1;
+	if (rc < 0) {
+		error_set(err, "%s", strerror(errno));
+		unlink(tmp);
+	}
+	free(tmp);
+	return rc < 0 ? -1 : 0;
 }

@@ -1,4 +1,5 @@
-/* receiver.c — open a configured receiver, load its secret, dispatch. */
+/* receiver.c — open a configured receiver through its type's operations
+ * table (receiver_backend.h); read secrets for the backends. */
 #include "deadlined/receiver.h"
 
 #include <errno.h>
@@ -8,16 +9,20 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "deadlined/maildir.h"
+#include "deadlined/backend.h"
+#include "deadlined/receiver_backend.h"
 #include "deadlined/service.h"
-#include "deadlined/smtp.h"
-#include "deadlined/webhook.h"
+
+static const void *const backends[] = {
+	&smtp_receiver_ops,
+	&webhook_receiver_ops,
+	&maildir_receiver_ops,
+};
 
 struct receiver {
 	const struct receiver_conf *conf;
-	struct smtp_sender *smtp;
-	struct webhook_sender *webhook;
-	struct maildir_sender *maildir;
+	const struct receiver_ops *ops;
+	void *sender;                 /* the backend's own */
 };
 
 #define SECRET_MAX 4096
@@ -99,7 +104,7 @@ int receiver_read_secret(const char *file, const char *credential, char **out,
 	return read_all(path, true, out, err);
 }
 
-static void wipe(char *secret)
+void receiver_free_secret(char *secret)
 {
 	if (secret) {
 		explicit_bzero(secret, strlen(secret));
@@ -107,53 +112,28 @@ static void wipe(char *secret)
 	}
 }
 
-/* A webhook's URL may itself be a secret (Teams and Slack put the key in
- * it), so it can come from a file or credential like the signing secret. */
-static int open_webhook(const struct receiver_conf *conf, struct webhook_sender **out,
-			struct dl_error *err)
-{
-	char *url = NULL, *secret = NULL;
-	int rc = -1;
-
-	if (conf->url_file || conf->url_credential) {
-		if (receiver_read_secret(conf->url_file, conf->url_credential, &url, err) < 0)
-			return -1;
-	}
-	if (receiver_read_secret(conf->secret_file, conf->secret_credential, &secret, err) == 0)
-		rc = webhook_open(conf, url ? url : conf->url, secret, out, err);
-	wipe(url);
-	wipe(secret);
-	return rc;
-}
-
 int receiver_open(const struct receiver_conf *conf, struct receiver **out,
 		  struct dl_error *err)
 {
-	struct receiver *r = calloc(1, sizeof *r);
-	char *secret = NULL;
-	int rc = -1;
+	const struct receiver_ops *ops =
+		backend_find(backends, sizeof backends / sizeof backends[0], conf->type, "");
+	struct receiver *r;
+	char names[64];
 
 	*out = NULL;
-	if (!r) {
+	if (!ops) {
+		error_set(err, "receiver %s: unknown type '%s'; expected %s", conf->name,
+			  conf->type ? conf->type : "", backend_names(backends,
+			  sizeof backends / sizeof backends[0], names, sizeof names));
+		return -1;
+	}
+	if (!(r = calloc(1, sizeof *r))) {
 		error_set(err, "out of memory");
 		return -1;
 	}
 	r->conf = conf;
-	switch (conf->kind) {
-	case RECEIVER_SMTP:
-		if (receiver_read_secret(conf->password_file, conf->password_credential,
-					 &secret, err) == 0)
-			rc = smtp_open(conf, secret, &r->smtp, err);
-		break;
-	case RECEIVER_WEBHOOK:
-		rc = open_webhook(conf, &r->webhook, err);
-		break;
-	case RECEIVER_MAILDIR:
-		rc = maildir_open(conf, &r->maildir, err);
-		break;
-	}
-	wipe(secret);
-	if (rc < 0) {
+	r->ops = ops;
+	if (ops->open(conf, &r->sender, err) < 0) {
 		error_prefix(err, "receiver %s", conf->name);
 		free(r);
 		return -1;
@@ -166,12 +146,7 @@ void receiver_close(struct receiver *r)
 {
 	if (!r)
 		return;
-	if (r->smtp)
-		smtp_close(r->smtp);
-	if (r->webhook)
-		webhook_close(r->webhook);
-	if (r->maildir)
-		maildir_close(r->maildir);
+	r->ops->close(r->sender);
 	free(r);
 }
 
@@ -184,12 +159,7 @@ void receiver_send(struct receiver *r, const struct message *msgs, size_t n,
 		   struct delivery_result *results)
 {
 	memset(results, 0, n * sizeof *results);
-	if (r->smtp)
-		smtp_send(r->smtp, msgs, n, results);
-	else if (r->webhook)
-		webhook_send(r->webhook, msgs, n, results);
-	else if (r->maildir)
-		maildir_send(r->maildir, msgs, n, results);
+	r->ops->send(r->sender, msgs, n, results);
 }
 
 int receiver_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow,

@@ -2,6 +2,7 @@
 #include "deadlined/report.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1089,5 +1090,79 @@ int report_month_to_date(struct report *r, const struct conf *conf, struct state
 		report_free(r);
 		return -1;
 	}
+	return 0;
+}
+
+/* The state database, when it covers the period (or is chosen): 1 when it
+ * does not and the case database's history must do, with why set. */
+static int load_from_state(struct report *r, const struct state_conf *conf, bool forced,
+			   char *why, size_t size, struct dl_error *err)
+{
+	char first[DATE_BUF];
+	struct state *st;
+	int64_t started = 0;
+	int rc;
+
+	if (!forced && !state_exists(conf)) {
+		snprintf(why, size, "; there is no state database at %s", conf->database);
+		return 1;
+	}
+	if (!state_exists(conf)) {
+		error_set(err, "no state database at %s (has deadlined run yet?)", conf->database);
+		return -1;
+	}
+	if (state_open_readonly(conf, &st, err) < 0) {
+		error_prefix(err, "state");
+		return -1;
+	}
+	if (state_first_poll(st, &started, err) < 0) {
+		state_close(st);
+		error_prefix(err, "report");
+		return -1;
+	}
+	date_format(date_local_day(started), first);
+	if (!forced && (!started || date_local_day(started) > r->from)) {
+		snprintf(why, size, "; the period starts before the daemon's first poll (%s)",
+			 started ? first : "none yet");
+		state_close(st);
+		return 1;
+	}
+	rc = report_load_state(r, st, conf->database, err);
+	state_close(st);
+	if (rc < 0) {
+		error_prefix(err, "report");
+		return -1;
+	}
+	if (started) {
+		size_t len = strlen(r->source);
+
+		snprintf(r->source + len, sizeof r->source - len, " (first poll %s)", first);
+	}
+	return 0;
+}
+
+int report_load(struct report *r, const struct state_conf *state,
+		const struct source_conf *source, const char *choice, struct dl_error *err)
+{
+	char why[160] = "";
+	struct source *src;
+	int rc = 1;
+
+	if (!choice || strcmp(choice, "state") == 0)
+		rc = load_from_state(r, state, choice != NULL, why, sizeof why, err);
+	if (rc <= 0)
+		return rc;
+	if (source_open(source, &src, err) < 0) {
+		error_prefix(err, "source");
+		return -1;
+	}
+	rc = report_load_cases(r, src, source->database, err);
+	source_close(src);
+	if (rc < 0) {
+		error_prefix(err, "report");
+		return -1;
+	}
+	if (strlen(r->source) + strlen(why) < sizeof r->source)
+		strcat(r->source, why);
 	return 0;
 }

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "deadlined/mailmsg.h"
+#include "deadlined/receiver_backend.h"
 
 #define BATCH_TIMEOUTS 2
 #define MIN_TRY_MS 1000        /* not worth starting a message with less */
@@ -416,3 +417,36 @@ void smtp_close(struct smtp_sender *s)
 	}
 	free(s);
 }
+
+/* The password, when there is a username, from its file or credential. */
+static int smtp_op_open(const struct receiver_conf *conf, void **out, struct dl_error *err)
+{
+	struct smtp_sender *s = NULL;
+	char *password = NULL;
+	int rc = receiver_read_secret(conf->password_file, conf->password_credential, &password,
+				      err);
+
+	if (rc == 0)
+		rc = smtp_open(conf, password, &s, err);
+	receiver_free_secret(password);
+	*out = s;
+	return rc;
+}
+
+static void smtp_op_send(void *s, const struct message *msgs, size_t n,
+			 struct delivery_result *results)
+{
+	smtp_send(s, msgs, n, results);
+}
+
+static void smtp_op_close(void *s)
+{
+	smtp_close(s);
+}
+
+const struct receiver_ops smtp_receiver_ops = {
+	.type = "smtp",
+	.open = smtp_op_open,
+	.send = smtp_op_send,
+	.close = smtp_op_close,
+};

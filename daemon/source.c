@@ -1,631 +1,125 @@
-/* source.c — the case database through SQLite, read-only.
+/* source.c — the case database, whichever backend reads it (see source.h).
  *
- * Cases and events are read by two statements, each ordered by case_ref,
- * and merged here like two sorted files: the database sorts (with an index
- * when it has one) and we hold one case's events at a time.  Both
- * statements run inside one read transaction, so a writer committing
- * half-way through a walk cannot pair old cases with new events.
- *
- * The connection is opened read-only and additionally set query_only, so a
- * write fails twice over: once in SQLite's SQL layer, once at the file.
+ * Picks the backend that source.driver names and calls through its
+ * operations table (source_backend.h).  What does not depend on the
+ * database lives here: the directory (teams and workers) and the expected
+ * dues are built, sorted and looked up from the rows a backend reads, and
+ * a change log's "everything" becomes SOURCE_ALL.
  */
 #include "deadlined/source.h"
 
-#include <limits.h>
-#include <stdbool.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define CASE_COLUMNS  "case_ref, child_ref, date_of_birth, team_ref, worker_ref"
-#define EVENT_COLUMNS "case_ref, kind, occurred, event_ref"
-#define TEAM_COLUMNS  "team_ref, name, manager_email, service_manager_email"
-#define WORKER_COLUMNS "worker_ref, name, email, team_ref"
+#include "deadlined/backend.h"
+#include "deadlined/source_backend.h"
 
-/* The merge compares case_refs in C, so it must order them exactly as
- * ORDER BY does; saying COLLATE BINARY keeps a view's NOCASE column from
- * changing that order behind our back.  An index on case_ref (BINARY, the
- * default) still serves these statements. */
-static const char SQL_CASES[] =
-	"SELECT " CASE_COLUMNS " FROM deadlined_cases"
-	" ORDER BY case_ref COLLATE BINARY";
-static const char SQL_EVENTS[] =
-	"SELECT " EVENT_COLUMNS " FROM deadlined_events"
-	" ORDER BY case_ref COLLATE BINARY, occurred";
-static const char SQL_ONE_CASE[] =
-	"SELECT " CASE_COLUMNS " FROM deadlined_cases"
-	" WHERE case_ref = ?1 COLLATE BINARY";
-static const char SQL_ONE_CASE_EVENTS[] =
-	"SELECT " EVENT_COLUMNS " FROM deadlined_events"
-	" WHERE case_ref = ?1 COLLATE BINARY ORDER BY occurred";
-static const char SQL_CHANGES[] =
-	"SELECT seq, case_ref FROM deadlined_changes WHERE seq > ?1 ORDER BY seq";
-/* The highest seq ever given (AUTOINCREMENT keeps it in sqlite_sequence,
- * even when the rows have been pruned), else the highest there is. */
-static const char SQL_CHANGE_TOP[] =
-	"SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence"
-	" WHERE name = 'deadlined_changes'), 0),"
-	" COALESCE((SELECT MAX(seq) FROM deadlined_changes), 0))";
-static const char SQL_TEAMS[] = "SELECT " TEAM_COLUMNS " FROM deadlined_teams";
-static const char SQL_WORKERS[] = "SELECT " WORKER_COLUMNS " FROM deadlined_workers";
-static const char SQL_EXPECTED[] =
-	"SELECT case_ref, rule, due, event_ref FROM deadlined_expected_due";
-
-static const struct {
-	const char *name, *columns;
-} relations[] = {
-	{ "deadlined_cases", CASE_COLUMNS },
-	{ "deadlined_events", EVENT_COLUMNS },
-	{ "deadlined_teams", TEAM_COLUMNS },
-	{ "deadlined_workers", WORKER_COLUMNS },
+static const void *const backends[] = {
+	&source_sqlite_ops,
 };
 
-/* Passed to orphan for rows whose case_ref is NULL. */
-static const char NULL_REF[] = "(null)";
+#define NBACKENDS (sizeof backends / sizeof backends[0])
 
-/* A case_ref as SQLite sorts it: NULL < numbers < text < blobs, numbers by
- * value, text and blobs bytewise (the BINARY collation).  A council's view
- * may well give integer references, and those sort 2 before 10, which
- * strcmp on their text would not. */
-enum { KEY_NULL, KEY_NUMBER, KEY_TEXT, KEY_BLOB };
-
-struct key {
-	int cls;
-	int is_int;
-	sqlite3_int64 i;
-	double r;
-	const char *s;           /* the value as text; NULL for KEY_NULL */
-	size_t n;
-};
-
-/* A key that outlives the row it was read from. */
-struct saved_key {
-	struct key k;
-	char *buf;
-	size_t cap;
-	int valid;
-};
-
-/* Where an event's strings start in the text buffer while it may still
- * move; NO_TEXT for NULL. */
-#define NO_TEXT SIZE_MAX
-
-struct event_at {
-	size_t kind, occurred, event_ref;
-};
-
-struct source {
-	sqlite3 *db;
-	char *path;
-	long busy_ms;
-	sqlite3_stmt *cases, *events, *one_case, *one_case_events;
-	sqlite3_stmt *version, *schema;
-	sqlite3_stmt *changes, *change_top;   /* NULL: no change log */
-
-	/* The current case's events, reused from case to case: they grow to
-	 * the largest case seen and are never shrunk. */
-	struct source_event *ev;
-	struct event_at *at;
-	size_t nev, ev_cap;
-	char *text;
-	size_t text_len, text_cap;
-
-	struct saved_key prev;   /* the last case delivered */
-	struct saved_key group;  /* the orphan case_ref being counted */
-};
-
-static void db_error(struct source *src, struct dl_error *err, const char *what)
+static const struct source_ops *backend(const char *driver)
 {
-	int code = sqlite3_errcode(src->db);
-	const char *msg = sqlite3_errmsg(src->db);
-
-	if (code == SQLITE_NOTADB)
-		error_set(err, "case database %s: not an SQLite database (%s)", src->path, msg);
-	else if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
-		error_set(err, "case database %s: %s: %s (another connection held it "
-			  "for more than %ld ms)", src->path, what, msg, src->busy_ms);
-	else
-		error_set(err, "case database %s: %s: %s", src->path, what, msg);
+	return backend_find(backends, NBACKENDS, driver, "sqlite");
 }
 
-static int prepare(struct source *src, const char *sql, sqlite3_stmt **st,
-		   struct dl_error *err)
+bool source_driver_known(const char *driver)
 {
-	if (sqlite3_prepare_v3(src->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) ==
-	    SQLITE_OK)
-		return 0;
-	db_error(src, err, "preparing a query");
-	return -1;
+	return backend(driver) != NULL;
 }
 
-/* Compiling "SELECT <contract columns> FROM <relation>" is enough to know
- * the relation exists with every column, and names the first one missing. */
-static int probe(struct source *src, const char *name, const char *columns,
-		 struct dl_error *err)
+const char *source_driver_names(void)
 {
-	char sql[256];
-	sqlite3_stmt *st = NULL;
-	int rc;
+	static char names[128];
 
-	snprintf(sql, sizeof sql, "SELECT %s FROM %s LIMIT 0", columns, name);
-	rc = sqlite3_prepare_v2(src->db, sql, -1, &st, NULL);
-	sqlite3_finalize(st);
-	if (rc == SQLITE_OK)
-		return 0;
-	rc = sqlite3_errcode(src->db);
-	if (rc != SQLITE_ERROR) {
-		db_error(src, err, "reading the schema");
-		return -1;
-	}
-	if (strncmp(sqlite3_errmsg(src->db), "no such table", 13) == 0)
-		error_set(err, "case database %s: relation %s: %s; expected a table or "
-			  "view with columns %s", src->path, name, sqlite3_errmsg(src->db),
-			  columns);
-	else
-		error_set(err, "case database %s: relation %s: %s; expected columns %s",
-			  src->path, name, sqlite3_errmsg(src->db), columns);
-	return -1;
+	return backend_names(backends, NBACKENDS, names, sizeof names);
 }
 
-static int open_db(struct source *src, struct dl_error *err)
+int source_open(const struct source_conf *conf, struct source **out, struct dl_error *err)
 {
-	int rc, ms = src->busy_ms > INT_MAX ? INT_MAX : (int)src->busy_ms;
-
-	/* Without SQLITE_OPEN_CREATE a missing file is an error, not a new
-	 * empty database that would then lack every relation. */
-	rc = sqlite3_open_v2(src->path, &src->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
-			     NULL);
-	if (rc != SQLITE_OK) {
-		int e = src->db ? sqlite3_system_errno(src->db) : 0;
-
-		if (!src->db)
-			error_set(err, "case database %s: out of memory", src->path);
-		else if (e)
-			error_set(err, "case database %s: %s (%s)", src->path,
-				  sqlite3_errmsg(src->db), strerror(e));
-		else
-			db_error(src, err, "opening");
-		return -1;
-	}
-	sqlite3_busy_timeout(src->db, ms > 0 ? ms : 0);
-	if (sqlite3_exec(src->db, "PRAGMA query_only = ON", NULL, NULL, NULL) != SQLITE_OK) {
-		db_error(src, err, "setting query_only");
-		return -1;
-	}
-	return 0;
-}
-
-int source_open(const char *path, long busy_timeout_ms, struct source **out,
-		struct dl_error *err)
-{
-	struct source *src;
+	const struct source_ops *ops = backend(conf->driver);
 
 	*out = NULL;
-	/* SQLite would take "" as a private temporary database. */
-	if (!path || !*path) {
-		error_set(err, "case database: no file name given");
+	if (!ops) {
+		error_set(err, "case database: unknown source.driver '%s'; expected %s",
+			  conf->driver, source_driver_names());
 		return -1;
 	}
-	src = calloc(1, sizeof *src);
-	if (!src || !(src->path = strdup(path))) {
-		free(src);
-		error_set(err, "case database %s: out of memory", path);
+	if (ops->open(conf, out, err) < 0)
+		return -1;
+	if (ops->check_schema(*out, err) < 0) {
+		ops->close(*out);
+		*out = NULL;
 		return -1;
 	}
-	src->busy_ms = busy_timeout_ms > 0 ? busy_timeout_ms : 0;
-	if (open_db(src, err) < 0)
-		goto fail;
-	for (size_t i = 0; i < sizeof relations / sizeof relations[0]; i++)
-		if (probe(src, relations[i].name, relations[i].columns, err) < 0)
-			goto fail;
-	if (prepare(src, SQL_CASES, &src->cases, err) < 0 ||
-	    prepare(src, SQL_EVENTS, &src->events, err) < 0 ||
-	    prepare(src, SQL_ONE_CASE, &src->one_case, err) < 0 ||
-	    prepare(src, SQL_ONE_CASE_EVENTS, &src->one_case_events, err) < 0 ||
-	    prepare(src, "PRAGMA data_version", &src->version, err) < 0 ||
-	    prepare(src, "PRAGMA schema_version", &src->schema, err) < 0)
-		goto fail;
-	/* The change log is optional: without it every change means a full
-	 * evaluation. */
-	if (sqlite3_prepare_v3(src->db, SQL_CHANGES, -1, SQLITE_PREPARE_PERSISTENT,
-			       &src->changes, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v3(src->db, SQL_CHANGE_TOP, -1, SQLITE_PREPARE_PERSISTENT,
-			       &src->change_top, NULL) != SQLITE_OK) {
-		sqlite3_finalize(src->changes);
-		src->changes = NULL;
-		src->change_top = NULL;
-	}
-	*out = src;
 	return 0;
-fail:
-	source_close(src);
-	return -1;
 }
 
 void source_close(struct source *src)
 {
-	if (!src)
-		return;
-	sqlite3_finalize(src->cases);
-	sqlite3_finalize(src->events);
-	sqlite3_finalize(src->one_case);
-	sqlite3_finalize(src->one_case_events);
-	sqlite3_finalize(src->version);
-	sqlite3_finalize(src->schema);
-	sqlite3_finalize(src->changes);
-	sqlite3_finalize(src->change_top);
-	sqlite3_close(src->db);
-	free(src->ev);
-	free(src->at);
-	free(src->text);
-	free(src->prev.buf);
-	free(src->group.buf);
-	free(src->path);
-	free(src);
-}
-
-/* --- case_ref keys --- */
-
-/* Read the type before the text: asking for the text of a number converts
- * it, after which sqlite3_column_type is undefined. */
-static void key_read(sqlite3_stmt *st, int col, struct key *k)
-{
-	switch (sqlite3_column_type(st, col)) {
-	case SQLITE_NULL:
-		k->cls = KEY_NULL;
-		k->s = NULL;
-		k->n = 0;
-		return;
-	case SQLITE_INTEGER:
-		k->cls = KEY_NUMBER;
-		k->is_int = 1;
-		k->i = sqlite3_column_int64(st, col);
-		break;
-	case SQLITE_FLOAT:
-		k->cls = KEY_NUMBER;
-		k->is_int = 0;
-		k->r = sqlite3_column_double(st, col);
-		break;
-	case SQLITE_BLOB:
-		k->cls = KEY_BLOB;
-		break;
-	default:
-		k->cls = KEY_TEXT;
-		break;
-	}
-	k->s = (const char *)sqlite3_column_text(st, col);
-	k->n = (size_t)sqlite3_column_bytes(st, col);
-	if (!k->s) {             /* out of memory converting: compare as empty */
-		k->s = "";
-		k->n = 0;
-	}
-}
-
-/* An integer against a real, exactly, as SQLite does without long double. */
-static int int_real_cmp(sqlite3_int64 i, double r)
-{
-	sqlite3_int64 y;
-	double s;
-
-	if (r < -9223372036854775808.0)
-		return 1;
-	if (r >= 9223372036854775808.0)
-		return -1;
-	y = (sqlite3_int64)r;
-	if (i != y)
-		return i < y ? -1 : 1;
-	s = (double)i;
-	return s < r ? -1 : s > r ? 1 : 0;
-}
-
-static int key_cmp(const struct key *a, const struct key *b)
-{
-	int c;
-
-	if (a->cls != b->cls)
-		return a->cls < b->cls ? -1 : 1;
-	switch (a->cls) {
-	case KEY_NULL:
-		return 0;
-	case KEY_NUMBER:
-		if (a->is_int && b->is_int)
-			return a->i < b->i ? -1 : a->i > b->i;
-		if (a->is_int)
-			return int_real_cmp(a->i, b->r);
-		if (b->is_int)
-			return -int_real_cmp(b->i, a->r);
-		return a->r < b->r ? -1 : a->r > b->r;
-	default:
-		c = memcmp(a->s, b->s, a->n < b->n ? a->n : b->n);
-		if (c)
-			return c;
-		return a->n < b->n ? -1 : a->n > b->n;
-	}
-}
-
-static int key_save(struct saved_key *dst, const struct key *k)
-{
-	if (k->n + 1 > dst->cap) {
-		size_t cap = k->n + 1 > 64 ? k->n + 1 : 64;
-		char *p = realloc(dst->buf, cap);
-
-		if (!p)
-			return -1;
-		dst->buf = p;
-		dst->cap = cap;
-	}
-	dst->k = *k;
-	if (k->s) {
-		memcpy(dst->buf, k->s, k->n);
-		dst->buf[k->n] = '\0';
-		dst->k.s = dst->buf;
-	}
-	dst->valid = 1;
-	return 0;
-}
-
-static const char *key_text(const struct key *k)
-{
-	return k->cls == KEY_NULL ? NULL_REF : k->s;
-}
-
-/* --- the current case's events --- */
-
-static int text_add(struct source *src, sqlite3_stmt *st, int col, size_t *at)
-{
-	const char *s = (const char *)sqlite3_column_text(st, col);
-	size_t n = (size_t)sqlite3_column_bytes(st, col);
-
-	*at = NO_TEXT;
-	if (!s)
-		return 0;
-	if (src->text_cap - src->text_len < n + 1) {
-		size_t cap = src->text_cap ? src->text_cap : 4096;
-		char *p;
-
-		while (cap - src->text_len < n + 1)
-			cap *= 2;
-		p = realloc(src->text, cap);
-		if (!p)
-			return -1;
-		src->text = p;
-		src->text_cap = cap;
-	}
-	*at = src->text_len;
-	memcpy(src->text + *at, s, n);
-	src->text[*at + n] = '\0';
-	src->text_len += n + 1;
-	return 0;
-}
-
-/* Copy the events statement's current row.  Strings are kept as offsets
- * until the case is complete, because the buffer may move as it grows. */
-static int event_add(struct source *src, sqlite3_stmt *st)
-{
-	struct event_at *a;
-
-	if (src->nev == src->ev_cap) {
-		size_t cap = src->ev_cap ? src->ev_cap * 2 : 64;
-		void *p = realloc(src->at, cap * sizeof *src->at);
-
-		if (!p)
-			return -1;
-		src->at = p;
-		p = realloc(src->ev, cap * sizeof *src->ev);
-		if (!p)
-			return -1;
-		src->ev = p;
-		src->ev_cap = cap;
-	}
-	a = &src->at[src->nev];
-	if (text_add(src, st, 1, &a->kind) < 0 || text_add(src, st, 2, &a->occurred) < 0 ||
-	    text_add(src, st, 3, &a->event_ref) < 0)
-		return -1;
-	src->nev++;
-	return 0;
-}
-
-static const char *text_at(const struct source *src, size_t at)
-{
-	return at == NO_TEXT ? NULL : src->text + at;
-}
-
-static void events_fix(struct source *src)
-{
-	for (size_t i = 0; i < src->nev; i++) {
-		src->ev[i].kind = text_at(src, src->at[i].kind);
-		src->ev[i].occurred = text_at(src, src->at[i].occurred);
-		src->ev[i].event_ref = text_at(src, src->at[i].event_ref);
-	}
-}
-
-/* --- the walk --- */
-
-struct walk {
-	struct source *src;
-	sqlite3_stmt *cases, *events;
-	int erc;                 /* the events statement's last step */
-	struct key ek;           /* its row's case_ref, read once: reading a
-				    BLOB as text converts it, and a second
-				    read would see TEXT */
-	source_case_fn fn;
-	source_orphan_fn orphan;
-	void *ctx;
-	struct dl_error *err;
-};
-
-static int step_failed(struct walk *w, int rc, const char *what)
-{
-	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
-		return 0;
-	db_error(w->src, w->err, what);
-	return 1;
-}
-
-static int out_of_memory(struct walk *w)
-{
-	error_set(w->err, "case database %s: out of memory reading events", w->src->path);
-	return -1;
-}
-
-/* Consume every event with the same case_ref as the current one and
- * report them as one orphan. */
-static void step_events(struct walk *w)
-{
-	w->erc = sqlite3_step(w->events);
-	if (w->erc == SQLITE_ROW)
-		key_read(w->events, 0, &w->ek);
-}
-
-static int orphan_group(struct walk *w, const struct key *first)
-{
-	struct saved_key *g = &w->src->group;
-	size_t n = 0;
-
-	if (key_save(g, first) < 0)
-		return out_of_memory(w);
-	do {
-		n++;
-		step_events(w);
-	} while (w->erc == SQLITE_ROW && key_cmp(&w->ek, &g->k) == 0);
-	if (step_failed(w, w->erc, "reading deadlined_events"))
-		return -1;
-	if (w->orphan)
-		w->orphan(w->ctx, key_text(&g->k), n);
-	return 0;
-}
-
-/* Report the events sorting before ck (all of them when ck is NULL) and
- * collect those belonging to ck. */
-static int collect_events(struct walk *w, const struct key *ck)
-{
-	struct source *src = w->src;
-	int c;
-
-	src->nev = 0;
-	src->text_len = 0;
-	while (w->erc == SQLITE_ROW) {
-		c = ck ? key_cmp(&w->ek, ck) : -1;
-		if (c > 0)
-			break;
-		if (c < 0) {
-			if (orphan_group(w, &w->ek) < 0)
-				return -1;
-			continue;
-		}
-		if (event_add(src, w->events) < 0)
-			return out_of_memory(w);
-		step_events(w);
-	}
-	if (step_failed(w, w->erc, "reading deadlined_events"))
-		return -1;
-	events_fix(src);
-	return 0;
-}
-
-/* A case row with a NULL case_ref cannot own events, and a case_ref given
- * twice (easy to do by accident in a view with a join) would make two
- * cases claim one set of events.  Only the first row of a case_ref is
- * delivered; the others are reported to orphan with no events, so the
- * evaluator can raise a data-quality finding naming them.  Which of the
- * duplicate rows comes first is up to the database. */
-static int skip_case(struct walk *w, const struct key *ck)
-{
-	struct saved_key *prev = &w->src->prev;
-
-	if (ck->cls != KEY_NULL && !(prev->valid && key_cmp(ck, &prev->k) == 0))
-		return 0;
-	if (w->orphan)
-		w->orphan(w->ctx, key_text(ck), 0);
-	return 1;
-}
-
-static const char *column(sqlite3_stmt *st, int col)
-{
-	return (const char *)sqlite3_column_text(st, col);
-}
-
-/* The case's own strings are not copied: the cases statement stays on its
- * row until fn has returned, so its column text stays valid. */
-static int one_case(struct walk *w, const struct key *ck)
-{
-	struct source_case c;
-	int rc;
-
-	if (collect_events(w, ck) < 0)
-		return -1;
-	c.case_ref = ck->s;
-	c.child_ref = column(w->cases, 1);
-	c.date_of_birth = column(w->cases, 2);
-	c.team_ref = column(w->cases, 3);
-	c.worker_ref = column(w->cases, 4);
-	c.events = w->src->nev ? w->src->ev : NULL;
-	c.nevents = w->src->nev;
-	rc = w->fn(w->ctx, &c);
-	if (key_save(&w->src->prev, ck) < 0 && rc == 0)
-		return out_of_memory(w);
-	return rc;
-}
-
-static int walk(struct walk *w)
-{
-	struct key ck;
-	int rc;
-
-	w->src->prev.valid = 0;
-	step_events(w);
-	if (step_failed(w, w->erc, "reading deadlined_events"))
-		return -1;
-	for (;;) {
-		rc = sqlite3_step(w->cases);
-		if (rc == SQLITE_DONE)
-			break;
-		if (step_failed(w, rc, "reading deadlined_cases"))
-			return -1;
-		key_read(w->cases, 0, &ck);
-		if (skip_case(w, &ck))
-			continue;
-		rc = one_case(w, &ck);
-		if (rc)
-			return rc;
-	}
-	return collect_events(w, NULL);
+	if (src)
+		src->ops->close(src);
 }
 
 int source_each_case(struct source *src, const char *case_ref, source_case_fn fn,
 		     source_orphan_fn orphan, void *ctx, struct dl_error *err)
 {
-	struct walk w = { .src = src, .cases = src->cases, .events = src->events, .fn = fn,
-			  .orphan = orphan, .ctx = ctx, .err = err };
-	int rc = -1;
+	return src->ops->each_case(src, case_ref, fn, orphan, ctx, err);
+}
 
-	/* BEGIN takes no lock; the first step does, waiting up to the busy
-	 * timeout for a writer, and the snapshot then holds for both
-	 * statements.  It also refuses a walk started from inside fn. */
-	if (sqlite3_exec(src->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
-		db_error(src, err, "starting a read transaction");
-		return -1;
+int source_exec_for_test(struct source *src, const char *sql, struct dl_error *err)
+{
+	if (src->ops->exec_for_test)
+		return src->ops->exec_for_test(src, sql, err);
+	error_set(err, "case database %s: the %s backend runs no SQL text", src->label,
+		  src->ops->driver);
+	return -1;
+}
+
+/* --- what changed --- */
+
+struct change_walk {
+	source_change_fn fn;
+	void *ctx;
+	bool all;
+};
+
+/* A backend's NULL ("everything") ends the walk: nothing after it matters. */
+static int on_change(void *ctx, const char *case_ref)
+{
+	struct change_walk *w = ctx;
+
+	if (case_ref)
+		return w->fn(w->ctx, case_ref);
+	w->all = true;
+	return 1;
+}
+
+int source_changed(struct source *src, const struct source_mark *since, source_change_fn fn,
+		   void *ctx, struct source_mark *next, enum source_change *what,
+		   struct dl_error *err)
+{
+	struct change_walk w = { fn, ctx, false };
+	int rc = src->ops->changed(src, since, on_change, &w, next, what, err);
+
+	if (w.all) {
+		*what = SOURCE_ALL;
+		return rc < 0 ? rc : 0;
 	}
-	if (case_ref) {
-		w.cases = src->one_case;
-		w.events = src->one_case_events;
-		if (sqlite3_bind_text(w.cases, 1, case_ref, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-		    sqlite3_bind_text(w.events, 1, case_ref, -1, SQLITE_TRANSIENT) != SQLITE_OK) {
-			db_error(src, err, "binding case_ref");
-			goto out;
-		}
-	}
-	rc = walk(&w);
-	sqlite3_reset(w.cases);
-	sqlite3_reset(w.events);
-out:
-	/* Nothing was written, so ending the transaction only drops the lock. */
-	sqlite3_exec(src->db, "ROLLBACK", NULL, NULL, NULL);
 	return rc;
 }
 
-/* --- teams and workers --- */
+bool source_hwm_after(const struct source_hwm *a, const struct source_hwm *b)
+{
+	if (!b->set || a->is_number != b->is_number)
+		return !b->set || !a->is_number;
+	return a->is_number ? a->number > b->number : strcmp(a->text, b->text) > 0;
+}
+
+/* --- teams, workers, expected dues --- */
 
 /* NULL sorts first. */
 static int strcmp_null(const char *a, const char *b)
@@ -635,213 +129,156 @@ static int strcmp_null(const char *a, const char *b)
 	return (a != NULL) - (b != NULL);
 }
 
-/* Copy a column; NULL stays NULL. */
-static int dup_column(sqlite3_stmt *st, int col, const char **out)
-{
-	const char *s = column(st, col);
+/* Each of the three structs is four strings, the ref first, in the order
+ * of its relation's columns: a row is read into one as an array. */
+#define NFIELDS 4
 
-	*out = s ? strdup(s) : NULL;
-	return s && !*out ? -1 : 0;
+static int row_read(const char *const *values, void *elem)
+{
+	const char **f = elem;
+	int rc = 0;
+
+	for (size_t i = 0; i < NFIELDS; i++) {
+		f[i] = values[i] ? strdup(values[i]) : NULL;
+		if (values[i] && !f[i])
+			rc = -1;
+	}
+	return rc;
 }
 
-static int team_read(sqlite3_stmt *st, void *elem)
+static void row_free(void *elem)
 {
-	struct source_team *t = elem;
+	const char **f = elem;
 
-	return dup_column(st, 0, &t->team_ref) | dup_column(st, 1, &t->name) |
-	       dup_column(st, 2, &t->manager_email) |
-	       dup_column(st, 3, &t->service_manager_email);
-}
-
-static void team_free(void *elem)
-{
-	struct source_team *t = elem;
-
-	free((char *)t->team_ref);
-	free((char *)t->name);
-	free((char *)t->manager_email);
-	free((char *)t->service_manager_email);
+	for (size_t i = 0; i < NFIELDS; i++)
+		free((char *)f[i]);
 }
 
 /* Whole rows, so that when a ref is listed twice the row kept does not
  * depend on the order the database happened to return them in. */
-static int team_cmp(const void *pa, const void *pb)
+static int row_cmp(const void *pa, const void *pb)
 {
-	const struct source_team *a = pa, *b = pb;
-	int c;
+	const char *const *a = pa, *const *b = pb;
+	int c = strcmp(a[0], b[0]);
 
-	if ((c = strcmp(a->team_ref, b->team_ref)) || (c = strcmp_null(a->name, b->name)) ||
-	    (c = strcmp_null(a->manager_email, b->manager_email)))
-		return c;
-	return strcmp_null(a->service_manager_email, b->service_manager_email);
+	for (size_t i = 1; c == 0 && i < NFIELDS; i++)
+		c = strcmp_null(a[i], b[i]);
+	return c;
 }
 
-static int worker_read(sqlite3_stmt *st, void *elem)
-{
-	struct source_worker *w = elem;
-
-	return dup_column(st, 0, &w->worker_ref) | dup_column(st, 1, &w->name) |
-	       dup_column(st, 2, &w->email) | dup_column(st, 3, &w->team_ref);
-}
-
-static void worker_free(void *elem)
-{
-	struct source_worker *w = elem;
-
-	free((char *)w->worker_ref);
-	free((char *)w->name);
-	free((char *)w->email);
-	free((char *)w->team_ref);
-}
-
-static int worker_cmp(const void *pa, const void *pb)
-{
-	const struct source_worker *a = pa, *b = pb;
-	int c;
-
-	if ((c = strcmp(a->worker_ref, b->worker_ref)) || (c = strcmp_null(a->name, b->name)) ||
-	    (c = strcmp_null(a->email, b->email)))
-		return c;
-	return strcmp_null(a->team_ref, b->team_ref);
-}
-
-static int expected_read(sqlite3_stmt *st, void *elem)
-{
-	struct source_expected *e = elem;
-
-	return dup_column(st, 0, &e->case_ref) | dup_column(st, 1, &e->rule) |
-	       dup_column(st, 2, &e->due) | dup_column(st, 3, &e->event_ref);
-}
-
-static void expected_free(void *elem)
-{
-	struct source_expected *e = elem;
-
-	free((char *)e->case_ref);
-	free((char *)e->rule);
-	free((char *)e->due);
-	free((char *)e->event_ref);
-}
-
-static int expected_cmp(const void *pa, const void *pb)
-{
-	const struct source_expected *a = pa, *b = pb;
-	int c;
-
-	if ((c = strcmp(a->case_ref, b->case_ref)) || (c = strcmp_null(a->rule, b->rule)) ||
-	    (c = strcmp_null(a->due, b->due)))
-		return c;
-	return strcmp_null(a->event_ref, b->event_ref);
-}
-
-/* Teams, workers and expected due dates are read the same way; the ref is
- * the first member of each struct, so a pointer to one is a pointer to its
- * ref. */
 struct directory_table {
-	const char *relation, *sql;
-	size_t size;
-	int (*read)(sqlite3_stmt *st, void *elem);
-	void (*free)(void *elem);
-	int (*cmp)(const void *a, const void *b);
+	const char *relation, *columns;
 	bool many;                 /* many rows may share a ref: keep them all */
 };
 
 static const struct directory_table teams_table = {
-	"deadlined_teams", SQL_TEAMS, sizeof(struct source_team),
-	team_read, team_free, team_cmp,
+	"deadlined_teams", "team_ref, name, manager_email, service_manager_email",
 };
-
 static const struct directory_table workers_table = {
-	"deadlined_workers", SQL_WORKERS, sizeof(struct source_worker),
-	worker_read, worker_free, worker_cmp,
+	"deadlined_workers", "worker_ref, name, email, team_ref",
+};
+static const struct directory_table expected_table = {
+	"deadlined_expected_due", "case_ref, rule, due, event_ref", true,
 };
 
-static const struct directory_table expected_table = {
-	"deadlined_expected_due", SQL_EXPECTED, sizeof(struct source_expected),
-	expected_read, expected_free, expected_cmp, true,
-};
+_Static_assert(sizeof(struct source_team) == NFIELDS * sizeof(const char *) &&
+	       sizeof(struct source_worker) == NFIELDS * sizeof(const char *) &&
+	       sizeof(struct source_expected) == NFIELDS * sizeof(const char *),
+	       "directory rows are four strings");
+
+#define ROW_SIZE (NFIELDS * sizeof(const char *))
+
+static void *elem_at(void *base, size_t i)
+{
+	return (char *)base + i * ROW_SIZE;
+}
 
 static const char *ref_of(const void *elem)
 {
 	return *(const char *const *)elem;
 }
 
-static void *elem_at(const struct directory_table *t, void *base, size_t i)
-{
-	return (char *)base + i * t->size;
-}
-
-static void free_rows(const struct directory_table *t, void *rows, size_t n)
+static void free_rows(void *rows, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		t->free(elem_at(t, rows, i));
+		row_free(elem_at(rows, i));
 	free(rows);
 }
 
-/* Sort, then keep the first row of each ref. */
+/* Sort, then keep the first row of each ref (each distinct row when many). */
 static size_t sort_unique(const struct directory_table *t, void *rows, size_t n)
 {
 	size_t kept = 0;
 
 	if (n == 0)
 		return 0;
-	qsort(rows, n, t->size, t->cmp);
+	qsort(rows, n, ROW_SIZE, row_cmp);
 	for (size_t i = 0; i < n; i++) {
-		void *row = elem_at(t, rows, i);
+		void *row = elem_at(rows, i);
 
-		if (kept && (t->many ? t->cmp(elem_at(t, rows, kept - 1), row)
-				     : strcmp(ref_of(elem_at(t, rows, kept - 1)), ref_of(row))) == 0) {
-			t->free(row);
+		if (kept && (t->many ? row_cmp(elem_at(rows, kept - 1), row)
+				     : strcmp(ref_of(elem_at(rows, kept - 1)), ref_of(row))) == 0) {
+			row_free(row);
 			continue;
 		}
 		if (kept != i)
-			memcpy(elem_at(t, rows, kept), row, t->size);
+			memcpy(elem_at(rows, kept), row, ROW_SIZE);
 		kept++;
 	}
 	return kept;
 }
 
-/* Read a whole relation, skipping rows with a NULL ref. */
-static int load_table(struct source *src, const struct directory_table *t, void **out,
-		      size_t *nout, struct dl_error *err)
+struct load {
+	void *rows;
+	size_t n, cap;
+	bool oom;
+};
+
+/* Rows with a NULL ref are skipped. */
+static int load_row(void *ctx, const char *const *values)
 {
-	sqlite3_stmt *st = NULL;
-	void *rows = NULL;
-	size_t n = 0, cap = 0;
-	int rc;
+	struct load *l = ctx;
 
-	if (prepare(src, t->sql, &st, err) < 0)
-		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (sqlite3_column_type(st, 0) == SQLITE_NULL)
-			continue;
-		if (n == cap) {
-			void *p = realloc(rows, (cap ? cap * 2 : 64) * t->size);
+	if (!values[0])
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		void *p = realloc(l->rows, cap * ROW_SIZE);
 
-			if (!p)
-				goto oom;
-			rows = p;
-			cap = cap ? cap * 2 : 64;
-		}
-		if (t->read(st, elem_at(t, rows, n)) < 0) {
-			t->free(elem_at(t, rows, n));
+		if (!p)
 			goto oom;
-		}
-		n++;
+		l->rows = p;
+		l->cap = cap;
 	}
-	if (rc != SQLITE_DONE) {
-		db_error(src, err, t->relation);
-		goto fail;
+	if (row_read(values, elem_at(l->rows, l->n)) < 0) {
+		row_free(elem_at(l->rows, l->n));
+		goto oom;
 	}
-	sqlite3_finalize(st);
-	*out = rows;
-	*nout = sort_unique(t, rows, n);
+	l->n++;
 	return 0;
 oom:
-	error_set(err, "case database %s: %s: out of memory", src->path, t->relation);
-fail:
-	sqlite3_finalize(st);
-	free_rows(t, rows, n);
+	l->oom = true;
+	return -1;
+}
+
+/* Read a whole relation; 1 when optional and absent. */
+static int load_table(struct source *src, const struct directory_table *t, bool optional,
+		      void **out, size_t *nout, struct dl_error *err)
+{
+	struct load l = { 0 };
+	int rc;
+
+	*out = NULL;
+	*nout = 0;
+	rc = src->ops->rows(src, t->relation, t->columns, NFIELDS, optional, load_row, &l, err);
+	if (rc == 0 || rc == 1) {
+		*out = l.rows;
+		*nout = sort_unique(t, l.rows, l.n);
+		return rc;
+	}
+	if (l.oom)
+		error_set(err, "case database %s: %s: out of memory", src->label, t->relation);
+	free_rows(l.rows, l.n);
 	return -1;
 }
 
@@ -851,10 +288,10 @@ int source_load_directory(struct source *src, struct source_directory *out,
 	void *rows;
 
 	memset(out, 0, sizeof *out);
-	if (load_table(src, &teams_table, &rows, &out->nteams, err) < 0)
+	if (load_table(src, &teams_table, false, &rows, &out->nteams, err) < 0)
 		return -1;
 	out->teams = rows;
-	if (load_table(src, &workers_table, &rows, &out->nworkers, err) < 0) {
+	if (load_table(src, &workers_table, false, &rows, &out->nworkers, err) < 0) {
 		source_free_directory(out);
 		return -1;
 	}
@@ -866,8 +303,8 @@ void source_free_directory(struct source_directory *dir)
 {
 	if (!dir)
 		return;
-	free_rows(&teams_table, dir->teams, dir->nteams);
-	free_rows(&workers_table, dir->workers, dir->nworkers);
+	free_rows(dir->teams, dir->nteams);
+	free_rows(dir->workers, dir->nworkers);
 	memset(dir, 0, sizeof *dir);
 }
 
@@ -893,184 +330,25 @@ const struct source_worker *source_find_worker(const struct source_directory *di
 		       ref_cmp);
 }
 
-/* --- the rest --- */
-
-static int pragma_int(struct source *src, sqlite3_stmt *st, int64_t *out, struct dl_error *err)
-{
-	int rc = sqlite3_step(st);
-
-	if (rc == SQLITE_ROW)
-		*out = sqlite3_column_int64(st, 0);
-	else
-		db_error(src, err, "reading a PRAGMA");
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? 0 : -1;
-}
-
-int source_data_version(struct source *src, int64_t *out, struct dl_error *err)
-{
-	return pragma_int(src, src->version, out, err);
-}
-
-int source_schema_version(struct source *src, int64_t *out, struct dl_error *err)
-{
-	return pragma_int(src, src->schema, out, err);
-}
-
-int source_exec_for_test(struct source *src, const char *sql, struct dl_error *err)
-{
-	char *msg = NULL;
-
-	if (sqlite3_exec(src->db, sql, NULL, NULL, &msg) == SQLITE_OK)
-		return 0;
-	error_set(err, "case database %s: %s", src->path, msg ? msg : sqlite3_errmsg(src->db));
-	sqlite3_free(msg);
-	return -1;
-}
-
 int source_load_expected(struct source *src, struct source_expected_list *out,
 			 bool *present, struct dl_error *err)
 {
-	sqlite3_stmt *st = NULL;
 	void *rows;
 	int rc;
 
 	memset(out, 0, sizeof *out);
 	/* The one optional relation: absent is not an error. */
-	rc = sqlite3_prepare_v2(src->db, SQL_EXPECTED, -1, &st, NULL);
-	sqlite3_finalize(st);
-	*present = rc == SQLITE_OK ||
-		   strncmp(sqlite3_errmsg(src->db), "no such table", 13) != 0;
-	if (!*present)
-		return 0;
-	if (rc != SQLITE_OK) {
-		error_set(err, "case database %s: relation deadlined_expected_due: %s; expected "
-			  "columns case_ref, rule, due, event_ref", src->path,
-			  sqlite3_errmsg(src->db));
+	rc = load_table(src, &expected_table, true, &rows, &out->n, err);
+	if (rc < 0)
 		return -1;
-	}
-	if (load_table(src, &expected_table, &rows, &out->n, err) < 0)
-		return -1;
+	*present = rc == 0;
 	out->v = rows;
 	return 0;
 }
 
 void source_free_expected(struct source_expected_list *list)
 {
-	free_rows(&expected_table, list->v, list->n);
+	free_rows(list->v, list->n);
 	list->v = NULL;
 	list->n = 0;
-}
-
-bool source_has_change_log(const struct source *src)
-{
-	return src->changes != NULL;
-}
-
-static int change_rows(struct source *src, int64_t after, source_change_fn fn, void *ctx,
-		       int64_t top, struct dl_error *err)
-{
-	int64_t expect = after + 1;
-	int rc = 0, step;
-
-	sqlite3_bind_int64(src->changes, 1, after);
-	while (rc == 0 && (step = sqlite3_step(src->changes)) == SQLITE_ROW) {
-		/* A gap: rows the daemon never read were pruned. */
-		if (sqlite3_column_int64(src->changes, 0) != expect)
-			return fn(ctx, NULL);
-		expect++;
-		rc = fn(ctx, (const char *)sqlite3_column_text(src->changes, 1));
-	}
-	if (rc == 0 && step != SQLITE_DONE) {
-		db_error(src, err, "reading deadlined_changes");
-		return -1;
-	}
-	/* The newest rows were pruned too. */
-	if (rc == 0 && expect <= top)
-		rc = fn(ctx, NULL);
-	return rc;
-}
-
-int source_changes(struct source *src, int64_t after, source_change_fn fn, void *ctx,
-		   int64_t *top, struct dl_error *err)
-{
-	int rc = -1, step;
-
-	*top = 0;
-	if (!src->changes)
-		return 0;
-	if (sqlite3_exec(src->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
-		db_error(src, err, "starting a read transaction");
-		return -1;
-	}
-	step = sqlite3_step(src->change_top);
-	if (step == SQLITE_ROW) {
-		*top = sqlite3_column_int64(src->change_top, 0);
-		rc = 0;
-	} else {
-		db_error(src, err, "reading deadlined_changes");
-	}
-	sqlite3_reset(src->change_top);
-	/* A log that went backwards belongs to another file. */
-	if (rc == 0 && after >= 0 && *top < after)
-		rc = fn(ctx, NULL);
-	else if (rc == 0 && after >= 0 && *top > after)
-		rc = change_rows(src, after, fn, ctx, *top, err);
-	sqlite3_reset(src->changes);
-	sqlite3_exec(src->db, "ROLLBACK", NULL, NULL, NULL);
-	return rc;
-}
-
-/* Is a after b, as SQLite orders them (every number before every text)? */
-static bool mark_after(const struct source_mark *a, const struct source_mark *b)
-{
-	if (!b->set || a->is_number != b->is_number)
-		return !b->set || !a->is_number;
-	return a->is_number ? a->number > b->number : strcmp(a->text, b->text) > 0;
-}
-
-int source_updated_since(struct source *src, const char *column,
-			 const struct source_mark *after, source_change_fn fn, void *ctx,
-			 struct source_mark *top, struct dl_error *err)
-{
-	char sql[256];
-	sqlite3_stmt *st = NULL;
-	int rc = 0, step;
-
-	*top = *after;
-	/* column is a plain identifier (conf.c checks it). */
-	snprintf(sql, sizeof sql, after->set ?
-		 "SELECT \"%s\", case_ref FROM deadlined_cases WHERE \"%s\" > ?1" :
-		 "SELECT MAX(\"%s\") FROM deadlined_cases", column, column);
-	if (sqlite3_prepare_v2(src->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		db_error(src, err, "reading source.updated_column");
-		return -1;
-	}
-	/* Bound as the type it was read as. */
-	if (after->set && after->is_number)
-		sqlite3_bind_double(st, 1, after->number);
-	else if (after->set)
-		sqlite3_bind_text(st, 1, after->text, -1, SQLITE_STATIC);
-	while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
-		int type = sqlite3_column_type(st, 0);
-		struct source_mark m = { .set = true };
-
-		if (type == SQLITE_NULL)
-			continue;
-		m.is_number = type == SQLITE_INTEGER || type == SQLITE_FLOAT;
-		if (m.is_number)
-			m.number = sqlite3_column_double(st, 0);
-		else
-			snprintf(m.text, sizeof m.text, "%s", (const char *)sqlite3_column_text(st, 0));
-		if (mark_after(&m, top))
-			*top = m;
-		if (after->set)
-			rc = fn(ctx, (const char *)sqlite3_column_text(st, 1));
-	}
-	if (rc == 0 && step != SQLITE_DONE) {
-		db_error(src, err, "reading source.updated_column");
-		rc = -1;
-	}
-	sqlite3_finalize(st);
-	return rc;
 }

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "deadlined/receiver_backend.h"
 #include "deadlined/version.h"
 
 #define FIELD_MAX 200        /* bytes of one value from the case data */
@@ -833,3 +834,41 @@ void webhook_send(struct webhook_sender *s, const struct message *msgs, size_t n
 			abandon(s, &b, mc);
 	}
 }
+
+/* A webhook's URL may itself be a secret (Teams and Slack put the key in
+ * it), so it can come from a file or credential like the signing secret. */
+static int webhook_op_open(const struct receiver_conf *conf, void **out, struct dl_error *err)
+{
+	struct webhook_sender *s = NULL;
+	char *url = NULL, *secret = NULL;
+	int rc = -1;
+
+	if (conf->url_file || conf->url_credential) {
+		if (receiver_read_secret(conf->url_file, conf->url_credential, &url, err) < 0)
+			return -1;
+	}
+	if (receiver_read_secret(conf->secret_file, conf->secret_credential, &secret, err) == 0)
+		rc = webhook_open(conf, url ? url : conf->url, secret, &s, err);
+	receiver_free_secret(url);
+	receiver_free_secret(secret);
+	*out = s;
+	return rc;
+}
+
+static void webhook_op_send(void *s, const struct message *msgs, size_t n,
+			    struct delivery_result *results)
+{
+	webhook_send(s, msgs, n, results);
+}
+
+static void webhook_op_close(void *s)
+{
+	webhook_close(s);
+}
+
+const struct receiver_ops webhook_receiver_ops = {
+	.type = "webhook",
+	.open = webhook_op_open,
+	.send = webhook_op_send,
+	.close = webhook_op_close,
+};

@@ -16,7 +16,9 @@
 #include "deadlined/error.h"
 #include "deadlined/receiver.h"
 #include "deadlined/rules.h"
-#include "deadlined/schema.h"
+#include "deadlined/schema_values.h"
+#include "deadlined/source.h"
+#include "deadlined/state.h"
 
 #define CONF_DEFAULT_PATH SYSCONFDIR "/deadlined/deadlined.conf"
 
@@ -41,16 +43,6 @@ struct conf_calendar {
 	struct conf_days closure_days;
 	struct conf_years confirmed_years;
 	int count_start_day;
-};
-
-struct conf_source {
-	const char *database;
-	long busy_timeout_ms;
-	const char *updated_column;      /* NULL: none (see deadlined.conf(5)) */
-};
-
-struct conf_state {
-	const char *database;
 };
 
 /* What a rule inherits when it does not say (STATUTORY-RULES.md's default
@@ -99,8 +91,8 @@ struct conf {
 	struct arena *arena;
 	const char *path;            /* NULL for the built-in defaults */
 	const char *timezone;
-	struct conf_source source;
-	struct conf_state state;
+	struct source_conf source;
+	struct state_conf state;
 	struct conf_calendar calendar;
 	struct conf_defaults defaults;
 	struct schema_list rules;    /* struct rule, in file order */
@@ -112,6 +104,12 @@ struct conf {
 	struct calendar *cal;        /* built from .calendar */
 	struct strset *kinds;        /* every known event kind, hashed */
 };
+
+/* The settings tables (schema.h), top level first: every setting a file
+ * may hold, for tools and for the test that keeps deadlined.conf(5) true
+ * to them. */
+struct schema_field;
+const struct schema_field *conf_schema(void);
 
 /* The receiver with this name, or NULL. */
 const struct receiver_conf *conf_receiver(const struct conf *conf, const char *name);

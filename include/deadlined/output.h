@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 
+#include "deadlined/error.h"
 #include "deadlined/rules.h"
 #include "deadlined/source.h"
 
@@ -57,5 +58,14 @@ void output_csv_field(FILE *out, const char *s, const char *sep);
 /* The same for text meant for a spreadsheet: a value starting with =, +, -,
  * @, tab or CR is prefixed with ' so that it is not run as a formula. */
 void output_csv_text(FILE *out, const char *s, const char *sep);
+
+/* Write path atomically: fill writes into a temporary file beside it
+ * (honouring the umask), which is synced and renamed over path only when
+ * fill returned 0 and every write succeeded; otherwise it is removed and
+ * path is left as it was.  err says what failed ("cannot create ...", or
+ * the system's reason). */
+typedef int (*output_fill_fn)(FILE *f, const void *ctx);
+int output_write_atomic(const char *path, output_fill_fn fill, const void *ctx,
+			struct dl_error *err);
 
 #endif

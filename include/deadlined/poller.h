@@ -1,18 +1,18 @@
 /* poller.h — what a poll evaluates: everything, or only what changed.
  *
  * The case database stays open from poll to poll.  A poll with nothing to
- * do costs a stat and two PRAGMAs (data_version, only meaningful on the same
- * connection, and schema_version) and a look at the rechecks index.  Else:
+ * do costs the source's "what changed" (source_changed: for SQLite a stat
+ * and a PRAGMA) and a look at the rechecks index.  Else:
  *   - a full evaluation at the first poll, after poller_want_full (a
- *     reload), when the file at the path is another one (an import renamed
- *     over it), when it was rewritten behind SQLite's back or its schema
- *     changed, after a failed poll, when the source has no change log and
- *     changed, when the change log says "everything" (teams or workers
- *     changed, rows pruned unread), and every service.reconcile_interval;
- *   - otherwise only the cases named in deadlined_changes since the last
- *     poll, and the cases whose recheck time (state.h) has come: a clock
- *     reaching due-soon or overdue, a day passing for an overdue one, a
- *     future-dated event arriving.
+ *     reload), after a failed poll, every service.reconcile_interval, and
+ *     whenever the source answers SOURCE_ALL (SQLite: no change log and
+ *     something changed, teams or workers changed, rows pruned unread) or
+ *     SOURCE_REOPEN (SQLite: an import renamed over the file, the file
+ *     rewritten behind SQLite's back, its schema changed);
+ *   - otherwise only the cases the source names as changed since the last
+ *     poll's mark, and the cases whose recheck time (state.h) has come: a
+ *     clock reaching due-soon or overdue, a day passing for an overdue one,
+ *     a future-dated event arriving.
  * Either way the stored result equals a full evaluation's.
  */
 #ifndef DEADLINED_POLLER_H
@@ -36,7 +36,7 @@ void poller_want_full(struct poller *p);
 struct poller_result {
 	struct poll_result poll;
 	bool full;              /* every case was evaluated */
-	int64_t change_seq;     /* deadlined_changes read up to here */
+	int64_t change_seq;     /* the source's change log read up to here */
 };
 
 /* One poll of the case database at path db as of now: poll_all or

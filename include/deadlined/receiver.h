@@ -5,16 +5,16 @@
  * the receiver tries each (bounded by its timeouts) and says, per message,
  * whether it was delivered, should be retried, or can never be delivered.
  * Receivers never decide about retries or dead letters: notify does.
+ * Each type is a backend behind an operations table (receiver_backend.h).
  */
 #ifndef DEADLINED_RECEIVER_H
 #define DEADLINED_RECEIVER_H
 
-#include <curl/curl.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "deadlined/error.h"
-#include "deadlined/schema.h"
+#include "deadlined/schema_values.h"
 
 enum receiver_type { RECEIVER_SMTP, RECEIVER_WEBHOOK, RECEIVER_MAILDIR };
 enum webhook_format { WEBHOOK_GENERIC, WEBHOOK_TEAMS, WEBHOOK_SLACK };
@@ -22,7 +22,8 @@ enum webhook_format { WEBHOOK_GENERIC, WEBHOOK_TEAMS, WEBHOOK_SLACK };
 /* One receiver as configured (conf.c fills it from its settings table). */
 struct receiver_conf {
 	const char *name;              /* the setting's name; first member */
-	const char *type;              /* "smtp", "webhook" or "maildir" */
+	const char *type;              /* "smtp", "webhook" or "maildir": the
+					  backend (receiver_backend.h) */
 	const char *url;               /* smtp://host:587 (STARTTLS required),
 					  smtps://host:465, or https://... */
 	const char *url_file;          /* webhook: a file holding the URL, which
@@ -88,12 +89,6 @@ const struct receiver_conf *receiver_conf(const struct receiver *r);
  * receiver's max_connections. */
 void receiver_send(struct receiver *r, const struct message *msgs, size_t n,
 		   struct delivery_result *results);
-
-/* A libcurl progress callback (CURLOPT_XFERINFOFUNCTION) for every
- * transfer: it feeds systemd's watchdog during slow transfers and abandons
- * a transfer once a stop's grace period is over. */
-int receiver_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow,
-		      curl_off_t ultotal, curl_off_t ulnow);
 
 /* Read a secret: from file when set, else $CREDENTIALS_DIRECTORY/credential.
  * A file (not a credential: systemd manages those) whose mode grants other

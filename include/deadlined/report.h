@@ -128,6 +128,14 @@ int report_load_state(struct report *r, struct state *st, const char *path,
 /* The case database's history, evaluated as of the end of the period. */
 int report_load_cases(struct report *r, struct source *src, const char *path,
 		      struct dl_error *err);
+/* Fill r from the store that covers its period: the state database when
+ * the period starts on or after the daemon's first poll (it keeps every
+ * obligation it has seen), else the case database's history; choice
+ * ("state" or "cases", NULL: that policy) forces one.  r->source says which
+ * was used and why.  err names the store that failed ("state: ...",
+ * "source: ...", "report: ..."). */
+int report_load(struct report *r, const struct state_conf *state,
+		const struct source_conf *source, const char *choice, struct dl_error *err);
 int report_compute(struct report *r, struct dl_error *err);
 int report_write(const struct report *r, enum report_format format, FILE *out);
 void report_free(struct report *r);

@@ -13,7 +13,7 @@
 
 #include "deadlined/calendar.h"
 #include "deadlined/duration.h"
-#include "deadlined/schema.h"
+#include "deadlined/schema_values.h"
 
 enum rule_step_kind {
 	STEP_FIXED,       /* always `then` */

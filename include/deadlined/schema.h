@@ -17,8 +17,8 @@
 #include <stddef.h>
 
 #include "deadlined/arena.h"
-#include "deadlined/duration.h"
 #include "deadlined/error.h"
+#include "deadlined/schema_values.h"
 
 enum schema_type {
 	SCHEMA_STRING,    /* const char * */
@@ -34,22 +34,6 @@ enum schema_type {
 	SCHEMA_CUSTOM,    /* handled by custom() */
 	SCHEMA_NUMBER,    /* double, whole or decimal, within [min, max]; NAN when
 			     unset and no default */
-};
-
-struct schema_duration {
-	bool set;
-	struct duration d;
-	int line;         /* where it was written, for later checks */
-};
-
-struct schema_strings {
-	const char **v;
-	size_t n;
-};
-
-struct schema_list {
-	void *v;          /* n elements of the field's elem_size */
-	size_t n;
 };
 
 struct schema_ctx {
@@ -69,7 +53,9 @@ struct schema_field {
 	bool required;
 	long min, max;    /* INT: bounds; STRINGS, LIST, MAP: element count */
 	const char *def;  /* the default as written in a file, or NULL */
-	const struct schema_field *members;   /* GROUP, LIST, MAP */
+	const struct schema_field *members;   /* GROUP, LIST, MAP; CUSTOM: the
+						 table its handler reads a group
+						 with, if any */
 	size_t elem_size;                     /* LIST, MAP */
 	schema_custom_fn custom;              /* CUSTOM */
 	const char *help;

@@ -6,6 +6,9 @@
  * never alter a case record.  Cases are streamed one at a time with their
  * events, so memory does not grow with the size of the source.
  *
+ * The database is reached through a backend (source_backend.h): the
+ * SQLite file (source_sqlite.c) or another that source.driver names.
+ *
  * Values are handed over as the text the database holds (NULL stays NULL);
  * judging them (dates, kinds, missing teams) is the evaluator's job, so a
  * bad row becomes a data-quality finding instead of stopping the read.
@@ -53,11 +56,24 @@ struct source_directory {
 	size_t nworkers;
 };
 
-/* Open path read-only, waiting up to busy_timeout_ms for a writer's lock,
- * and check that the four relations exist with the contract's columns.
- * Errors name the file and the missing relation or column. */
-int source_open(const char *path, long busy_timeout_ms, struct source **out,
-		struct dl_error *err);
+/* Where the case database is and how to read it: the settings of the
+ * `source` group (deadlined.conf(5)).  driver picks the backend. */
+struct source_conf {
+	const char *driver;          /* "sqlite" (NULL: "sqlite") */
+	const char *database;        /* sqlite: the file's path */
+	long busy_timeout_ms;        /* sqlite: how long to wait for a writer's lock */
+	const char *updated_column;  /* NULL: none (see deadlined.conf(5)) */
+};
+
+/* Is there a backend of this name? */
+bool source_driver_known(const char *driver);
+/* The backends' names, comma-separated, for messages. */
+const char *source_driver_names(void);
+
+/* Open the case database read-only and check that the four relations
+ * exist with the contract's columns.  Errors name the database (never a
+ * password) and the missing relation or column. */
+int source_open(const struct source_conf *conf, struct source **out, struct dl_error *err);
 void source_close(struct source *src);
 
 /* Call fn for every case in case_ref order (or only for case_ref when not
@@ -66,9 +82,10 @@ void source_close(struct source *src);
  * NULL) once per such case_ref.  A case row that is not delivered, because
  * its case_ref is NULL or repeats an earlier row's, is reported to orphan
  * with nevents 0; a NULL case_ref is passed as "(null)".  case_refs match
- * and sort as SQLite's BINARY collation does.  fn must not start another
- * walk on src.  A non-zero return from fn stops the walk and is returned.
- * Returns -1 with err on a database error. */
+ * and sort as the database's binary order does (SQLite: the BINARY
+ * collation).  fn must not start another walk on src.  A non-zero return
+ * from fn stops the walk and is returned.  Returns -1 with err on a
+ * database error. */
 typedef int (*source_case_fn)(void *ctx, const struct source_case *c);
 typedef void (*source_orphan_fn)(void *ctx, const char *case_ref, size_t nevents);
 int source_each_case(struct source *src, const char *case_ref, source_case_fn fn,
@@ -103,46 +120,54 @@ int source_load_expected(struct source *src, struct source_expected_list *out,
 			 bool *present, struct dl_error *err);
 void source_free_expected(struct source_expected_list *list);
 
-/* SQLite's change counter for this connection (PRAGMA data_version): it
- * changes when another connection has committed a change. */
-int source_data_version(struct source *src, int64_t *out, struct dl_error *err);
-
-/* The change log (deadlined_changes, see conf/schema/native.sql): does
- * this source have one? */
-bool source_has_change_log(const struct source *src);
-
-/* Call fn with the case_ref of every change after seq `after` (a case may
- * come more than once; NULL means "everything": a change to teams or
- * workers, a NULL case_ref, rows pruned before they were read, or a log
- * that went backwards, as when the file was replaced).  With after < 0,
- * fn is not called.  *top receives the highest seq given so far (0 without
- * a log).  A non-zero return from fn stops the walk and is returned. */
-typedef int (*source_change_fn)(void *ctx, const char *case_ref);
-int source_changes(struct source *src, int64_t after, source_change_fn fn, void *ctx,
-		   int64_t *top, struct dl_error *err);
-
-/* The schema cookie (PRAGMA schema_version): it changes when a table,
- * view or trigger is made, changed or dropped, which the change log does
- * not record, so the caller opens the source again (checking the four
- * relations) and evaluates in full. */
-int source_schema_version(struct source *src, int64_t *out, struct dl_error *err);
-
-/* source.updated_column: a column of deadlined_cases that the council's
- * system moves forward (a timestamp, a counter) whenever a case or one of
- * its events changes.  A mark is the highest value seen. */
-struct source_mark {
+/* source.updated_column's high-water mark: the highest value seen, as
+ * SQL orders values (every number before every text). */
+struct source_hwm {
 	bool set, is_number;
 	double number;
 	char text[64];
 };
-/* Call fn for each case whose column is past *after (nothing when
- * after->set is false); *top receives the highest value seen. */
-int source_updated_since(struct source *src, const char *column,
-			 const struct source_mark *after, source_change_fn fn, void *ctx,
-			 struct source_mark *top, struct dl_error *err);
+/* Is a after b?  Anything is after an unset mark. */
+bool source_hwm_after(const struct source_hwm *a, const struct source_hwm *b);
+
+/* Where a reader of the source stood after a poll: the answer to "what
+ * changed since?" is relative to one.  A zeroed mark (set false) stands
+ * before everything.  change_seq and updated may be shown (change_seq is
+ * stored as the state's source_seq for a writer that prunes its change
+ * log); priv is the backend's own and only it reads it. */
+struct source_mark {
+	bool set;
+	int64_t change_seq;          /* a change log read up to here; 0: none */
+	struct source_hwm updated;   /* source.updated_column read up to here */
+	unsigned char priv[64];
+};
+
+enum source_change {
+	SOURCE_UNCHANGED,   /* nothing changed since the mark */
+	SOURCE_CASES,       /* these cases changed (given to fn) */
+	SOURCE_ALL,         /* anything may have changed: read everything */
+	SOURCE_REOPEN,      /* this connection no longer reads what the
+			       configuration names (another file at the
+			       path, another schema): close it, open again
+			       and read everything */
+};
+
+/* What changed since *since?  fn receives the case_ref of each changed
+ * case (a case may come more than once) when *what is SOURCE_CASES; a
+ * non-zero return from fn stops the walk and is returned.  *next receives
+ * the mark to pass next time, to be kept only when the poll that used
+ * the answer succeeded.  From a zeroed mark the answer is SOURCE_ALL (or
+ * SOURCE_REOPEN) and *next is where the source stands before it is read,
+ * so what changes during the read is seen next time.  Returns -1 with err
+ * on a database error. */
+typedef int (*source_change_fn)(void *ctx, const char *case_ref);
+int source_changed(struct source *src, const struct source_mark *since, source_change_fn fn,
+		   void *ctx, struct source_mark *next, enum source_change *what,
+		   struct dl_error *err);
 
 /* For tests: run one SQL statement through the source's own connection;
- * a write must fail because the connection is read-only. */
+ * a write must fail because the connection is read-only.  -1 with err
+ * from a backend that cannot run SQL text. */
 int source_exec_for_test(struct source *src, const char *sql, struct dl_error *err);
 
 #endif

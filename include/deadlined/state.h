@@ -1,11 +1,15 @@
-/* state.h — the daemon's own SQLite database (never the case database).
+/* state.h — the daemon's own store (never the case database).
  *
  * Holds the obligations as last seen, the outbox of messages, the log of
  * what was notified to whom (so nothing is sent twice), acknowledgements,
- * per-recipient daily counts, digests sent and poll history.  Opened in WAL
- * mode; the schema carries a version and forward migrations run at start-up.
- * A poll's transitions and the messages they cause are written in one
- * transaction (state_begin/state_commit) before anything is sent.
+ * per-recipient daily counts, digests sent and poll history.  The schema
+ * carries a version and forward migrations run at start-up.  A poll's
+ * transitions and the messages they cause are written in one transaction
+ * (state_begin/state_commit) before anything is sent.
+ *
+ * The store is reached through a backend that state.driver names
+ * (state_backend.h): the SQLite file (state_sqlite.c, WAL mode) is the
+ * first.  These functions dispatch to it; each returns 0, or -1 with err.
  */
 #ifndef DEADLINED_STATE_H
 #define DEADLINED_STATE_H
@@ -21,16 +25,31 @@
 
 struct state;
 
+/* Where the store is: the settings of the `state` group (deadlined.conf(5)). */
+struct state_conf {
+	const char *driver;        /* "sqlite" (NULL: "sqlite") */
+	const char *database;      /* sqlite: the file's path ("": a private, temporary one) */
+};
+
+/* Is there a backend of this name?  Their names, comma-separated. */
+bool state_driver_known(const char *driver);
+const char *state_driver_names(void);
+
+/* Has the store been made (by a daemon's first start)?  Commands that only
+ * read say so rather than open nothing. */
+bool state_exists(const struct state_conf *conf);
+
 /* Open (creating and migrating) for the daemon and for commands that write
  * (ack, retry). */
-int state_open(const char *path, struct state **out, struct dl_error *err);
-/* Open for reading only: no file is made and no migration runs, so a
+int state_open(const struct state_conf *conf, struct state **out, struct dl_error *err);
+/* Open for reading only: nothing is made and no migration runs, so a
  * newer deadlinectl never changes the schema under an older daemon. */
-int state_open_readonly(const char *path, struct state **out, struct dl_error *err);
+int state_open_readonly(const struct state_conf *conf, struct state **out,
+			struct dl_error *err);
 /* How long a write waits for another writer, 5 s unless set.  The
  * daemon's incremental polls hold the write lock for milliseconds; a full
  * poll holds it only in short transactions (state_stage_apply). */
-void state_set_busy_timeout(struct state *st, int ms);
+void state_set_write_wait(struct state *st, int ms);
 void state_close(struct state *st);
 
 int state_begin(struct state *st, struct dl_error *err);

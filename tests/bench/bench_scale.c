@@ -124,7 +124,8 @@ static double evaluate_only(const struct conf *conf, const char *db, size_t *obl
 	struct dl_moment now;
 	double t0 = seconds();
 
-	if (source_open(db, 5000, &src, &err) < 0 || evaluate_parse_as_of(AS_OF, &now, &err) < 0 ||
+	if (source_open(&(struct source_conf){ .database = db, .busy_timeout_ms = 5000 }, &src,
+			&err) < 0 || evaluate_parse_as_of(AS_OF, &now, &err) < 0 ||
 	    evaluate_run(conf, src, NULL, now, &hooks, &sum, &err) < 0)
 		die(db, err.msg);
 	*obligations = 0;
@@ -206,7 +207,7 @@ static void acker_run(const char *state, const char *case_ref, const char *rule,
 	struct dl_error err;
 	char line[128];
 
-	if (state_open(state, &st, &err) < 0)
+	if (state_open(&(struct state_conf){ .database = state }, &st, &err) < 0)
 		_exit(1);
 	while (poll(&pfd, 1, 200) == 0) {
 		struct state_ack a;
@@ -393,7 +394,8 @@ int main(int argc, char **argv)
 	b.conf = conf;
 	b.db = copy;
 	b.now_unix = 1795435200;
-	if (state_open(state, &b.st, &err) < 0 || route_open(conf, &b.route, &err) < 0 ||
+	if (state_open(&(struct state_conf){ .database = state }, &b.st, &err) < 0 ||
+	    route_open(conf, &b.route, &err) < 0 ||
 	    outbox_open(conf, b.st, &b.outbox, &err) < 0 || poller_open(&b.poller, &err) < 0)
 		die(state, err.msg);
 	/* The service's first poll: full, against the stored state, with

@@ -415,7 +415,7 @@ static void evaluate(struct variant *v, const char *case_ref, struct tally *t,
 	struct evaluate_hooks hooks = { on_obligation, on_finding, on_case_events, t };
 
 	snprintf(uri, sizeof uri, "file:/fuzz-evaluate-%d?vfs=memdb", (int)(v - variants));
-	if (source_open(uri, 0, &src, &err) < 0) {
+	if (source_open(&(struct source_conf){ .database = uri }, &src, &err) < 0) {
 		/* Only the variant without workers.email is refused. */
 		FUZZ_CHECK(v == &variants[3] && strstr(err.msg, "email"));
 		return;

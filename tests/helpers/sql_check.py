@@ -20,12 +20,14 @@ SQLITE_CALLS = {"sqlite3_prepare": 1, "sqlite3_prepare_v2": 1, "sqlite3_prepare_
 
 # (file, function, SQL expression): why it is safe.
 ALLOWED = {
-    ("source.c", "probe", "sql"):
+    ("source_sqlite.c", "probe", "sql"):
         'snprintf of "SELECT %s FROM %s LIMIT 0" from relations[], a table of '
         "string literals (the contract's relation and column names)",
-    ("source.c", "load_table", "t->sql"):
-        "teams_table.sql / workers_table.sql, set to the constants SQL_TEAMS, SQL_WORKERS",
-    ("source.c", "source_exec_for_test", "sql"):
+    ("source_sqlite.c", "sqlite_rows", "sql"):
+        'snprintf of "SELECT %s FROM %s" from the relation and column names of source.c\'s '
+        "teams_table, workers_table and expected_table (string literals: the contract's "
+        "names), the only callers of the rows op",
+    ("source_sqlite.c", "sqlite_exec_for_test", "sql"):
         "test-only entry (tests/unit/test_source.c proves writes fail); the daemon never calls it",
     ("ssd.c", "create_table", "create.s"):
         "CREATE TABLE of a CSV file's table and header names (identifiers cannot be bound): "
@@ -38,13 +40,13 @@ ALLOWED = {
         "(the SSD's table and column names)",
     ("ssd.c", "ssd_install_views", "VIEWS_SQL"):
         "conf/schema/ssd-views.sql, compiled in as a constant array of bytes by the Makefile",
-    ("state.c", "migrate", "migrations[v]"):
+    ("state_sqlite.c", "migrate", "migrations[v]"):
         "the migrations[] array of string literals",
-    ("source.c", "source_updated_since", "sql"):
+    ("source_sqlite.c", "updated_since", "sql"):
         'snprintf of a column name from source.updated_column, which conf.c (read_column) '
         "accepts only as a plain identifier (letters, digits, _) and which is double-quoted; "
         "the value compared with it is bound",
-    ("state.c", "migrate", "sql"):
+    ("state_sqlite.c", "migrate", "sql"):
         'snprintf of "PRAGMA user_version = %d" from the loop counter (PRAGMA takes no parameters)',
 }
 

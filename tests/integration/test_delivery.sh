@@ -180,7 +180,7 @@ expect 2 '' 'not a message id' -- env DEADLINED_CONFIG="$TMP/dl.conf" $C retry x
 expect 2 '' 'or --all' -- env DEADLINED_CONFIG="$TMP/dl.conf" $C retry
 
 # ---- test-notify: a test message now, and what the receiver said ----
-DEADLINED_CONFIG="$TMP/dg.conf" $C test-notify mail --to check@council.example | grep -q '^mail: delivered' \
+DEADLINED_CONFIG="$TMP/dg.conf" $C test-notify mail --recipient check@council.example | grep -q '^mail: delivered' \
 	&& ok || bad "test-notify mail"
 /usr/bin/python3 - "$TMP/dg-mail/new" <<'PY' && ok || bad "test message not in the Maildir"
 import email, email.policy, glob, sys
@@ -193,7 +193,7 @@ DEADLINED_CONFIG="$TMP/dg.conf" $C test-notify channel | grep -q '^channel: deli
 out=$(DEADLINED_CONFIG="$TMP/dg.conf" $C test-notify nowhere); rc=$?
 [ $rc = 1 ] && printf '%s' "$out" | grep -q "^nowhere: failed (would be retried): .*Couldn't connect" && ok || bad "test-notify failure: rc $rc $out"
 expect 2 '' "no receiver 'nope'" -- env DEADLINED_CONFIG="$TMP/dg.conf" $C test-notify nope
-expect 2 '' "give --to ADDRESS" -- env DEADLINED_CONFIG="$TMP/dg.conf" $C test-notify mail
+expect 2 '' "give --recipient ADDRESS" -- env DEADLINED_CONFIG="$TMP/dg.conf" $C test-notify mail
 
 # ---- dry run: lists, stores nothing ----
 conf dry 'digest_time = "08:30";'

@@ -204,7 +204,7 @@ $C outbox >> "$TMP/ctl.out" 2>&1
 $C list --state all >> "$TMP/ctl.out" 2>&1
 $C check-data >> "$TMP/ctl.out" 2>&1
 $C test-notify hook >> "$TMP/ctl.out" 2>&1
-$C test-notify mail --to check@council.example >> "$TMP/ctl.out" 2>&1
+$C test-notify mail --recipient check@council.example >> "$TMP/ctl.out" 2>&1
 watchdog_check "security cycle"
 stop_daemon
 [ "$DRC" = 0 ] && ok || bad "exit status $DRC after SIGTERM"

@@ -240,6 +240,18 @@ static void test_types_and_ranges(void **state)
 		  "};\n", NULL, NULL,
 		  { { "type1.conf", 2, "source.busy_timeout_ms",
 		      { "expected a whole number", "found a string" } } } },
+		{ "unknown source driver", "driver.conf",
+		  "source = {\n"
+		  "  driver = \"oracle\";\n"
+		  "};\n", NULL, NULL,
+		  { { "driver.conf", 2, "source.driver",
+		      { "unknown backend 'oracle'", "expected sqlite" } } } },
+		{ "unknown state driver", "sdriver.conf",
+		  "state = {\n"
+		  "  driver = \"postgres\";\n"
+		  "};\n", NULL, NULL,
+		  { { "sdriver.conf", 2, "state.driver",
+		      { "unknown backend 'postgres'", "expected sqlite" } } } },
 		{ "int for a string", "type2.conf",
 		  "timezone = 5;\n", NULL, NULL,
 		  { { "type2.conf", 1, "timezone", { "expected a string", "found a number" } } } },

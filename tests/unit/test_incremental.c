@@ -269,7 +269,8 @@ static void full_poll(struct world *w)
 	struct source *src;
 	struct dl_error err;
 
-	if (source_open(w->cases, 1000, &src, &err) < 0)
+	if (source_open(&(struct source_conf){ .database = w->cases, .busy_timeout_ms = 1000 },
+			&src, &err) < 0)
 		fail_msg("source_open: %s", err.msg);
 	if (poll_all(&w->env_full, src, w->now, w->now_unix, NULL, &res, &sum, &err) < 0)
 		fail_msg("full poll: %s", err.msg);
@@ -328,7 +329,8 @@ static void world_open(struct world *w, bool updated_column)
 	w->now_unix = 1772442000;
 	for (int i = 0; i < 20; i++)
 		new_case(w);
-	if (state_open(w->inc, &w->st_inc, &err) < 0 || state_open(w->full, &w->st_full, &err) < 0 ||
+	if (state_open(&(struct state_conf){ .database = w->inc }, &w->st_inc, &err) < 0 ||
+	    state_open(&(struct state_conf){ .database = w->full }, &w->st_full, &err) < 0 ||
 	    route_open(conf, &w->route, &err) < 0 ||
 	    outbox_open(conf, w->st_inc, &w->ob_inc, &err) < 0 ||
 	    outbox_open(conf, w->st_full, &w->ob_full, &err) < 0 ||

@@ -33,7 +33,7 @@ static struct state *store(void)
 
 	assert_int_equal(test_tmpdir(dir, sizeof dir, "test_poll_merge"), 0);
 	snprintf(path, sizeof path, "%s/state.db", dir);
-	if (state_open(path, &st, &err) < 0)
+	if (state_open(&(struct state_conf){ .database = path }, &st, &err) < 0)
 		fail_msg("state_open: %s", err.msg);
 	/* A-D open, E closed. */
 	for (int i = 0; i < 5; i++) {

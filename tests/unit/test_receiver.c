@@ -1,5 +1,6 @@
 /* test_receiver.c — reading secrets: from a file or a systemd credential,
- * and a file that other users may read (or write) refused with the fix. */
+ * and a file that other users may read (or write) refused with the fix;
+ * receivers opened through their type's operations table. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -128,6 +129,54 @@ static void test_missing_and_empty(void **state)
 	assert_null(secret);
 }
 
+/* The type picks the backend: a message sent to a maildir receiver lands in
+ * its new/ folder; each backend's own checks and secrets come through
+ * receiver_open with the receiver's name; an unknown type is refused. */
+static void test_dispatch(void **state)
+{
+	struct dir *d = *state;
+	char box[4300], fresh[4400];
+	struct receiver_conf mc = { .name = "box", .type = "maildir", .path = box,
+				    .from = "deadlines@council.example" };
+	struct receiver_conf sc = { .name = "mail", .type = "smtp",
+				    .url = "smtp://127.0.0.1:1", .from = "deadlines@council.example",
+				    .username = "u" };
+	struct receiver_conf wc = { .name = "hook", .type = "webhook",
+				    .url = "https://127.0.0.1:1/x", .secret_file = d->file,
+				    .max_connections = 1, .timeout = 1, .connect_timeout = 1 };
+	struct receiver_conf xc = { .name = "pager", .type = "pager" };
+	struct message m = { .id = 1, .msg_id = "m1@x", .to = "w@council.example",
+			     .subject = "Due", .text = "text", .html = "<p>html</p>",
+			     .created = 1700000000 };
+	struct delivery_result res = { .status = DELIVERY_PERMANENT };
+	struct receiver *r = (struct receiver *)1;
+	struct dl_error err;
+
+	snprintf(box, sizeof box, "%s/Maildir", d->path);
+	snprintf(fresh, sizeof fresh, "%s/new", box);
+	assert_int_equal(receiver_open(&mc, &r, &err), 0);
+	assert_ptr_equal(receiver_conf(r), &mc);
+	receiver_send(r, &m, 1, &res);
+	receiver_close(r);
+	assert_int_equal(res.status, DELIVERY_OK);
+	assert_int_equal(test_count_files(fresh), 1);
+	assert_int_equal(test_rmtree(box), 0);
+
+	assert_int_equal(receiver_open(&sc, &r, &err), -1);
+	assert_null(r);
+	assert_string_equal(err.msg, "receiver mail: username u needs a password "
+			    "(password_file or password_credential)");
+
+	write_secret(d, "s3cret\n", 0644);
+	assert_int_equal(receiver_open(&wc, &r, &err), -1);
+	assert_non_null(strstr(err.msg, "receiver hook: secret file"));
+	assert_non_null(strstr(err.msg, "open to other users"));
+
+	assert_int_equal(receiver_open(&xc, &r, &err), -1);
+	assert_string_equal(err.msg, "receiver pager: unknown type 'pager'; expected smtp, "
+			    "webhook, maildir");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -135,6 +184,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_open_to_others, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_credential_exempt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_and_empty, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dispatch, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

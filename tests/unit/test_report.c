@@ -260,7 +260,7 @@ static void test_digest_lines(void **unused)
 	fclose(cf);
 	if (conf_load(conf_path, &conf, &errors) < 0)
 		fail_msg("conf: %s", errors.n ? errors.msg[0] : "?");
-	assert_int_equal(state_open(db, &st, &err), 0);
+	assert_int_equal(state_open(&(struct state_conf){ .database = db }, &st, &err), 0);
 	/* The issue's example: 18 of 21 on time this month (November 2026),
 	 * with what must not count: October, another team, a clock still open,
 	 * one cancelled, and one whose case vanished while open. */

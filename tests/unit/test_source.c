@@ -100,7 +100,8 @@ static struct source *open_ok(const char *path, long busy_ms)
 	struct source *src = NULL;
 	struct dl_error err;
 
-	if (source_open(path, busy_ms, &src, &err) < 0)
+	if (source_open(&(struct source_conf){ .database = path, .busy_timeout_ms = busy_ms },
+			&src, &err) < 0)
 		fail_msg("source_open: %s", err.msg);
 	return src;
 }
@@ -110,7 +111,8 @@ static void open_fails(const char *path, const char *want)
 	struct source *src = (struct source *)1;
 	struct dl_error err = { "" };
 
-	assert_int_equal(source_open(path, 100, &src, &err), -1);
+	assert_int_equal(source_open(&(struct source_conf){ .database = path, .busy_timeout_ms = 100 },
+					     &src, &err), -1);
 	assert_null(src);
 	if (!strstr(err.msg, want) || !strstr(err.msg, path))
 		fail_msg("got \"%s\", want the path and \"%s\"", err.msg, want);
@@ -549,7 +551,8 @@ static void test_missing_column(void **state)
 	make_db(path, "DROP TABLE deadlined_events;"
 		"CREATE TABLE deadlined_events(case_ref TEXT, kind TEXT, happened TEXT,"
 		" event_ref TEXT);");
-	assert_int_equal(source_open(path, 100, &src, &err), -1);
+	assert_int_equal(source_open(&(struct source_conf){ .database = path, .busy_timeout_ms = 100 },
+					     &src, &err), -1);
 	snprintf(want, sizeof want, "case database %s: relation deadlined_events: no such "
 		 "column: occurred; expected columns case_ref, kind, occurred, event_ref", path);
 	assert_string_equal(err.msg, want);
@@ -613,8 +616,10 @@ static void test_busy(void **state)
 	struct source *src = basic_db("busy.db"), *other = NULL;
 	struct record r = { .len = 0 };
 	struct dl_error err = { "" };
+	static const struct source_mark none;
+	struct source_mark mark;
+	enum source_change what;
 	sqlite3 *db;
-	int64_t v;
 	double t0;
 
 	(void)state;
@@ -636,9 +641,10 @@ static void test_busy(void **state)
 	if (!strstr(err.msg, path) || !strstr(err.msg, "database is locked") ||
 	    !strstr(err.msg, "100 ms"))
 		fail_msg("unexpected message: %s", err.msg);
-	assert_int_equal(source_data_version(src, &v, &err), -1);
+	assert_int_equal(source_changed(src, &none, NULL, NULL, &mark, &what, &err), -1);
 	assert_non_null(strstr(err.msg, "database is locked"));
-	assert_int_equal(source_open(path, 50, &other, &err), -1);
+	assert_int_equal(source_open(&(struct source_conf){ .database = path, .busy_timeout_ms = 50 },
+					     &other, &err), -1);
 	assert_non_null(strstr(err.msg, "database is locked"));
 	exec(db, "COMMIT");
 	sqlite3_close(db);
@@ -646,25 +652,167 @@ static void test_busy(void **state)
 	source_close(src);
 }
 
-static void test_data_version(void **state)
+/* The cases "what changed" names, as "REF,REF," in the order given. */
+struct changes {
+	char log[256];
+};
+
+static int on_changed(void *ctx, const char *case_ref)
+{
+	struct changes *c = ctx;
+
+	snprintf(c->log + strlen(c->log), sizeof c->log - strlen(c->log), "%s,", case_ref);
+	return 0;
+}
+
+static enum source_change changed(struct source *src, struct source_mark *mark,
+				  struct changes *c)
+{
+	struct source_mark next;
+	enum source_change what;
+	struct dl_error err;
+
+	c->log[0] = '\0';
+	if (source_changed(src, mark, on_changed, c, &next, &what, &err) < 0)
+		fail_msg("source_changed: %s", err.msg);
+	*mark = next;
+	return what;
+}
+
+/* Without a change log or updated_column, SQLite's data_version tells
+ * that something changed, not what. */
+static void test_changed_no_log(void **state)
 {
 	char path[512];
 	struct source *src = basic_db("version.db");
-	struct dl_error err;
-	int64_t v1, v2, v3;
+	struct source_mark mark = { .set = false };
+	struct changes c;
 	sqlite3 *db;
 
 	(void)state;
 	tmp_path(path, sizeof path, "version.db");
-	assert_int_equal(source_data_version(src, &v1, &err), 0);
-	assert_int_equal(source_data_version(src, &v2, &err), 0);
-	assert_true(v1 == v2);
+	assert_int_equal(changed(src, &mark, &c), SOURCE_ALL);      /* from nothing */
+	assert_true(mark.set);
+	assert_int_equal(changed(src, &mark, &c), SOURCE_UNCHANGED);
+	assert_int_equal(changed(src, &mark, &c), SOURCE_UNCHANGED);
 	db = writer(path);
 	exec(db, "INSERT INTO deadlined_events VALUES ('C2', 'referral', '2024-06-01', NULL)");
-	assert_int_equal(source_data_version(src, &v3, &err), 0);
-	assert_true(v3 != v1);
+	assert_int_equal(changed(src, &mark, &c), SOURCE_ALL);
+	assert_string_equal(c.log, "");
+	assert_int_equal(changed(src, &mark, &c), SOURCE_UNCHANGED);
 	assert_walk(src, "C2", "C2(K2,2020-12-31,T2,W2)[referral@2024-06-01#~] ");
+	/* A relation remade: the relations must be checked again. */
+	exec(db, "CREATE VIEW other AS SELECT 1");
+	assert_int_equal(changed(src, &mark, &c), SOURCE_REOPEN);
 	sqlite3_close(db);
+	source_close(src);
+}
+
+/* With the change log of conf/schema/native.sql: the cases, by name, and
+ * "everything" for a change to a team. */
+static void test_changed_log(void **state)
+{
+	char path[512], other[512], sql[600];
+	struct source_mark mark = { .set = false }, kept;
+	struct source *src;
+	struct changes c;
+	sqlite3 *db;
+
+	(void)state;
+	tmp_path(path, sizeof path, "log.db");
+	tmp_path(other, sizeof other, "log-import.db");
+	make_db(path, SCHEMA);
+	make_db(path, "CREATE TABLE deadlined_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+		" case_ref TEXT);"
+		"CREATE TRIGGER ev AFTER INSERT ON deadlined_events BEGIN"
+		" INSERT INTO deadlined_changes (case_ref) VALUES (NEW.case_ref); END;"
+		"CREATE TRIGGER tm AFTER INSERT ON deadlined_teams BEGIN"
+		" INSERT INTO deadlined_changes (case_ref) VALUES (NULL); END;");
+	src = open_ok(path, 100);
+	db = writer(path);
+	exec(db, "INSERT INTO deadlined_events VALUES ('C1', 'referral', '2024-01-02', NULL)");
+	assert_int_equal(changed(src, &mark, &c), SOURCE_ALL);
+	assert_int_equal(mark.change_seq, 1);
+	exec(db, "INSERT INTO deadlined_events VALUES ('C2', 'referral', '2024-01-02', NULL);"
+		 "INSERT INTO deadlined_events VALUES ('C1', 'referral', '2024-01-03', NULL)");
+	kept = mark;
+	assert_int_equal(changed(src, &mark, &c), SOURCE_CASES);
+	assert_string_equal(c.log, "C2,C1,");
+	assert_int_equal(mark.change_seq, 3);
+	assert_int_equal(changed(src, &mark, &c), SOURCE_UNCHANGED);
+	/* The same mark asked again (a poll that failed) gives the same answer. */
+	assert_int_equal(changed(src, &kept, &c), SOURCE_CASES);
+	assert_string_equal(c.log, "C2,C1,");
+	exec(db, "INSERT INTO deadlined_teams VALUES ('T9', 'New', 'm@x', NULL)");
+	assert_int_equal(changed(src, &mark, &c), SOURCE_ALL);
+	assert_int_equal(mark.change_seq, 4);
+	/* Another file renamed over the path: open it again. */
+	snprintf(sql, sizeof sql, "VACUUM INTO '%s'", other);
+	exec(db, sql);
+	sqlite3_close(db);
+	assert_int_equal(rename(other, path), 0);
+	assert_int_equal(changed(src, &mark, &c), SOURCE_REOPEN);
+	source_close(src);
+	src = open_ok(path, 100);
+	memset(&mark, 0, sizeof mark);
+	assert_int_equal(changed(src, &mark, &c), SOURCE_ALL);
+	/* A mark from another connection means nothing to this one. */
+	assert_int_equal(changed(src, &kept, &c), SOURCE_ALL);
+	source_close(src);
+}
+
+/* source.updated_column names the cases moved past the mark. */
+static void test_changed_column(void **state)
+{
+	char path[512];
+	struct source_mark mark = { .set = false };
+	struct source *src = NULL;
+	struct changes c;
+	struct dl_error err;
+	sqlite3 *db;
+
+	(void)state;
+	tmp_path(path, sizeof path, "column.db");
+	make_db(path, SCHEMA);
+	make_db(path, "ALTER TABLE deadlined_cases ADD COLUMN touched INTEGER;"
+		"INSERT INTO deadlined_cases VALUES ('C1', 'K1', NULL, 'T1', NULL, 5);"
+		"INSERT INTO deadlined_cases VALUES ('C2', 'K2', NULL, 'T1', NULL, 7)");
+	if (source_open(&(struct source_conf){ .driver = "sqlite", .database = path,
+					       .updated_column = "touched" }, &src, &err) < 0)
+		fail_msg("source_open: %s", err.msg);
+	assert_int_equal(changed(src, &mark, &c), SOURCE_ALL);
+	assert_true(mark.updated.set && mark.updated.is_number);
+	assert_true(mark.updated.number == 7);
+	db = writer(path);
+	exec(db, "UPDATE deadlined_cases SET touched = 9 WHERE case_ref = 'C1'");
+	sqlite3_close(db);
+	assert_int_equal(changed(src, &mark, &c), SOURCE_CASES);
+	assert_string_equal(c.log, "C1,");
+	assert_true(mark.updated.number == 9);
+	source_close(src);
+}
+
+/* source.driver picks the backend; an unknown one is refused by name. */
+static void test_driver(void **state)
+{
+	char path[512];
+	struct source *src = (struct source *)1;
+	struct dl_error err;
+
+	(void)state;
+	tmp_path(path, sizeof path, "driver.db");
+	make_db(path, SCHEMA);
+	assert_true(source_driver_known("sqlite"));
+	assert_false(source_driver_known("oracle"));
+	assert_int_equal(source_open(&(struct source_conf){ .driver = "oracle", .database = path },
+				     &src, &err), -1);
+	assert_null(src);
+	assert_string_equal(err.msg, "case database: unknown source.driver 'oracle'; "
+			    "expected sqlite");
+	assert_int_equal(source_open(&(struct source_conf){ .driver = "sqlite", .database = path },
+				     &src, &err), 0);
+	assert_non_null(src);
+	assert_walk(src, NULL, "");
 	source_close(src);
 }
 
@@ -752,7 +900,10 @@ int main(void)
 		cmocka_unit_test(test_missing_column),
 		cmocka_unit_test(test_read_only),
 		cmocka_unit_test(test_busy),
-		cmocka_unit_test(test_data_version),
+		cmocka_unit_test(test_changed_no_log),
+		cmocka_unit_test(test_changed_log),
+		cmocka_unit_test(test_changed_column),
+		cmocka_unit_test(test_driver),
 		cmocka_unit_test(test_snapshot),
 		cmocka_unit_test(test_nested_walk),
 	};

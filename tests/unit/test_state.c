@@ -47,7 +47,7 @@ static struct state *fresh(void)
 	teardown(NULL);
 	assert_int_equal(test_tmpdir(dir, sizeof dir, "test_state"), 0);
 	snprintf(path, sizeof path, "%s/state.db", dir);
-	if (state_open(path, &st, &err) < 0)
+	if (state_open(&(struct state_conf){ .database = path }, &st, &err) < 0)
 		fail_msg("state_open: %s", err.msg);
 	return st;
 }
@@ -80,17 +80,19 @@ static void test_migrates_and_refuses_newer(void **s)
 	assert_string_equal((const char *)sqlite3_column_text(q, 0), "wal");
 	sqlite3_finalize(q);
 	/* Re-opening the current version is a no-op; a newer one is refused. */
-	assert_int_equal(state_open(path, &st, &err), 0);
+	assert_int_equal(state_open(&(struct state_conf){ .database = path }, &st, &err), 0);
 	state_close(st);
 	/* Read-only opens read the current version, and refuse another. */
-	assert_int_equal(state_open_readonly(path, &st, &err), 0);
+	assert_int_equal(state_open_readonly(&(struct state_conf){ .database = path }, &st,
+					     &err), 0);
 	state_close(st);
 	sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL);
-	assert_int_equal(state_open_readonly(path, &st, &err), -1);
+	assert_int_equal(state_open_readonly(&(struct state_conf){ .database = path }, &st,
+					     &err), -1);
 	assert_non_null(strstr(err.msg, "start the new deadlined once"));
 	sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL);
 	sqlite3_close(db);
-	assert_int_equal(state_open(path, &st, &err), -1);
+	assert_int_equal(state_open(&(struct state_conf){ .database = path }, &st, &err), -1);
 	assert_non_null(strstr(err.msg, "schema version 99, newer than"));
 }
 
@@ -102,8 +104,36 @@ static void test_readonly_makes_nothing(void **s)
 
 	(void)s;
 	snprintf(missing, sizeof missing, "%s/none.db", dir);
-	assert_int_equal(state_open_readonly(missing, &st, &err), -1);
+	assert_int_equal(state_open_readonly(&(struct state_conf){ .database = missing },
+					     &st, &err), -1);
 	assert_int_equal(access(missing, F_OK), -1);
+}
+
+/* state.driver picks the backend; an unknown one is refused by name and
+ * nothing is made. */
+static void test_driver(void **s)
+{
+	struct state *st = (struct state *)1;
+	struct dl_error err;
+	int64_t when = -1;
+
+	(void)s;
+	state_close(fresh());
+	assert_true(state_exists(&(struct state_conf){ .database = path }));
+	assert_false(state_exists(&(struct state_conf){ .database = "/nonexistent/state.db" }));
+	assert_false(state_exists(&(struct state_conf){ .driver = "oracle", .database = path }));
+	assert_true(state_driver_known("sqlite"));
+	assert_false(state_driver_known("oracle"));
+	assert_int_equal(state_open(&(struct state_conf){ .driver = "oracle", .database = path },
+				    &st, &err), -1);
+	assert_null(st);
+	assert_string_equal(err.msg, "state database: unknown state.driver 'oracle'; "
+			    "expected sqlite");
+	assert_int_equal(state_open(&(struct state_conf){ .driver = "sqlite", .database = path },
+				    &st, &err), 0);
+	assert_int_equal(state_first_poll(st, &when, &err), 0);
+	assert_int_equal(when, 0);
+	state_close(st);
 }
 
 static void test_obligation_history(void **s)
@@ -286,7 +316,7 @@ static void test_migrates_v3_obligations(void **s)
 		" '2025-01-23', NULL, 'overdue', 0, 3, 2, 2, '2025-01-24', 7, 100, 200);"
 		"PRAGMA user_version = 3;", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
-	if (state_open(path, &st, &err) < 0)
+	if (state_open(&(struct state_conf){ .database = path }, &st, &err) < 0)
 		fail_msg("state_open: %s", err.msg);
 	/* As it was, alert state and all. */
 	assert_int_equal(state_put_obligation(st, &o, 8, &prev, &err), 0);
@@ -369,6 +399,7 @@ int main(void)
 		cmocka_unit_test(test_readonly_makes_nothing),
 		cmocka_unit_test(test_migrates_v3_obligations),
 		cmocka_unit_test(test_stage_apply_and_abort),
+		cmocka_unit_test(test_driver),
 		cmocka_unit_test(test_obligation_history),
 		cmocka_unit_test(test_note_sent_is_once),
 		cmocka_unit_test(test_outbox_lifecycle),

@@ -52,7 +52,7 @@ static inline struct state *pipe_state(const char *dir, const char *name)
 	struct dl_error err;
 
 	snprintf(path, sizeof path, "%s/%s", dir, name);
-	if (state_open(path, &st, &err) < 0)
+	if (state_open(&(struct state_conf){ .database = path }, &st, &err) < 0)
 		fail_msg("state_open %s: %s", path, err.msg);
 	return st;
 }
@@ -103,7 +103,8 @@ static inline struct source *pipe_source(const char *dir)
 	struct dl_error err;
 
 	snprintf(path, sizeof path, "%s/cases.db", dir);
-	if (source_open(path, 1000, &src, &err) < 0)
+	if (source_open(&(struct source_conf){ .database = path, .busy_timeout_ms = 1000 },
+			&src, &err) < 0)
 		fail_msg("source_open %s: %s", path, err.msg);
 	return src;
 }

@@ -3,6 +3,8 @@
 #ifndef DEADLINED_TESTUTIL_H
 #define DEADLINED_TESTUTIL_H
 
+#include <dirent.h>
+#include <ftw.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <time.h>
@@ -38,6 +40,37 @@ static inline int test_tmpdir(char *buf, size_t size, const char *name)
 
 	snprintf(buf, size, "%s/%s.XXXXXX", base && *base ? base : "/tmp", name);
 	return mkdtemp(buf) ? 0 : -1;
+}
+
+static inline int test_rm_entry(const char *path, const struct stat *st, int flag,
+				struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* Remove a folder and everything in it. */
+static inline int test_rmtree(const char *path)
+{
+	return nftw(path, test_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* How many entries a folder has, not counting . and .. (nor other dot
+ * files); -1 when it cannot be read. */
+static inline int test_count_files(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
 }
 
 /* The example configuration (conf/deadlined.conf and its rule pack), read
