@@ -23,7 +23,7 @@ UNITDIR    ?= $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/
 DESTDIR    ?=
 
 CC         ?= gcc
-PKGS       := libcurl libconfig sqlite3 libsystemd jansson libcrypto
+PKGS       := libcurl libconfig sqlite3 libsystemd jansson libcrypto odbc
 BUILD      := build/$(if $(SANITIZE),sanitize,default)
 
 # Recursively expanded, so pkg-config runs only when a recipe needs it,

@@ -135,13 +135,27 @@ static void read_column(struct schema_ctx *ctx, const config_setting_t *s, const
 #define type_of_table source_conf
 static const struct schema_field source_fields[] = {
 	{ "driver", F(STRING, driver), .def = "sqlite",
-	  .help = "the backend that reads the case database: sqlite" },
+	  .help = "the backend that reads the case database: sqlite or odbc" },
 	{ "updated_column", F(CUSTOM, updated_column), .custom = read_column,
 	  .help = "a column of deadlined_cases that grows when a case or its events change" },
 	{ "database", F(STRING, database), .def = "/var/lib/deadlined/cases.db",
 	  .help = "the case database (SQLite), opened read-only" },
 	{ "busy_timeout_ms", F(INT, busy_timeout_ms), .min = 0, .max = 600000,
 	  .def = "5000", .help = "how long to wait for a writer's lock" },
+	{ "dsn", F(STRING, dsn),
+	  .help = "odbc: a data source named in odbc.ini" },
+	{ "connection", F(STRING, connection),
+	  .help = "odbc: a connection string instead of a DSN (no password in it)" },
+	{ "user", F(STRING, user),
+	  .help = "odbc: the login (UID); else the data source's own" },
+	{ "credentials", F(STRING, credentials),
+	  .help = "odbc: the file holding the password, or a systemd credential's name" },
+	{ "login_timeout", F(INT, login_timeout), .min = 1, .max = 600, .def = "15",
+	  .help = "odbc: seconds to wait for a connection" },
+	{ "query_timeout", F(INT, query_timeout), .min = 1, .max = 86400, .def = "60",
+	  .help = "odbc: seconds a query may run" },
+	{ "fetch_rows", F(INT, fetch_rows), .min = 1, .max = 10000, .def = "500",
+	  .help = "odbc: rows fetched at a time" },
 	{ 0 }
 };
 #undef type_of_table
@@ -1092,6 +1106,35 @@ static int read_file(config_t *cfg, const char *path, struct dl_errors *errors)
 	return 0;
 }
 
+/* Does an ODBC connection string carry a password (PWD=, Password=)? */
+static bool names_password(const char *conn)
+{
+	for (const char *p = conn; p; p = strchr(p, ';'), p = p ? p + 1 : NULL) {
+		p += strspn(p, " \t");
+		if (strncasecmp(p, "pwd", 3) == 0 && p[3 + strspn(p + 3, " ")] == '=')
+			return true;
+		if (strncasecmp(p, "password", 8) == 0 && p[8 + strspn(p + 8, " ")] == '=')
+			return true;
+	}
+	return false;
+}
+
+/* An ODBC source names its data one way, and its password never here. */
+static void check_odbc(struct schema_ctx *ctx, const config_setting_t *root,
+		       const struct source_conf *sc)
+{
+	const config_setting_t *s = member(root, "source");
+
+	if (!sc->dsn == !sc->connection)
+		schema_error(ctx, s, "source", "driver \"odbc\" needs one of dsn (a data source "
+			     "of odbc.ini) or connection (a connection string)%s",
+			     sc->dsn ? ", not both" : "");
+	if (sc->connection && names_password(sc->connection))
+		schema_error(ctx, member(s, "connection"), "source.connection", "holds a "
+			     "password; put it in a file named by source.credentials (or a "
+			     "systemd credential) instead");
+}
+
 /* Backends are named by their modules, which know which exist. */
 static void check_drivers(struct schema_ctx *ctx, const config_setting_t *root,
 			  const struct conf *conf)
@@ -1100,6 +1143,8 @@ static void check_drivers(struct schema_ctx *ctx, const config_setting_t *root,
 		schema_error(ctx, member(member(root, "source"), "driver"), "source.driver",
 			     "unknown backend '%s'; expected %s", conf->source.driver,
 			     source_driver_names());
+	else if (strcmp(conf->source.driver, "odbc") == 0)
+		check_odbc(ctx, root, &conf->source);
 	if (!state_driver_known(conf->state.driver))
 		schema_error(ctx, member(member(root, "state"), "driver"), "state.driver",
 			     "unknown backend '%s'; expected %s", conf->state.driver,

@@ -264,13 +264,16 @@ static int parse_now(const struct options *opt, struct dl_moment *now)
 	return 0;
 }
 
-/* The case database as configured, or the one --db names. */
+/* The case database as configured, or the SQLite file --db names (db). */
 static int open_source(const struct conf *conf, const char *db, struct source **src,
 		       struct dl_error *err)
 {
 	struct source_conf sc = conf->source;
 
-	sc.database = db;
+	if (db) {
+		sc.driver = "sqlite";
+		sc.database = db;
+	}
 	return source_open(&sc, src, err);
 }
 
@@ -278,7 +281,6 @@ static int open_source(const struct conf *conf, const char *db, struct source **
 static int evaluate(const struct options *opt, struct conf *conf, const char *case_ref,
 		    const struct evaluate_hooks *hooks, struct evaluate_summary *sum)
 {
-	const char *db = opt->db ? opt->db : conf->source.database;
 	struct source *src;
 	struct dl_moment now;
 	struct dl_error err;
@@ -293,7 +295,7 @@ static int evaluate(const struct options *opt, struct conf *conf, const char *ca
 			conf->path ? conf->path : "the built-in configuration");
 		return EXIT_CONFIG;
 	}
-	if (open_source(conf, db, &src, &err) < 0)
+	if (open_source(conf, opt->db, &src, &err) < 0)
 		return runtime_error("source", &err);
 	rc = evaluate_run(conf, src, case_ref, now, hooks, sum, &err);
 	source_close(src);
@@ -691,7 +693,7 @@ static const char *daemon_liveness(const char *pid)
 
 static int cmd_status(const struct options *opt, struct conf *conf, char **args)
 {
-	char loaded[64], pid[32];
+	char loaded[64], pid[32], down[64], why[512];
 	struct state_status s;
 	struct state *st;
 	struct dl_error err;
@@ -706,6 +708,10 @@ static int cmd_status(const struct options *opt, struct conf *conf, char **args)
 		rc = state_get_meta(st, "config_loaded", loaded, sizeof loaded, &err);
 	if (rc == 0)
 		rc = state_get_meta(st, "pid", pid, sizeof pid, &err);
+	if (rc == 0)
+		rc = state_get_meta(st, "source_down_since", down, sizeof down, &err);
+	if (rc == 0)
+		rc = state_get_meta(st, "source_down_reason", why, sizeof why, &err);
 	state_close(st);
 	if (rc < 0)
 		return runtime_error("status", &err);
@@ -713,6 +719,12 @@ static int cmd_status(const struct options *opt, struct conf *conf, char **args)
 	if (loaded[0])
 		printf("%-18s %s by the daemon (%s)\n", "  loaded", loaded, daemon_liveness(pid));
 	printf("%-18s %s\n", "state database", conf->state.database);
+	/* As the daemon last found it: a poll that could not read it changed
+	 * nothing, so the figures below are those of the last good poll. */
+	if (down[0])
+		printf("%-18s unavailable since %s: %s\n", "case database", down, why);
+	else
+		printf("%-18s available\n", "case database");
 	print_time("last poll", s.last.finished);
 	if (s.last.id)
 		printf("%-18s %" PRId64 " s, %ld cases, %ld findings, %ld messages made\n",
@@ -844,8 +856,10 @@ static int cmd_report(const struct options *opt, struct conf *conf, char **args)
 	(void)args;
 	if ((rc = check_report_input(opt, conf, &from, &to, &format)) != EXIT_OK)
 		return rc;
-	if (opt->db)
+	if (opt->db) {        /* --db: an SQLite file, whatever the driver */
+		sc.driver = "sqlite";
 		sc.database = opt->db;
+	}
 	if (report_init(&r, conf, from, to, opt->team, opt->rule, &err) < 0)
 		rc = runtime_error("report", &err);
 	else if (report_load(&r, &conf->state, &sc, opt->source, &err) < 0) {

@@ -148,7 +148,10 @@ static int run_once(const struct options *opt, const struct conf *conf)
 	struct source_conf sc = conf->source;
 	struct state_conf stc = state_conf(opt, conf);
 
-	sc.database = opt->db ? opt->db : conf->source.database;
+	if (opt->db) {         /* --db: an SQLite file, whatever the driver */
+		sc.driver = "sqlite";
+		sc.database = opt->db;
+	}
 	if (source_open(&sc, &src, &err) == 0 && state_open(&stc, &st, &err) == 0 &&
 	    route_open(conf, &route, &err) == 0 && outbox_open(conf, st, &outbox, &err) == 0) {
 		struct poll_env env = { conf, st, route, outbox, NULL, NULL };

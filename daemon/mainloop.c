@@ -29,11 +29,18 @@ struct loop {
 	uint64_t next_poll;         /* monotonic usec: a wall-clock step back
 				       must not delay polls */
 	char last_poll[16];         /* local HH:MM:SS, or "never" */
-	char note[160];             /* the last poll's problem, for STATUS */
+	char note[224];             /* the last poll's problem, for STATUS */
 	char reload_note[200];      /* a rejected reload, until one succeeds */
 	struct poller *poller;      /* keeps the case database open */
 	int64_t meta_seq;           /* source_seq as last stored in meta */
+	char down_since[24];        /* the case database unreadable since
+				       (local time), or "" */
+	uint64_t retry_usec;        /* the next retry's wait while it is */
 };
+
+/* The first retry after a failed read of the case database, doubled each
+ * time up to service.poll_interval. */
+#define RETRY_FIRST_USEC 5000000u
 
 static int64_t now_unix(void)
 {
@@ -118,29 +125,84 @@ static void deliver(struct loop *l)
 		log_msg(LOG_ERR, "delivery: %s", err.msg);
 }
 
+/* Local time, with the date or without. */
+static void local_time(int64_t t, bool date, char *buf, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	localtime_r(&tt, &tm);
+	if (date)
+		strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm);
+	else
+		strftime(buf, size, "%H:%M:%S", &tm);
+}
+
+/* The case database could not be read: say so in one log line a try, in
+ * STATUS and in meta (deadlinectl status), and try again after 5 s, 10 s,
+ * 20 s ... up to the poll interval: a server restarting is back soon, and
+ * one that is down is not asked more often than it would be polled. */
+static void source_down(struct loop *l, const char *msg)
+{
+	uint64_t most = (uint64_t)l->conf->service.poll_interval * 1000000u;
+
+	if (!l->down_since[0]) {
+		local_time(now_unix(), true, l->down_since, sizeof l->down_since);
+		set_meta(l, "source_down_since", l->down_since);
+	}
+	set_meta(l, "source_down_reason", msg);
+	l->retry_usec = l->retry_usec ? l->retry_usec * 2 : RETRY_FIRST_USEC;
+	if (l->retry_usec > most)
+		l->retry_usec = most;
+	l->next_poll = service_now_usec() + l->retry_usec;
+	log_msg(LOG_ERR, "poll failed: %s (case database unavailable since %s; next try in "
+		"%llu s)", msg, l->down_since, (unsigned long long)(l->retry_usec / 1000000u));
+	snprintf(l->note, sizeof l->note, "poll failed: %.120s; case database unavailable "
+		 "since %s", msg, l->down_since);
+}
+
+static void source_up(struct loop *l)
+{
+	if (!l->down_since[0])
+		return;
+	log_msg(LOG_NOTICE, "case database readable again (unavailable since %s)",
+		l->down_since);
+	set_meta(l, "source_down_since", "");
+	set_meta(l, "source_down_reason", "");
+	l->down_since[0] = '\0';
+	l->retry_usec = 0;
+}
+
 /* One poll; a failure (the case database missing, say) is logged and shown
- * in STATUS, and the next poll tries again. */
+ * in STATUS, and the next poll tries again.  A failed poll changed nothing
+ * (its transaction was rolled back). */
 static void poll_once(struct loop *l)
 {
-	const char *db = l->db ? l->db : l->conf->source.database;
 	struct poll_env env = { l->conf, l->st, l->route, l->outbox, evaluate_tick, NULL };
 	struct poller_result res;
 	struct dl_error err;
-	time_t t = time(NULL);
-	struct tm tm;
 	char seq[32];
 	int rc;
 
-	rc = poller_poll(l->poller, &env, db, date_now(), now_unix(), &res, &err);
+	rc = poller_poll(l->poller, &env, l->db, date_now(), now_unix(), &res, &err);
 	l->next_poll = service_now_usec() + (uint64_t)l->conf->service.poll_interval * 1000000u;
+	/* A read given up for a stop is no fault of the database. */
+	if (rc < 0 && service_stop_pending()) {
+		log_msg(LOG_NOTICE, "poll abandoned: stopping (nothing was changed)");
+		return;
+	}
+	if (rc < 0 && res.source_failed) {
+		source_down(l, err.msg);
+		return;
+	}
 	if (rc < 0) {
 		log_msg(LOG_ERR, "poll failed: %s", err.msg);
 		snprintf(l->note, sizeof l->note, "poll failed: %.120s", err.msg);
 		return;
 	}
+	source_up(l);
 	l->note[0] = '\0';
-	localtime_r(&t, &tm);
-	strftime(l->last_poll, sizeof l->last_poll, "%H:%M:%S", &tm);
+	local_time(now_unix(), false, l->last_poll, sizeof l->last_poll);
 	/* For a writer that prunes deadlined_changes: how far it was read. */
 	if (res.change_seq != l->meta_seq) {
 		snprintf(seq, sizeof seq, "%" PRId64, res.change_seq);

@@ -145,7 +145,10 @@ int poller_poll(struct poller *l, const struct poll_env *env, const char *db,
 
 	memset(out, 0, sizeof *out);
 	l->st = env->st;
-	sc.database = db;
+	if (db) {
+		sc.driver = "sqlite";
+		sc.database = db;
+	}
 	if (conf->service.reconcile_interval == 0 ||
 	    now_unix - l->last_full >= conf->service.reconcile_interval)
 		l->want_full = true;
@@ -177,6 +180,9 @@ int poller_poll(struct poller *l, const struct poll_env *env, const char *db,
 	}
 	return 0;
 fail:
+	/* Every source backend's message names "case database" first
+	 * (source_backend.h); the state's never do. */
+	out->source_failed = strncmp(err->msg, "case database", 13) == 0;
 	/* Start again from a fresh connection and a full evaluation. */
 	free_refs(&r);
 	source_close(l->src);

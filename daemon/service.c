@@ -148,6 +148,19 @@ void service_sleep(uint64_t usec)
 	service_keepalive();
 }
 
+/* Signals are blocked outside service_sleep, so a stop asked for during a
+ * long read is still pending: look for it there too. */
+bool service_stop_pending(void)
+{
+	sigset_t pending;
+
+	if (service_stop_requested)
+		return true;
+	if (sigpending(&pending) < 0)
+		return false;
+	return sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGINT) == 1;
+}
+
 void service_set_stop_grace(uint64_t usec)
 {
 	stop_grace = usec;

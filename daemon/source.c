@@ -17,6 +17,7 @@
 
 static const void *const backends[] = {
 	&source_sqlite_ops,
+	&source_odbc_ops,
 };
 
 #define NBACKENDS (sizeof backends / sizeof backends[0])

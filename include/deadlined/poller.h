@@ -37,10 +37,14 @@ struct poller_result {
 	struct poll_result poll;
 	bool full;              /* every case was evaluated */
 	int64_t change_seq;     /* the source's change log read up to here */
+	bool source_failed;     /* on failure: the case database was at fault
+				   (could not be opened or read), not the
+				   state database */
 };
 
-/* One poll of the case database at path db as of now: poll_all or
- * poll_cases (poll.h) with env, whichever the changes call for. */
+/* One poll of the case database as of now: poll_all or poll_cases
+ * (poll.h) with env, whichever the changes call for.  The database is the
+ * one conf->source names, or the SQLite file db when not NULL (--db). */
 int poller_poll(struct poller *p, const struct poll_env *env, const char *db,
 		struct dl_moment now, int64_t now_unix, struct poller_result *out,
 		struct dl_error *err);

@@ -41,6 +41,10 @@ void service_keepalive(void);
  * this sends.  Returns early on a signal. */
 void service_sleep(uint64_t usec);
 
+/* A stop was asked for, even if its signal is still blocked (waiting for
+ * service_sleep): long reads check this to give up early. */
+bool service_stop_pending(void);
+
 /* How long in-flight deliveries may go on once a stop was asked for. */
 void service_set_stop_grace(uint64_t usec);
 /* True once a stop was asked for and the grace period has run out:

@@ -59,10 +59,18 @@ struct source_directory {
 /* Where the case database is and how to read it: the settings of the
  * `source` group (deadlined.conf(5)).  driver picks the backend. */
 struct source_conf {
-	const char *driver;          /* "sqlite" (NULL: "sqlite") */
+	const char *driver;          /* "sqlite" or "odbc" (NULL: "sqlite") */
 	const char *database;        /* sqlite: the file's path */
 	long busy_timeout_ms;        /* sqlite: how long to wait for a writer's lock */
 	const char *updated_column;  /* NULL: none (see deadlined.conf(5)) */
+	const char *dsn;             /* odbc: a data source of odbc.ini, or NULL */
+	const char *connection;      /* odbc: a connection string, or NULL */
+	const char *user;            /* odbc: UID, or NULL (the DSN's) */
+	const char *credentials;     /* odbc: the password's file, absolute or a
+					systemd credential's name; NULL: none */
+	long login_timeout;          /* odbc: seconds */
+	long query_timeout;          /* odbc: seconds */
+	long fetch_rows;             /* odbc: rows a block */
 };
 
 /* Is there a backend of this name? */

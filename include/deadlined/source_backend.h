@@ -69,5 +69,6 @@ struct source_ops {
 };
 
 extern const struct source_ops source_sqlite_ops;
+extern const struct source_ops source_odbc_ops;     /* source_odbc.c */
 
 #endif

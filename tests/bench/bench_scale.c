@@ -31,44 +31,15 @@
 #include "deadlined/source.h"
 #include "deadlined/state.h"
 
+#define BENCH_NAME "bench_scale"
+#include "bench.h"
+
 #define AS_OF "2026-11-23"
 #define RUNS 3
 #define MAXRUNS 32
 
 static volatile size_t sink;    /* keeps the scan's reads */
 
-static double seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof *v, cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static void die(const char *what, const char *msg)
-{
-	fprintf(stderr, "bench_scale: %s: %s\n", what, msg);
-	exit(1);
-}
-
-static void row(const char *what, const char *value, const char *target, const char *note)
-{
-	printf("| %-34s | %14s | %-10s | %s\n", what, value, target, note);
-	fflush(stdout);
-}
 
 /* SQLite alone: the two statements the evaluation runs, every column of
  * every row read as text, nothing else. */

@@ -245,7 +245,7 @@ static void test_types_and_ranges(void **state)
 		  "  driver = \"oracle\";\n"
 		  "};\n", NULL, NULL,
 		  { { "driver.conf", 2, "source.driver",
-		      { "unknown backend 'oracle'", "expected sqlite" } } } },
+		      { "unknown backend 'oracle'", "expected sqlite, odbc" } } } },
 		{ "unknown state driver", "sdriver.conf",
 		  "state = {\n"
 		  "  driver = \"postgres\";\n"

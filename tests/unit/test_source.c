@@ -808,7 +808,7 @@ static void test_driver(void **state)
 				     &src, &err), -1);
 	assert_null(src);
 	assert_string_equal(err.msg, "case database: unknown source.driver 'oracle'; "
-			    "expected sqlite");
+			    "expected sqlite, odbc");
 	assert_int_equal(source_open(&(struct source_conf){ .driver = "sqlite", .database = path },
 				     &src, &err), 0);
 	assert_non_null(src);
