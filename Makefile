@@ -5,6 +5,8 @@
 #   make check VALGRIND=1  the integration tests' programs under valgrind memcheck
 #   make demo            generate demo data and evaluate it
 #   make bench           speed figures (not part of check)
+#   make soak-ha         the pair's failure tests, SOAK_ROUNDS (100) rounds each
+#                        (not part of check; figures in docs/RELIABILITY.md)
 #   make fuzz            each fuzz target under libFuzzer for FUZZ_SECONDS (60)
 #                        (clang; see tests/fuzz/README.md)
 #   make install         PREFIX, DESTDIR, sysconfdir honoured
@@ -23,7 +25,7 @@ UNITDIR    ?= $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/
 DESTDIR    ?=
 
 CC         ?= gcc
-PKGS       := libcurl libconfig sqlite3 libsystemd jansson libcrypto odbc
+PKGS       := libcurl libconfig sqlite3 libsystemd jansson libcrypto odbc libpq libmicrohttpd libical
 BUILD      := build/$(if $(SANITIZE),sanitize,default)
 
 # Recursively expanded, so pkg-config runs only when a recipe needs it,
@@ -47,7 +49,7 @@ ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
 
 # Programs by where `make install` (and so the Debian package) puts them;
 # each is built from daemon/NAME.c.  A new program is one word here.
-SBIN_PROGS := deadlined
+SBIN_PROGS := deadlined deadlined-web
 BIN_PROGS  := deadlinectl
 MAINS      := $(patsubst %,daemon/%.c,$(SBIN_PROGS) $(BIN_PROGS))
 LIB_SRCS   := $(filter-out $(MAINS),$(wildcard daemon/*.c))
@@ -79,7 +81,7 @@ FUZZ_SAN     := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recove
                 -fno-omit-frame-pointer
 
 .PHONY: all check unit-tests demo bench fuzz fuzz-build install uninstall clean deps \
-	deb check-deb piuparts
+	deb check-deb piuparts soak-ha
 
 all: $(PROGS)
 	@for p in $(SBIN_PROGS) $(BIN_PROGS); do ln -sf $(BUILD)/$$p $$p; done
@@ -139,6 +141,18 @@ unit-tests: $(PROGS) $(TESTS) $(TOOLS) $(FUZZ_REPLAYS) $(BENCHES)
 check: deps
 	@$(MAKE) --no-print-directory unit-tests
 	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) VALGRIND=$(VALGRIND) tests/run-tests.sh $(TESTS)
+
+# The short versions of these run in make check (one round each).
+SOAK_ROUNDS ?= 100
+soak-ha: deps
+	@$(MAKE) --no-print-directory unit-tests
+	@for t in lease ha_outbox ha_pair; do \
+		echo "== soak: test_$$t.sh, $(SOAK_ROUNDS) rounds"; \
+		start=$$(date +%s); \
+		LEASE_ROUNDS=$(SOAK_ROUNDS) HA_ROUNDS=$(SOAK_ROUNDS) BUILD=$(BUILD) \
+			sh tests/integration/test_$$t.sh || exit 1; \
+		echo "(test_$$t.sh: $$(( $$(date +%s) - start )) s)"; \
+	done
 
 demo: deps
 	@$(MAKE) --no-print-directory all

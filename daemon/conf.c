@@ -2,9 +2,11 @@
 #include "deadlined/conf.h"
 
 #include "deadlined/log.h"
+#include "deadlined/pgconn.h"
 #include "deadlined/schema.h"
 #include "deadlined/strset.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
 #include <libgen.h>
@@ -163,9 +165,29 @@ static const struct schema_field source_fields[] = {
 #define type_of_table state_conf
 static const struct schema_field state_fields[] = {
 	{ "driver", F(STRING, driver), .def = "sqlite",
-	  .help = "the backend that keeps the daemon's own store: sqlite" },
+	  .help = "sqlite (one machine) or postgresql (shared by an active/standby pair)" },
 	{ "database", F(STRING, database), .def = "/var/lib/deadlined/state.db",
 	  .help = "the daemon's own SQLite database" },
+	{ "conninfo", F(STRING, conninfo),
+	  .help = "postgresql: a libpq connection string or URI, without the password" },
+	{ "password_file", F(STRING, password_file),
+	  .help = "postgresql: file holding the password" },
+	{ "password_credential", F(STRING, password_credential),
+	  .help = "postgresql: systemd credential holding the password" },
+	{ 0 }
+};
+#undef type_of_table
+
+#define type_of_table conf_ha
+static const struct schema_field ha_fields[] = {
+	{ "name", F(STRING, name), .def = "deadlined",
+	  .help = "the lease the daemons of one pair share" },
+	{ "lease", F(NUMBER, lease), .min = 1, .max = 3600, .def = "15",
+	  .help = "seconds a leader holds the lease without renewing it" },
+	{ "renew", F(NUMBER, renew), .min = 0, .max = 3600, .def = "5",
+	  .help = "seconds between a leader's renewals" },
+	{ "margin", F(NUMBER, margin), .min = 0, .max = 3600, .def = "1",
+	  .help = "seconds before the lease's end a leader stops trusting it" },
 	{ 0 }
 };
 #undef type_of_table
@@ -445,12 +467,82 @@ static const struct schema_field service_fields[] = {
 };
 #undef type_of_table
 
+/* An address a proxy connects from: IPv4 or IPv6, written as such. */
+static void read_addresses(struct schema_ctx *ctx, const config_setting_t *s,
+			   const char *path, void *field)
+{
+	struct schema_strings *out = field;
+	int n = config_setting_length(s);
+
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY) {
+		schema_error(ctx, s, path, "expected an array of addresses [ \"127.0.0.1\", \"::1\" ]");
+		return;
+	}
+	out->v = arena_alloc(ctx->arena, (size_t)(n + 1) * sizeof *out->v);
+	for (int i = 0; out->v && i < n; i++) {
+		const char *v = config_setting_get_string_elem(s, i);
+		unsigned char buf[16];
+
+		if (!v || (inet_pton(AF_INET, v, buf) != 1 && inet_pton(AF_INET6, v, buf) != 1)) {
+			schema_error(ctx, s, path, "element %d: expected an IPv4 or IPv6 address "
+				     "such as \"127.0.0.1\" (no names, no ranges)", i + 1);
+			return;
+		}
+		out->v[out->n++] = arena_strdup(ctx->arena, v);
+	}
+}
+
+/* The case_url template must name {case_ref}, once, and be http(s). */
+static void read_case_url(struct schema_ctx *ctx, const config_setting_t *s,
+			  const char *path, void *field)
+{
+	const char *v = schema_is_string(s) ? config_setting_get_string(s) : NULL;
+	const char *at = v ? strstr(v, "{case_ref}") : NULL;
+
+	if (!v || !at || strstr(at + 1, "{case_ref}") ||
+	    (strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0)) {
+		schema_error(ctx, s, path, "expected an http(s) URL naming {case_ref} once, "
+			     "such as \"https://mosaic.council.example/case/{case_ref}\"");
+		return;
+	}
+	*(const char **)field = arena_strdup(ctx->arena, v);
+}
+
+#define type_of_table conf_web
+static const struct schema_field web_fields[] = {
+	{ "identity_header", F(STRING, identity_header), .def = "X-Forwarded-Email",
+	  .help = "the header the single sign-on proxy sets to the person's e-mail address" },
+	{ "trusted_proxies", F(CUSTOM, trusted_proxies), .custom = read_addresses,
+	  .help = "addresses the identity header is accepted from (a Unix socket always is)" },
+	{ "admins", F(STRINGS, admins), .max = 100,
+	  .help = "e-mail addresses that see every team" },
+	{ "max_ack_days", F(INT, max_ack_days), .min = 1, .max = 366, .def = "30",
+	  .help = "how far ahead an acknowledgement's until date may be" },
+	{ "case_url", F(CUSTOM, case_url), .custom = read_case_url,
+	  .help = "link to the case system, naming {case_ref}" },
+	{ "base_url", F(STRING, base_url),
+	  .help = "where people reach deadlined-web, for links in alerts" },
+	{ "link_key_file", F(STRING, link_key_file),
+	  .help = "file holding the key that signs links and forms" },
+	{ "link_key_credential", F(STRING, link_key_credential),
+	  .help = "systemd credential holding that key" },
+	{ "link_days", F(INT, link_days), .min = 1, .max = 90, .def = "14",
+	  .help = "days a signed link in an alert stays valid" },
+	{ "metrics_allow", F(CUSTOM, metrics_allow), .custom = read_addresses,
+	  .help = "addresses that may read /metrics and /healthz" },
+	{ "max_items", F(INT, max_items), .min = 10, .max = 100000, .def = "5000",
+	  .help = "rows one tray page shows" },
+	{ 0 }
+};
+#undef type_of_table
+
 #define type_of_table conf
 static const struct schema_field top_fields[] = {
 	{ "timezone", F(STRING, timezone), .def = "Europe/London",
 	  .help = "the local time of the case database's times and of alerts" },
 	{ "source", F(GROUP, source), .members = source_fields },
 	{ "state", F(GROUP, state), .members = state_fields },
+	{ "ha", F(GROUP, ha), .members = ha_fields },
 	{ "calendar", F(GROUP, calendar), .members = calendar_fields },
 	{ "defaults", F(GROUP, defaults), .members = defaults_fields },
 	{ "rules", F(MAP, rules), .max = 500, .members = rule_fields,
@@ -463,6 +555,7 @@ static const struct schema_field top_fields[] = {
 	{ "routes", F(LIST, routes), .max = 200, .members = route_fields,
 	  .elem_size = sizeof(struct conf_route), .help = "extra receivers by rule, team, kind" },
 	{ "service", F(GROUP, service), .members = service_fields },
+	{ "web", F(GROUP, web), .members = web_fields },
 	{ 0 }
 };
 #undef type_of_table
@@ -833,6 +926,32 @@ static void check_receiver(struct schema_ctx *ctx, const config_setting_t *rs,
 			     "generic, teams or slack", r->format);
 }
 
+/* What the PostgreSQL store needs; the lease's timings fit. */
+static void check_state(struct schema_ctx *ctx, const config_setting_t *root,
+			struct conf *conf)
+{
+	const config_setting_t *ss = member(root, "state"), *hs = member(root, "ha");
+	const struct state_conf *st = &conf->state;
+	const struct conf_ha *ha = &conf->ha;
+	struct dl_error err;
+
+	/* check_drivers has said whether the driver is known. */
+	if (strcmp(st->driver, "postgresql"))
+		return;
+	if (!st->conninfo)
+		schema_error(ctx, ss, "state.conninfo", "state.driver \"postgresql\" needs "
+			     "conninfo (such as \"host=db.example port=5432 dbname=deadlined "
+			     "user=deadlined\")");
+	else if (pgconn_check(st->conninfo, &err) < 0)
+		schema_error(ctx, member(ss, "conninfo"), "state.conninfo", "%s", err.msg);
+	if (st->password_file && st->password_credential)
+		schema_error(ctx, member(ss, "password_credential"), "state.password_credential",
+			     "give one of password_file or password_credential");
+	if (ha->renew + ha->margin >= ha->lease || ha->renew <= 0)
+		schema_error(ctx, hs, "ha", "renew (%g s) must be above 0 and renew + margin "
+			     "(%g s) below the lease (%g s)", ha->renew, ha->margin, ha->lease);
+}
+
 static void check_notify_settings(struct schema_ctx *ctx, const config_setting_t *root,
 				  struct conf *conf)
 {
@@ -1106,6 +1225,21 @@ static int read_file(config_t *cfg, const char *path, struct dl_errors *errors)
 	return 0;
 }
 
+static void check_web(struct schema_ctx *ctx, const config_setting_t *root,
+		      const struct conf_web *w)
+{
+	const config_setting_t *ws = root ? member(root, "web") : NULL;
+
+	if (w->link_key_file && w->link_key_credential)
+		schema_error(ctx, ws ? member(ws, "link_key_file") : NULL, "web",
+			     "give one of link_key_file or link_key_credential, not both");
+	if (w->identity_header && (!*w->identity_header ||
+	    strspn(w->identity_header, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		   "0123456789-_") != strlen(w->identity_header)))
+		schema_error(ctx, ws ? member(ws, "identity_header") : NULL, "web.identity_header",
+			     "expected a header name (letters, digits, - and _)");
+}
+
 /* Does an ODBC connection string carry a password (PWD=, Password=)? */
 static bool names_password(const char *conn)
 {
@@ -1181,6 +1315,8 @@ int conf_load(const char *path, struct conf **out, struct dl_errors *errors)
 		resolving = conf;
 		resolve_rules(&ctx, root, conf);
 		resolve_delivery(&ctx, root, conf);
+		check_state(&ctx, root, conf);
+		check_web(&ctx, root, &conf->web);
 		resolving = NULL;
 	}
 	if (errors->n != before || errors->oom || build_calendar(conf, errors) < 0 ||

@@ -27,6 +27,7 @@
 #include "deadlined/evaluate.h"
 #include "deadlined/outbox.h"
 #include "deadlined/state.h"
+#include "deadlined/state_web.h"
 #include "deadlined/output.h"
 #include "deadlined/report.h"
 #include "deadlined/source.h"
@@ -494,9 +495,11 @@ static int open_state_as(const struct conf *conf, bool write, struct state **st)
 {
 	struct dl_error err;
 
+	char where[512];
+
 	if (!state_exists(&conf->state)) {
 		fprintf(stderr, "%s: no state database at %s (has deadlined run yet?)\n", progname,
-			conf->state.database);
+			state_describe(&conf->state, where, sizeof where));
 		return EXIT_FAILURE_RUNTIME;
 	}
 	if ((write ? state_open : state_open_readonly)(&conf->state, st, &err) < 0)
@@ -602,6 +605,81 @@ static int cmd_acks(const struct options *opt, struct conf *conf, char **args)
 	return rc < 0 ? runtime_error("acks", &err) : EXIT_OK;
 }
 
+/* Cover: the same rows deadlined-web's cover page writes (state_web.h). */
+static int open_state_web(const struct conf *conf, struct state_web **sw)
+{
+	struct dl_error err;
+
+	if (!state_exists(&conf->state)) {
+		fprintf(stderr, "%s: no state database at %s (has deadlined run yet?)\n", progname,
+			conf->state.database);
+		return EXIT_FAILURE_RUNTIME;
+	}
+	if (state_web_open(&conf->state, sw, &err) < 0)
+		return runtime_error("state", &err);
+	return EXIT_OK;
+}
+
+static int cmd_cover(const struct options *opt, struct conf *conf, char **args)
+{
+	struct state_web_cover cv = { 0, args[0], args[1], args[2], args[3], invoking_user(),
+				      (int64_t)time(NULL) };
+	struct state_web *sw;
+	struct dl_error err;
+	dl_day from, to;
+	int rc;
+
+	(void)opt;
+	for (int i = 0; i < 2; i++)
+		if (!strchr(args[i], '@') || strpbrk(args[i], " <>\"'")) {
+			fprintf(stderr, "%s: cover: '%s' is not an e-mail address; expected cover "
+				"MANAGER DEPUTY FROM TO\n", progname, args[i]);
+			return EXIT_BAD_INPUT;
+		}
+	if (date_parse(args[2], &from, &err) < 0 || date_parse(args[3], &to, &err) < 0)
+		return bad_input("cover", &err);
+	if (to < from || to - from > 366) {
+		fprintf(stderr, "%s: cover: %s to %s: expected FROM on or before TO, at most a year "
+			"apart\n", progname, args[2], args[3]);
+		return EXIT_BAD_INPUT;
+	}
+	if ((rc = open_state_web(conf, &sw)) != EXIT_OK)
+		return rc;
+	rc = state_web_add_cover(sw, &cv, &err);
+	state_web_close(sw);
+	if (rc < 0)
+		return runtime_error("cover", &err);
+	printf("%s covers %s from %s to %s: the deputy's tray shows the manager's teams\n",
+	       args[1], args[0], args[2], args[3]);
+	return EXIT_OK;
+}
+
+static int print_cover(void *ctx, const struct state_web_cover *c)
+{
+	(void)ctx;
+	printf("%-5lld %-30s %-30s %-10s %-10s %s\n", (long long)c->id, c->manager, c->deputy,
+	       c->from, c->to, c->who);
+	return 0;
+}
+
+static int cmd_covers(const struct options *opt, struct conf *conf, char **args)
+{
+	struct state_web *sw;
+	struct dl_error err;
+	char today[DATE_BUF];
+	int rc;
+
+	(void)opt;
+	(void)args;
+	if ((rc = open_state_web(conf, &sw)) != EXIT_OK)
+		return rc;
+	printf("%-5s %-30s %-30s %-10s %-10s %s\n", "ID", "MANAGER", "DEPUTY", "FROM", "TO", "BY");
+	rc = state_web_each_cover(sw, NULL, date_format(date_today(), today), print_cover, NULL,
+				  &err);
+	state_web_close(sw);
+	return rc < 0 ? runtime_error("covers", &err) : EXIT_OK;
+}
+
 static int print_message(void *ctx, const struct state_message *m)
 {
 	(void)ctx;
@@ -691,9 +769,28 @@ static const char *daemon_liveness(const char *pid)
 	return buf;
 }
 
+/* A pair's leader as the shared store says now: who, which epoch, since
+ * when, and whether its lease still runs. */
+static void print_leader(const struct state_leader *lead)
+{
+	if (!lead->found) {
+		printf("%-18s no daemon has led yet\n", "pair");
+		return;
+	}
+	if (lead->expires_in_ms >= 0)
+		printf("%-18s leader %s, epoch %" PRId64 " (lease %s), lease runs %" PRId64
+		       " s more\n", "pair", lead->holder, lead->epoch, lead->name,
+		       lead->expires_in_ms / 1000);
+	else
+		printf("%-18s no leader: the lease of %s (epoch %" PRId64 ") ran out %" PRId64
+		       " s ago\n", "pair", lead->holder, lead->epoch, -lead->expires_in_ms / 1000);
+	print_time("  since", lead->since);
+}
+
 static int cmd_status(const struct options *opt, struct conf *conf, char **args)
 {
-	char loaded[64], pid[32], down[64], why[512];
+	char loaded[64], pid[32], down[64], why[512], where[512];
+	struct state_leader lead;
 	struct state_status s;
 	struct state *st;
 	struct dl_error err;
@@ -712,13 +809,19 @@ static int cmd_status(const struct options *opt, struct conf *conf, char **args)
 		rc = state_get_meta(st, "source_down_since", down, sizeof down, &err);
 	if (rc == 0)
 		rc = state_get_meta(st, "source_down_reason", why, sizeof why, &err);
+	if (rc == 0)
+		rc = state_leader(st, &lead, &err);
 	state_close(st);
 	if (rc < 0)
 		return runtime_error("status", &err);
 	printf("%-18s %s\n", "config", conf->path ? conf->path : "(built-in defaults)");
-	if (loaded[0])
+	if (loaded[0] && lead.shared)
+		printf("%-18s %s by the leader\n", "  loaded", loaded);
+	else if (loaded[0])
 		printf("%-18s %s by the daemon (%s)\n", "  loaded", loaded, daemon_liveness(pid));
-	printf("%-18s %s\n", "state database", conf->state.database);
+	if (lead.shared)
+		print_leader(&lead);
+	printf("%-18s %s\n", "state database", state_describe(&conf->state, where, sizeof where));
 	/* As the daemon last found it: a poll that could not read it changed
 	 * nothing, so the figures below are those of the last good poll. */
 	if (down[0])
@@ -924,6 +1027,9 @@ static const struct command commands[] = {
 	  "                           silence reminders for an obligation, recording why",
 	  cmd_ack, 0, OPT(O_UNTIL) | OPT(O_REASON) },
 	{ "acks", 0, "acks                     acknowledgements: who, when, until, why", cmd_acks },
+	{ "cover", 4, "cover MANAGER DEPUTY FROM TO  a deputy sees the manager's teams meanwhile",
+	  cmd_cover },
+	{ "covers", 0, "covers                   cover now and to come", cmd_covers },
 	{ "status", 0, "status                   last poll, counts, outbox and dead letters",
 	  cmd_status },
 	{ "outbox", 0, "outbox [--state pending|sent|dead]  messages and their last errors",

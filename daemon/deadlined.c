@@ -10,6 +10,7 @@
 
 #include "deadlined/conf.h"
 #include "deadlined/evaluate.h"
+#include "deadlined/ha.h"
 #include "deadlined/log.h"
 #include "deadlined/mainloop.h"
 #include "deadlined/outbox.h"
@@ -122,7 +123,31 @@ static struct state_conf state_conf(const struct options *opt, const struct conf
 {
 	static const struct state_conf scratch = { .driver = "sqlite", .database = "" };
 
-	return opt->dry_run && !state_exists(&conf->state) ? scratch : conf->state;
+	/* A shared store (PostgreSQL) is not touched by a dry run at all. */
+	return opt->dry_run && (strcmp(conf->state.driver, "sqlite") != 0 ||
+				!state_exists(&conf->state)) ? scratch : conf->state;
+}
+
+/* A store a pair shares is written by its leader only: --once takes the
+ * lease for its run (resigning at the end), or refuses while a daemon
+ * leads. */
+static int lead_once(const struct conf *conf, const struct state_conf *stc, struct state *st,
+		     struct ha **ha, struct dl_error *err)
+{
+	char role[256];
+
+	if (strcmp(stc->driver, conf->state.driver) != 0)
+		return 0;            /* a dry run's private store */
+	if (ha_open(conf, st, ha, err) < 0)
+		return -1;
+	if (!*ha)
+		return 0;
+	ha_tick(*ha, true);
+	if (ha_leader(*ha))
+		return 0;
+	error_set(err, "another daemon leads the pair sharing this store (%s); --once would "
+		  "compete with it", ha_describe(*ha, role, sizeof role));
+	return -1;
 }
 
 /* One poll and one round of delivery; with --dry-run, the messages that
@@ -138,6 +163,7 @@ static int run_once(const struct options *opt, const struct conf *conf)
 	struct state *st = NULL;
 	struct route *route = NULL;
 	struct outbox *outbox = NULL;
+	struct ha *ha = NULL;
 	struct dl_error err;
 	int rc = -1;
 
@@ -153,7 +179,8 @@ static int run_once(const struct options *opt, const struct conf *conf)
 		sc.database = opt->db;
 	}
 	if (source_open(&sc, &src, &err) == 0 && state_open(&stc, &st, &err) == 0 &&
-	    route_open(conf, &route, &err) == 0 && outbox_open(conf, st, &outbox, &err) == 0) {
+	    route_open(conf, &route, &err) == 0 && outbox_open(conf, st, &outbox, &err) == 0 &&
+	    lead_once(conf, &stc, st, &ha, &err) == 0) {
 		struct poll_env env = { conf, st, route, outbox, NULL, NULL };
 
 		rc = poll_all(&env, src, now, (int64_t)time(NULL), opt->dry_run ? &dry : NULL,
@@ -173,6 +200,7 @@ static int run_once(const struct options *opt, const struct conf *conf)
 	if (rc < 0)
 		fprintf(stderr, "deadlined: %s\n", err.msg);
 	evaluate_summary_free(&sum);
+	ha_close(ha);
 	outbox_close(outbox);
 	route_close(route);
 	state_close(st);

@@ -87,6 +87,7 @@ int digest_add(struct digest *d, const struct route_target *t,
 {
 	struct entry *e;
 	const char *aud;
+	char covering[600];
 
 	if (vec_reserve((void **)&d->v, &d->cap, d->n, sizeof *d->v) < 0)
 		return -1;
@@ -97,6 +98,11 @@ int digest_add(struct digest *d, const struct route_target *t,
 	e->item.acked = acked;
 	aud = t->role && strcmp(t->role, "worker") == 0 && so->worker_name ? so->worker_name :
 	      so->team_name ? so->team_name : so->team_ref;
+	if (t->covering) {
+		snprintf(covering, sizeof covering, "%s (you are covering for %s)",
+			 aud ? aud : "a team", t->covering);
+		aud = covering;
+	}
 	e->key = keep(d, t->key);
 	e->receiver = keep(d, t->receiver);
 	e->address = keep(d, t->address);

@@ -299,8 +299,10 @@ static int evaluate_case(struct pass *p, const struct source_case *c)
 		return -1;
 	p->c = c;
 	p->recheck = INT64_MAX;
-	/* A big source takes a while: the caller may want to say it is alive. */
-	if ((p->sum->cases++ & 1023) == 0 && p->hooks->tick &&
+	/* A big source takes a while: the caller may want to say it is alive
+	 * (and a pair's lease be renewed: a case written to PostgreSQL takes
+	 * about a millisecond, so every 64). */
+	if ((p->sum->cases++ & 63) == 0 && p->hooks->tick &&
 	    hooked(p, p->hooks->tick(p->hooks->ctx)) < 0)
 		return -1;
 	p->sum->events += c->nevents;

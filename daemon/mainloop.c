@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "deadlined/ha.h"
 #include "deadlined/log.h"
 #include "deadlined/outbox.h"
 #include "deadlined/poll.h"
@@ -19,6 +20,7 @@
 
 #define DELIVER_ROUNDS 20
 #define DELIVER_MAX 200
+#define DELIVER_MAX_HA 20          /* a pair asks the lease more often */
 
 struct loop {
 	const char *path, *db;
@@ -36,6 +38,9 @@ struct loop {
 	char down_since[24];        /* the case database unreadable since
 				       (local time), or "" */
 	uint64_t retry_usec;        /* the next retry's wait while it is */
+	struct ha *ha;              /* NULL unless the store is shared by a pair */
+	bool role_changed;          /* seen by the keepalive hook */
+	bool delivering;            /* a batch may be in a receiver's hands */
 };
 
 /* The first retry after a failed read of the case database, doubled each
@@ -67,12 +72,18 @@ static void log_warnings(const struct conf *conf)
 	errors_clear(&w);
 }
 
+/* What deadlinectl status says of the daemon; in a pair, of the leader. */
 static void record_start(struct loop *l)
 {
-	char buf[64];
+	char buf[256];
 	time_t t = time(NULL);
 	struct tm tm;
 
+	if (!ha_leader(l->ha)) {
+		log_warnings(l->conf);
+		return;
+	}
+	set_meta(l, "leader", ha_describe(l->ha, buf, sizeof buf));
 	localtime_r(&t, &tm);
 	strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
 	set_meta(l, "config_loaded", buf);
@@ -86,24 +97,29 @@ static void update_status(struct loop *l)
 {
 	struct state_status s;
 	struct dl_error err;
+	char role[200];
 
+	ha_describe(l->ha, role, sizeof role);
 	if (state_status(l->st, &s, &err) < 0) {
-		service_status("state database unreadable: %s", err.msg);
+		service_status("%s%sstate database unreadable: %s", role, role[0] ? "; " : "",
+			       err.msg);
 		return;
 	}
-	service_status("%ld open, %ld overdue, %ld due soon; outbox %ld, dead %ld; last poll %s%s%s%s%s",
+	service_status("%s%s%ld open, %ld overdue, %ld due soon; outbox %ld, dead %ld; "
+		       "last poll %s%s%s%s%s", role, role[0] ? "; " : "",
 		       s.open, s.overdue, s.due_soon, s.pending, s.dead, l->last_poll,
 		       l->note[0] ? "; " : "", l->note, l->reload_note[0] ? "; " : "",
 		       l->reload_note);
 }
 
-/* Between rounds of sending, and now and then in a long evaluation: feed
- * the watchdog; a stop request ends a drain. */
+/* Between rounds of sending: feed the watchdog; a stop request ends a
+ * drain, and so does the lease of a pair that is no longer ours. */
 static int tick(void *ctx)
 {
-	(void)ctx;
+	struct loop *l = ctx;
+
 	service_keepalive();
-	return service_stop_requested ? 1 : 0;
+	return service_stop_requested || !ha_leader(l->ha) ? 1 : 0;
 }
 
 /* An evaluation is not cut short by a stop request: a poll is one
@@ -120,9 +136,16 @@ static void deliver(struct loop *l)
 	struct outbox_result r;
 	struct dl_error err;
 
-	if (!service_stop_requested &&
-	    outbox_drain(l->outbox, DELIVER_ROUNDS, DELIVER_MAX, tick, NULL, &r, &err) < 0)
-		log_msg(LOG_ERR, "delivery: %s", err.msg);
+	if (service_stop_requested || !ha_leader(l->ha))
+		return;
+	l->delivering = true;
+	/* A pair asks its lease between smaller rounds; the store's fence and
+	 * the gate before each batch stand behind that. */
+	if (outbox_drain(l->outbox, DELIVER_ROUNDS, l->ha ? DELIVER_MAX_HA : DELIVER_MAX, tick,
+			 l, &r, &err) < 0)
+		log_msg(strncmp(err.msg, STATE_FENCED_PREFIX, strlen(STATE_FENCED_PREFIX)) ?
+			LOG_ERR : LOG_NOTICE, "delivery: %s", err.msg);
+	l->delivering = false;
 }
 
 /* Local time, with the date or without. */
@@ -220,6 +243,19 @@ static void log_errors(const struct dl_errors *errors)
 		log_msg(LOG_ERR, "reload: %s", errors->msg[i]);
 }
 
+/* The outbox's gate: right before each batch goes to a receiver. */
+static bool may_send(void *ctx)
+{
+	struct loop *l = ctx;
+
+	return ha_leader(l->ha);
+}
+
+static bool same(const char *a, const char *b)
+{
+	return a && b ? strcmp(a, b) == 0 : a == b;
+}
+
 /* SIGHUP: the new configuration replaces the old only when it is valid. */
 static void reload(struct loop *l)
 {
@@ -237,9 +273,12 @@ static void reload(struct loop *l)
 			 "(old configuration kept)", errors.n, errors.n == 1 ? "" : "s", l->path);
 		errors_clear(&errors);
 	} else if (strcmp(fresh->state.database, l->conf->state.database) != 0 ||
-		   strcmp(fresh->state.driver, l->conf->state.driver) != 0) {
-		snprintf(l->reload_note, sizeof l->reload_note, "reload rejected: state.database "
-			 "and state.driver cannot change while running; restart instead");
+		   strcmp(fresh->state.driver, l->conf->state.driver) != 0 ||
+		   !same(fresh->state.conninfo, l->conf->state.conninfo) ||
+		   memcmp(&fresh->ha.lease, &l->conf->ha.lease, 3 * sizeof(double)) ||
+		   strcmp(fresh->ha.name, l->conf->ha.name)) {
+		snprintf(l->reload_note, sizeof l->reload_note, "reload rejected: the state store "
+			 "and the ha settings cannot change while running; restart instead");
 		log_msg(LOG_ERR, "%s", l->reload_note);
 		conf_free(fresh);
 	} else if (route_open(fresh, &route, &err) < 0 ||
@@ -254,6 +293,8 @@ static void reload(struct loop *l)
 		l->conf = fresh;
 		l->route = route;
 		l->outbox = outbox;
+		if (l->ha)
+			outbox_set_gate(outbox, may_send, l);
 		setenv("TZ", fresh->timezone, 1);
 		tzset();
 		log_set_level(fresh->service.log_priority);
@@ -293,10 +334,47 @@ static uint64_t sleep_usec(struct loop *l)
 	return sleep;
 }
 
+/* In a pair, on becoming leader: poll at once, with a full evaluation
+ * (the other daemon's polls changed the store meanwhile). */
+static void take_role(struct loop *l)
+{
+	char role[200];
+
+	log_msg(LOG_NOTICE, "%s", ha_describe(l->ha, role, sizeof role));
+	if (ha_leader(l->ha)) {
+		l->next_poll = 0;
+		poller_want_full(l->poller);
+		record_start(l);
+	}
+}
+
+/* The keepalive hook: the lease is renewed during long polls too.  What
+ * a change of role asks for waits for loop_once, outside the poll. */
+static void lease_tick(void *ctx)
+{
+	struct loop *l = ctx;
+
+	/* A stop during a poll hands over at once; one during delivery waits
+	 * for the batch in the receiver's hands, whose marks need the lease. */
+	if (service_stop_requested && !l->delivering)
+		ha_resign(l->ha);
+	if (ha_tick(l->ha, false))
+		l->role_changed = true;
+}
+
+
 static void loop_once(struct loop *l, int64_t *last_poll_at)
 {
 	int64_t now = now_unix();
 
+	if (ha_tick(l->ha, true) || l->role_changed) {
+		l->role_changed = false;
+		take_role(l);
+	}
+	if (!ha_leader(l->ha)) {
+		update_status(l);
+		return;
+	}
 	/* A digest time or midnight that came before next_poll moves it. */
 	if (service_now_usec() >= l->next_poll || now >= *last_poll_at + 86400 ||
 	    date_next_local(*last_poll_at, 0) <= now ||
@@ -319,27 +397,42 @@ int mainloop_run(const char *config_path, struct conf **conf, const char *db)
 	if (service_init() < 0 || poller_open(&l.poller, &err) < 0 ||
 	    state_open(&l.conf->state, &l.st, &err) < 0 ||
 	    route_open(l.conf, &l.route, &err) < 0 ||
-	    outbox_open(l.conf, l.st, &l.outbox, &err) < 0) {
+	    outbox_open(l.conf, l.st, &l.outbox, &err) < 0 ||
+	    ha_open(l.conf, l.st, &l.ha, &err) < 0) {
 		log_msg(LOG_ERR, "cannot start: %s", err.msg);
+		outbox_close(l.outbox);
 		route_close(l.route);
 		state_close(l.st);
 		poller_close(l.poller);
 		return -1;
 	}
+	service_set_tick(lease_tick, &l);
+	if (l.ha)
+		outbox_set_gate(l.outbox, may_send, &l);
+	ha_tick(l.ha, true);
 	log_set_level(l.conf->service.log_priority);
 	service_set_stop_grace((uint64_t)l.conf->service.stop_grace * 1000000u);
 	record_start(&l);
 	log_msg(LOG_NOTICE, "started with %s (%zu rules), polling every %ld s", config_path,
 		l.conf->rules.n, l.conf->service.poll_interval);
-	/* Ready once the first evaluation is stored; delivery follows. */
-	poll_once(&l);
-	last_poll_at = now_unix();
+	/* Ready once the first evaluation is stored (a standby: at once);
+	 * delivery follows. */
+	if (ha_leader(l.ha)) {
+		if (l.ha)
+			take_role(&l);
+		poll_once(&l);
+		last_poll_at = now_unix();
+	}
 	service_ready();
 	update_status(&l);
 	deliver(&l);
 	update_status(&l);
 	while (!service_stop_requested) {
-		service_sleep(sleep_usec(&l));
+		uint64_t sleep = sleep_usec(&l);
+
+		if (l.ha && (uint64_t)ha_wait_ms(l.ha) * 1000u < sleep)
+			sleep = (uint64_t)ha_wait_ms(l.ha) * 1000u;
+		service_sleep_fd(sleep, ha_fd(l.ha));
 		if (service_stop_requested)
 			break;
 		if (service_reload_requested)
@@ -348,7 +441,11 @@ int mainloop_run(const char *config_path, struct conf **conf, const char *db)
 	}
 	service_stopping();
 	log_msg(LOG_NOTICE, "stopping");
-	set_meta(&l, "pid", "");      /* deadlinectl status: not running */
+	if (ha_leader(l.ha))
+		set_meta(&l, "pid", "");      /* deadlinectl status: not running */
+	/* The last send is done: resign, so a standby takes over at once. */
+	service_set_tick(NULL, NULL);
+	ha_close(l.ha);
 	outbox_close(l.outbox);
 	route_close(l.route);
 	poller_close(l.poller);

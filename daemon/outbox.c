@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "deadlined/link.h"
 #include "deadlined/log.h"
 #include "deadlined/receiver.h"
 #include "deadlined/vec.h"
@@ -27,7 +28,17 @@ struct outbox {
 	struct opened *recv;        /* opened on first use */
 	size_t nrecv;
 	char host[64];              /* the right side of a Message-ID */
+	bool (*may_send)(void *ctx);   /* in a pair: the lease, asked per batch */
+	void *gate_ctx;
+	struct link_key key;        /* signs links in alerts (link.h); n 0: none */
+	char *tray_url;             /* web.base_url + "/", or NULL */
 };
+
+void outbox_set_gate(struct outbox *o, bool (*may_send)(void *ctx), void *ctx)
+{
+	o->may_send = may_send;
+	o->gate_ctx = ctx;
+}
 
 int outbox_open(const struct conf *conf, struct state *st, struct outbox **out,
 		struct dl_error *err)
@@ -41,6 +52,13 @@ int outbox_open(const struct conf *conf, struct state *st, struct outbox **out,
 	}
 	o->conf = conf;
 	o->st = st;
+	if (link_key_load(&conf->web, &o->key, err) < 0 ||
+	    (conf->web.base_url && !(o->tray_url = link_tray_url(conf->web.base_url)))) {
+		error_prefix(err, "links in alerts");
+		free(o->recv);
+		free(o);
+		return -1;
+	}
 	if (gethostname(o->host, sizeof o->host) != 0 || !o->host[0])
 		snprintf(o->host, sizeof o->host, "localhost");
 	o->host[sizeof o->host - 1] = '\0';
@@ -60,6 +78,7 @@ void outbox_close(struct outbox *o)
 	for (size_t i = 0; i < o->nrecv; i++)
 		receiver_close(o->recv[i].r);
 	free(o->recv);
+	free(o->tray_url);
 	free(o);
 }
 
@@ -97,6 +116,67 @@ static void make_msg_id(const struct outbox *o, char *buf, size_t size)
 
 /* ---- putting messages in ------------------------------------------------ */
 
+/* The items with their links (link.h) for recipient `to` (NULL: a channel,
+ * which gets no signed links), or NULL when there are none to add; *urls
+ * holds what to free (3 a item). */
+static struct alert_item *linked_items(const struct outbox *o, const char *to, int64_t now,
+				       const struct alert_item *items, size_t n, char ***urls)
+{
+	const struct conf_web *w = &o->conf->web;
+	bool sign = o->key.n && w->base_url && to;
+	int64_t expires = now + (int64_t)w->link_days * 86400;
+	struct alert_item *v;
+
+	*urls = NULL;
+	if ((!sign && !w->case_url) || !n)
+		return NULL;
+	if (!(v = malloc(n * sizeof *v)) || !(*urls = calloc(3 * n, sizeof **urls))) {
+		free(v);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct alert_item *it = &items[i];
+		const char *state = it->state ? it->state : "";
+
+		v[i] = *it;
+		v[i].case_url = (*urls)[3 * i] = link_case_url(w->case_url, it->case_ref);
+		if (!sign || !it->case_ref || !it->rule_id)
+			continue;
+		v[i].open_url = (*urls)[3 * i + 1] = link_make(&o->key, w->base_url, "open",
+							      it->case_ref, it->rule_id, to, expires);
+		if (strcmp(state, "overdue") == 0 || strcmp(state, "due-soon") == 0)
+			v[i].ack_url = (*urls)[3 * i + 2] = link_make(&o->key, w->base_url, "ack",
+								     it->case_ref, it->rule_id, to,
+								     expires);
+	}
+	return v;
+}
+
+static void free_urls(char **urls, size_t n)
+{
+	for (size_t i = 0; urls && i < n; i++)
+		free(urls[i]);
+	free(urls);
+}
+
+/* Rendered with this recipient's links and the tray's address. */
+static int render_linked(const struct outbox *o, struct alert *a, const char *to,
+			 struct rendered *out, struct dl_error *err)
+{
+	char **urls;
+	const struct alert_item *plain = a->items;
+	struct alert_item *linked = linked_items(o, to, a->created, a->items, a->n, &urls);
+	int rc;
+
+	a->items = linked ? linked : plain;
+	a->tray_url = o->tray_url;
+	rc = render_alert(a, out, err);
+	a->items = plain;
+	free(linked);
+	free_urls(urls, 3 * a->n);
+	return rc;
+}
+
 int outbox_enqueue(struct outbox *o, struct alert *a, const struct outbox_entry *e,
 		   const struct outbox_dry *dry, struct dl_error *err)
 {
@@ -108,7 +188,7 @@ int outbox_enqueue(struct outbox *o, struct alert *a, const struct outbox_entry 
 
 	make_msg_id(o, msg_id, sizeof msg_id);
 	a->msg_id = msg_id;
-	rc = render_alert(a, &out, err);
+	rc = render_linked(o, a, e->recipient, &out, err);
 	a->msg_id = NULL;
 	if (rc < 0)
 		return -1;
@@ -353,6 +433,12 @@ static int send_batch(struct outbox *o, struct pending **v, size_t count, int64_
 			results[i] = (struct delivery_result){ DELIVERY_RETRY, 0, "" };
 			snprintf(results[i].detail, sizeof results[i].detail, "%s", rerr.msg);
 		}
+	}
+	/* A leader paused or cut off since the claim sends nothing. */
+	if (o->may_send && !o->may_send(o->gate_ctx)) {
+		error_set(err, STATE_FENCED_PREFIX "no longer the leader: %zu claimed message%s "
+			  "left for the new one", count, count == 1 ? "" : "s");
+		return -1;
 	}
 	if (r)
 		receiver_send(r, msgs, count, results);

@@ -22,6 +22,7 @@ struct poll {
 	struct digest *batch;      /* this poll's immediate messages, grouped */
 	bool dry;                  /* a dry run: everything rolled back */
 	bool full;                 /* every case, not only some */
+	bool merging;              /* the store walks and stages (state_can_merge) */
 	struct poll_merge *merge;  /* the comparison with the store */
 	bool told;                 /* transitions() told or marked something */
 	bool seeded;               /* seed is the current case's fingerprint seed */
@@ -39,10 +40,38 @@ static int on_finding(void *ctx, const char *case_ref, const char *problem);
 static int forget_cases(struct poll *p, const char *const *refs, size_t nrefs, bool closing)
 {
 	for (size_t i = 0; i < nrefs; i++)
-		if ((closing ? poll_merge_forget(p->merge, refs[i], p->err)
-			     : state_set_recheck(p->env->st, refs[i], STATE_NO_RECHECK, p->err)) < 0)
+		if ((!closing ? state_set_recheck(p->env->st, refs[i], STATE_NO_RECHECK, p->err) :
+		     p->merge ? poll_merge_forget(p->merge, refs[i], p->err) :
+		     state_close_unseen_case(p->env->st, refs[i], p->id, p->err)) < 0)
 			return -1;
 	return 0;
+}
+
+/* A store without the walk and the stage (state_can_merge): the whole
+ * poll in one transaction (left open), an obligation looked up at a time. */
+static int evaluate_in_one(struct poll *p, struct source *src, const char *const *refs,
+			   size_t nrefs, const struct evaluate_hooks *hooks,
+			   struct evaluate_summary *sum)
+{
+	struct state *st = p->env->st;
+	int rc;
+
+	if (state_begin(st, p->err) < 0)
+		return -1;
+	rc = state_poll_begin(st, p->now_unix, &p->id, p->err);
+	if (rc == 0)
+		rc = refs ? forget_cases(p, refs, nrefs, false) : state_clear_rechecks(st, p->err);
+	if (rc == 0)
+		rc = refs ? evaluate_cases(p->env->conf, src, refs, nrefs, p->now, hooks, sum, p->err)
+			  : evaluate_run(p->env->conf, src, NULL, p->now, hooks, sum, p->err);
+	p->res->cases = (long)sum->cases;
+	if (rc == 0 && p->failed)
+		rc = -1;
+	if (rc == 0)
+		rc = refs ? forget_cases(p, refs, nrefs, true) : state_close_unseen(st, p->id, p->err);
+	if (rc < 0)
+		state_rollback(st);
+	return rc;
 }
 
 /* The evaluation of a full poll, staged (state.h): the store is read, not
@@ -105,13 +134,43 @@ static int evaluate_some(struct poll *p, struct source *src, const char *const *
 	return rc;
 }
 
+/* Cover, as the web and deadlinectl record it, on the poll's day. */
+static int cover_deputy(void *ctx, const char *manager, char *deputy, size_t size)
+{
+	struct poll *p = ctx;
+	struct dl_error err;
+
+	if (state_cover_deputy(p->env->st, manager, p->today, deputy, size, &err) == 0)
+		return 0;
+	log_msg(LOG_WARNING, "cover for %s left out: %s", manager, err.msg);
+	return -1;
+}
+
+/* The directory into the state database, for deadlined-web; a changed
+ * team or worker makes the poll full, so only full polls write it. */
+static int save_directory(struct poll *p)
+{
+	struct state *st = p->env->st;
+	int rc = state_clear_directory(st, p->err);
+
+	for (size_t i = 0; rc == 0 && i < p->dir.nteams; i++)
+		rc = state_put_team(st, p->dir.teams[i].team_ref, p->dir.teams[i].name,
+				    p->dir.teams[i].manager_email,
+				    p->dir.teams[i].service_manager_email, p->err);
+	for (size_t i = 0; rc == 0 && i < p->dir.nworkers; i++)
+		rc = state_put_worker(st, p->dir.workers[i].worker_ref, p->dir.workers[i].name,
+				      p->dir.workers[i].email, p->dir.workers[i].team_ref, p->err);
+	return rc;
+}
+
 static int poll_run(const struct poll_env *env, struct source *src, const char *const *refs,
 		    size_t nrefs, struct dl_moment now, int64_t now_unix,
 		    const struct outbox_dry *dry, struct poll_result *res,
 		    struct evaluate_summary *sum, struct dl_error *err)
 {
 	struct poll p = { .env = env, .now = now, .now_unix = now_unix, .res = res, .err = err,
-			  .dry = dry != NULL, .full = refs == NULL };
+			  .dry = dry != NULL, .full = refs == NULL,
+			  .merging = state_can_merge(env->st) };
 	struct evaluate_hooks hooks = { .obligation = on_obligation, .finding = on_finding,
 					.ctx = &p, .case_done = on_case_done, .tick = on_tick };
 	struct digest_env denv = { env->conf, env->st, env->route, env->outbox, dry, now,
@@ -130,15 +189,22 @@ static int poll_run(const struct poll_env *env, struct source *src, const char *
 		digest_free(p.batch);
 		return -1;
 	}
+	route_set_deputy(env->route, cover_deputy, &p);
 	/* Either leaves the poll's write transaction open. */
-	rc = refs ? evaluate_some(&p, src, refs, nrefs, &hooks, sum)
-		  : evaluate_full(&p, src, &hooks, sum);
-	if (rc == 0 && !refs)
+	if (!p.merging)
+		rc = evaluate_in_one(&p, src, refs, nrefs, &hooks, sum);
+	else
+		rc = refs ? evaluate_some(&p, src, refs, nrefs, &hooks, sum)
+			  : evaluate_full(&p, src, &hooks, sum);
+	if (rc == 0 && !refs && p.merging)
 		rc = state_poll_begin(env->st, now_unix, &p.id, err);
+	if (rc == 0 && !refs)
+		rc = save_directory(&p);
 	if (rc == 0)
 		rc = digest_send(p.batch, &res->enqueued, err);
 	if (rc == 0)
 		rc = digest_daily(&denv, &res->enqueued, err);
+	route_set_deputy(env->route, NULL, NULL);
 	rec = (struct state_poll){ p.id, now_unix, (int64_t)time(NULL), res->cases, res->open,
 				   res->due_soon, res->overdue, res->findings, res->enqueued };
 	if (rc == 0)
@@ -329,6 +395,8 @@ static int on_obligation(void *ctx, const struct source_case *c, const struct ob
 		NULL, NULL, NULL, rules_state_name(ob->state), ob->stage, ob->days_overdue,
 		route_level(ob), 0,
 	};
+	struct state_prev prev;
+	struct dates d;
 
 	if (p->failed)
 		return -1;
@@ -337,7 +405,13 @@ static int on_obligation(void *ctx, const struct source_case *c, const struct ob
 		p->seed = poll_merge_case_seed(&so);
 	p->seeded = true;
 	so.fp = poll_merge_fingerprint(p->seed, &so, ob);
-	p->failed = merged_obligation(p, &so, ob) < 0;
+	if (p->merging) {
+		p->failed = merged_obligation(p, &so, ob) < 0;
+		return p->failed ? -1 : 0;
+	}
+	format_dates(&so, ob, &d);
+	p->failed = state_put_obligation(p->env->st, &so, p->id, &prev, p->err) < 0 ||
+		    transitions(p, &so, &prev) < 0;
 	return p->failed ? -1 : 0;
 }
 

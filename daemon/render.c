@@ -168,6 +168,29 @@ static bool put_opt(struct buf *b, const char *before, const char *s, const char
 	return true;
 }
 
+/* A link: "label: URL" on its own line in text, an anchor in HTML.  The
+ * URL is ours (link.h percent-encodes what it carries), escaped anyway. */
+static void put_link(struct buf *b, const char *label, const char *url)
+{
+	if (!url)
+		return;
+	if (b->html) {
+		buf_puts(b, "<a style=\"margin-right:12px\" href=\"");
+		put_text(b, url, true);
+		buf_printf(b, "\">%s</a>", label);
+	} else {
+		buf_printf(b, "\n  %s: ", label);
+		put_text(b, url, true);
+	}
+}
+
+static void put_links(struct buf *b, const struct alert_item *it)
+{
+	put_link(b, "Open in tray", it->open_url);
+	put_link(b, "Acknowledge", it->ack_url);
+	put_link(b, "Open in the case system", it->case_url);
+}
+
 /* s as one line, or dflt (trusted) when s is NULL or blank. */
 static void put_field(struct buf *b, const char *s, const char *dflt)
 {
@@ -569,11 +592,17 @@ static void text_item(struct buf *b, const struct alert_item *it)
 	put_dates(b, it);
 	buf_puts(b, "\n  ");
 	put_people(b, it);
+	put_links(b, it);
 	buf_puts(b, "\n");
 }
 
 static void text_end(struct buf *b, const struct alert *a, bool ackable)
 {
+	if (a->tray_url) {
+		buf_puts(b, "\nYour tray: ");
+		put_text(b, a->tray_url, true);
+		buf_puts(b, "\n");
+	}
 	buf_puts(b, "\n-- \n");
 	if (ackable)
 		buf_printf(b, "%s\n  %s\n", ACK_NOTE, ACK_COMMAND);
@@ -707,6 +736,10 @@ static void html_item(struct buf *b, const struct alert_item *it)
 	put_dates(b, it);
 	buf_puts(b, "</p>\n<p style=\"margin:0;color:#444444\">");
 	put_people(b, it);
+	if (it->open_url || it->ack_url || it->case_url) {
+		buf_puts(b, "</p>\n<p style=\"margin:4px 0 0\">");
+		put_links(b, it);
+	}
 	buf_puts(b, "</p>\n</div>\n");
 }
 
@@ -714,6 +747,10 @@ static void html_end(struct buf *b, const struct alert *a, bool ackable)
 {
 	buf_puts(b, "<hr style=\"margin:20px 0 8px;border:0;border-top:1px solid #cccccc\">\n"
 		"<p style=\"margin:0;font-size:13px;color:#555555\">");
+	if (a->tray_url) {
+		put_link(b, "Your tray", a->tray_url);
+		buf_puts(b, "<br>\n");
+	}
 	if (ackable)
 		buf_printf(b, "%s<br>\n<code style=\"word-break:break-all\">%s</code><br>\n",
 			   ACK_NOTE, ACK_COMMAND);
@@ -789,6 +826,10 @@ static json_t *jitem(const struct alert_item *it)
 		rc |= json_object_set_new(o, "acknowledged", json_true());
 	rc |= json_object_set_new(o, "team", jref_name(it->team_ref, it->team_name));
 	rc |= json_object_set_new(o, "worker", jref_name(it->worker_ref, it->worker_name));
+	if (it->open_url || it->ack_url || it->case_url)
+		rc |= json_object_set_new(o, "links", json_pack("{s:o, s:o, s:o}",
+			"tray", jstr(it->open_url), "acknowledge", jstr(it->ack_url),
+			"case", jstr(it->case_url)));
 	if (rc) {
 		json_decref(o);
 		return NULL;
@@ -827,6 +868,8 @@ static char *make_payload(const struct alert *a, const struct entry *e,
 	rc |= json_object_set_new(doc, "counts", json_pack("{s:i, s:i, s:i}", "overdue",
 		c->overdue, "due_soon", c->due_soon, "escalated", c->escalated));
 	rc |= json_object_set_new(doc, "items", items);
+	if (a->tray_url)
+		rc |= json_object_set_new(doc, "tray_url", jstr(a->tray_url));
 	if (a->n > listed(a))
 		rc |= json_object_set_new(doc, "items_not_listed",
 					  json_integer((json_int_t)(a->n - listed(a))));

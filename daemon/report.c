@@ -1098,17 +1098,18 @@ int report_month_to_date(struct report *r, const struct conf *conf, struct state
 static int load_from_state(struct report *r, const struct state_conf *conf, bool forced,
 			   char *why, size_t size, struct dl_error *err)
 {
-	char first[DATE_BUF];
+	char first[DATE_BUF], where[512];
 	struct state *st;
 	int64_t started = 0;
 	int rc;
 
+	state_describe(conf, where, sizeof where);
 	if (!forced && !state_exists(conf)) {
-		snprintf(why, size, "; there is no state database at %s", conf->database);
+		snprintf(why, size, "; there is no state database at %s", where);
 		return 1;
 	}
 	if (!state_exists(conf)) {
-		error_set(err, "no state database at %s (has deadlined run yet?)", conf->database);
+		error_set(err, "no state database at %s (has deadlined run yet?)", where);
 		return -1;
 	}
 	if (state_open_readonly(conf, &st, err) < 0) {
@@ -1127,7 +1128,7 @@ static int load_from_state(struct report *r, const struct state_conf *conf, bool
 		state_close(st);
 		return 1;
 	}
-	rc = report_load_state(r, st, conf->database, err);
+	rc = report_load_state(r, st, where, err);
 	state_close(st);
 	if (rc < 0) {
 		error_prefix(err, "report");
@@ -1144,7 +1145,7 @@ static int load_from_state(struct report *r, const struct state_conf *conf, bool
 int report_load(struct report *r, const struct state_conf *state,
 		const struct source_conf *source, const char *choice, struct dl_error *err)
 {
-	char why[160] = "";
+	char why[600] = "";
 	struct source *src;
 	int rc = 1;
 

@@ -11,7 +11,15 @@
 struct route {
 	const struct conf *conf;
 	struct strset *warned;      /* "role team" pairs already warned of */
+	route_deputy_fn deputy;     /* cover, or NULL */
+	void *deputy_ctx;
 };
+
+void route_set_deputy(struct route *r, route_deputy_fn fn, void *ctx)
+{
+	r->deputy = fn;
+	r->deputy_ctx = ctx;
+}
 
 int route_open(const struct conf *conf, struct route **out, struct dl_error *err)
 {
@@ -122,7 +130,26 @@ static size_t add_target(struct route_target *t, size_t n, const char *receiver,
 	t[n].address = address;
 	t[n].role = role;
 	t[n].level = level;
+	t[n].covering = NULL;
 	return n + 1;
+}
+
+/* The deputy covering manager, if any, hears what the manager hears,
+ * told whom they cover (digest.c puts it in the audience). */
+static size_t add_deputy(struct route *r, const char *manager, const char *role, int level,
+			 struct route_target *t, size_t n)
+{
+	char deputy[256] = "";
+	size_t m;
+
+	if (!r->deputy || r->deputy(r->deputy_ctx, manager, deputy, sizeof deputy) != 0 ||
+	    !deputy[0] ||
+	    (m = add_target(t, n, r->conf->notify.mail_receiver, deputy, role, level)) == n)
+		return n;
+	snprintf(t[n].own, sizeof t[n].own, "%s", deputy);
+	t[n].address = t[n].own;
+	t[n].covering = manager;
+	return m;
 }
 
 /* A notify-list name: a role (e-mail via the mail receiver) or a receiver
@@ -142,7 +169,8 @@ static size_t add_name(struct route *r, const struct state_obligation *so, const
 			warn_no_address(r, so, name);
 			return n;
 		}
-		return add_target(t, n, conf->notify.mail_receiver, addr, name, level);
+		n = add_target(t, n, conf->notify.mail_receiver, addr, name, level);
+		return strcmp(name, "worker") == 0 ? n : add_deputy(r, addr, name, level, t, n);
 	}
 	if (rc->kind == RECEIVER_WEBHOOK)
 		return add_target(t, n, rc->name, NULL, NULL, level);

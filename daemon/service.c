@@ -23,6 +23,9 @@ static uint64_t last_extend;
 #define EXTEND_EVERY 5000000u      /* while starting, ask for more time ... */
 #define EXTEND_BY 30000000u        /* ... this much, every 5 seconds */
 static sigset_t run_mask;          /* the mask while sleeping: signals open */
+static void (*tick_fn)(void *);
+static void *tick_ctx;
+static bool in_tick;               /* the hook may itself call keepalive */
 
 uint64_t service_now_usec(void)
 {
@@ -117,20 +120,36 @@ void service_keepalive(void)
 		service_extend_timeout(EXTEND_BY);
 		last_extend = now;
 	}
-	if (!watchdog_every)
-		return;
-	if (now - last_ping >= watchdog_every) {
+	if (watchdog_every && now - last_ping >= watchdog_every) {
 		sd_notify(0, "WATCHDOG=1");
 		last_ping = now;
 	}
+	/* After the ping: the hook may wait on a network for a while. */
+	if (tick_fn && !in_tick) {
+		in_tick = true;
+		tick_fn(tick_ctx);
+		in_tick = false;
+	}
+}
+
+void service_set_tick(void (*fn)(void *ctx), void *ctx)
+{
+	tick_fn = fn;
+	tick_ctx = ctx;
 }
 
 void service_sleep(uint64_t usec)
+{
+	service_sleep_fd(usec, -1);
+}
+
+void service_sleep_fd(uint64_t usec, int fd)
 {
 	uint64_t start = service_now_usec(), now = start;
 
 	while (!service_stop_requested && !service_reload_requested && now - start < usec) {
 		uint64_t left = usec - (now - start);
+		struct pollfd p = { .fd = fd, .events = POLLIN };
 		struct timespec ts;
 
 		service_keepalive();
@@ -141,7 +160,9 @@ void service_sleep(uint64_t usec)
 		ts.tv_nsec = (long)(left % 1000000u) * 1000;
 		/* Signals are unblocked only inside ppoll: none is lost between
 		 * the flag checks above and the sleep. */
-		if (ppoll(NULL, 0, &ts, &run_mask) < 0 && errno != EINTR)
+		int rc = ppoll(fd >= 0 ? &p : NULL, fd >= 0 ? 1 : 0, &ts, &run_mask);
+
+		if ((rc < 0 && errno != EINTR) || (rc > 0 && p.revents))
 			break;
 		now = service_now_usec();
 	}

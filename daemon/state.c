@@ -12,6 +12,7 @@
 
 static const void *const backends[] = {
 	&state_sqlite_ops,
+	&state_pg_ops,
 };
 
 #define NBACKENDS (sizeof backends / sizeof backends[0])
@@ -54,6 +55,17 @@ static int open_store(const struct state_conf *conf, bool readonly, struct state
 	return ops->open(conf, readonly, out, err);
 }
 
+const char *state_describe(const struct state_conf *conf, char *buf, size_t size)
+{
+	const struct state_ops *ops = backend(conf->driver);
+
+	if (ops)
+		ops->describe(conf, buf, size);
+	else
+		snprintf(buf, size, "(unknown state.driver %s)", conf->driver);
+	return buf;
+}
+
 int state_open(const struct state_conf *conf, struct state **out, struct dl_error *err)
 {
 	return open_store(conf, false, out, err);
@@ -74,6 +86,11 @@ void state_close(struct state *st)
 {
 	if (st)
 		st->ops->close(st);
+}
+
+int state_set_fence(struct state *st, const char *lease, int64_t epoch)
+{
+	return st->ops->set_fence ? st->ops->set_fence(st, lease, epoch) : 0;
 }
 
 int state_begin(struct state *st, struct dl_error *err)
@@ -101,6 +118,15 @@ int state_set_alerted(struct state *st, const char *case_ref, const char *rule, 
 		      int level, const char *day, struct dl_error *err)
 {
 	return st->ops->set_alerted(st, case_ref, rule, seq, level, day, err);
+}
+
+bool state_can_merge(const struct state *st)
+{
+	const struct state_ops *o = st->ops;
+
+	return o->stage_begin && o->stage_obligation && o->stage_gone && o->unstage_gone_case &&
+	       o->stage_apply && o->stage_abort && o->walk_begin && o->walk_next && o->walk_end &&
+	       o->each_stored;
 }
 
 int state_stage_begin(struct state *st, bool chunked, struct dl_error *err)
@@ -308,4 +334,33 @@ int state_get_meta(struct state *st, const char *key, char *buf, size_t size,
 int state_next_attempt(struct state *st, int64_t *when, struct dl_error *err)
 {
 	return st->ops->next_attempt(st, when, err);
+}
+
+int state_leader(struct state *st, struct state_leader *out, struct dl_error *err)
+{
+	memset(out, 0, sizeof *out);
+	return st->ops->leader ? st->ops->leader(st, out, err) : 0;
+}
+
+int state_cover_deputy(struct state *st, const char *manager, const char *day, char *deputy,
+		       size_t size, struct dl_error *err)
+{
+	return st->ops->cover_deputy(st, manager, day, deputy, size, err);
+}
+
+int state_clear_directory(struct state *st, struct dl_error *err)
+{
+	return st->ops->clear_directory(st, err);
+}
+
+int state_put_team(struct state *st, const char *ref, const char *name, const char *manager,
+		   const char *service_manager, struct dl_error *err)
+{
+	return st->ops->put_team(st, ref, name, manager, service_manager, err);
+}
+
+int state_put_worker(struct state *st, const char *ref, const char *name, const char *email,
+		     const char *team_ref, struct dl_error *err)
+{
+	return st->ops->put_worker(st, ref, name, email, team_ref, err);
 }

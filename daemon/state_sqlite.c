@@ -70,12 +70,35 @@ static const char *const migrations[] = {
 	 * local time (day * 86400 + second of the day). */
 	"CREATE TABLE IF NOT EXISTS rechecks (case_ref TEXT PRIMARY KEY, at INTEGER NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS rechecks_at ON rechecks(at);",
-	/* 3 → 4: obligations stored in key order (WITHOUT ROWID), so a full
+	/* 3 → 4: deadlined-web's tables (state_web.c): cover while a manager
+	 * is away, the web's audit trail, calendar-feed tokens (hashes only),
+	 * the directory (teams and workers) as the last poll read it; and
+	 * indexes for "whose is this" on open obligations. */
+	"CREATE TABLE IF NOT EXISTS cover (id INTEGER PRIMARY KEY, manager TEXT NOT NULL,"
+	" deputy TEXT NOT NULL, from_day TEXT NOT NULL, to_day TEXT NOT NULL, who TEXT NOT NULL,"
+	" created INTEGER NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS cover_deputy ON cover(deputy, to_day);"
+	"CREATE TABLE IF NOT EXISTS web_audit (id INTEGER PRIMARY KEY, at INTEGER NOT NULL,"
+	" who TEXT NOT NULL, origin TEXT, action TEXT NOT NULL, detail TEXT);"
+	"CREATE TABLE IF NOT EXISTS calendar_tokens (hash TEXT PRIMARY KEY, person TEXT NOT NULL,"
+	" created INTEGER NOT NULL, revoked INTEGER);"
+	"CREATE TABLE IF NOT EXISTS directory_teams (team_ref TEXT PRIMARY KEY, name TEXT,"
+	" manager_email TEXT, service_manager_email TEXT);"
+	"CREATE TABLE IF NOT EXISTS directory_workers (worker_ref TEXT PRIMARY KEY, name TEXT,"
+	" email TEXT, team_ref TEXT);"
+	"CREATE INDEX IF NOT EXISTS obligations_worker ON obligations(worker_email COLLATE NOCASE,"
+	" level DESC, days_overdue DESC, due) WHERE closed IS NULL;"
+	"CREATE INDEX IF NOT EXISTS obligations_manager ON obligations(manager_email COLLATE NOCASE,"
+	" level DESC, days_overdue DESC, due) WHERE closed IS NULL;"
+	"CREATE INDEX IF NOT EXISTS obligations_service_manager"
+	" ON obligations(service_manager_email COLLATE NOCASE, level DESC, days_overdue DESC, due)"
+	" WHERE closed IS NULL;",
+	/* 4 → 5: obligations stored in key order (WITHOUT ROWID), so a full
 	 * poll reads them in one sequential walk beside the evaluation, with
 	 * what the walk needs first in each row: fp, a fingerprint of the
 	 * values a poll writes (NULL: unknown, so rewritten at the next full
 	 * poll), and the alert state. */
-	"CREATE TABLE obligations4 ("
+	"CREATE TABLE obligations5 ("
 	" case_ref TEXT NOT NULL, rule TEXT NOT NULL, seq INTEGER NOT NULL, fp INTEGER,"
 	" closed TEXT, level INTEGER NOT NULL, alerted_level INTEGER NOT NULL DEFAULT 0,"
 	" last_alert TEXT,"
@@ -85,10 +108,18 @@ static const char *const migrations[] = {
 	" stage INTEGER NOT NULL DEFAULT 0, days_overdue INTEGER NOT NULL DEFAULT 0,"
 	" seen_poll INTEGER, first_seen INTEGER, updated INTEGER,"
 	" PRIMARY KEY (case_ref, rule, seq)) WITHOUT ROWID;"
-	"INSERT INTO obligations4 (" OB4_COLUMNS ") SELECT " OB4_COLUMNS " FROM obligations;"
+	"INSERT INTO obligations5 (" OB4_COLUMNS ") SELECT " OB4_COLUMNS " FROM obligations;"
 	"DROP TABLE obligations;"
-	"ALTER TABLE obligations4 RENAME TO obligations;"
-	"CREATE INDEX obligations_open ON obligations(level) WHERE closed IS NULL;",
+	"ALTER TABLE obligations5 RENAME TO obligations;"
+	"CREATE INDEX obligations_open ON obligations(level) WHERE closed IS NULL;"
+	/* ... and version 4's indexes for the web, dropped with the table. */
+	"CREATE INDEX obligations_worker ON obligations(worker_email COLLATE NOCASE,"
+	" level DESC, days_overdue DESC, due) WHERE closed IS NULL;"
+	"CREATE INDEX obligations_manager ON obligations(manager_email COLLATE NOCASE,"
+	" level DESC, days_overdue DESC, due) WHERE closed IS NULL;"
+	"CREATE INDEX obligations_service_manager"
+	" ON obligations(service_manager_email COLLATE NOCASE, level DESC, days_overdue DESC, due)"
+	" WHERE closed IS NULL;",
 };
 
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])
@@ -386,6 +417,11 @@ static int sqlite_open(const struct state_conf *conf, bool readonly, struct stat
 static bool sqlite_exists(const struct state_conf *conf)
 {
 	return conf->database && access(conf->database, F_OK) == 0;
+}
+
+static void sqlite_describe(const struct state_conf *conf, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s", conf->database ? conf->database : "");
 }
 
 static void sqlite_set_write_wait(struct state *st, int ms)
@@ -1355,9 +1391,60 @@ static int sqlite_next_attempt(struct state *st, int64_t *when, struct dl_error 
 	return one_row(st, SQL_NEXT_ATTEMPT, when, 1, err);
 }
 
+/* ---- cover, for deadlined-web (its other tables: state_web.c) ---- */
+
+static const char SQL_COVER_DEPUTY[] =
+	"SELECT deputy FROM cover WHERE manager = lower(?1) AND from_day <= ?2 AND to_day >= ?2"
+	" ORDER BY id DESC LIMIT 1";
+
+static int sqlite_cover_deputy(struct state *st, const char *manager, const char *day,
+			       char *deputy, size_t size, struct dl_error *err)
+{
+	sqlite3_stmt *s = prep(st, err, SQL_COVER_DEPUTY, "ss", manager, day);
+	int rc;
+
+	if (!s)
+		return -1;
+	rc = sqlite3_step(s);
+	snprintf(deputy, size, "%s", rc == SQLITE_ROW && col(s, 0) ? col(s, 0) : "");
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_error(st, err, "read cover");
+}
+
+/* ---- the directory as the last poll read it, for deadlined-web ---- */
+
+static const char SQL_DIR_CLEAR_TEAMS[] = "DELETE FROM directory_teams";
+static const char SQL_DIR_CLEAR_WORKERS[] = "DELETE FROM directory_workers";
+static const char SQL_DIR_TEAM[] =
+	"INSERT OR REPLACE INTO directory_teams VALUES (?1, ?2, ?3, ?4)";
+static const char SQL_DIR_WORKER[] =
+	"INSERT OR REPLACE INTO directory_workers VALUES (?1, ?2, ?3, ?4)";
+
+static int sqlite_clear_directory(struct state *st, struct dl_error *err)
+{
+	return done(st, prep(st, err, SQL_DIR_CLEAR_TEAMS, ""), err, "clear directory") < 0 ||
+	       done(st, prep(st, err, SQL_DIR_CLEAR_WORKERS, ""), err, "clear directory") < 0 ?
+	       -1 : 0;
+}
+
+static int sqlite_put_team(struct state *st, const char *ref, const char *name,
+			   const char *manager, const char *service_manager, struct dl_error *err)
+{
+	return done(st, prep(st, err, SQL_DIR_TEAM, "ssss", ref, name, manager, service_manager),
+		    err, "write directory");
+}
+
+static int sqlite_put_worker(struct state *st, const char *ref, const char *name,
+			     const char *email, const char *team_ref, struct dl_error *err)
+{
+	return done(st, prep(st, err, SQL_DIR_WORKER, "ssss", ref, name, email, team_ref), err,
+		    "write directory");
+}
+
 const struct state_ops state_sqlite_ops = {
 	.driver = "sqlite",
 	.exists = sqlite_exists,
+	.describe = sqlite_describe,
 	.open = sqlite_open,
 	.set_write_wait = sqlite_set_write_wait,
 	.close = sqlite_close,
@@ -1403,4 +1490,8 @@ const struct state_ops state_sqlite_ops = {
 	.set_meta = sqlite_set_meta,
 	.get_meta = sqlite_get_meta,
 	.next_attempt = sqlite_next_attempt,
+	.cover_deputy = sqlite_cover_deputy,
+	.clear_directory = sqlite_clear_directory,
+	.put_team = sqlite_put_team,
+	.put_worker = sqlite_put_worker,
 };

@@ -193,6 +193,36 @@ static size_t item_facts(const json_t *item, struct fact f[MAX_FACTS])
 
 /* --- Teams and Slack messages ------------------------------------------ */
 
+/* A link button: "Open in tray", "Acknowledge", "Open in the case system". */
+struct button {
+	const char *title, *url;
+};
+
+#define MAX_BUTTONS 3
+
+/* The tray's address, and for a message about one item its own links
+ * (render.c's "links"; signed for the recipient by the daemon). */
+static size_t buttons_of(const json_t *doc, struct button b[MAX_BUTTONS])
+{
+	const json_t *items = json_object_get(doc, "items");
+	const json_t *links = json_array_size(items) == 1 ?
+			      json_object_get(json_array_get(items, 0), "links") : NULL;
+	const char *tray = json_string_value(json_object_get(links, "tray"));
+	size_t n = 0;
+
+	if (!tray)
+		tray = json_string_value(json_object_get(doc, "tray_url"));
+	if (tray)
+		b[n++] = (struct button){ "Open in tray", tray };
+	if (json_string_value(json_object_get(links, "acknowledge")))
+		b[n++] = (struct button){ "Acknowledge",
+					  json_string_value(json_object_get(links, "acknowledge")) };
+	if (json_string_value(json_object_get(links, "case")))
+		b[n++] = (struct button){ "Open in the case system",
+					  json_string_value(json_object_get(links, "case")) };
+	return n;
+}
+
 /* How a format shows the parts every chat message has. */
 struct chat_format {
 	const char *name;
@@ -200,6 +230,7 @@ struct chat_format {
 	json_t *(*item)(const struct fact *f, size_t n);
 	json_t *(*note)(const char *text, bool keep_lf);
 	json_t *(*wrap)(const char *subject, json_t *blocks);
+	json_t *(*buttons)(const struct button *b, size_t n);
 };
 
 static json_t *teams_heading(const char *subject)
@@ -244,6 +275,35 @@ static json_t *teams_wrap(const char *subject, json_t *blocks)
 			 "contentUrl", "content", card);
 }
 
+/* Action.OpenUrl buttons, in the card's body (Adaptive Cards 1.2+). */
+static json_t *teams_buttons(const struct button *b, size_t n)
+{
+	json_t *actions = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		if (json_array_append_new(actions, json_pack("{s:s, s:s, s:s}", "type",
+							     "Action.OpenUrl", "title", b[i].title,
+							     "url", b[i].url)) < 0) {
+			json_decref(actions);
+			return NULL;
+		}
+	return json_pack("{s:s, s:o}", "type", "ActionSet", "actions", actions);
+}
+
+static json_t *slack_buttons(const struct button *b, size_t n)
+{
+	json_t *elements = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		if (json_array_append_new(elements, json_pack("{s:s, s:{s:s, s:s}, s:s}", "type",
+							      "button", "text", "type", "plain_text",
+							      "text", b[i].title, "url", b[i].url)) < 0) {
+			json_decref(elements);
+			return NULL;
+		}
+	return json_pack("{s:s, s:o}", "type", "actions", "elements", elements);
+}
+
 static json_t *slack_heading(const char *subject)
 {
 	return json_pack("{s:s, s:{s:s, s:o}}", "type", "header", "text",
@@ -286,10 +346,10 @@ static json_t *slack_wrap(const char *subject, json_t *blocks)
 }
 
 static const struct chat_format teams_format = {
-	"teams", teams_heading, teams_item, teams_note, teams_wrap
+	"teams", teams_heading, teams_item, teams_note, teams_wrap, teams_buttons
 };
 static const struct chat_format slack_format = {
-	"slack", slack_heading, slack_item, slack_note, slack_wrap
+	"slack", slack_heading, slack_item, slack_note, slack_wrap, slack_buttons
 };
 
 static bool append(json_t *blocks, json_t *block)
@@ -309,6 +369,8 @@ static json_t *chat_message(const struct chat_format *fmt, const struct message 
 	json_t *blocks = json_array();
 	bool ok = append(blocks, fmt->heading(m->subject));
 	struct fact f[MAX_FACTS];
+	struct button b[MAX_BUTTONS];
+	size_t nb;
 	char more[64];
 
 	for (i = 0; ok && i < n && i < WEBHOOK_ITEMS_SHOWN; i++) {
@@ -323,6 +385,8 @@ static json_t *chat_message(const struct chat_format *fmt, const struct message 
 	}
 	if (ok && n == 0 && m->text && *m->text)
 		ok = append(blocks, fmt->note(m->text, true));
+	if (ok && (nb = buttons_of(doc, b)) > 0)
+		ok = append(blocks, fmt->buttons(b, nb));
 	if (!ok) {
 		json_decref(blocks);
 		return NULL;

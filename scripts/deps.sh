@@ -5,7 +5,7 @@
 #   scripts/deps.sh build      libraries and tools to build and unit-test
 #   scripts/deps.sh test       ... plus what the integration tests run
 #   scripts/deps.sh fuzz       ... build set plus clang and libFuzzer (make fuzz)
-#   scripts/deps.sh bench      ... test set plus nginx (make bench)
+#   scripts/deps.sh bench      ... test set plus nginx and wrk (make bench)
 #   scripts/deps.sh deb        ... build set plus debhelper and lintian (make deb)
 #   scripts/deps.sh piuparts   piuparts and debootstrap (make piuparts)
 set -eu
@@ -18,9 +18,11 @@ libpq-dev unixodbc-dev libmicrohttpd-dev libical-dev"
 # drivers (psqlODBC, SQLite's).
 test_pkgs="python3 python3-aiosmtpd openssl faketime valgrind chromium \
 postgresql-15 postgresql-client-15 odbc-postgresql libsqliteodbc unixodbc \
-python3-icalendar python3-sqlglot nginx"
-# make bench: the webhook benchmark's HTTPS receiver.
-bench_pkgs="nginx"
+python3-icalendar python3-sqlglot nginx nodejs"
+# (nodejs: the web tests' headless Chromium is driven by puppeteer-core,
+# which the test installs with nodejs's npm into build/npm.)
+# make bench: the webhook benchmark's HTTPS receiver; wrk for the web tray.
+bench_pkgs="nginx wrk"
 # make deb / make check-deb: the packaging tools and the package checker.
 # (systemd is there for systemd-sysusers, which the postinst runs.)
 deb_pkgs="debhelper dpkg-dev lintian systemd"

@@ -45,6 +45,12 @@ struct conf_calendar {
 	int count_start_day;
 };
 
+/* Leadership of a pair (lease.h); used when state.driver is postgresql. */
+struct conf_ha {
+	const char *name;                /* the lease row a pair shares */
+	double lease, renew, margin;     /* seconds */
+};
+
 /* What a rule inherits when it does not say (STATUTORY-RULES.md's default
  * routing: due-soon 2 working days before to the worker; overdue to worker
  * and team manager; 5 working days overdue to the service manager). */
@@ -80,6 +86,21 @@ struct conf_service {
 	long reconcile_interval;         /* seconds between full evaluations */
 };
 
+/* deadlined-web: who it trusts, what it allows (see deadlined-web(8)). */
+struct conf_web {
+	const char *identity_header;     /* set by the single sign-on proxy */
+	struct schema_strings trusted_proxies;   /* addresses allowed to set it */
+	struct schema_strings admins;    /* e-mail addresses that see everything */
+	long max_ack_days;               /* how far ahead an ack may run */
+	const char *case_url;            /* "...{case_ref}...", or NULL */
+	const char *base_url;            /* where people reach the web, or NULL */
+	const char *link_key_file;       /* HMAC key for signed links and CSRF */
+	const char *link_key_credential;
+	long link_days;                  /* signed links expire after this */
+	struct schema_strings metrics_allow;     /* may read /metrics and /healthz */
+	long max_items;                  /* rows a tray shows */
+};
+
 /* Extra receivers for matching alerts: by rule, team and what happened. */
 struct conf_route {
 	const char *rule, *team;         /* NULL: any */
@@ -93,6 +114,7 @@ struct conf {
 	const char *timezone;
 	struct source_conf source;
 	struct state_conf state;
+	struct conf_ha ha;
 	struct conf_calendar calendar;
 	struct conf_defaults defaults;
 	struct schema_list rules;    /* struct rule, in file order */
@@ -101,6 +123,7 @@ struct conf {
 	struct conf_notify notify;
 	struct schema_list routes;         /* struct conf_route */
 	struct conf_service service;
+	struct conf_web web;
 	struct calendar *cal;        /* built from .calendar */
 	struct strset *kinds;        /* every known event kind, hashed */
 };

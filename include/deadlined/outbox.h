@@ -36,6 +36,12 @@ int outbox_open(const struct conf *conf, struct state *st, struct outbox **out,
 		struct dl_error *err);
 void outbox_close(struct outbox *o);
 
+/* In an active/standby pair: may_send is asked right before each batch is
+ * handed to a receiver; when it says no, the drain stops with an error that
+ * begins STATE_FENCED_PREFIX, nothing more is sent, and what was claimed
+ * stays pending for the new leader.  NULL: always send. */
+void outbox_set_gate(struct outbox *o, bool (*may_send)(void *ctx), void *ctx);
+
 /* ---- putting messages in ------------------------------------------------ */
 
 /* Where one message goes, and what it is about (for the journal). */

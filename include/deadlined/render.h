@@ -41,6 +41,10 @@ struct alert_item {
 	char anchor[DATE_MOMENT_BUF], due[DATE_MOMENT_BUF];
 	char closed[DATE_MOMENT_BUF];    /* met/cancelled, or "" */
 	bool acked;                      /* digests: acknowledged, reminders silenced */
+	/* Links (NULL: none): the case in the case system (web.case_url), and
+	 * signed links for this recipient to the case in the tray and to the
+	 * acknowledge form (link.h). */
+	const char *case_url, *open_url, *ack_url;
 };
 
 struct alert {
@@ -57,6 +61,7 @@ struct alert {
 	size_t nmonth_lines;
 	size_t max_items;                /* list at most this many (the worst);
 					    0: all.  Counts cover every item. */
+	const char *tray_url;            /* deadlined-web's tray, or NULL */
 };
 
 struct rendered {

@@ -33,12 +33,21 @@ struct route_target {
 	const char *role;          /* the role it came from, or NULL */
 	int level;                 /* the highest level that names it */
 	char key[320];             /* receiver:address, the dedup key */
+	const char *covering;      /* a deputy: the manager covered, else NULL */
+	char own[256];             /* a deputy's address (address points here) */
 };
 
 struct route;
 
 int route_open(const struct conf *conf, struct route **out, struct dl_error *err);
 void route_close(struct route *r);
+
+/* Cover (deadlined-web, deadlinectl cover): while a team or service
+ * manager is away, the deputy hears what they hear.  fn fills deputy with
+ * who covers manager now, or "" (nonzero: could not tell; nobody is added).
+ * A poll sets it for its duration; NULL: no cover. */
+typedef int (*route_deputy_fn)(void *ctx, const char *manager, char *deputy, size_t size);
+void route_set_deputy(struct route *r, route_deputy_fn fn, void *ctx);
 
 /* The alert level of an obligation (see above); -1 when it is closed. */
 int route_level(const struct obligation *ob);

@@ -33,13 +33,21 @@ void service_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Ask systemd for more time while a long start-up or reload runs. */
 void service_extend_timeout(uint64_t usec);
 
-/* Ping the watchdog if half its interval has passed since the last ping.
- * Cheap: call it from long loops (evaluation, transfers). */
+/* Ping the watchdog if half its interval has passed since the last ping,
+ * and run the tick hook.  Cheap: call it from long loops (evaluation,
+ * transfers). */
 void service_keepalive(void);
+
+/* A hook service_keepalive runs each time (NULL: none), so that work with
+ * its own clock (renewing a leader lease) goes on during a long poll or
+ * delivery; it must be cheap when there is nothing to do. */
+void service_set_tick(void (*fn)(void *ctx), void *ctx);
 
 /* Sleep until usec from now, a signal, or the next watchdog ping, which
  * this sends.  Returns early on a signal. */
 void service_sleep(uint64_t usec);
+/* The same, returning early too when fd (if >= 0) becomes readable. */
+void service_sleep_fd(uint64_t usec, int fd);
 
 /* A stop was asked for, even if its signal is still blocked (waiting for
  * service_sleep): long reads check this to give up early. */

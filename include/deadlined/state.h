@@ -9,7 +9,8 @@
  *
  * The store is reached through a backend that state.driver names
  * (state_backend.h): the SQLite file (state_sqlite.c, WAL mode) is the
- * first.  These functions dispatch to it; each returns 0, or -1 with err.
+ * first; PostgreSQL (state_pg.c), which an active/standby pair shares, the
+ * second.  These functions dispatch to it; each returns 0, or -1 with err.
  */
 #ifndef DEADLINED_STATE_H
 #define DEADLINED_STATE_H
@@ -21,14 +22,17 @@
 #include "deadlined/date.h"
 #include "deadlined/error.h"
 
-#define STATE_SCHEMA_VERSION 4
+#define STATE_SCHEMA_VERSION 5
 
 struct state;
 
 /* Where the store is: the settings of the `state` group (deadlined.conf(5)). */
 struct state_conf {
-	const char *driver;        /* "sqlite" (NULL: "sqlite") */
+	const char *driver;        /* "sqlite" (NULL: "sqlite") or "postgresql" */
 	const char *database;      /* sqlite: the file's path ("": a private, temporary one) */
+	const char *conninfo;      /* postgresql: libpq keywords or URI, never a password */
+	const char *password_file; /* postgresql: the password, or NULL */
+	const char *password_credential;  /* ... or a name in $CREDENTIALS_DIRECTORY */
 };
 
 /* Is there a backend of this name?  Their names, comma-separated. */
@@ -38,6 +42,9 @@ const char *state_driver_names(void);
 /* Has the store been made (by a daemon's first start)?  Commands that only
  * read say so rather than open nothing. */
 bool state_exists(const struct state_conf *conf);
+/* Where the store is, for people and logs: the SQLite file's path, or the
+ * PostgreSQL server and database (never the rest of the conninfo). */
+const char *state_describe(const struct state_conf *conf, char *buf, size_t size);
 
 /* Open (creating and migrating) for the daemon and for commands that write
  * (ack, retry). */
@@ -51,6 +58,15 @@ int state_open_readonly(const struct state_conf *conf, struct state **out,
  * poll holds it only in short transactions (state_stage_apply). */
 void state_set_write_wait(struct state *st, int ms);
 void state_close(struct state *st);
+
+/* Fence the outbox by a leader lease (lease.h): from now on messages are
+ * claimed (state_each_due) only while `epoch` holds `lease` in the shared
+ * store, and marked (state_mark_message) only while the epoch that claimed
+ * them holds it; otherwise those calls fail with an error that begins
+ * STATE_FENCED_PREFIX and change nothing.  A store that no other daemon
+ * shares (SQLite) ignores it.  -1 only when out of memory. */
+#define STATE_FENCED_PREFIX "fenced: "
+int state_set_fence(struct state *st, const char *lease, int64_t epoch);
 
 int state_begin(struct state *st, struct dl_error *err);
 int state_commit(struct state *st, struct dl_error *err);
@@ -122,6 +138,10 @@ int state_close_unseen_case(struct state *st, const char *case_ref, int64_t poll
  *
  * Outside a stage (an incremental poll, in its one transaction),
  * state_stage_obligation and state_stage_gone write to the store at once. */
+/* Does the store walk and stage (the SQLite store does; a store without
+ * these operations gets every poll in one transaction, a lookup by key an
+ * obligation, as before)? */
+bool state_can_merge(const struct state *st);
 int state_stage_begin(struct state *st, bool chunked, struct dl_error *err);
 int state_stage_obligation(struct state *st, const struct state_obligation *ob,
 			   bool alerts, struct dl_error *err);
@@ -276,7 +296,33 @@ int state_set_meta(struct state *st, const char *key, const char *value,
 int state_get_meta(struct state *st, const char *key, char *buf, size_t size,
 		   struct dl_error *err);
 
+/* Who leads a pair sharing this store (lease.h), as the store says now. */
+struct state_leader {
+	bool shared;                 /* false: a store no pair shares (SQLite) */
+	bool found;                  /* a lease was ever taken */
+	char name[128], holder[192];
+	int64_t epoch;
+	int64_t since;               /* unix seconds the epoch began */
+	int64_t expires_in_ms;       /* < 0: it ran out that long ago */
+};
+int state_leader(struct state *st, struct state_leader *out, struct dl_error *err);
+
 /* The earliest next_attempt of a pending message, or 0 when none. */
 int state_next_attempt(struct state *st, int64_t *when, struct dl_error *err);
+
+/* Cover (written by deadlined-web and deadlinectl cover, state_web.h): the
+ * deputy covering manager on day ("YYYY-MM-DD"), or "" when none; the
+ * latest named wins. */
+int state_cover_deputy(struct state *st, const char *manager, const char *day, char *deputy,
+		       size_t size, struct dl_error *err);
+
+/* The directory (teams and workers) as this poll read it, replacing the
+ * last poll's, so that deadlined-web knows a manager whose team has nothing
+ * open.  Inside the poll's transaction. */
+int state_clear_directory(struct state *st, struct dl_error *err);
+int state_put_team(struct state *st, const char *ref, const char *name, const char *manager,
+		   const char *service_manager, struct dl_error *err);
+int state_put_worker(struct state *st, const char *ref, const char *name, const char *email,
+		     const char *team_ref, struct dl_error *err);
 
 #endif

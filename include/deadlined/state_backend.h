@@ -47,8 +47,11 @@ struct state_ops {
 	bool (*exists)(const struct state_conf *conf);
 	int (*open)(const struct state_conf *conf, bool readonly, struct state **out,
 		    struct dl_error *err);
+	void (*describe)(const struct state_conf *conf, char *buf, size_t size);
 	void (*set_write_wait)(struct state *st, int ms);
 	void (*close)(struct state *st);
+	/* NULL when the backend is never shared (no fence to keep). */
+	int (*set_fence)(struct state *st, const char *lease, int64_t epoch);
 	int (*begin)(struct state *st, struct dl_error *err);
 	int (*commit)(struct state *st, struct dl_error *err);
 	void (*rollback)(struct state *st);
@@ -117,8 +120,18 @@ struct state_ops {
 	int (*get_meta)(struct state *st, const char *key, char *buf, size_t size,
 		struct dl_error *err);
 	int (*next_attempt)(struct state *st, int64_t *when, struct dl_error *err);
+	/* NULL when no pair shares the store. */
+	int (*leader)(struct state *st, struct state_leader *out, struct dl_error *err);
+	int (*cover_deputy)(struct state *st, const char *manager, const char *day,
+		char *deputy, size_t size, struct dl_error *err);
+	int (*clear_directory)(struct state *st, struct dl_error *err);
+	int (*put_team)(struct state *st, const char *ref, const char *name,
+		const char *manager, const char *service_manager, struct dl_error *err);
+	int (*put_worker)(struct state *st, const char *ref, const char *name,
+		const char *email, const char *team_ref, struct dl_error *err);
 };
 
 extern const struct state_ops state_sqlite_ops;
+extern const struct state_ops state_pg_ops;
 
 #endif

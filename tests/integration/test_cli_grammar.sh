@@ -20,6 +20,8 @@ check-data||db as-of format
 import-ssd|dir|db allow-bad-rows
 ack|C1 icpc|until reason
 acks||
+cover|m@example.org d@example.org 2024-01-02 2024-01-09|
+covers||
 status||
 outbox||state
 retry|1|all

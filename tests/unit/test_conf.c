@@ -1182,6 +1182,63 @@ static void test_count_start_day_inherits(void **state)
 }
 
 /* The file the programs read without -c. */
+/* The store's driver, PostgreSQL's connection and the lease's timings. */
+static void test_state_and_ha(void **state)
+{
+	static const struct bad cases[] = {
+		{ "unknown driver", "st1.conf",
+		  "state = {\n  driver = \"mysql\";\n};\n", NULL, NULL,
+		  { { "st1.conf", 2, "state.driver", { "unknown backend 'mysql'", "postgresql" } } } },
+		{ "postgresql without conninfo", "st2.conf",
+		  "state = {\n  driver = \"postgresql\";\n};\n", NULL, NULL,
+		  { { "st2.conf", 1, "state.conninfo", { "needs conninfo" } } } },
+		{ "a password in conninfo", "st3.conf",
+		  "state = {\n  driver = \"postgresql\";\n"
+		  "  conninfo = \"host=db password=hunter2\";\n};\n", NULL, NULL,
+		  { { "st3.conf", 3, "state.conninfo", { "must not hold a password" } } } },
+		{ "conninfo that does not parse", "st4.conf",
+		  "state = {\n  driver = \"postgresql\";\n"
+		  "  conninfo = \"host='db\";\n};\n", NULL, NULL,
+		  { { "st4.conf", 3, "state.conninfo", { "not a libpq connection string" } } } },
+		{ "two sources of the password", "st5.conf",
+		  "state = {\n  driver = \"postgresql\";\n  conninfo = \"host=db\";\n"
+		  "  password_file = \"/x\";\n  password_credential = \"pg\";\n};\n",
+		  NULL, NULL,
+		  { { "st5.conf", 5, "state.password_credential", { "one of password_file" } } } },
+		{ "renew + margin not below the lease", "st6.conf",
+		  "state = {\n  driver = \"postgresql\";\n  conninfo = \"host=db\";\n};\n"
+		  "ha = {\n  lease = 5;\n  renew = 4;\n  margin = 1;\n};\n", NULL, NULL,
+		  { { "st6.conf", 5, "ha", { "renew + margin", "below the lease" } } } },
+	};
+	struct dl_errors errors = { 0 };
+	struct conf *conf = NULL;
+	const char *path;
+
+	(void)state;
+	CHECK_ALL(cases);
+	/* The secret never reaches a message, even a message about it. */
+	path = write_file("st7.conf", "state = {\n  driver = \"postgresql\";\n"
+			  "  conninfo = \"password=hunter2 host='db\";\n};\n");
+	assert_int_equal(conf_load(path, &conf, &errors), -1);
+	for (size_t i = 0; i < errors.n; i++)
+		assert_null(strstr(errors.msg[i], "hunter2"));
+	errors_clear(&errors);
+
+	assert_int_equal(conf_load(NULL, &conf, &errors), 0);
+	assert_string_equal(conf->state.driver, "sqlite");
+	assert_string_equal(conf->ha.name, "deadlined");
+	assert_true(conf->ha.lease == 15 && conf->ha.renew == 5 && conf->ha.margin == 1);
+	conf_free(conf);
+	path = write_file("st8.conf", "state = {\n  driver = \"postgresql\";\n"
+			  "  conninfo = \"postgresql://deadlined@db.example/deadlined\";\n"
+			  "  password_credential = \"pg\";\n};\n"
+			  "ha = {\n  lease = 2.5;\n  renew = 0.5;\n  margin = 0.25;\n};\n");
+	assert_int_equal(conf_load(path, &conf, &errors), 0);
+	assert_string_equal(conf->state.password_credential, "pg");
+	assert_true(conf->ha.lease == 2.5 && conf->ha.renew == 0.5 && conf->ha.margin == 0.25);
+	conf_free(conf);
+}
+
 static void test_default_path(void **state)
 {
 	(void)state;
@@ -1211,6 +1268,7 @@ int main(void)
 		cmocka_unit_test(test_inherit_defaults),
 		cmocka_unit_test(test_count_start_day_inherits),
 		cmocka_unit_test(test_default_path),
+		cmocka_unit_test(test_state_and_ha),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -123,12 +123,13 @@ static void test_driver(void **s)
 	assert_false(state_exists(&(struct state_conf){ .database = "/nonexistent/state.db" }));
 	assert_false(state_exists(&(struct state_conf){ .driver = "oracle", .database = path }));
 	assert_true(state_driver_known("sqlite"));
+	assert_true(state_driver_known("postgresql"));
 	assert_false(state_driver_known("oracle"));
 	assert_int_equal(state_open(&(struct state_conf){ .driver = "oracle", .database = path },
 				    &st, &err), -1);
 	assert_null(st);
 	assert_string_equal(err.msg, "state database: unknown state.driver 'oracle'; "
-			    "expected sqlite");
+			    "expected sqlite, postgresql");
 	assert_int_equal(state_open(&(struct state_conf){ .driver = "sqlite", .database = path },
 				    &st, &err), 0);
 	assert_int_equal(state_first_poll(st, &when, &err), 0);

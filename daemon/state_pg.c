@@ -1,0 +1,1185 @@
+/* state_pg.c — the daemon's own store in PostgreSQL, which the daemons of
+ * an active/standby pair share: the second state backend (state_backend.h).
+ *
+ * The same tables as the SQLite store, in one database.  The schema carries
+ * a version in deadlined_schema; forward migrations run at open under an
+ * advisory lock (two daemons starting at once never race), and a database
+ * of a newer schema is refused before anything changes it.  Every
+ * statement has a deadline (pgconn.h); a connection lost outside a
+ * transaction is made again by the next statement, one lost inside fails
+ * every statement until the rollback.
+ *
+ * The outbox is fenced by the leader lease (lease.h) once state_set_fence
+ * names one: a message is claimed only under an epoch that holds in the
+ * database at that moment, and marked only while the epoch that claimed it
+ * still holds.  Each fenced statement reads the lease row FOR SHARE, so no
+ * take can commit between its check and its write.  A leader that was
+ * paused or cut off therefore cannot claim again, and what it had claimed
+ * stays pending for the new leader, which claims it afresh (a message in
+ * flight at the failure may so be sent twice, always with its stable
+ * msg_id).  A sent message is counted for its recipient's daily cap in the
+ * statement that marks it sent (add_sent only notes what that mark counts),
+ * so a cap is counted once across the pair, and not at all for a send the
+ * fence refused.  Without a fence (one daemon, deadlinectl) nothing is
+ * fenced and add_sent counts at once, as in the SQLite store.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "deadlined/lease.h"
+#include "deadlined/log.h"
+#include "deadlined/pgconn.h"
+#include "deadlined/receiver.h"
+#include "deadlined/state_backend.h"
+
+/* Forward migrations: migrations[i] takes the schema from version i to
+ * i + 1.  Append; never edit a released step.  Version 1 holds what the
+ * SQLite store's version 3 holds, plus the outbox's claim columns and the
+ * lease's tables, which the fence joins. */
+static const char *const migrations[] = {
+	/* 0 → 1 */
+	"CREATE TABLE obligations ("
+	" case_ref text NOT NULL, rule text NOT NULL, seq integer NOT NULL,"
+	" child_ref text, team_ref text, team_name text, worker_ref text, worker_name text,"
+	" worker_email text, manager_email text, service_manager_email text,"
+	" anchor text, due text, closed text, state text NOT NULL,"
+	" stage integer NOT NULL DEFAULT 0, days_overdue integer NOT NULL DEFAULT 0,"
+	" level integer NOT NULL, alerted_level integer NOT NULL DEFAULT 0, last_alert text,"
+	" seen_poll bigint, first_seen bigint, updated bigint,"
+	" PRIMARY KEY (case_ref, rule, seq));"
+	"CREATE INDEX obligations_open ON obligations(level) WHERE closed IS NULL;"
+	"CREATE TABLE notified ("
+	" case_ref text NOT NULL, rule text NOT NULL, seq integer NOT NULL,"
+	" what text NOT NULL, recipient text NOT NULL, at bigint,"
+	" PRIMARY KEY (case_ref, rule, seq, what, recipient));"
+	"CREATE TABLE outbox ("
+	" id bigserial PRIMARY KEY, msg_id text NOT NULL UNIQUE, receiver text NOT NULL,"
+	" recipient text, kind text NOT NULL, case_ref text, rule text,"
+	" immediate integer NOT NULL DEFAULT 0, subject text, text text, html text, payload text,"
+	" created bigint NOT NULL, attempts integer NOT NULL DEFAULT 0,"
+	" next_attempt bigint NOT NULL, status text NOT NULL DEFAULT 'pending'"
+	"  CHECK (status IN ('pending', 'sent', 'dead')),"
+	" last_error text, sent_at bigint,"
+	" claim_epoch bigint, claimed_at timestamptz);"
+	"CREATE INDEX outbox_due ON outbox(status, next_attempt);"
+	"CREATE TABLE sent_count (recipient text NOT NULL, day text NOT NULL,"
+	" n integer NOT NULL, PRIMARY KEY (recipient, day));"
+	"CREATE TABLE digests (recipient text NOT NULL, day text NOT NULL,"
+	" PRIMARY KEY (recipient, day));"
+	"CREATE TABLE acks ("
+	" id bigserial PRIMARY KEY, case_ref text NOT NULL, rule text NOT NULL,"
+	" seq integer NOT NULL, until text NOT NULL, reason text NOT NULL, who text NOT NULL,"
+	" level integer NOT NULL, created bigint NOT NULL);"
+	"CREATE INDEX acks_obligation ON acks(case_ref, rule, seq);"
+	"CREATE TABLE polls ("
+	" id bigserial PRIMARY KEY, started bigint NOT NULL, finished bigint,"
+	" cases bigint, open bigint, due_soon bigint, overdue bigint, findings bigint,"
+	" enqueued bigint);"
+	"CREATE TABLE meta (key text PRIMARY KEY, value text);"
+	"CREATE TABLE rechecks (case_ref text PRIMARY KEY, at bigint NOT NULL);"
+	"CREATE INDEX rechecks_at ON rechecks(at);"
+	LEASE_TABLES_SQL,
+	/* 1 → 2: what the daemon keeps for deadlined-web (SQLite's 3 → 4):
+	 * cover while a manager is away, and the directory as the last poll
+	 * read it.  The web itself reads only an SQLite store today. */
+	"CREATE TABLE cover (id bigserial PRIMARY KEY, manager text NOT NULL,"
+	" deputy text NOT NULL, from_day text NOT NULL, to_day text NOT NULL, who text NOT NULL,"
+	" created bigint NOT NULL);"
+	"CREATE INDEX cover_deputy ON cover(deputy, to_day);"
+	"CREATE TABLE directory_teams (team_ref text PRIMARY KEY, name text,"
+	" manager_email text, service_manager_email text);"
+	"CREATE TABLE directory_workers (worker_ref text PRIMARY KEY, name text,"
+	" email text, team_ref text);",
+};
+
+#define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+#define PREPARED 64
+
+struct pg_state {
+	struct state base;
+	struct pgconn_settings s;
+	char *conninfo, *password;
+	PGconn *conn;
+	bool in_tx;
+	char *lease;                 /* the fence, or NULL */
+	int64_t epoch;
+	char count_recipient[320], count_day[16];   /* what the next mark counts */
+	const char *prepared[PREPARED];   /* statements prepared on conn, by address */
+	int nprepared;
+};
+
+static struct pg_state *pg(struct state *st)
+{
+	return (struct pg_state *)st;
+}
+
+#define MAXPARAMS 20
+
+/* Text parameters for one statement; NULL stays NULL. */
+struct params {
+	const char *v[MAXPARAMS];
+	char buf[MAXPARAMS][24];
+	int n;
+};
+
+static void p_str(struct params *p, const char *s)
+{
+	p->v[p->n++] = s;
+}
+
+static void p_int(struct params *p, int64_t x)
+{
+	snprintf(p->buf[p->n], sizeof p->buf[0], "%" PRId64, x);
+	p->v[p->n] = p->buf[p->n];
+	p->n++;
+}
+
+/* Statements with parameters are literals in this file: each is prepared
+ * once a connection (named by its place in the cache) and then only run. */
+static PGresult *run_prepared(struct pg_state *s, const char *sql, const struct params *p,
+			      int64_t deadline, struct dl_error *err)
+{
+	char name[16];
+	int i;
+
+	for (i = 0; i < s->nprepared && s->prepared[i] != sql; i++)
+		;
+	snprintf(name, sizeof name, "dl%d", i);
+	if (i == s->nprepared) {
+		if (i == PREPARED)
+			return pgconn_exec(&s->conn, sql, p->n, p->v, deadline, err);
+		if (pgconn_prepare(&s->conn, name, sql, p->n, deadline, err) < 0)
+			return NULL;
+		s->prepared[s->nprepared++] = sql;
+	}
+	return pgconn_exec_prepared(&s->conn, name, p->n, p->v, deadline, err);
+}
+
+/* Run one statement, connecting again first if the link was lost (never
+ * inside a transaction: what it wrote so far is gone). */
+static PGresult *run(struct state *st, const char *sql, const struct params *p,
+		     struct dl_error *err)
+{
+	struct pg_state *s = pg(st);
+	int64_t deadline;
+	PGresult *r;
+
+	if (!s->conn && s->in_tx) {
+		error_set(err, "state database: the connection was lost in the middle of a "
+			  "transaction");
+		return NULL;
+	}
+	if (!s->conn) {
+		if (!(s->conn = pgconn_connect(&s->s, err))) {
+			error_prefix(err, "state database");
+			return NULL;
+		}
+		s->nprepared = 0;
+	}
+	deadline = pgconn_now_ms() + s->s.statement_ms + 1000;
+	r = p ? run_prepared(s, sql, p, deadline, err) :
+		pgconn_exec(&s->conn, sql, 0, NULL, deadline, err);
+	if (!r)
+		error_prefix(err, "state database");
+	return r;
+}
+
+/* Run a statement whose rows do not matter. */
+static int run_done(struct state *st, const char *sql, const struct params *p,
+		    struct dl_error *err)
+{
+	PGresult *r = run(st, sql, p, err);
+
+	PQclear(r);
+	return r ? 0 : -1;
+}
+
+/* Run a statement of one row of numbers into v[0 .. n-1] (NULL as 0). */
+static int run_numbers(struct state *st, const char *sql, const struct params *p, int64_t *v,
+		       int n, struct dl_error *err)
+{
+	PGresult *r = run(st, sql, p, err);
+
+	if (!r)
+		return -1;
+	for (int i = 0; i < n; i++)
+		v[i] = PQntuples(r) && !PQgetisnull(r, 0, i) ?
+			strtoll(PQgetvalue(r, 0, i), NULL, 10) : 0;
+	PQclear(r);
+	return 0;
+}
+
+/* How many rows a statement changed. */
+static int run_changes(struct state *st, const char *sql, const struct params *p, int *count,
+		       struct dl_error *err)
+{
+	PGresult *r = run(st, sql, p, err);
+
+	if (!r)
+		return -1;
+	*count = atoi(PQcmdTuples(r));
+	PQclear(r);
+	return 0;
+}
+
+static const char *col(PGresult *r, int row, int c)
+{
+	return PQgetisnull(r, row, c) ? NULL : PQgetvalue(r, row, c);
+}
+
+static int num(PGresult *r, int row, int c)
+{
+	return PQgetisnull(r, row, c) ? 0 : atoi(PQgetvalue(r, row, c));
+}
+
+static int64_t num64(PGresult *r, int row, int c)
+{
+	return PQgetisnull(r, row, c) ? 0 : strtoll(PQgetvalue(r, row, c), NULL, 10);
+}
+
+/* --- Opening: the schema's version and migrations ------------------------- */
+
+static const char SQL_SCHEMA[] =
+	"BEGIN; SELECT pg_advisory_xact_lock(" PGCONN_SCHEMA_LOCK ");"
+	"CREATE TABLE IF NOT EXISTS deadlined_schema (version integer NOT NULL);"
+	"SELECT coalesce(max(version), 0) FROM deadlined_schema";
+
+static int refuse_other(int v, bool readonly, struct dl_error *err)
+{
+	if (v > NMIGRATIONS)
+		error_set(err, "state database has schema version %d, newer than this deadlined "
+			  "understands (%d); refusing to use it (was it written by a newer "
+			  "release?)", v, NMIGRATIONS);
+	else if (readonly && v < NMIGRATIONS)
+		error_set(err, "state database has schema version %d and this release reads "
+			  "version %d; start the new deadlined once (it migrates the database)",
+			  v, NMIGRATIONS);
+	else
+		return 0;
+	return -1;
+}
+
+/* Within the transaction SQL_SCHEMA began: migrate from version v. */
+static int migrate_from(struct state *st, int v, struct dl_error *err)
+{
+	char sql[96];
+
+	if (refuse_other(v, false, err) < 0)
+		return -1;
+	if (v > 0 && v < NMIGRATIONS)
+		log_msg(LOG_NOTICE, "state database: migrating from schema version %d to %d", v,
+			NMIGRATIONS);
+	for (; v < NMIGRATIONS; v++) {
+		snprintf(sql, sizeof sql, "DELETE FROM deadlined_schema;"
+			 "INSERT INTO deadlined_schema VALUES (%d)", v + 1);
+		if (run_done(st, migrations[v], NULL, err) < 0 || run_done(st, sql, NULL, err) < 0) {
+			error_prefix(err, "migrating to schema version %d", v + 1);
+			return -1;
+		}
+	}
+	return run_done(st, "COMMIT", NULL, err);
+}
+
+static int migrate(struct state *st, struct dl_error *err)
+{
+	PGresult *r = run(st, SQL_SCHEMA, NULL, err);
+	int v;
+
+	if (!r)
+		return -1;
+	v = atoi(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	if (migrate_from(st, v, err) < 0) {
+		run_done(st, "ROLLBACK", NULL, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/* Read-only: nothing is made, and only this release's version is read. */
+static int check_version(struct state *st, struct dl_error *err)
+{
+	int64_t v = 0;
+	PGresult *r = run(st, "SELECT to_regclass('deadlined_schema') IS NOT NULL", NULL, err);
+	bool exists;
+
+	if (!r)
+		return -1;
+	exists = *PQgetvalue(r, 0, 0) == 't';
+	PQclear(r);
+	if (exists && run_numbers(st, "SELECT max(version) FROM deadlined_schema", NULL, &v, 1,
+				  err) < 0)
+		return -1;
+	return refuse_other((int)v, true, err);
+}
+
+static void pg_close(struct state *st)
+{
+	struct pg_state *s = pg(st);
+
+	if (!s)
+		return;
+	pgconn_close(&s->conn);
+	if (s->password) {
+		explicit_bzero(s->password, strlen(s->password));
+		free(s->password);
+	}
+	free(s->conninfo);
+	free(s->lease);
+	free(s);
+}
+
+static int pg_open(const struct state_conf *conf, bool readonly, struct state **out,
+		   struct dl_error *err)
+{
+	struct pg_state *s = calloc(1, sizeof *s);
+
+	*out = NULL;
+	if (!s || !(s->conninfo = strdup(conf->conninfo ? conf->conninfo : ""))) {
+		free(s);
+		error_set(err, "state database: out of memory");
+		return -1;
+	}
+	s->base.ops = &state_pg_ops;
+	if (receiver_read_secret(conf->password_file, conf->password_credential, &s->password,
+				 err) < 0) {
+		error_prefix(err, "state database");
+		pg_close(&s->base);
+		return -1;
+	}
+	s->s = (struct pgconn_settings){ .conninfo = s->conninfo, .password = s->password,
+		.application_name = readonly ? "deadlinectl" : "deadlined",
+		.connect_ms = 10000, .statement_ms = 120000, .keepalive_ms = 15000,
+		.lock_ms = 5000, .readonly = readonly };
+	if ((readonly ? check_version : migrate)(&s->base, err) < 0) {
+		pg_close(&s->base);
+		return -1;
+	}
+	*out = &s->base;
+	return 0;
+}
+
+static bool pg_exists(const struct state_conf *conf)
+{
+	(void)conf;
+	return true;
+}
+
+static void pg_describe(const struct state_conf *conf, char *buf, size_t size)
+{
+	pgconn_describe(conf->conninfo, buf, size);
+}
+
+/* How long a write waits for a lock another writer holds. */
+static void pg_set_write_wait(struct state *st, int ms)
+{
+	char sql[64];
+
+	pg(st)->s.lock_ms = ms;
+	snprintf(sql, sizeof sql, "SET lock_timeout = %d", ms);
+	run_done(st, sql, NULL, NULL);
+}
+
+static int pg_set_fence(struct state *st, const char *lease, int64_t epoch)
+{
+	char *name = lease ? strdup(lease) : NULL;
+
+	if (lease && !name)
+		return -1;
+	free(pg(st)->lease);
+	pg(st)->lease = name;
+	pg(st)->epoch = epoch;
+	return 0;
+}
+
+static int pg_begin(struct state *st, struct dl_error *err)
+{
+	if (run_done(st, "BEGIN", NULL, err) < 0)
+		return -1;
+	pg(st)->in_tx = true;
+	return 0;
+}
+
+static int pg_commit(struct state *st, struct dl_error *err)
+{
+	int rc = run_done(st, "COMMIT", NULL, err);
+
+	pg(st)->in_tx = false;
+	return rc;
+}
+
+static void pg_rollback(struct state *st)
+{
+	if (pg(st)->conn)
+		run_done(st, "ROLLBACK", NULL, NULL);
+	pg(st)->in_tx = false;
+}
+
+/* --- Obligations ----------------------------------------------------------- */
+
+#define NOW_S "extract(epoch FROM now())::bigint"
+
+/* The row as it was (old, read first: every part of a statement sees the
+ * same snapshot), then the write, which leaves a closed obligation that did
+ * not change alone and only marks an unchanged open one as seen. */
+static const char SQL_PUT_OB[] =
+	"WITH old AS (SELECT level, alerted_level, last_alert FROM obligations"
+	"  WHERE case_ref = $1 AND rule = $2 AND seq = $3),"
+	" put AS ("
+	"  INSERT INTO obligations (case_ref, rule, seq, child_ref, team_ref, team_name,"
+	"   worker_ref, worker_name, worker_email, manager_email, service_manager_email,"
+	"   anchor, due, closed, state, stage, days_overdue, level, seen_poll, first_seen, updated)"
+	"  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,"
+	"   $18, $19, " NOW_S ", " NOW_S ")"
+	"  ON CONFLICT (case_ref, rule, seq) DO UPDATE SET child_ref = $4, team_ref = $5,"
+	"   team_name = $6, worker_ref = $7, worker_name = $8, worker_email = $9,"
+	"   manager_email = $10, service_manager_email = $11, anchor = $12, due = $13,"
+	"   closed = $14, state = $15, stage = $16, days_overdue = $17, level = $18,"
+	"   seen_poll = $19, updated = CASE WHEN obligations.level <> $18"
+	"    OR obligations.state <> $15 THEN " NOW_S " ELSE obligations.updated END"
+	"  WHERE obligations.closed IS NULL OR (obligations.child_ref, obligations.team_ref,"
+	"   obligations.team_name, obligations.worker_ref, obligations.worker_name,"
+	"   obligations.worker_email, obligations.manager_email,"
+	"   obligations.service_manager_email, obligations.anchor, obligations.due,"
+	"   obligations.closed, obligations.state, obligations.stage,"
+	"   obligations.days_overdue, obligations.level) IS DISTINCT FROM"
+	"   ($4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16::integer,"
+	"    $17::integer, $18::integer))"
+	"SELECT level, alerted_level, last_alert FROM old";
+
+static int pg_put_obligation(struct state *st, const struct state_obligation *ob,
+			     int64_t poll, struct state_prev *prev, struct dl_error *err)
+{
+	const char *const text[] = { ob->child_ref, ob->team_ref, ob->team_name, ob->worker_ref,
+				     ob->worker_name, ob->worker_email, ob->manager_email,
+				     ob->service_manager_email, ob->anchor, ob->due, ob->closed,
+				     ob->state };
+	struct params p = { .n = 0 };
+	PGresult *r;
+
+	p_str(&p, ob->case_ref);
+	p_str(&p, ob->rule);
+	p_int(&p, ob->seq);
+	for (size_t i = 0; i < sizeof text / sizeof text[0]; i++)
+		p_str(&p, text[i]);
+	p_int(&p, ob->stage);
+	p_int(&p, ob->days_overdue);
+	p_int(&p, ob->level);
+	p_int(&p, poll);
+	if (!(r = run(st, SQL_PUT_OB, &p, err)))
+		return -1;
+	memset(prev, 0, sizeof *prev);
+	if (PQntuples(r) == 1) {
+		prev->found = true;
+		prev->level = num(r, 0, 0);
+		prev->alerted_level = num(r, 0, 1);
+		snprintf(prev->last_alert, sizeof prev->last_alert, "%s",
+			 col(r, 0, 2) ? col(r, 0, 2) : "");
+	}
+	PQclear(r);
+	return 0;
+}
+
+static int pg_set_alerted(struct state *st, const char *case_ref, const char *rule, int seq,
+			  int level, const char *day, struct dl_error *err)
+{
+	struct params p = { .n = 0 };
+
+	p_str(&p, case_ref);
+	p_str(&p, rule);
+	p_int(&p, seq);
+	p_int(&p, level);
+	p_str(&p, day);
+	return run_done(st, "UPDATE obligations SET alerted_level = greatest(alerted_level, $4),"
+			" last_alert = coalesce($5, last_alert)"
+			" WHERE case_ref = $1 AND rule = $2 AND seq = $3", &p, err);
+}
+
+static int pg_close_unseen(struct state *st, int64_t poll, struct dl_error *err)
+{
+	struct params p = { .n = 0 };
+
+	p_int(&p, poll);
+	return run_done(st, "UPDATE obligations SET closed = 'gone', state = 'gone', level = -1,"
+			" updated = " NOW_S " WHERE closed IS NULL AND seen_poll < $1", &p, err);
+}
+
+static int pg_close_unseen_case(struct state *st, const char *case_ref, int64_t poll,
+				struct dl_error *err)
+{
+	struct params p = { .n = 0 };
+
+	p_str(&p, case_ref);
+	p_int(&p, poll);
+	return run_done(st, "UPDATE obligations SET closed = 'gone', state = 'gone', level = -1,"
+			" updated = " NOW_S " WHERE case_ref = $1 AND closed IS NULL"
+			" AND seen_poll < $2", &p, err);
+}
+
+static int pg_set_recheck(struct state *st, const char *case_ref, int64_t at,
+			  struct dl_error *err)
+{
+	struct params p = { .n = 0 };
+
+	p_str(&p, case_ref);
+	if (at == STATE_NO_RECHECK)
+		return run_done(st, "DELETE FROM rechecks WHERE case_ref = $1", &p, err);
+	p_int(&p, at);
+	return run_done(st, "INSERT INTO rechecks (case_ref, at) VALUES ($1, $2)"
+			" ON CONFLICT (case_ref) DO UPDATE SET at = EXCLUDED.at", &p, err);
+}
+
+static int pg_clear_rechecks(struct state *st, struct dl_error *err)
+{
+	return run_done(st, "DELETE FROM rechecks", NULL, err);
+}
+
+static int pg_each_recheck(struct state *st, int64_t upto, state_ref_fn fn, void *ctx,
+			   struct dl_error *err)
+{
+	struct params p = { .n = 0 };
+	PGresult *r;
+	int rc = 0;
+
+	p_int(&p, upto);
+	if (!(r = run(st, "SELECT case_ref FROM rechecks WHERE at <= $1", &p, err)))
+		return -1;
+	for (int i = 0; rc == 0 && i < PQntuples(r); i++)
+		rc = fn(ctx, PQgetvalue(r, i, 0));
+	PQclear(r);
+	return rc;
+}
+
+static int pg_next_recheck(struct state *st, int64_t *at, struct dl_error *err)
+{
+	PGresult *r = run(st, "SELECT min(at) FROM rechecks", NULL, err);
+
+	if (!r)
+		return -1;
+	*at = PQgetisnull(r, 0, 0) ? STATE_NO_RECHECK : num64(r, 0, 0);
+	PQclear(r);
+	return 0;
+}
+
+/* Text is ordered byte by byte, as SQLite does, whatever the database's
+ * collation. */
+static const char SQL_EACH_OPEN[] =
+	"SELECT case_ref, rule, seq, child_ref, team_ref, team_name, worker_ref, worker_name,"
+	" worker_email, manager_email, service_manager_email, anchor, due, closed, state,"
+	" stage, days_overdue, level, alerted_level, last_alert FROM obligations"
+	" WHERE closed IS NULL AND level >= $1"
+	" ORDER BY days_overdue DESC, due COLLATE \"C\", case_ref COLLATE \"C\", rule COLLATE \"C\"";
+
+static int pg_each_open(struct state *st, int min_level, state_obligation_fn fn, void *ctx,
+			struct dl_error *err)
+{
+	struct params p = { .n = 0 };
+	PGresult *r;
+	int rc = 0;
+
+	p_int(&p, min_level);
+	if (!(r = run(st, SQL_EACH_OPEN, &p, err)))
+		return -1;
+	for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
+		struct state_obligation ob = {
+			col(r, i, 0), col(r, i, 1), num(r, i, 2), col(r, i, 3), col(r, i, 4),
+			col(r, i, 5), col(r, i, 6), col(r, i, 7), col(r, i, 8), col(r, i, 9),
+			col(r, i, 10), col(r, i, 11), col(r, i, 12), col(r, i, 13), col(r, i, 14),
+			num(r, i, 15), num(r, i, 16), num(r, i, 17),
+		};
+		struct state_prev prev = { true, ob.level, num(r, i, 18), "" };
+
+		snprintf(prev.last_alert, sizeof prev.last_alert, "%s",
+			 col(r, i, 19) ? col(r, i, 19) : "");
+		rc = fn(ctx, &ob, &prev);
+	}
+	PQclear(r);
+	return rc;
+}
+
+static const char SQL_EACH_REPORT[] =
+	"SELECT case_ref, rule, seq, team_ref, team_name, anchor, due, closed, state,"
+	" days_overdue, (SELECT reason FROM acks a WHERE a.case_ref = o.case_ref"
+	"  AND a.rule = o.rule AND a.seq = o.seq ORDER BY a.id DESC LIMIT 1)"
+	" FROM obligations o WHERE state <> 'gone' AND substr(anchor, 1, 10) <= $2"
+	" AND (closed IS NULL OR substr(closed, 1, 10) >= $1)"
+	" AND ($3::text IS NULL OR team_ref = $3) AND ($4::text IS NULL OR rule = $4)"
+	" ORDER BY rule COLLATE \"C\", team_ref COLLATE \"C\", case_ref COLLATE \"C\", seq";
+
+static int pg_each_for_report(struct state *st, const char *from, const char *to,
+			      const char *team, const char *rule, state_report_fn fn, void *ctx,
+			      struct dl_error *err)
+{
+	struct params p = { .n = 0 };
+	PGresult *r;
+	int rc = 0;
+
+	p_str(&p, from);
+	p_str(&p, to);
+	p_str(&p, team);
+	p_str(&p, rule);
+	if (!(r = run(st, SQL_EACH_REPORT, &p, err)))
+		return -1;
+	for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
+		struct state_obligation ob = {
+			.case_ref = col(r, i, 0), .rule = col(r, i, 1), .seq = num(r, i, 2),
+			.team_ref = col(r, i, 3), .team_name = col(r, i, 4),
+			.anchor = col(r, i, 5), .due = col(r, i, 6), .closed = col(r, i, 7),
+			.state = col(r, i, 8), .days_overdue = num(r, i, 9),
+		};
+
+		rc = fn(ctx, &ob, col(r, i, 10));
+	}
+	PQclear(r);
+	return rc;
+}
+
+static int pg_first_poll(struct state *st, int64_t *when, struct dl_error *err)
+{
+	return run_numbers(st, "SELECT coalesce(min(started), 0) FROM polls", NULL, when, 1, err);
+}
+
+static int pg_note_sent(struct state *st, const char *case_ref, const char *rule, int seq,
+			const char *what, const char *recipient, bool *fresh, struct dl_error *err)
+{
+	struct params p = { .n = 0 };
+	int n;
+
+	p_str(&p, case_ref);
+	p_str(&p, rule);
+	p_int(&p, seq);
+	p_str(&p, what);
+	p_str(&p, recipient);
+	if (run_changes(st, "INSERT INTO notified (case_ref, rule, seq, what, recipient, at)"
+			" VALUES ($1, $2, $3, $4, $5, " NOW_S ") ON CONFLICT DO NOTHING", &p, &n,
+			err) < 0)
+		return -1;
+	*fresh = n > 0;
+	return 0;
+}
+
+/* --- The outbox, fenced ------------------------------------------------------ */
+
+static int pg_enqueue(struct state *st, const struct state_message *m, int64_t *id,
+		      struct dl_error *err)
+{
+	struct params p = { .n = 0 };
+
+	p_str(&p, m->msg_id);
+	p_str(&p, m->receiver);
+	p_str(&p, m->recipient);
+	p_str(&p, m->kind);
+	p_str(&p, m->case_ref);
+	p_str(&p, m->rule);
+	p_int(&p, m->immediate);
+	p_str(&p, m->subject);
+	p_str(&p, m->text);
+	p_str(&p, m->html);
+	p_str(&p, m->payload);
+	p_int(&p, m->created);
+	p_int(&p, m->next_attempt);
+	return run_numbers(st, "INSERT INTO outbox (msg_id, receiver, recipient, kind, case_ref,"
+			   " rule, immediate, subject, text, html, payload, created, next_attempt)"
+			   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+			   " RETURNING id", &p, id, 1, err);
+}
+
+#define MESSAGE_COLUMNS \
+	"id, msg_id, receiver, recipient, kind, case_ref, rule, immediate, subject, text," \
+	" html, payload, created, next_attempt, attempts, status, last_error"
+
+/* Walk r's rows as MESSAGE_COLUMNS from column first on; a row whose id is
+ * NULL (the fence's, when nothing was claimed) is skipped. */
+static int each_row(PGresult *r, int first, state_message_fn fn, void *ctx)
+{
+	int rc = 0;
+
+	for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
+		int c = first;
+		struct state_message m;
+
+		if (PQgetisnull(r, i, c))
+			continue;
+		m = (struct state_message){
+			num64(r, i, c), col(r, i, c + 1), col(r, i, c + 2), col(r, i, c + 3),
+			col(r, i, c + 4), col(r, i, c + 5), col(r, i, c + 6), num(r, i, c + 7),
+			col(r, i, c + 8), col(r, i, c + 9), col(r, i, c + 10), col(r, i, c + 11),
+			num64(r, i, c + 12), num64(r, i, c + 13), num(r, i, c + 14),
+			col(r, i, c + 15), col(r, i, c + 16),
+		};
+		rc = fn(ctx, &m);
+	}
+	return rc;
+}
+
+/* The fence: the lease row, read FOR SHARE so that no take (an UPDATE of
+ * it) can commit between this statement's check and its write; $1 the
+ * lease, $2 the epoch. */
+#define FENCE \
+	"fence AS (SELECT epoch FROM deadlined_lease WHERE name = $1 AND epoch = $2" \
+	" AND expires_at > now() FOR SHARE)"
+
+static void p_fence(struct state *st, struct params *p)
+{
+	p_str(p, pg(st)->lease);
+	p_int(p, pg(st)->epoch);
+}
+
+static int fenced(struct state *st, struct dl_error *err, const char *what)
+{
+	error_set(err, STATE_FENCED_PREFIX "%s refused: epoch %" PRId64 " no longer holds lease "
+		  "%s (another daemon leads now)", what, pg(st)->epoch, pg(st)->lease);
+	return -1;
+}
+
+/* Claims are taken from any older epoch (its holder can no longer mark
+ * them) but never from a newer one; SKIP LOCKED keeps two claimers of the
+ * same epoch from waiting on each other. */
+static const char SQL_CLAIM[] =
+	"WITH " FENCE ","
+	" claimed AS ("
+	"  UPDATE outbox SET claim_epoch = $2, claimed_at = now()"
+	"   WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt <= $3"
+	"                  AND coalesce(claim_epoch, 0) <= $2"
+	"                ORDER BY immediate DESC, id LIMIT $4 FOR UPDATE SKIP LOCKED)"
+	"     AND EXISTS (SELECT 1 FROM fence)"
+	"  RETURNING " MESSAGE_COLUMNS ")"
+	"SELECT f.held, c.* FROM (SELECT EXISTS (SELECT 1 FROM fence) AS held) f"
+	" LEFT JOIN claimed c ON true ORDER BY c.immediate DESC, c.id";
+
+static int pg_each_due(struct state *st, int64_t now, int max, state_message_fn fn, void *ctx,
+		       struct dl_error *err)
+{
+	struct params p = { .n = 0 };
+	PGresult *r;
+	int rc;
+
+	if (pg(st)->lease)
+		p_fence(st, &p);
+	p_int(&p, now);
+	p_int(&p, max);
+	if (!pg(st)->lease) {
+		if (!(r = run(st, "SELECT " MESSAGE_COLUMNS " FROM outbox WHERE status = 'pending'"
+			      " AND next_attempt <= $1 ORDER BY immediate DESC, id LIMIT $2", &p,
+			      err)))
+			return -1;
+		rc = each_row(r, 0, fn, ctx);
+	} else {
+		if (!(r = run(st, SQL_CLAIM, &p, err)))
+			return -1;
+		rc = *PQgetvalue(r, 0, 0) == 't' ? each_row(r, 1, fn, ctx) :
+			fenced(st, err, "claiming messages");
+	}
+	PQclear(r);
+	return rc;
+}
+
+static int pg_each_message(struct state *st, const char *status, state_message_fn fn,
+			   void *ctx, struct dl_error *err)
+{
+	struct params p = { .n = 0 };
+	PGresult *r;
+	int rc;
+
+	p_str(&p, status);
+	if (!(r = run(st, "SELECT " MESSAGE_COLUMNS " FROM outbox WHERE $1::text IS NULL"
+		      " OR status = $1 ORDER BY id", &p, err)))
+		return -1;
+	rc = each_row(r, 0, fn, ctx);
+	PQclear(r);
+	return rc;
+}
+
+/* Fenced: only the claiming epoch marks, only while it holds; a message
+ * marked sent is counted for the recipient and day add_sent noted. */
+static const char SQL_MARK_FENCED[] =
+	"WITH " FENCE ","
+	" m AS ("
+	"  UPDATE outbox SET status = $4, attempts = $5, next_attempt = $6, last_error = $7,"
+	"         sent_at = CASE WHEN $8 > 0 THEN $8 ELSE sent_at END"
+	"   WHERE id = $3 AND claim_epoch = $2 AND status = 'pending'"
+	"     AND EXISTS (SELECT 1 FROM fence) RETURNING recipient),"
+	" c AS ("
+	"  INSERT INTO sent_count (recipient, day, n)"
+	"  SELECT recipient, $9::text, 1 FROM m"
+	"   WHERE $4 = 'sent' AND $9::text IS NOT NULL AND recipient = $10"
+	"  ON CONFLICT (recipient, day) DO UPDATE SET n = sent_count.n + 1)"
+	"SELECT count(*) FROM m";
+
+static const char SQL_MARK[] =
+	"UPDATE outbox SET status = $2, attempts = $3, next_attempt = $4, last_error = $5,"
+	" sent_at = CASE WHEN $6 > 0 THEN $6 ELSE sent_at END WHERE id = $1";
+
+static int pg_mark_message(struct state *st, int64_t id, const char *status, int attempts,
+			   int64_t next_attempt, const char *last_error, int64_t sent_at,
+			   struct dl_error *err)
+{
+	struct pg_state *s = pg(st);
+	struct params p = { .n = 0 };
+	int64_t marked;
+	bool counts = !strcmp(status, "sent") && s->count_day[0];
+	int rc;
+
+	if (s->lease)
+		p_fence(st, &p);
+	p_int(&p, id);
+	p_str(&p, status);
+	p_int(&p, attempts);
+	p_int(&p, next_attempt);
+	p_str(&p, last_error);
+	p_int(&p, sent_at);
+	if (!s->lease)
+		return run_done(st, SQL_MARK, &p, err);
+	p_str(&p, counts ? s->count_day : NULL);
+	p_str(&p, counts ? s->count_recipient : NULL);
+	rc = run_numbers(st, SQL_MARK_FENCED, &p, &marked, 1, err);
+	s->count_day[0] = '\0';
+	if (rc < 0)
+		return -1;
+	return marked == 1 ? 0 : fenced(st, err, "marking a message");
+}
+
+static int pg_retry_dead(struct state *st, int64_t id, int64_t now, int *count,
+			 struct dl_error *err)
+{
+	struct params p = { .n = 0 };
+
+	/* created moves on so that dead_after counts from the retry. */
+	p_int(&p, id);
+	p_int(&p, now);
+	return run_changes(st, "UPDATE outbox SET status = 'pending', next_attempt = $2,"
+			   " created = $2 WHERE status = 'dead' AND ($1 = 0 OR id = $1)", &p,
+			   count, err);
+}
+
+static int pg_count_sent(struct state *st, const char *recipient, const char *day, int *count,
+			 struct dl_error *err)
+{
+	struct params p = { .n = 0 };
+	int64_t n;
+
+	p_str(&p, recipient);
+	p_str(&p, day);
+	if (run_numbers(st, "SELECT n FROM sent_count WHERE recipient = $1 AND day = $2", &p,
+			&n, 1, err) < 0)
+		return -1;
+	*count = (int)n;
+	return 0;
+}
+
+static int pg_add_sent(struct state *st, const char *recipient, const char *day,
+		       struct dl_error *err)
+{
+	struct params p = { .n = 0 };
+
+	if (pg(st)->lease) {
+		/* Counted by the fenced mark that follows (see the top). */
+		snprintf(pg(st)->count_recipient, sizeof pg(st)->count_recipient, "%s", recipient);
+		snprintf(pg(st)->count_day, sizeof pg(st)->count_day, "%s", day);
+		return 0;
+	}
+	p_str(&p, recipient);
+	p_str(&p, day);
+	return run_done(st, "INSERT INTO sent_count (recipient, day, n) VALUES ($1, $2, 1)"
+			" ON CONFLICT (recipient, day) DO UPDATE SET n = sent_count.n + 1", &p,
+			err);
+}
+
+static int pg_digest_mark(struct state *st, const char *recipient, const char *day,
+			  bool *fresh, struct dl_error *err)
+{
+	struct params p = { .n = 0 };
+	int n;
+
+	p_str(&p, recipient);
+	p_str(&p, day);
+	if (run_changes(st, "INSERT INTO digests (recipient, day) VALUES ($1, $2)"
+			" ON CONFLICT DO NOTHING", &p, &n, err) < 0)
+		return -1;
+	*fresh = n > 0;
+	return 0;
+}
+
+/* --- Acknowledgements, polls, status, meta ------------------------------------ */
+
+static int pg_ack(struct state *st, const char *case_ref, const char *rule, const char *until,
+		  const char *reason, const char *who, int64_t now, struct state_ack *out,
+		  struct dl_error *err)
+{
+	struct params p = { .n = 0 };
+	PGresult *r;
+	int found;
+
+	p_str(&p, case_ref);
+	p_str(&p, rule);
+	p_str(&p, until);
+	p_str(&p, reason);
+	p_str(&p, who);
+	p_int(&p, now);
+	/* One statement: the latest open obligation and the ack on it. */
+	r = run(st, "WITH o AS (SELECT seq, level FROM obligations WHERE case_ref = $1"
+		"  AND rule = $2 AND closed IS NULL ORDER BY seq DESC LIMIT 1),"
+		" a AS (INSERT INTO acks (case_ref, rule, seq, until, reason, who, level, created)"
+		"  SELECT $1, $2, seq, $3, $4, $5, level, $6 FROM o)"
+		"SELECT seq, level FROM o", &p, err);
+	if (!r)
+		return -1;
+	*out = (struct state_ack){ case_ref, rule, 0, until, reason, who, 0, now };
+	found = PQntuples(r);
+	if (found) {
+		out->seq = num(r, 0, 0);
+		out->level = num(r, 0, 1);
+	}
+	PQclear(r);
+	if (!found) {
+		error_set(err, "no open obligation of rule %s on case %s in the state database "
+			  "(has the daemon evaluated it yet?)", rule, case_ref);
+		return -1;
+	}
+	return 0;
+}
+
+static int pg_ack_active(struct state *st, const char *case_ref, const char *rule, int seq,
+			 int level, const char *day, bool *active, struct dl_error *err)
+{
+	struct params p = { .n = 0 };
+	int64_t n;
+
+	p_str(&p, case_ref);
+	p_str(&p, rule);
+	p_int(&p, seq);
+	p_int(&p, level);
+	p_str(&p, day);
+	if (run_numbers(st, "SELECT count(*) FROM acks WHERE case_ref = $1 AND rule = $2"
+			" AND seq = $3 AND level = $4 AND until >= $5", &p, &n, 1, err) < 0)
+		return -1;
+	*active = n > 0;
+	return 0;
+}
+
+static int pg_each_ack(struct state *st, state_ack_fn fn, void *ctx, struct dl_error *err)
+{
+	PGresult *r = run(st, "SELECT case_ref, rule, seq, until, reason, who, level, created"
+			  " FROM acks ORDER BY id", NULL, err);
+	int rc = 0;
+
+	if (!r)
+		return -1;
+	for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
+		struct state_ack a = { col(r, i, 0), col(r, i, 1), num(r, i, 2), col(r, i, 3),
+				       col(r, i, 4), col(r, i, 5), num(r, i, 6), num64(r, i, 7) };
+
+		rc = fn(ctx, &a);
+	}
+	PQclear(r);
+	return rc;
+}
+
+static int pg_poll_begin(struct state *st, int64_t started, int64_t *id, struct dl_error *err)
+{
+	struct params p = { .n = 0 };
+
+	p_int(&p, started);
+	return run_numbers(st, "INSERT INTO polls (started) VALUES ($1) RETURNING id", &p, id, 1,
+			   err);
+}
+
+static int pg_poll_end(struct state *st, const struct state_poll *sp, struct dl_error *err)
+{
+	const int64_t v[] = { sp->id, sp->finished, sp->cases, sp->open, sp->due_soon,
+			      sp->overdue, sp->findings, sp->enqueued };
+	struct params p = { .n = 0 };
+
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+		p_int(&p, v[i]);
+	return run_done(st, "UPDATE polls SET finished = $2, cases = $3, open = $4,"
+			" due_soon = $5, overdue = $6, findings = $7, enqueued = $8 WHERE id = $1",
+			&p, err);
+}
+
+static int pg_status(struct state *st, struct state_status *out, struct dl_error *err)
+{
+	int64_t p[9], o[4], m[4];
+
+	if (run_numbers(st, "SELECT id, started, finished, cases, open, due_soon, overdue,"
+			" findings, enqueued FROM polls WHERE finished IS NOT NULL"
+			" ORDER BY id DESC LIMIT 1", NULL, p, 9, err) < 0 ||
+	    run_numbers(st, "SELECT count(*) FILTER (WHERE level = 0),"
+			" count(*) FILTER (WHERE level = 1), count(*) FILTER (WHERE level >= 2),"
+			" count(*) FILTER (WHERE level >= 3) FROM obligations"
+			" WHERE closed IS NULL", NULL, o, 4, err) < 0 ||
+	    run_numbers(st, "SELECT count(*) FILTER (WHERE status = 'pending'),"
+			" count(*) FILTER (WHERE status = 'sent'),"
+			" count(*) FILTER (WHERE status = 'dead'),"
+			" coalesce(min(created) FILTER (WHERE status = 'pending'), 0)"
+			" FROM outbox", NULL, m, 4, err) < 0)
+		return -1;
+	*out = (struct state_status){
+		.last = { p[0], p[1], p[2], (long)p[3], (long)p[4], (long)p[5], (long)p[6],
+			  (long)p[7], (long)p[8] },
+		.open = (long)o[0], .due_soon = (long)o[1], .overdue = (long)o[2],
+		.escalated = (long)o[3], .pending = (long)m[0], .sent = (long)m[1],
+		.dead = (long)m[2], .oldest_pending = m[3],
+	};
+	return 0;
+}
+
+static int pg_set_meta(struct state *st, const char *key, const char *value,
+		       struct dl_error *err)
+{
+	struct params p = { .n = 0 };
+
+	p_str(&p, key);
+	p_str(&p, value);
+	return run_done(st, "INSERT INTO meta (key, value) VALUES ($1, $2)"
+			" ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", &p, err);
+}
+
+static int pg_get_meta(struct state *st, const char *key, char *buf, size_t size,
+		       struct dl_error *err)
+{
+	struct params p = { .n = 0 };
+	PGresult *r;
+
+	p_str(&p, key);
+	if (!(r = run(st, "SELECT value FROM meta WHERE key = $1", &p, err)))
+		return -1;
+	snprintf(buf, size, "%s", PQntuples(r) && col(r, 0, 0) ? col(r, 0, 0) : "");
+	PQclear(r);
+	return 0;
+}
+
+static int pg_next_attempt(struct state *st, int64_t *when, struct dl_error *err)
+{
+	return run_numbers(st, "SELECT coalesce(min(next_attempt), 0) FROM outbox"
+			   " WHERE status = 'pending'", NULL, when, 1, err);
+}
+
+/* The most recently taken lease (a store holds one a pair). */
+static int pg_leader(struct state *st, struct state_leader *out, struct dl_error *err)
+{
+	PGresult *r = run(st, "SELECT name, holder, epoch, floor(extract(epoch FROM acquired_at))::bigint,"
+			  " (extract(epoch FROM expires_at - now()) * 1000)::bigint"
+			  " FROM deadlined_lease WHERE epoch > 0 ORDER BY acquired_at DESC LIMIT 1",
+			  NULL, err);
+
+	if (!r)
+		return -1;
+	out->shared = true;
+	if (PQntuples(r) == 1) {
+		out->found = true;
+		snprintf(out->name, sizeof out->name, "%s", PQgetvalue(r, 0, 0));
+		snprintf(out->holder, sizeof out->holder, "%s", PQgetvalue(r, 0, 1));
+		out->epoch = num64(r, 0, 2);
+		out->since = num64(r, 0, 3);
+		out->expires_in_ms = num64(r, 0, 4);
+	}
+	PQclear(r);
+	return 0;
+}
+
+/* --- Cover and the directory (for deadlined-web) ------------------------ */
+
+static int pg_cover_deputy(struct state *st, const char *manager, const char *day,
+			   char *deputy, size_t size, struct dl_error *err)
+{
+	struct params p = { .n = 0 };
+	PGresult *r;
+
+	p_str(&p, manager);
+	p_str(&p, day);
+	if (!(r = run(st, "SELECT deputy FROM cover WHERE manager = lower($1) AND from_day <= $2"
+		      " AND to_day >= $2 ORDER BY id DESC LIMIT 1", &p, err)))
+		return -1;
+	snprintf(deputy, size, "%s", PQntuples(r) && col(r, 0, 0) ? col(r, 0, 0) : "");
+	PQclear(r);
+	return 0;
+}
+
+static int pg_clear_directory(struct state *st, struct dl_error *err)
+{
+	return run_done(st, "DELETE FROM directory_teams", NULL, err) < 0 ||
+	       run_done(st, "DELETE FROM directory_workers", NULL, err) < 0 ? -1 : 0;
+}
+
+/* One row of the directory: four text values into table. */
+static int put_directory(struct state *st, const char *sql, const char *a, const char *b,
+			 const char *c, const char *d, struct dl_error *err)
+{
+	struct params p = { .n = 0 };
+
+	p_str(&p, a);
+	p_str(&p, b);
+	p_str(&p, c);
+	p_str(&p, d);
+	return run_done(st, sql, &p, err);
+}
+
+static int pg_put_team(struct state *st, const char *ref, const char *name,
+		       const char *manager, const char *service_manager, struct dl_error *err)
+{
+	return put_directory(st, "INSERT INTO directory_teams VALUES ($1, $2, $3, $4)"
+			     " ON CONFLICT (team_ref) DO UPDATE SET name = EXCLUDED.name,"
+			     " manager_email = EXCLUDED.manager_email,"
+			     " service_manager_email = EXCLUDED.service_manager_email",
+			     ref, name, manager, service_manager, err);
+}
+
+static int pg_put_worker(struct state *st, const char *ref, const char *name,
+			 const char *email, const char *team_ref, struct dl_error *err)
+{
+	return put_directory(st, "INSERT INTO directory_workers VALUES ($1, $2, $3, $4)"
+			     " ON CONFLICT (worker_ref) DO UPDATE SET name = EXCLUDED.name,"
+			     " email = EXCLUDED.email, team_ref = EXCLUDED.team_ref",
+			     ref, name, email, team_ref, err);
+}
+
+const struct state_ops state_pg_ops = {
+	.driver = "postgresql",
+	.open = pg_open,
+	.exists = pg_exists,
+	.describe = pg_describe,
+	.set_write_wait = pg_set_write_wait,
+	.close = pg_close,
+	.set_fence = pg_set_fence,
+	.begin = pg_begin,
+	.commit = pg_commit,
+	.rollback = pg_rollback,
+	.put_obligation = pg_put_obligation,
+	.set_alerted = pg_set_alerted,
+	.close_unseen = pg_close_unseen,
+	.close_unseen_case = pg_close_unseen_case,
+	.set_recheck = pg_set_recheck,
+	.clear_rechecks = pg_clear_rechecks,
+	.each_recheck = pg_each_recheck,
+	.next_recheck = pg_next_recheck,
+	.each_open = pg_each_open,
+	.each_for_report = pg_each_for_report,
+	.first_poll = pg_first_poll,
+	.note_sent = pg_note_sent,
+	.enqueue = pg_enqueue,
+	.each_due = pg_each_due,
+	.mark_message = pg_mark_message,
+	.retry_dead = pg_retry_dead,
+	.each_message = pg_each_message,
+	.count_sent = pg_count_sent,
+	.add_sent = pg_add_sent,
+	.digest_mark = pg_digest_mark,
+	.ack = pg_ack,
+	.ack_active = pg_ack_active,
+	.each_ack = pg_each_ack,
+	.poll_begin = pg_poll_begin,
+	.poll_end = pg_poll_end,
+	.status = pg_status,
+	.set_meta = pg_set_meta,
+	.get_meta = pg_get_meta,
+	.next_attempt = pg_next_attempt,
+	.leader = pg_leader,
+	.cover_deputy = pg_cover_deputy,
+	.clear_directory = pg_clear_directory,
+	.put_team = pg_put_team,
+	.put_worker = pg_put_worker,
+};

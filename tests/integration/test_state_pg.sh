@@ -1,0 +1,154 @@
+# The PostgreSQL state store (state.driver = "postgresql") does what the
+# SQLite store does: the same polls (deadlined --once), acknowledgements,
+# outbox, status, digests and report give the same answers and the same
+# messages from both, on a real PostgreSQL 15.  Also: the password comes
+# from a file and never shows; a conninfo holding one is refused; a
+# read-only deadlinectl makes nothing in an empty database; a newer schema
+# is refused.
+. tests/integration/lib.sh
+. tests/helpers/pg.sh
+trap 'pg_stop; rm -rf "$TMP"' EXIT
+C=$DEADLINECTL
+DB=$TMP/cases.db
+
+if ! pg_start "$TMP/pg"; then
+	bad "PostgreSQL 15 would not start (see above)"
+	finish
+	exit 1
+fi
+pg_psql -c "CREATE DATABASE state_pg" -c "CREATE DATABASE empty_pg" \
+	-c "CREATE ROLE deadlined LOGIN PASSWORD 'pw-Secret-42'" \
+	-c "ALTER DATABASE state_pg OWNER TO deadlined"
+# Password authentication over TCP from now on, for this role.
+sed -i '1i host all deadlined 127.0.0.1/32 scram-sha-256' "$PG_DIR/data/pg_hba.conf"
+pg_psql -c "SELECT pg_reload_conf()" > /dev/null
+printf 'pw-Secret-42\n' > "$TMP/pg-password"
+chmod 600 "$TMP/pg-password"
+
+sqlite3 "$DB" < conf/schema/native.sql
+sqlite3 "$DB" <<'SQL'
+INSERT INTO deadlined_teams VALUES ('T1', 'Duty and Assessment', 'tm@council.example', 'sm@council.example');
+INSERT INTO deadlined_workers VALUES ('W1', 'Sam Worker', 'sam@council.example', 'T1');
+INSERT INTO deadlined_cases VALUES
+  ('A1', 'C1', '2015-05-05', 'T1', 'W1'), ('A2', 'C2', '2015-05-05', 'T1', 'W1'),
+  ('A3', 'C3', '2015-05-05', 'T1', 'W1'), ('A4', 'C4', '2015-05-05', 'T1', 'W1'),
+  ('A5', 'C5', '2010-01-01', 'T1', NULL);
+INSERT INTO deadlined_events (case_ref, kind, occurred) VALUES
+  ('A1', 'referral', '2024-12-20'), ('A1', 'referral_decision', '2024-12-20'),
+  ('A2', 'referral', '2024-11-01'),
+  ('A3', 'cla_started', '2024-12-02'),
+  ('A4', 'cla_started', '2024-12-02'), ('A4', 'placement_started', '2024-12-02'),
+  ('A4', 'cla_visit', '2024-12-06'),
+  ('A5', 'missing_returned', '2025-01-16T18:00');
+SQL
+
+cp -r conf/rules "$TMP/rules"
+
+# conf NAME STATE_GROUP: a configuration whose store is STATE_GROUP.
+conf() {
+	mkdir -p "$TMP/$1/mail"
+	cat > "$TMP/$1.conf" <<CONF
+source = { database = "$DB"; };
+state = { $2 };
+notify = { mail_receiver = "box"; digest_time = "08:00"; };
+receivers = {
+  box = { type = "maildir"; path = "$TMP/$1/mail/Alerts"; from = "deadlines@council.example"; };
+};
+rules = {
+  @include "rules/referral.conf"
+  @include "rules/looked-after.conf"
+  @include "rules/missing.conf"
+};
+CONF
+}
+conf sqlite "database = \"$TMP/state.db\";"
+conf pg "driver = \"postgresql\"; conninfo = \"host=127.0.0.1 port=$PG_PORT dbname=state_pg user=deadlined\"; password_file = \"$TMP/pg-password\";"
+
+# Dates, times, ids and paths differ from run to run and store to store.
+norm() {
+	sed -E -e "s|$TMP/[a-z]+|TMP|g" -e 's/[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9:]{5,8}/TIME/g' \
+		-e 's/<[^>]*@[^>]*>/<ID>/g' -e 's/[0-9a-f]{16,}/HEX/g' -e 's/[0-9]+ (s|ms|seconds?) ago/N ago/g' \
+		-e 's/^(state database +).*/\1STORE/' -e 's/(took +)[0-9]+ s/\1N s/' \
+		-e '/^pair  /,/^  since  /d' -e '/: lease deadlined: /d'
+}
+
+# run NAME: the same steps against one store; what each says goes to
+# $TMP/NAME.out, normalised.
+run() {
+	_c="$TMP/$1.conf"
+	{
+		echo "== once 2025-01-20"
+		$DEADLINED -c "$_c" --once --as-of 2025-01-20T09:00 2>&1
+		echo "== ack"
+		$C -c "$_c" ack A2 referral-decision --until 2099-12-31 --reason 'Awaiting checks' 2>&1
+		$C -c "$_c" ack A9 referral-decision --until 2099-12-31 --reason 'none' 2>&1
+		echo "== acks"
+		$C -c "$_c" acks 2>&1
+		echo "== once 2025-01-27"
+		$DEADLINED -c "$_c" --once --as-of 2025-01-27T09:00 2>&1
+		echo "== status"
+		$C -c "$_c" status 2>&1
+		echo "== outbox"
+		$C -c "$_c" outbox 2>&1
+		echo "== report"
+		$C -c "$_c" report --from 2024-11-01 --to 2025-01-31 2>&1
+		echo "== mail"
+		ls "$TMP/$1/mail/Alerts/new" | wc -l
+		grep -h '^Subject:' "$TMP/$1/mail/Alerts/new"/* | sort
+	} | norm > "$TMP/$1.out"
+}
+run sqlite
+run pg
+$C -c "$TMP/pg.conf" status > "$TMP/pg.status" 2>&1
+if cmp -s "$TMP/sqlite.out" "$TMP/pg.out"; then ok
+else bad "the PostgreSQL store answers differently:
+$(diff "$TMP/sqlite.out" "$TMP/pg.out" | head -40)"; fi
+# ... and did real work: messages were sent and an ack counted.
+grep -q 'Awaiting checks' "$TMP/pg.out" && ok || bad "the ack is not listed: $(cat "$TMP/pg.out")"
+grep -q '^state database *PostgreSQL database state_pg on 127.0.0.1' "$TMP/pg.status" && ok \
+	|| bad "status does not name the PostgreSQL store: $(cat "$TMP/pg.status")"
+grep -q 'user=\|pw-Secret' "$TMP/pg.status" && bad "status shows more of the conninfo than server and database" || ok
+# --once took the pair's lease for its run and gave it up at the end.
+grep -q '^pair *no leader: the lease of .*:[0-9]* (epoch 2) ran out' "$TMP/pg.status" && ok \
+	|| bad "status after two --once runs: $(grep -A1 '^pair' "$TMP/pg.status")"
+[ "$(sed -n '/^== mail/{n;p}' "$TMP/pg.out")" -gt 0 ] && ok || bad "no mail from the PostgreSQL store"
+n=$(PG_DB=state_pg pg_psql -At -c "SELECT count(*) FROM obligations")
+[ "${n:-0}" -gt 5 ] && ok || bad "$n obligations in PostgreSQL"
+
+# The password never shows, in output or in errors.
+grep -rq 'pw-Secret-42' "$TMP"/*.out && bad "the password was printed" || ok
+chmod 644 "$TMP/pg-password"
+out=$($C -c "$TMP/pg.conf" status 2>&1)
+case $out in
+*pw-Secret*) bad "the password shows in: $out" ;;
+*"other users"*|*"readable"*|*mode*) ok ;;
+*) bad "a password file others may read was not refused: $out" ;;
+esac
+chmod 600 "$TMP/pg-password"
+
+# A password in the conninfo is refused by -n, without repeating it.
+conf leak "driver = \"postgresql\"; conninfo = \"host=127.0.0.1 password=pw-Secret-42\";"
+out=$($DEADLINED -n -c "$TMP/leak.conf" 2>&1); rc=$?
+[ $rc != 0 ] && printf '%s' "$out" | grep -q 'must not hold a password' && ok \
+	|| bad "a conninfo with a password: exit $rc, $out"
+printf '%s' "$out" | grep -q 'pw-Secret' && bad "the password was repeated: $out" || ok
+
+# Read-only commands make nothing in an empty database.
+conf empty "driver = \"postgresql\"; conninfo = \"host=127.0.0.1 port=$PG_PORT dbname=empty_pg user=postgres\";"
+$C -c "$TMP/empty.conf" status > "$TMP/out" 2>&1 && bad "status on an empty database succeeded" || ok
+grep -q "schema version 0" "$TMP/out" && ok || bad "status on an empty database: $(cat "$TMP/out")"
+[ "$(PG_DB=empty_pg pg_psql -At -c "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")" = 0 ] \
+	&& ok || bad "a read-only command made tables"
+
+# While another daemon leads the pair, --once refuses to compete with it.
+PG_DB=state_pg pg_psql -c "UPDATE deadlined_lease SET holder = 'other:1', epoch = epoch + 1,
+	expires_at = now() + interval '1 hour'"
+out=$($DEADLINED -c "$TMP/pg.conf" --once --as-of 2025-01-27T09:00 2>&1) \
+	&& bad "--once ran while another daemon led" || ok
+printf '%s' "$out" | grep -q "another daemon leads the pair.*other:1" && ok || bad "--once: $out"
+
+# A newer schema is refused and left alone.
+PG_DB=state_pg pg_psql -c "UPDATE deadlined_schema SET version = 99"
+out=$($DEADLINED -c "$TMP/pg.conf" --once --as-of 2025-01-27T09:00 2>&1) && bad "a newer schema was used" || ok
+printf '%s' "$out" | grep -q "schema version 99, newer" && ok || bad "newer schema: $out"
+finish
