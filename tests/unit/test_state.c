@@ -284,7 +284,7 @@ static void test_rollback_keeps_nothing(void **s)
 	state_close(st);
 }
 
-/* Schema 3 → 4 rebuilds obligations in key order: every row and column
+/* Schema 3 → 5 (the web's 4, then key order) keeps every obligation: every column
  * kept, the fingerprint unknown (so the next full poll rewrites it). */
 static void test_migrates_v3_obligations(void **s)
 {
