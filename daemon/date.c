@@ -169,28 +169,62 @@ int date_parse_moment(const char *text, struct dl_moment *out,
 	return 0;
 }
 
+static char *put_digits(char *p, int v, int n)
+{
+	for (int i = n - 1; i >= 0; i--, v /= 10)
+		p[i] = (char)('0' + v % 10);
+	return p + n;
+}
+
+/* By hand, not snprintf: a full poll formats dates for millions of
+ * obligations.  Years outside 0-9999 keep printf's form. */
 char *date_format(dl_day day, char *buf)
 {
 	int y, m, d;
+	char *p = buf;
 
 	date_to_ymd(day, &y, &m, &d);
-	snprintf(buf, DATE_BUF, "%04d-%02d-%02d", y, m, d);
+	if (y < 0 || y > 9999) {
+		snprintf(buf, DATE_BUF, "%04d-%02d-%02d", y, m, d);
+		return buf;
+	}
+	p = put_digits(p, y, 4);
+	*p++ = '-';
+	p = put_digits(p, m, 2);
+	*p++ = '-';
+	p = put_digits(p, d, 2);
+	*p = '\0';
 	return buf;
 }
 
 char *date_format_moment(struct dl_moment mo, char *buf)
 {
-	char day[DATE_BUF], tmp[64];
+	char day[DATE_BUF], tmp[64], *p;
 
 	date_format(mo.day, day);
-	if (mo.sec == DATE_NO_TIME)
-		snprintf(tmp, sizeof tmp, "%s", day);
-	else if (mo.sec % 60)
-		snprintf(tmp, sizeof tmp, "%sT%02d:%02d:%02d", day, mo.sec / 3600,
-			 mo.sec / 60 % 60, mo.sec % 60);
-	else
-		snprintf(tmp, sizeof tmp, "%sT%02d:%02d", day, mo.sec / 3600, mo.sec / 60 % 60);
-	snprintf(buf, DATE_MOMENT_BUF, "%s", tmp);
+	if (mo.sec == DATE_NO_TIME || mo.sec < 0 || mo.sec >= 86400 || strlen(day) != 10) {
+		if (mo.sec == DATE_NO_TIME)
+			snprintf(tmp, sizeof tmp, "%s", day);
+		else if (mo.sec % 60)
+			snprintf(tmp, sizeof tmp, "%sT%02d:%02d:%02d", day, mo.sec / 3600,
+				 mo.sec / 60 % 60, mo.sec % 60);
+		else
+			snprintf(tmp, sizeof tmp, "%sT%02d:%02d", day, mo.sec / 3600,
+				 mo.sec / 60 % 60);
+		snprintf(buf, DATE_MOMENT_BUF, "%s", tmp);
+		return buf;
+	}
+	memcpy(buf, day, 10);
+	p = buf + 10;
+	*p++ = 'T';
+	p = put_digits(p, mo.sec / 3600, 2);
+	*p++ = ':';
+	p = put_digits(p, mo.sec / 60 % 60, 2);
+	if (mo.sec % 60) {
+		*p++ = ':';
+		p = put_digits(p, mo.sec % 60, 2);
+	}
+	*p = '\0';
 	return buf;
 }
 

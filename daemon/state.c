@@ -120,6 +120,69 @@ int state_set_alerted(struct state *st, const char *case_ref, const char *rule, 
 	return st->ops->set_alerted(st, case_ref, rule, seq, level, day, err);
 }
 
+bool state_can_merge(const struct state *st)
+{
+	const struct state_ops *o = st->ops;
+
+	return o->stage_begin && o->stage_obligation && o->stage_gone && o->unstage_gone_case &&
+	       o->stage_apply && o->stage_abort && o->walk_begin && o->walk_next && o->walk_end &&
+	       o->each_stored;
+}
+
+int state_stage_begin(struct state *st, bool chunked, struct dl_error *err)
+{
+	return st->ops->stage_begin(st, chunked, err);
+}
+
+int state_stage_obligation(struct state *st, const struct state_obligation *ob, bool alerts,
+			   struct dl_error *err)
+{
+	return st->ops->stage_obligation(st, ob, alerts, err);
+}
+
+int state_stage_gone(struct state *st, const char *case_ref, const char *rule, int seq,
+		     struct dl_error *err)
+{
+	return st->ops->stage_gone(st, case_ref, rule, seq, err);
+}
+
+int state_unstage_gone_case(struct state *st, const char *case_ref, struct dl_error *err)
+{
+	return st->ops->unstage_gone_case(st, case_ref, err);
+}
+
+int state_stage_apply(struct state *st, const struct state_tick *tick, struct dl_error *err)
+{
+	return st->ops->stage_apply(st, tick, err);
+}
+
+void state_stage_abort(struct state *st)
+{
+	st->ops->stage_abort(st);
+}
+
+int state_walk_begin(struct state *st, struct state_walk **out, struct dl_error *err)
+{
+	return st->ops->walk_begin(st, out, err);
+}
+
+int state_walk_next(struct state_walk *w, struct state_stored *row, struct dl_error *err)
+{
+	return w->st->ops->walk_next(w, row, err);
+}
+
+void state_walk_end(struct state_walk *w)
+{
+	if (w)
+		w->st->ops->walk_end(w);
+}
+
+int state_each_stored(struct state *st, const char *case_ref, state_stored_fn fn, void *ctx,
+		      struct dl_error *err)
+{
+	return st->ops->each_stored(st, case_ref, fn, ctx, err);
+}
+
 int state_close_unseen(struct state *st, int64_t poll, struct dl_error *err)
 {
 	return st->ops->close_unseen(st, poll, err);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "deadlined/log.h"
@@ -17,6 +18,12 @@
 
 /* Forward migrations: migrations[i] takes the schema from version i to
  * i + 1.  Append; never edit a released step. */
+#define OB4_COLUMNS \
+	"case_ref, rule, seq, closed, level, alerted_level, last_alert, child_ref, team_ref," \
+	" team_name, worker_ref, worker_name, worker_email, manager_email," \
+	" service_manager_email, anchor, due, state, stage, days_overdue, seen_poll," \
+	" first_seen, updated"
+
 static const char *const migrations[] = {
 	/* 0 → 1 */
 	"CREATE TABLE obligations ("
@@ -86,11 +93,38 @@ static const char *const migrations[] = {
 	"CREATE INDEX IF NOT EXISTS obligations_service_manager"
 	" ON obligations(service_manager_email COLLATE NOCASE, level DESC, days_overdue DESC, due)"
 	" WHERE closed IS NULL;",
+	/* 4 → 5: obligations stored in key order (WITHOUT ROWID), so a full
+	 * poll reads them in one sequential walk beside the evaluation, with
+	 * what the walk needs first in each row: fp, a fingerprint of the
+	 * values a poll writes (NULL: unknown, so rewritten at the next full
+	 * poll), and the alert state. */
+	"CREATE TABLE obligations5 ("
+	" case_ref TEXT NOT NULL, rule TEXT NOT NULL, seq INTEGER NOT NULL, fp INTEGER,"
+	" closed TEXT, level INTEGER NOT NULL, alerted_level INTEGER NOT NULL DEFAULT 0,"
+	" last_alert TEXT,"
+	" child_ref TEXT, team_ref TEXT, team_name TEXT, worker_ref TEXT, worker_name TEXT,"
+	" worker_email TEXT, manager_email TEXT, service_manager_email TEXT,"
+	" anchor TEXT, due TEXT, state TEXT NOT NULL,"
+	" stage INTEGER NOT NULL DEFAULT 0, days_overdue INTEGER NOT NULL DEFAULT 0,"
+	" seen_poll INTEGER, first_seen INTEGER, updated INTEGER,"
+	" PRIMARY KEY (case_ref, rule, seq)) WITHOUT ROWID;"
+	"INSERT INTO obligations5 (" OB4_COLUMNS ") SELECT " OB4_COLUMNS " FROM obligations;"
+	"DROP TABLE obligations;"
+	"ALTER TABLE obligations5 RENAME TO obligations;"
+	"CREATE INDEX obligations_open ON obligations(level) WHERE closed IS NULL;"
+	/* ... and version 4's indexes for the web, dropped with the table. */
+	"CREATE INDEX obligations_worker ON obligations(worker_email COLLATE NOCASE,"
+	" level DESC, days_overdue DESC, due) WHERE closed IS NULL;"
+	"CREATE INDEX obligations_manager ON obligations(manager_email COLLATE NOCASE,"
+	" level DESC, days_overdue DESC, due) WHERE closed IS NULL;"
+	"CREATE INDEX obligations_service_manager"
+	" ON obligations(service_manager_email COLLATE NOCASE, level DESC, days_overdue DESC, due)"
+	" WHERE closed IS NULL;",
 };
 
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])
 _Static_assert(NMIGRATIONS == STATE_SCHEMA_VERSION, "a migration for each version");
-#define CACHE 64
+#define CACHE 96
 
 struct sqlite_state {
 	struct state base;
@@ -101,6 +135,12 @@ struct sqlite_state {
 		sqlite3_stmt *st;
 	} cache[CACHE];
 	size_t ncache;
+	int busy_ms;               /* how long a write waits for another */
+	bool staging;              /* between stage_begin and stage_apply */
+	bool stage_made;           /* the temp tables exist on this connection */
+	bool stage_chunked;        /* apply in short transactions */
+	bool stage_direct;         /* an empty store: quiet rows go straight in */
+	int64_t stage_rows;        /* rows written straight in */
 };
 
 static struct sqlite_state *sq(struct state *st)
@@ -176,8 +216,9 @@ static sqlite3_stmt *prep(struct state *st, struct dl_error *err, const char *sq
 		case 's': {
 			const char *v = va_arg(ap, const char *);
 
+			/* Static: every caller steps before its strings go. */
 			if (v)
-				sqlite3_bind_text(s, k, v, -1, SQLITE_TRANSIENT);
+				sqlite3_bind_text(s, k, v, -1, SQLITE_STATIC);
 			break;
 		}
 		case 'i': sqlite3_bind_int(s, k, va_arg(ap, int)); break;
@@ -286,6 +327,25 @@ static void sqlite_close(struct state *st)
 	free(st);
 }
 
+/* Look again every 2 ms, up to busy_ms: a full poll leaves a writer gaps
+ * of STAGE_PAUSE_MS between its short transactions, which SQLite's own
+ * handler (up to 100 ms between looks) would mostly miss. */
+static int busy_wait(void *ctx, int n)
+{
+	static __thread struct timespec start;
+	struct state *st = ctx;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (n == 0)
+		start = now;
+	if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >=
+	    sq(st)->busy_ms)
+		return 0;
+	sqlite3_sleep(2);
+	return 1;
+}
+
 /* Open path; read-only opens neither create nor migrate. */
 static int open_db(const char *path, bool readonly, struct state **out, struct dl_error *err)
 {
@@ -305,7 +365,8 @@ static int open_db(const char *path, bool readonly, struct state **out, struct d
 		sqlite_close(&s->base);
 		return -1;
 	}
-	sqlite3_busy_timeout(s->db, 5000);
+	s->busy_ms = 5000;
+	sqlite3_busy_handler(s->db, busy_wait, &s->base);
 	*out = &s->base;
 	return 0;
 }
@@ -365,7 +426,7 @@ static void sqlite_describe(const struct state_conf *conf, char *buf, size_t siz
 
 static void sqlite_set_write_wait(struct state *st, int ms)
 {
-	sqlite3_busy_timeout(sq(st)->db, ms);
+	sq(st)->busy_ms = ms;
 }
 
 static int sqlite_begin(struct state *st, struct dl_error *err)
@@ -384,23 +445,35 @@ static void sqlite_rollback(struct state *st)
 }
 
 static const char SQL_GET_OB[] =
-	"SELECT level, alerted_level, last_alert, rowid, child_ref, team_ref, team_name,"
+	"SELECT level, alerted_level, last_alert, child_ref, team_ref, team_name,"
 	" worker_ref, worker_name, worker_email, manager_email, service_manager_email,"
 	" anchor, due, closed, state, stage, days_overdue FROM obligations"
 	" WHERE case_ref = ?1 AND rule = ?2 AND seq = ?3";
+/* One obligation as a poll writes it: ?1-?3 the key, ?4-?18 the values,
+ * ?19 the poll, ?20 the fingerprint.  Upserts take their values from
+ * `excluded`, so the same text serves a row of values and a staged row. */
+#define OB_UPSERT \
+	" ON CONFLICT (case_ref, rule, seq) DO UPDATE SET child_ref = excluded.child_ref," \
+	" team_ref = excluded.team_ref, team_name = excluded.team_name," \
+	" worker_ref = excluded.worker_ref, worker_name = excluded.worker_name," \
+	" worker_email = excluded.worker_email, manager_email = excluded.manager_email," \
+	" service_manager_email = excluded.service_manager_email, anchor = excluded.anchor," \
+	" due = excluded.due, closed = excluded.closed, state = excluded.state," \
+	" stage = excluded.stage, days_overdue = excluded.days_overdue," \
+	" level = excluded.level, seen_poll = excluded.seen_poll, fp = excluded.fp," \
+	" updated = CASE WHEN obligations.level != excluded.level" \
+	"  OR obligations.state != excluded.state THEN excluded.updated" \
+	"  ELSE obligations.updated END"
+#define OB_WRITE_COLUMNS \
+	"case_ref, rule, seq, child_ref, team_ref, team_name, worker_ref, worker_name," \
+	" worker_email, manager_email, service_manager_email, anchor, due, closed, state," \
+	" stage, days_overdue, level, seen_poll, fp"
 static const char SQL_PUT_OB[] =
-	"INSERT INTO obligations (case_ref, rule, seq, child_ref, team_ref, team_name,"
-	" worker_ref, worker_name, worker_email, manager_email, service_manager_email,"
-	" anchor, due, closed, state, stage, days_overdue, level, seen_poll, first_seen, updated)"
+	"INSERT INTO obligations (" OB_WRITE_COLUMNS ", first_seen, updated)"
 	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
-	" ?18, ?19, strftime('%s', 'now'), strftime('%s', 'now'))"
-	" ON CONFLICT (case_ref, rule, seq) DO UPDATE SET child_ref = ?4, team_ref = ?5,"
-	" team_name = ?6, worker_ref = ?7, worker_name = ?8, worker_email = ?9,"
-	" manager_email = ?10, service_manager_email = ?11, anchor = ?12, due = ?13,"
-	" closed = ?14, state = ?15, stage = ?16, days_overdue = ?17, level = ?18,"
-	" seen_poll = ?19, updated = CASE WHEN level != ?18 OR state != ?15"
-	"  THEN strftime('%s', 'now') ELSE updated END";
-static const char SQL_SEEN_OB[] = "UPDATE obligations SET seen_poll = ?2 WHERE rowid = ?1";
+	" ?18, ?19, ?20, strftime('%s', 'now'), strftime('%s', 'now'))" OB_UPSERT;
+static const char SQL_SEEN_OB[] =
+	"UPDATE obligations SET seen_poll = ?4 WHERE case_ref = ?1 AND rule = ?2 AND seq = ?3";
 
 static bool same_text(sqlite3_stmt *s, int i, const char *v)
 {
@@ -417,20 +490,30 @@ static bool unchanged(sqlite3_stmt *s, const struct state_obligation *ob)
 				  ob->service_manager_email, ob->anchor, ob->due, ob->closed,
 				  ob->state };
 
-	if (sqlite3_column_int(s, 0) != ob->level || sqlite3_column_int(s, 16) != ob->stage ||
-	    sqlite3_column_int(s, 17) != ob->days_overdue)
+	if (sqlite3_column_int(s, 0) != ob->level || sqlite3_column_int(s, 15) != ob->stage ||
+	    sqlite3_column_int(s, 16) != ob->days_overdue)
 		return false;
 	for (int i = 0; i < 12; i++)
-		if (!same_text(s, 4 + i, v[i]))
+		if (!same_text(s, 3 + i, v[i]))
 			return false;
 	return true;
+}
+
+static sqlite3_stmt *bind_obligation(struct state *st, const char *sql,
+				     const struct state_obligation *ob, int64_t poll,
+				     struct dl_error *err)
+{
+	return prep(st, err, sql, "ssi" "ssssssssssss" "iiiII", ob->case_ref, ob->rule, ob->seq,
+		    ob->child_ref, ob->team_ref, ob->team_name, ob->worker_ref, ob->worker_name,
+		    ob->worker_email, ob->manager_email, ob->service_manager_email, ob->anchor,
+		    ob->due, ob->closed, ob->state, ob->stage, ob->days_overdue, ob->level, poll,
+		    ob->fp);
 }
 
 static int sqlite_put_obligation(struct state *st, const struct state_obligation *ob,
 			 int64_t poll, struct state_prev *prev, struct dl_error *err)
 {
 	sqlite3_stmt *s = prep(st, err, SQL_GET_OB, "ssi", ob->case_ref, ob->rule, ob->seq);
-	int64_t rowid = 0;
 	bool same = false;
 	int rc;
 
@@ -443,23 +526,381 @@ static int sqlite_put_obligation(struct state *st, const struct state_obligation
 		prev->level = sqlite3_column_int(s, 0);
 		prev->alerted_level = sqlite3_column_int(s, 1);
 		snprintf(prev->last_alert, sizeof prev->last_alert, "%s", col(s, 2) ? col(s, 2) : "");
-		rowid = sqlite3_column_int64(s, 3);
 		same = unchanged(s, ob);
 	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return db_error(st, err, "read obligation");
-	/* Most obligations of a full evaluation are as they were: a closed
-	 * one needs no write at all, an open one only this poll's mark (which
-	 * keeps state_close_unseen from closing it). */
+	/* Most obligations of a poll are as they were: a closed one needs no
+	 * write at all, an open one only this poll's mark (which keeps
+	 * state_close_unseen_case from closing it). */
 	if (same)
-		return ob->closed ? 0 : done(st, prep(st, err, SQL_SEEN_OB, "II", rowid, poll), err,
+		return ob->closed ? 0 : done(st, prep(st, err, SQL_SEEN_OB, "ssiI", ob->case_ref,
+						      ob->rule, ob->seq, poll), err,
 					     "write obligation");
-	s = prep(st, err, SQL_PUT_OB, "ssi" "ssssssssssss" "iiiI", ob->case_ref, ob->rule, ob->seq,
-		 ob->child_ref, ob->team_ref, ob->team_name, ob->worker_ref, ob->worker_name,
-		 ob->worker_email, ob->manager_email, ob->service_manager_email, ob->anchor,
-		 ob->due, ob->closed, ob->state, ob->stage, ob->days_overdue, ob->level, poll);
-	return done(st, s, err, "write obligation");
+	return done(st, bind_obligation(st, SQL_PUT_OB, ob, poll, err), err, "write obligation");
+}
+
+/* ---- a full poll's stage (see state.h) ------------------------------ */
+
+/* Rows of the stage per short transaction: a few tens of milliseconds. */
+#define STAGE_CHUNK 10000
+/* And the pause after each, longer than a waiting writer's poll (busy_wait). */
+#define STAGE_PAUSE_MS 10
+
+/* The stage lives in this connection's temporary database: writing it
+ * takes no lock on the state database, so acks and retries go on. */
+static const char STAGE_SCHEMA[] =
+	"CREATE TEMP TABLE IF NOT EXISTS stage_ob (id INTEGER PRIMARY KEY,"
+	" alerts INTEGER NOT NULL, case_ref TEXT, rule TEXT, seq INTEGER, child_ref TEXT,"
+	" team_ref TEXT, team_name TEXT, worker_ref TEXT, worker_name TEXT, worker_email TEXT,"
+	" manager_email TEXT, service_manager_email TEXT, anchor TEXT, due TEXT, closed TEXT,"
+	" state TEXT, stage INTEGER, days_overdue INTEGER, level INTEGER, seen_poll INTEGER,"
+	" fp INTEGER);"
+	"CREATE TEMP TABLE IF NOT EXISTS stage_gone (id INTEGER PRIMARY KEY, case_ref TEXT,"
+	" rule TEXT, seq INTEGER);"
+	"CREATE INDEX IF NOT EXISTS temp.stage_gone_case ON stage_gone(case_ref);"
+	"CREATE TEMP TABLE IF NOT EXISTS stage_recheck (case_ref TEXT PRIMARY KEY, at INTEGER);"
+	"CREATE TEMP TABLE IF NOT EXISTS stage_notified (case_ref TEXT, rule TEXT, seq INTEGER,"
+	" what TEXT, recipient TEXT, PRIMARY KEY (case_ref, rule, seq, what, recipient));"
+	"CREATE TEMP TABLE IF NOT EXISTS stage_alerted (id INTEGER PRIMARY KEY, case_ref TEXT,"
+	" rule TEXT, seq INTEGER, level INTEGER, day TEXT);";
+static const char STAGE_EMPTY[] =
+	"DELETE FROM temp.stage_ob; DELETE FROM temp.stage_gone; DELETE FROM temp.stage_recheck;"
+	" DELETE FROM temp.stage_notified; DELETE FROM temp.stage_alerted;";
+
+static const char SQL_STAGE_OB[] =
+	"INSERT INTO temp.stage_ob (case_ref, rule, seq, child_ref, team_ref, team_name,"
+	" worker_ref, worker_name, worker_email, manager_email, service_manager_email, anchor,"
+	" due, closed, state, stage, days_overdue, level, seen_poll, fp, alerts)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
+	" ?18, ?19, ?20, ?21)";
+static const char SQL_STAGE_GONE[] =
+	"INSERT INTO temp.stage_gone (case_ref, rule, seq) VALUES (?1, ?2, ?3)";
+static const char SQL_CLOSE_GONE[] =
+	"UPDATE obligations SET closed = 'gone', state = 'gone', level = -1, fp = NULL,"
+	" updated = strftime('%s', 'now') WHERE case_ref = ?1 AND rule = ?2 AND seq = ?3"
+	" AND closed IS NULL";
+static const char SQL_UNSTAGE_GONE[] = "DELETE FROM temp.stage_gone WHERE case_ref = ?1";
+static const char SQL_STAGE_RECHECK[] =
+	"INSERT OR REPLACE INTO temp.stage_recheck (case_ref, at) VALUES (?1, ?2)";
+static const char SQL_UNSTAGE_RECHECK[] = "DELETE FROM temp.stage_recheck WHERE case_ref = ?1";
+static const char SQL_STAGE_ALERTED[] =
+	"INSERT INTO temp.stage_alerted (case_ref, rule, seq, level, day)"
+	" VALUES (?1, ?2, ?3, ?4, ?5)";
+static const char SQL_NOTIFIED_BEFORE[] =
+	"SELECT 1 FROM notified WHERE case_ref = ?1 AND rule = ?2 AND seq = ?3 AND what = ?4"
+	" AND recipient = ?5";
+static const char SQL_STAGE_NOTIFIED[] =
+	"INSERT OR IGNORE INTO temp.stage_notified (case_ref, rule, seq, what, recipient)"
+	" VALUES (?1, ?2, ?3, ?4, ?5)";
+
+/* Fresh when neither the stored log nor this stage has it yet. */
+static int stage_note_sent(struct state *st, const char *case_ref, const char *rule, int seq,
+			   const char *what, const char *recipient, bool *fresh,
+			   struct dl_error *err)
+{
+	sqlite3_stmt *s = prep(st, err, SQL_NOTIFIED_BEFORE, "ssiss", case_ref, rule, seq, what,
+			       recipient);
+	int rc;
+
+	if (!s)
+		return -1;
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(st, err, "read notified");
+	*fresh = false;
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (done(st, prep(st, err, SQL_STAGE_NOTIFIED, "ssiss", case_ref, rule, seq, what,
+			  recipient), err, "stage notified") < 0)
+		return -1;
+	*fresh = sqlite3_changes(sq(st)->db) > 0;
+	return 0;
+}
+
+static const char SQL_ANY_OB[] = "SELECT EXISTS (SELECT 1 FROM obligations)";
+
+static int sqlite_stage_begin(struct state *st, bool chunked, struct dl_error *err)
+{
+	int64_t any = 1;
+
+	if (!sq(st)->stage_made) {
+		if (exec(st, "PRAGMA temp_store = FILE;", err) < 0 || exec(st, STAGE_SCHEMA, err) < 0)
+			return -1;
+		sq(st)->stage_made = true;
+	}
+	/* Chunked, a deferred transaction: a read snapshot of the stored
+	 * state, and writes to the temporary stage only.  Otherwise (a dry
+	 * run) the one write transaction everything goes in. */
+	if ((chunked ? exec(st, "BEGIN", err) : exec(st, "BEGIN IMMEDIATE", err)) < 0)
+		return -1;
+	if (exec(st, STAGE_EMPTY, err) < 0 || one_row(st, SQL_ANY_OB, &any, 1, err) < 0) {
+		exec(st, "ROLLBACK", NULL);
+		return -1;
+	}
+	sq(st)->staging = true;
+	sq(st)->stage_chunked = chunked;
+	/* A first run has nothing to compare or keep unchanged on failure:
+	 * what tells nobody is written at once (in chunks when chunked), not
+	 * staged twice. */
+	sq(st)->stage_direct = !any;
+	sq(st)->stage_rows = 0;
+	return 0;
+}
+
+/* In direct mode, end a chunk: commit, pause for a waiting writer, and
+ * go on in a new transaction. */
+static int direct_write(struct state *st, const struct state_obligation *ob,
+			struct dl_error *err)
+{
+	if (done(st, bind_obligation(st, SQL_PUT_OB, ob, 0, err), err, "write obligation") < 0)
+		return -1;
+	if (!sq(st)->stage_chunked || ++sq(st)->stage_rows % STAGE_CHUNK)
+		return 0;
+	if (exec(st, "COMMIT", err) < 0)
+		return -1;
+	sqlite3_sleep(STAGE_PAUSE_MS);
+	return exec(st, "BEGIN", err);
+}
+
+static void sqlite_stage_abort(struct state *st)
+{
+	if (sq(st)->staging)
+		exec(st, "ROLLBACK", NULL);
+	sq(st)->staging = false;
+}
+
+static int sqlite_stage_obligation(struct state *st, const struct state_obligation *ob,
+			   bool alerts, struct dl_error *err)
+{
+	sqlite3_stmt *s;
+
+	if (!sq(st)->staging)
+		return done(st, bind_obligation(st, SQL_PUT_OB, ob, 0, err), err,
+			    "write obligation");
+	if (sq(st)->stage_direct && !alerts)
+		return direct_write(st, ob, err);
+	s = prep(st, err, SQL_STAGE_OB, "ssi" "ssssssssssss" "iiiIIi", ob->case_ref,
+			       ob->rule, ob->seq, ob->child_ref, ob->team_ref, ob->team_name,
+			       ob->worker_ref, ob->worker_name, ob->worker_email, ob->manager_email,
+			       ob->service_manager_email, ob->anchor, ob->due, ob->closed,
+			       ob->state, ob->stage, ob->days_overdue, ob->level, (int64_t)0,
+			       ob->fp, (int)alerts);
+
+	return done(st, s, err, "stage obligation");
+}
+
+static int sqlite_stage_gone(struct state *st, const char *case_ref, const char *rule, int seq,
+		     struct dl_error *err)
+{
+	if (!sq(st)->staging)
+		return done(st, prep(st, err, SQL_CLOSE_GONE, "ssi", case_ref, rule, seq), err,
+			    "close gone");
+	return done(st, prep(st, err, SQL_STAGE_GONE, "ssi", case_ref, rule, seq), err,
+		    "stage gone");
+}
+
+static int sqlite_unstage_gone_case(struct state *st, const char *case_ref, struct dl_error *err)
+{
+	return done(st, prep(st, err, SQL_UNSTAGE_GONE, "s", case_ref), err, "stage gone");
+}
+
+/* The apply statements: ?1 < id <= ?2 picks a chunk of the stage. */
+static const char SQL_APPLY_OB[] =
+	"INSERT INTO obligations (" OB_WRITE_COLUMNS ", first_seen, updated)"
+	" SELECT " OB_WRITE_COLUMNS ", strftime('%s', 'now'), strftime('%s', 'now')"
+	" FROM temp.stage_ob WHERE id > ?1 AND id <= ?2 AND alerts = ?3 ORDER BY id" OB_UPSERT;
+static const char SQL_APPLY_GONE[] =
+	"UPDATE obligations SET closed = 'gone', state = 'gone', level = -1, fp = NULL,"
+	" updated = strftime('%s', 'now') WHERE closed IS NULL AND (case_ref, rule, seq) IN"
+	" (SELECT case_ref, rule, seq FROM temp.stage_gone WHERE id > ?1 AND id <= ?2)";
+static const char SQL_APPLY_RECHECK[] =
+	"INSERT OR REPLACE INTO rechecks (case_ref, at) SELECT case_ref, at"
+	" FROM temp.stage_recheck WHERE rowid > ?1 AND rowid <= ?2";
+static const char SQL_APPLY_ALERTED[] =
+	"UPDATE obligations SET alerted_level = MAX(alerted_level, s.level),"
+	" last_alert = COALESCE(s.day, last_alert) FROM (SELECT case_ref, rule, seq,"
+	"  MAX(level) AS level, MAX(day) AS day FROM temp.stage_alerted"
+	"  GROUP BY case_ref, rule, seq) AS s"
+	" WHERE obligations.case_ref = s.case_ref AND obligations.rule = s.rule"
+	" AND obligations.seq = s.seq";
+static const char SQL_APPLY_NOTIFIED[] =
+	"INSERT OR IGNORE INTO notified (case_ref, rule, seq, what, recipient, at)"
+	" SELECT case_ref, rule, seq, what, recipient, strftime('%s', 'now')"
+	" FROM temp.stage_notified";
+
+
+static int stage_max(struct state *st, const char *sql, int64_t *max, struct dl_error *err)
+{
+	return one_row(st, sql, max, 1, err);
+}
+
+/* Run sql (bindings ?1 lo, ?2 hi, and ?3 when alerts >= 0) over the ids
+ * up to max, in chunks; in short transactions of their own when chunked,
+ * with a pause after each so that a waiting writer gets in. */
+static int apply_chunks(struct state *st, const char *sql, int64_t max, int alerts,
+			bool chunked, const struct state_tick *tick, struct dl_error *err)
+{
+	for (int64_t lo = 0; lo < max; lo += STAGE_CHUNK) {
+		sqlite3_stmt *s = alerts >= 0 ? prep(st, err, sql, "IIi", lo, lo + STAGE_CHUNK, alerts)
+					      : prep(st, err, sql, "II", lo, lo + STAGE_CHUNK);
+
+		if (!s || (chunked && sqlite_begin(st, err) < 0))
+			return -1;
+		if (done(st, s, err, "apply the poll's changes") < 0 ||
+		    (chunked && sqlite_commit(st, err) < 0)) {
+			if (chunked)
+				sqlite_rollback(st);
+			return -1;
+		}
+		if (tick && tick->fn && tick->fn(tick->ctx) != 0) {
+			error_set(err, "state database %s: applying the poll's changes: stopped",
+				  sq(st)->path);
+			return -1;
+		}
+		if (chunked && lo + STAGE_CHUNK < max)
+			sqlite3_sleep(STAGE_PAUSE_MS);
+	}
+	return 0;
+}
+
+static const char SQL_STAGE_MAX_OB[] = "SELECT COALESCE(MAX(id), 0) FROM temp.stage_ob";
+static const char SQL_STAGE_MAX_GONE[] = "SELECT COALESCE(MAX(id), 0) FROM temp.stage_gone";
+static const char SQL_STAGE_MAX_RECHECK[] =
+	"SELECT COALESCE(MAX(rowid), 0) FROM temp.stage_recheck";
+
+static int sqlite_stage_apply(struct state *st, const struct state_tick *tick,
+			      struct dl_error *err)
+{
+	bool chunked = sq(st)->stage_chunked;
+	int64_t n_ob, n_gone, n_recheck;
+	int rc;
+
+	if (stage_max(st, SQL_STAGE_MAX_OB, &n_ob, err) < 0 ||
+	    stage_max(st, SQL_STAGE_MAX_GONE, &n_gone, err) < 0 ||
+	    stage_max(st, SQL_STAGE_MAX_RECHECK, &n_recheck, err) < 0 ||
+	    (chunked && exec(st, "COMMIT", err) < 0)) {
+		sqlite_stage_abort(st);
+		return -1;
+	}
+	sq(st)->staging = false;
+	/* What tells nobody first, chunk by chunk; a crash here leaves true
+	 * values that the next full poll finds as they are. */
+	rc = apply_chunks(st, SQL_APPLY_OB, n_ob, 0, chunked, tick, err);
+	if (rc == 0)
+		rc = apply_chunks(st, SQL_APPLY_GONE, n_gone, -1, chunked, tick, err);
+	if (rc == 0 && chunked)
+		rc = sqlite_begin(st, err);
+	/* The rechecks are replaced whole: a full poll saw every case. */
+	if (rc == 0)
+		rc = exec(st, "DELETE FROM rechecks", err);
+	if (rc == 0)
+		rc = apply_chunks(st, SQL_APPLY_RECHECK, n_recheck, -1, false, tick, err);
+	/* Then, in the caller's transaction with the messages they cause,
+	 * the obligations that alert and what was told to whom. */
+	if (rc == 0)
+		rc = apply_chunks(st, SQL_APPLY_OB, n_ob, 1, false, tick, err);
+	if (rc == 0)
+		rc = done(st, prep(st, err, SQL_APPLY_ALERTED, ""), err, "apply alerts");
+	if (rc == 0)
+		rc = done(st, prep(st, err, SQL_APPLY_NOTIFIED, ""), err, "apply notified");
+	if (rc < 0 && (!chunked || sqlite3_get_autocommit(sq(st)->db) == 0))
+		sqlite_rollback(st);
+	return rc;
+}
+
+/* ---- the stored obligations in key order ---------------------------- */
+
+struct sqlite_walk {
+	struct state_walk base;
+	sqlite3_stmt *s;
+};
+
+static const char SQL_WALK[] =
+	"SELECT case_ref, rule, seq, fp, closed IS NULL, level, alerted_level, last_alert"
+	" FROM obligations ORDER BY case_ref, rule, seq";
+static const char SQL_STORED_CASE[] =
+	"SELECT case_ref, rule, seq, fp, closed IS NULL, level, alerted_level, last_alert"
+	" FROM obligations WHERE case_ref = ?1 ORDER BY rule, seq";
+
+static void read_stored(sqlite3_stmt *s, struct state_stored *row)
+{
+	*row = (struct state_stored){
+		col(s, 0), col(s, 1), sqlite3_column_int(s, 2), sqlite3_column_int64(s, 3),
+		sqlite3_column_int(s, 4) != 0,
+		{ true, sqlite3_column_int(s, 5), sqlite3_column_int(s, 6), "" },
+	};
+	/* Set only with an alert; not snprintf: this runs for every stored
+	 * obligation. */
+	if (row->prev.alerted_level > 0 && col(s, 7)) {
+		size_t n = (size_t)sqlite3_column_bytes(s, 7);
+
+		n = n < sizeof row->prev.last_alert ? n : sizeof row->prev.last_alert - 1;
+		memcpy(row->prev.last_alert, col(s, 7), n);
+		row->prev.last_alert[n] = '\0';
+	}
+}
+
+static int sqlite_walk_begin(struct state *st, struct state_walk **out, struct dl_error *err)
+{
+	struct sqlite_walk *w = calloc(1, sizeof *w);
+
+	*out = NULL;
+	if (!w) {
+		error_set(err, "out of memory");
+		return -1;
+	}
+	w->base.st = st;
+	/* Its own statement, not the cache's: it steps for the whole poll. */
+	if (sqlite3_prepare_v2(sq(st)->db, SQL_WALK, -1, &w->s, NULL) != SQLITE_OK) {
+		free(w);
+		return db_error(st, err, "walk obligations");
+	}
+	*out = &w->base;
+	return 0;
+}
+
+static int sqlite_walk_next(struct state_walk *base, struct state_stored *row,
+			    struct dl_error *err)
+{
+	struct sqlite_walk *w = (struct sqlite_walk *)base;
+	int rc = sqlite3_step(w->s);
+
+	if (rc == SQLITE_ROW) {
+		read_stored(w->s, row);
+		return 1;
+	}
+	return rc == SQLITE_DONE ? 0 : db_error(base->st, err, "walk obligations");
+}
+
+static void sqlite_walk_end(struct state_walk *base)
+{
+	struct sqlite_walk *w = (struct sqlite_walk *)base;
+
+	sqlite3_finalize(w->s);
+	free(w);
+}
+
+static int sqlite_each_stored(struct state *st, const char *case_ref, state_stored_fn fn, void *ctx,
+		      struct dl_error *err)
+{
+	sqlite3_stmt *s = prep(st, err, SQL_STORED_CASE, "s", case_ref);
+	int rc = 0, step = SQLITE_DONE;
+
+	if (!s)
+		return -1;
+	while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW) {
+		struct state_stored row;
+
+		read_stored(s, &row);
+		rc = fn(ctx, &row);
+	}
+	sqlite3_reset(s);
+	if (rc == 0 && step != SQLITE_DONE)
+		return db_error(st, err, "read obligations");
+	return rc;
 }
 
 static const char SQL_SET_ALERTED[] =
@@ -469,13 +910,17 @@ static const char SQL_SET_ALERTED[] =
 static int sqlite_set_alerted(struct state *st, const char *case_ref, const char *rule, int seq,
 		      int level, const char *day, struct dl_error *err)
 {
+	if (sq(st)->staging)
+		return done(st, prep(st, err, SQL_STAGE_ALERTED, "ssiis", case_ref, rule, seq, level,
+				     day), err, "stage alerted");
 	return done(st, prep(st, err, SQL_SET_ALERTED, "ssiis", case_ref, rule, seq, level, day),
 		    err, "mark alerted");
 }
 
 static const char SQL_CLOSE_UNSEEN[] =
-	"UPDATE obligations SET closed = 'gone', state = 'gone', level = -1,"
-	" updated = strftime('%s', 'now') WHERE closed IS NULL AND seen_poll < ?1";
+	"UPDATE obligations SET closed = 'gone', state = 'gone', level = -1, fp = NULL,"
+	" updated = strftime('%s', 'now') WHERE closed IS NULL"
+	" AND (seen_poll IS NULL OR seen_poll < ?1)";
 
 static int sqlite_close_unseen(struct state *st, int64_t poll, struct dl_error *err)
 {
@@ -483,9 +928,9 @@ static int sqlite_close_unseen(struct state *st, int64_t poll, struct dl_error *
 }
 
 static const char SQL_CLOSE_UNSEEN_CASE[] =
-	"UPDATE obligations SET closed = 'gone', state = 'gone', level = -1,"
+	"UPDATE obligations SET closed = 'gone', state = 'gone', level = -1, fp = NULL,"
 	" updated = strftime('%s', 'now') WHERE case_ref = ?1 AND closed IS NULL"
-	" AND seen_poll < ?2";
+	" AND (seen_poll IS NULL OR seen_poll < ?2)";
 
 static int sqlite_close_unseen_case(struct state *st, const char *case_ref, int64_t poll,
 			    struct dl_error *err)
@@ -501,6 +946,10 @@ static const char SQL_DEL_RECHECK[] = "DELETE FROM rechecks WHERE case_ref = ?1"
 static int sqlite_set_recheck(struct state *st, const char *case_ref, int64_t at,
 		      struct dl_error *err)
 {
+	if (sq(st)->staging)
+		return done(st, at == STATE_NO_RECHECK ?
+			    prep(st, err, SQL_UNSTAGE_RECHECK, "s", case_ref) :
+			    prep(st, err, SQL_STAGE_RECHECK, "sI", case_ref, at), err, "stage recheck");
 	if (at == STATE_NO_RECHECK)
 		return done(st, prep(st, err, SQL_DEL_RECHECK, "s", case_ref), err,
 			    "clear recheck");
@@ -630,6 +1079,8 @@ static const char SQL_NOTE[] =
 static int sqlite_note_sent(struct state *st, const char *case_ref, const char *rule, int seq,
 		    const char *what, const char *recipient, bool *fresh, struct dl_error *err)
 {
+	if (sq(st)->staging)
+		return stage_note_sent(st, case_ref, rule, seq, what, recipient, fresh, err);
 	if (done(st, prep(st, err, SQL_NOTE, "ssiss", case_ref, rule, seq, what, recipient),
 		 err, "note notified") < 0)
 		return -1;
@@ -1002,6 +1453,16 @@ const struct state_ops state_sqlite_ops = {
 	.rollback = sqlite_rollback,
 	.put_obligation = sqlite_put_obligation,
 	.set_alerted = sqlite_set_alerted,
+	.stage_begin = sqlite_stage_begin,
+	.stage_obligation = sqlite_stage_obligation,
+	.stage_gone = sqlite_stage_gone,
+	.unstage_gone_case = sqlite_unstage_gone_case,
+	.stage_apply = sqlite_stage_apply,
+	.stage_abort = sqlite_stage_abort,
+	.walk_begin = sqlite_walk_begin,
+	.walk_next = sqlite_walk_next,
+	.walk_end = sqlite_walk_end,
+	.each_stored = sqlite_each_stored,
 	.close_unseen = sqlite_close_unseen,
 	.close_unseen_case = sqlite_close_unseen_case,
 	.set_recheck = sqlite_set_recheck,

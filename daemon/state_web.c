@@ -156,9 +156,11 @@ static const char *text(sqlite3_stmt *s, int i)
 /* The viewer's worst open obligations, each way they may be the viewer's
  * read from its own index (schema 4: address, level, days overdue, due,
  * open ones only) in worst-first order and cut at the limit, so a tray of
- * the worst 5,000 never reads a manager's other 150,000. */
+ * the worst 5,000 never reads a manager's other 150,000.  By key: since
+ * schema 5 the table has no rowid. */
 #define TOP_FROM \
-	"SELECT rid FROM (SELECT o.rowid rid FROM obligations o WHERE o.closed IS NULL AND "
+	"SELECT case_ref, rule, seq FROM (SELECT o.case_ref, o.rule, o.seq FROM obligations o" \
+	" WHERE o.closed IS NULL AND "
 #define TOP_CUT \
 	ITEM_FILTERS " ORDER BY o.level DESC, o.days_overdue DESC, o.due LIMIT ?8)"
 #define MINE_TOP \
@@ -181,7 +183,8 @@ static const char *text(sqlite3_stmt *s, int i)
 
 /* ?1 viewer, ?2 admin, ?3 today, ?4 rule, ?5 state, ?6 team, ?7 case, ?8 limit. */
 static const char SQL_TRAY[] = ITEMS_FROM
-	"SELECT * FROM obligations o WHERE o.rowid IN " MINE_TOP " AND ?7 IS NULL" WORST_FIRST
+	"SELECT * FROM obligations o WHERE (o.case_ref, o.rule, o.seq) IN " MINE_TOP
+	" AND ?7 IS NULL" WORST_FIRST
 	ITEMS_ACKED;
 static const char SQL_TRAY_ALL[] = ITEMS_FROM
 	"SELECT * FROM obligations o WHERE o.closed IS NULL AND ?2 AND ?1 IS NOT NULL"

@@ -1,17 +1,24 @@
 /* poll.h — one poll: evaluate, compare with state, transitions, outbox.
  *
- * A poll runs one evaluation (evaluate.h) inside one state transaction:
- *   1. every obligation the rules yield is stored, and compared with what
- *      was stored before (state_put_obligation);
+ * A poll runs one evaluation (evaluate.h) and compares it with the store
+ * (poll_merge.h: by fingerprint, in key order):
+ *   1. every obligation the rules yield that differs from what was stored
+ *      is written;
  *   2. each transition (due-soon, overdue, an escalation stage, a reminder
  *      while overdue and not acknowledged, optionally met-late and
  *      resolved) is told to its people (route.h), once per obligation,
  *      stage and recipient, grouped into messages (digest.h) that go to
  *      the outbox (outbox.h);
  *   3. obligations no longer yielded are closed as "gone";
- *   4. at the digest time, the daily digests;
- * and all of it is committed before anything is sent.  A failure anywhere
- * rolls the whole poll back: nothing half-told.  Which cases a poll
+ *   4. at the digest time, the daily digests.
+ * An incremental poll (poll_cases) does it all in one short transaction.
+ * A full poll (poll_all) stages it while holding only a read snapshot,
+ * then writes what tells nobody in short transactions of its own and the
+ * rest (the obligations that alert, what was told, the messages) in one
+ * final transaction (state.h, "A full poll, staged"), so that acks are
+ * never held up for long.  Either way the messages and what they are
+ * about are committed together before anything is sent, and a failure
+ * before the final commit leaves nothing half-told.  Which cases a poll
  * evaluates (all, or only those changed or due a recheck) is poller.h's
  * business; it calls poll_all or poll_cases.
  */

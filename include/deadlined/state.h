@@ -22,7 +22,7 @@
 #include "deadlined/date.h"
 #include "deadlined/error.h"
 
-#define STATE_SCHEMA_VERSION 4
+#define STATE_SCHEMA_VERSION 5
 
 struct state;
 
@@ -53,9 +53,9 @@ int state_open(const struct state_conf *conf, struct state **out, struct dl_erro
  * newer deadlinectl never changes the schema under an older daemon. */
 int state_open_readonly(const struct state_conf *conf, struct state **out,
 			struct dl_error *err);
-/* How long a write waits for another writer (the daemon's poll holds its
- * transaction for the whole evaluation: about 25 s at a million cases);
- * 5 s unless set. */
+/* How long a write waits for another writer, 5 s unless set.  The
+ * daemon's incremental polls hold the write lock for milliseconds; a full
+ * poll holds it only in short transactions (state_stage_apply). */
 void state_set_write_wait(struct state *st, int ms);
 void state_close(struct state *st);
 
@@ -82,6 +82,8 @@ struct state_obligation {
 	const char *state;                   /* rules_state_name() */
 	int stage, days_overdue;
 	int level;          /* 0 open, 1 due-soon, 2 overdue, 2+k stage k; -1 closed */
+	int64_t fp;         /* fingerprint of the values above (0: none); written with
+			     * them, and compared by a full poll instead of them */
 };
 
 struct state_prev {
@@ -103,6 +105,80 @@ int state_close_unseen(struct state *st, int64_t poll, struct dl_error *err);
 /* The same, for one case only (an incremental poll re-evaluated it). */
 int state_close_unseen_case(struct state *st, const char *case_ref, int64_t poll,
 			    struct dl_error *err);
+
+/* A full poll, staged.
+ *
+ * state_stage_begin opens a read snapshot of the stored state and an empty
+ * stage (in SQLite, temporary tables of this connection; it holds no write
+ * lock, so acks and retries go on while the poll evaluates).  Until
+ * state_stage_apply, state_note_sent, state_set_alerted and
+ * state_set_recheck write to the stage, not the store; note_sent's *fresh
+ * still counts what the store holds.  The poll adds the obligations that
+ * differ from the store (state_stage_obligation; alerts: whether the poll
+ * tells anyone about it) and the stored open obligations it did not see
+ * (state_stage_gone).  state_stage_abort drops the stage: nothing stored
+ * has changed, however far the poll got.
+ *
+ * state_stage_apply ends the snapshot and applies the stage.  With chunked
+ * (given to state_stage_begin),
+ * what tells nobody (obligations staged without alerts, gone ones) goes
+ * first in short transactions of their own (a few thousand rows each, with
+ * a pause between for a waiting writer); a crash there leaves true values
+ * that the next full poll finds as they are.  Then it begins the final
+ * transaction and writes in it the rechecks (replacing them all), the
+ * obligations staged with alerts, the alert marks and the notified log,
+ * and returns with that transaction open: the caller adds the messages and
+ * commits, so a poll's messages and what they are about are stored
+ * together or not at all.  Without chunked everything goes into that one
+ * transaction (a dry run rolls it back).  On failure nothing is open.
+ * Over an empty store (a first run), the obligations staged without
+ * alerts go straight into the store as the poll goes (in chunks when
+ * chunked): there is nothing to keep unchanged, and staging millions of
+ * rows twice would double the first run.
+ *
+ * Outside a stage (an incremental poll, in its one transaction),
+ * state_stage_obligation and state_stage_gone write to the store at once. */
+/* Does the store walk and stage (the SQLite store does; a store without
+ * these operations gets every poll in one transaction, a lookup by key an
+ * obligation, as before)? */
+bool state_can_merge(const struct state *st);
+int state_stage_begin(struct state *st, bool chunked, struct dl_error *err);
+int state_stage_obligation(struct state *st, const struct state_obligation *ob,
+			   bool alerts, struct dl_error *err);
+int state_stage_gone(struct state *st, const char *case_ref, const char *rule, int seq,
+		     struct dl_error *err);
+/* Take back the gone obligations staged for case_ref (a case seen out of
+ * key order, after the walk passed it). */
+int state_unstage_gone_case(struct state *st, const char *case_ref, struct dl_error *err);
+/* Called after each chunk applied (a watchdog to feed); non-zero stops the
+ * apply with an error.  May be NULL. */
+struct state_tick {
+	int (*fn)(void *ctx);
+	void *ctx;
+};
+int state_stage_apply(struct state *st, const struct state_tick *tick, struct dl_error *err);
+void state_stage_abort(struct state *st);
+
+/* The stored obligations in key order, inside a stage's snapshot: ordered
+ * by case_ref, then rule, as bytes (strcmp; PostgreSQL: COLLATE "C"), then
+ * seq, open and closed alike.  A row's strings last until the next call. */
+struct state_stored {
+	const char *case_ref, *rule;
+	int seq;
+	int64_t fp;                  /* 0: unknown, so never equal */
+	bool open;
+	struct state_prev prev;      /* found, level, alerted_level, last_alert */
+};
+struct state_walk;
+int state_walk_begin(struct state *st, struct state_walk **out, struct dl_error *err);
+/* 1 with the next row, 0 at the end, -1 on error. */
+int state_walk_next(struct state_walk *w, struct state_stored *row, struct dl_error *err);
+void state_walk_end(struct state_walk *w);
+/* One case's stored obligations in the same order (for a case that comes
+ * out of order). */
+typedef int (*state_stored_fn)(void *ctx, const struct state_stored *row);
+int state_each_stored(struct state *st, const char *case_ref, state_stored_fn fn, void *ctx,
+		      struct dl_error *err);
 
 /* Rechecks: when a case must be evaluated again although its rows did not
  * change, in seconds of local time (day * 86400 + second of the day).

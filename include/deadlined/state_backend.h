@@ -36,6 +36,11 @@ struct state {
 	const struct state_ops *ops;
 };
 
+/* The first member of every backend's walk (state_walk_begin). */
+struct state_walk {
+	struct state *st;
+};
+
 struct state_ops {
 	const char *driver;        /* state.driver's value */
 
@@ -54,6 +59,19 @@ struct state_ops {
 		struct state_prev *prev, struct dl_error *err);
 	int (*set_alerted)(struct state *st, const char *case_ref, const char *rule, int seq,
 		int level, const char *day, struct dl_error *err);
+	int (*stage_begin)(struct state *st, bool chunked, struct dl_error *err);
+	int (*stage_obligation)(struct state *st, const struct state_obligation *ob, bool alerts,
+		struct dl_error *err);
+	int (*stage_gone)(struct state *st, const char *case_ref, const char *rule, int seq,
+		struct dl_error *err);
+	int (*unstage_gone_case)(struct state *st, const char *case_ref, struct dl_error *err);
+	int (*stage_apply)(struct state *st, const struct state_tick *tick, struct dl_error *err);
+	void (*stage_abort)(struct state *st);
+	int (*walk_begin)(struct state *st, struct state_walk **out, struct dl_error *err);
+	int (*walk_next)(struct state_walk *w, struct state_stored *row, struct dl_error *err);
+	void (*walk_end)(struct state_walk *w);
+	int (*each_stored)(struct state *st, const char *case_ref, state_stored_fn fn, void *ctx,
+		struct dl_error *err);
 	int (*close_unseen)(struct state *st, int64_t poll, struct dl_error *err);
 	int (*close_unseen_case)(struct state *st, const char *case_ref, int64_t poll,
 		struct dl_error *err);

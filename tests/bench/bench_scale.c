@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sqlite3.h>
+#include <poll.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -158,6 +159,90 @@ static double poll_at(struct bench *b, const char *when, struct poller_result *r
 	return seconds() - t0;
 }
 
+/* Acknowledgements while a full poll runs: a child process acknowledges
+ * one open obligation every 200 ms through the same library call as
+ * `deadlinectl ack`, until the parent closes `stop`; it writes how many it
+ * made and the longest one took (the wait for the write lock). */
+struct acker {
+	pid_t pid;
+	int stop, result;
+};
+
+static void acker_run(const char *state, const char *case_ref, const char *rule, int stop,
+		      int result)
+{
+	struct pollfd pfd = { stop, POLLIN, 0 };
+	double longest = 0;
+	int n = 0, failed = 0;
+	struct state *st;
+	struct dl_error err;
+	char line[128];
+
+	if (state_open(&(struct state_conf){ .database = state }, &st, &err) < 0)
+		_exit(1);
+	while (poll(&pfd, 1, 200) == 0) {
+		struct state_ack a;
+		double t0 = seconds();
+
+		if (state_ack(st, case_ref, rule, "2026-12-31", "bench: an ack during a full poll",
+			      "bench", (int64_t)time(NULL), &a, &err) < 0)
+			failed++;
+		else
+			n++;
+		if (seconds() - t0 > longest)
+			longest = seconds() - t0;
+	}
+	state_close(st);
+	snprintf(line, sizeof line, "%d %d %.6f\n", n, failed, longest);
+	if (write(result, line, strlen(line)) < 0)
+		_exit(1);
+	_exit(0);
+}
+
+static void acker_start(struct acker *a, const char *state)
+{
+	char case_ref[128] = "", rule[128] = "";
+	int stop[2], result[2];
+	sqlite3 *h;
+	sqlite3_stmt *s;
+
+	if (sqlite3_open_v2(state, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(h, "SELECT case_ref, rule FROM obligations WHERE closed IS NULL"
+			       " LIMIT 1", -1, &s, NULL) != SQLITE_OK)
+		die(state, sqlite3_errmsg(h));
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		snprintf(case_ref, sizeof case_ref, "%s", sqlite3_column_text(s, 0));
+		snprintf(rule, sizeof rule, "%s", sqlite3_column_text(s, 1));
+	}
+	sqlite3_finalize(s);
+	sqlite3_close(h);
+	if (pipe(stop) < 0 || pipe(result) < 0 || (a->pid = fork()) < 0)
+		die("acker", strerror(errno));
+	if (a->pid == 0) {
+		close(stop[1]);
+		close(result[0]);
+		acker_run(state, case_ref, rule, stop[0], result[1]);
+	}
+	close(stop[0]);
+	close(result[1]);
+	a->stop = stop[1];
+	a->result = result[0];
+}
+
+static void acker_stop(struct acker *a, int *n, int *failed, double *longest)
+{
+	char line[128] = "";
+	ssize_t got;
+	int status;
+
+	close(a->stop);
+	got = read(a->result, line, sizeof line - 1);
+	close(a->result);
+	waitpid(a->pid, &status, 0);
+	if (got <= 0 || sscanf(line, "%d %d %lf", n, failed, longest) != 3)
+		die("acker", "no result");
+}
+
 /* 1,000 cases change: an event added to each, in one transaction. */
 static void change_cases(sqlite3 *w, int round)
 {
@@ -255,12 +340,20 @@ int main(int argc, char **argv)
 		char *once[] = { argv[1], "--once", "--as-of", AS_OF, "-c", argv[2], "--db", copy,
 				 NULL };
 
+		double around = scan(argv[3], &rows);
+
 		t_once = run_daemon(once, &rss_once);
+		around = (around + scan(argv[3], &rows)) / 2;
 		snprintf(buf, sizeof buf, "%.0f MiB", rss_once / 1024.0);
 		snprintf(note, sizeof note, "%s: first run, empty state: stores %zu obligations, "
 			 "groups and renders every alert at once: %.1f s",
 			 rss_once < 64 * 1024 ? "met" : "NOT MET", obligations, t_once);
 		row("peak RSS, deadlined --once (first)", buf, "< 64 MiB", note);
+		snprintf(buf, sizeof buf, "%.2fx", t_once / around);
+		snprintf(note, sizeof note, "%s: that first run (a process: start-up, evaluation, "
+			 "storing, rendering, delivery to a Maildir) against the scan just before "
+			 "and after it (%.2f s)", t_once / around <= 3 ? "met" : "NOT MET", around);
+		row("ratio first run / scan", buf, "<= 3x", note);
 		t_once = run_daemon(once, &rss_once);
 		snprintf(buf, sizeof buf, "%.0f MiB", rss_once / 1024.0);
 		snprintf(note, sizeof note, "%s: again, state as stored: a full evaluation, "
@@ -276,13 +369,38 @@ int main(int argc, char **argv)
 	    route_open(conf, &b.route, &err) < 0 ||
 	    outbox_open(conf, b.st, &b.outbox, &err) < 0 || poller_open(&b.poller, &err) < 0)
 		die(state, err.msg);
-	/* The service's first poll: full, against the stored state. */
-	t[0] = poll_at(&b, AS_OF "T09:00", &res);
-	snprintf(buf, sizeof buf, "%.2f s", t[0]);
-	snprintf(note, sizeof note, "%s, %ld cases, as the service's first poll and nightly "
-		 "reconciliation", res.full ? "full" : "incremental", res.poll.cases);
-	row("full poll storing state", buf, "", note);
-	full_cases = res.poll.cases;
+	/* The service's first poll: full, against the stored state, with
+	 * acknowledgements coming in. */
+	{
+		struct acker a;
+		int acks, failed;
+		double longest;
+
+		double around;
+
+		/* On a shared machine the load moves: the ratio is against scans
+		 * made just before and just after the poll. */
+		around = scan(argv[3], &rows);
+		acker_start(&a, state);
+		t[0] = poll_at(&b, AS_OF "T09:00", &res);
+		acker_stop(&a, &acks, &failed, &longest);
+		around = (around + scan(argv[3], &rows)) / 2;
+		snprintf(buf, sizeof buf, "%.2f s", t[0]);
+		snprintf(note, sizeof note, "%s, %ld cases, as the service's first poll and "
+			 "nightly reconciliation", res.full ? "full" : "incremental",
+			 res.poll.cases);
+		row("full poll storing state", buf, "", note);
+		snprintf(buf, sizeof buf, "%.2fx", t[0] / around);
+		snprintf(note, sizeof note, "%s: against the scan just before and after it "
+			 "(%.2f s)", t[0] / around <= 2 ? "met" : "NOT MET", around);
+		row("ratio full poll / scan", buf, "<= 2x", note);
+		snprintf(buf, sizeof buf, "%.0f ms", longest * 1e3);
+		snprintf(note, sizeof note, "%s: the longest of %d acks made every 200 ms during "
+			 "that poll (%d failed)", longest <= 1 && !failed ? "met" : "NOT MET",
+			 acks, failed);
+		row("ack during a full poll", buf, "<= 1 s", note);
+		full_cases = res.poll.cases;
+	}
 
 	for (int i = 0; i < 21; i++) {
 		t[i] = poll_at(&b, AS_OF "T09:05", &res);
@@ -290,7 +408,7 @@ int main(int argc, char **argv)
 			die("no-change poll", "evaluated cases");
 	}
 	snprintf(buf, sizeof buf, "%.2f ms", median(t, 21) * 1e3);
-	row("no-change poll", buf, "< 5 ms", median(t, 21) < 0.005 ? "met (median of 21)" :
+	row("no-change poll", buf, "< 1 ms", median(t, 21) < 0.001 ? "met (median of 21)" :
 	    "NOT MET");
 
 	if (sqlite3_open(copy, &w) != SQLITE_OK)
@@ -305,7 +423,7 @@ int main(int argc, char **argv)
 	}
 	sqlite3_close(w);
 	snprintf(buf, sizeof buf, "%.1f ms", median(t, RUNS) * 1e3);
-	row("1,000-change poll", buf, "< 100 ms", median(t, RUNS) < 0.1 ? note : "NOT MET");
+	row("1,000-change poll", buf, "< 50 ms", median(t, RUNS) < 0.05 ? note : "NOT MET");
 
 	{
 		static const char *const days[] = { "2026-11-24T00:00:30", "2026-11-25T00:00:30",

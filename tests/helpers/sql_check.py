@@ -152,7 +152,10 @@ def main(paths):
             if literal_only(m.group(2).replace("\\\n", " "), macros):
                 macros.add(m.group(1))
         consts = set()
-        for m in re.finditer(r"static const char (\w+)\[\]\s*=\s*([^;]*);", text):
+        # The value runs to the first ';' outside a literal (SQL of several
+        # statements has its own inside).
+        for m in re.finditer(r'static const char (\w+)\[\]\s*=\s*((?:"(?:\\.|[^"\\])*"|[^;"])*);',
+                             text):
             if literal_only(m.group(2), macros):
                 consts.add(m.group(1))
         funcs = functions(text)

@@ -284,11 +284,122 @@ static void test_rollback_keeps_nothing(void **s)
 	state_close(st);
 }
 
+/* Schema 3 → 5 (the web's 4, then key order) keeps every obligation: every column
+ * kept, the fingerprint unknown (so the next full poll rewrites it). */
+static void test_migrates_v3_obligations(void **s)
+{
+	struct state *st = fresh();
+	struct state_obligation o = ob(2, "overdue");
+	struct state_prev prev;
+	struct dl_error err;
+	sqlite3 *db;
+	sqlite3_stmt *q;
+
+	(void)s;
+	state_close(st);
+	teardown(NULL);
+	assert_int_equal(test_tmpdir(dir, sizeof dir, "test_state"), 0);
+	snprintf(path, sizeof path, "%s/state.db", dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+		"CREATE TABLE obligations ("
+		" case_ref TEXT NOT NULL, rule TEXT NOT NULL, seq INTEGER NOT NULL,"
+		" child_ref TEXT, team_ref TEXT, team_name TEXT, worker_ref TEXT, worker_name TEXT,"
+		" worker_email TEXT, manager_email TEXT, service_manager_email TEXT,"
+		" anchor TEXT, due TEXT, closed TEXT, state TEXT NOT NULL,"
+		" stage INTEGER NOT NULL DEFAULT 0, days_overdue INTEGER NOT NULL DEFAULT 0,"
+		" level INTEGER NOT NULL, alerted_level INTEGER NOT NULL DEFAULT 0, last_alert TEXT,"
+		" seen_poll INTEGER, first_seen INTEGER, updated INTEGER,"
+		" PRIMARY KEY (case_ref, rule, seq));"
+		"CREATE INDEX obligations_open ON obligations(level) WHERE closed IS NULL;"
+		"INSERT INTO obligations VALUES ('C1', 'icpc', 1, 'K1', 'T1', 'Team', 'W1',"
+		" 'Worker', 'w@x.example', 'tm@x.example', 'sm@x.example', '2025-01-02',"
+		" '2025-01-23', NULL, 'overdue', 0, 3, 2, 2, '2025-01-24', 7, 100, 200);"
+		"PRAGMA user_version = 3;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	if (state_open(&(struct state_conf){ .database = path }, &st, &err) < 0)
+		fail_msg("state_open: %s", err.msg);
+	/* As it was, alert state and all. */
+	assert_int_equal(state_put_obligation(st, &o, 8, &prev, &err), 0);
+	assert_true(prev.found);
+	assert_int_equal(prev.level, 2);
+	assert_int_equal(prev.alerted_level, 2);
+	assert_string_equal(prev.last_alert, "2025-01-24");
+	state_close(st);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT fp IS NULL, first_seen, updated,"
+		" (SELECT sql LIKE '%WITHOUT ROWID' FROM sqlite_master WHERE name = 'obligations'),"
+		" (SELECT count(*) FROM sqlite_master WHERE name = 'obligations_open')"
+		" FROM obligations", -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(q, 0), 1);
+	assert_int_equal(sqlite3_column_int(q, 1), 100);
+	assert_int_equal(sqlite3_column_int(q, 2), 200);
+	assert_int_equal(sqlite3_column_int(q, 3), 1);
+	assert_int_equal(sqlite3_column_int(q, 4), 1);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+}
+
+/* A staged poll changes nothing stored until it is applied, and nothing
+ * at all when dropped; applied, it writes what it staged. */
+static void test_stage_apply_and_abort(void **s)
+{
+	struct state *st = fresh();
+	struct state_obligation o = ob(0, "open"), o2 = ob(2, "overdue");
+	struct state_prev prev;
+	struct state_stored row;
+	struct state_walk *w;
+	struct dl_error err;
+	bool fresh1;
+
+	(void)s;
+	assert_int_equal(state_put_obligation(st, &o, 1, &prev, &err), 0);
+	o2.case_ref = "C2";
+	o2.fp = 42;
+	for (int apply = 0; apply < 2; apply++) {
+		assert_int_equal(state_stage_begin(st, true, &err), 0);
+		assert_int_equal(state_walk_begin(st, &w, &err), 0);
+		assert_int_equal(state_walk_next(w, &row, &err), 1);
+		assert_string_equal(row.case_ref, "C1");
+		assert_true(row.open);
+		assert_int_equal(state_walk_next(w, &row, &err), 0);
+		state_walk_end(w);
+		assert_int_equal(state_stage_obligation(st, &o2, true, &err), 0);
+		assert_int_equal(state_stage_gone(st, "C1", "icpc", 1, &err), 0);
+		assert_int_equal(state_set_alerted(st, "C2", "icpc", 1, 2, "2025-01-25", &err), 0);
+		assert_int_equal(state_note_sent(st, "C2", "icpc", 1, "level:2", "mail:tm", &fresh1,
+						 &err), 0);
+		assert_true(fresh1);
+		assert_int_equal(state_set_recheck(st, "C2", 1000, &err), 0);
+		if (!apply) {
+			state_stage_abort(st);
+			continue;
+		}
+		assert_int_equal(state_stage_apply(st, NULL, &err), 0);
+		assert_int_equal(state_commit(st, &err), 0);
+	}
+	/* Applied once (the first was dropped): C1 gone, C2 stored and alerted. */
+	o = ob(0, "open");
+	assert_int_equal(state_put_obligation(st, &o, 3, &prev, &err), 0);
+	assert_int_equal(prev.level, -1);
+	assert_int_equal(state_put_obligation(st, &o2, 3, &prev, &err), 0);
+	assert_true(prev.found);
+	assert_int_equal(prev.alerted_level, 2);
+	assert_string_equal(prev.last_alert, "2025-01-25");
+	assert_int_equal(state_note_sent(st, "C2", "icpc", 1, "level:2", "mail:tm", &fresh1, &err),
+			 0);
+	assert_false(fresh1);
+	state_close(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_migrates_and_refuses_newer),
 		cmocka_unit_test(test_readonly_makes_nothing),
+		cmocka_unit_test(test_migrates_v3_obligations),
+		cmocka_unit_test(test_stage_apply_and_abort),
 		cmocka_unit_test(test_driver),
 		cmocka_unit_test(test_obligation_history),
 		cmocka_unit_test(test_note_sent_is_once),

@@ -1,0 +1,54 @@
+/* poll_merge.h — a full poll's comparison with the store, as a merge join.
+ *
+ * The evaluation hands over obligations case by case, in the source's
+ * case_ref order (byte order for SQLite sources); the store walks its
+ * obligations in key order (state_walk_*).  poll_merge_find, called with
+ * each obligation of the evaluation, moves the walk on to that case and
+ * answers from the case's stored rows: one sequential read of the store
+ * instead of a lookup by key per obligation.  Stored open obligations that
+ * the evaluation did not produce (their case changed or vanished) are
+ * staged gone (state_stage_gone) as the walk passes them.  A case out of
+ * order (a source whose collation differs) is read by key and its staged
+ * gone rows taken back, so the result never depends on the order; only the
+ * speed does.
+ *
+ * The comparison is of fingerprints (poll_merge_fingerprint): one integer
+ * from the values a poll stores, dates as day numbers, no text formatted.
+ * With walk, use between state_stage_begin and state_stage_apply (a full
+ * poll).  Without (an incremental poll of a few cases), each case's stored
+ * rows are read by key, and what is gone is closed at once in the caller's
+ * transaction; poll_merge_forget then closes the open obligations of a
+ * case that the evaluation gave nothing for (it vanished).
+ */
+#ifndef DEADLINED_POLL_MERGE_H
+#define DEADLINED_POLL_MERGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "deadlined/error.h"
+#include "deadlined/rules.h"
+#include "deadlined/state.h"
+
+struct poll_merge;
+
+int poll_merge_open(struct state *st, bool walk, struct poll_merge **out,
+		    struct dl_error *err);
+/* The stored row of (case_ref, rule, seq) in *row, or NULL when there is
+ * none; valid until the next call. */
+int poll_merge_find(struct poll_merge *m, const char *case_ref, const char *rule, int seq,
+		    const struct state_stored **row, struct dl_error *err);
+/* The rest of the walk: its open obligations are gone. */
+int poll_merge_finish(struct poll_merge *m, struct dl_error *err);
+void poll_merge_close(struct poll_merge *m);
+/* Without a walk: close case_ref's open obligations unless it was read. */
+int poll_merge_forget(struct poll_merge *m, const char *case_ref, struct dl_error *err);
+
+/* The fingerprint of so's values (its date strings are ignored) with ob's
+ * dates; never 0.  seed is poll_merge_case_seed of so, the same for every
+ * obligation of a case (its case, team and worker values). */
+uint64_t poll_merge_case_seed(const struct state_obligation *so);
+int64_t poll_merge_fingerprint(uint64_t seed, const struct state_obligation *so,
+			       const struct obligation *ob);
+
+#endif
