@@ -81,12 +81,17 @@ FUZZ_SAN     := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recove
                 -fno-omit-frame-pointer
 
 .PHONY: all check unit-tests demo bench fuzz fuzz-build install uninstall clean deps \
-	deb check-deb piuparts soak-ha
+	deb check-deb piuparts build-deps soak-ha
 
 all: $(PROGS)
 	@for p in $(SBIN_PROGS) $(BIN_PROGS); do ln -sf $(BUILD)/$$p $$p; done
 
-$(BUILD)/%.o: %.c
+# A plain `make` on a machine without the libraries names the missing Debian
+# packages (scripts/deps.sh --check) instead of failing on a missing header.
+build-deps:
+	@pkg-config --exists $(PKGS) 2>/dev/null || scripts/deps.sh --check build
+
+$(BUILD)/%.o: %.c | build-deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -154,7 +159,9 @@ soak-ha: deps
 		echo "(test_$$t.sh: $$(( $$(date +%s) - start )) s)"; \
 	done
 
-demo: deps
+# The demo needs the build set and python3 only (scripts/deps.sh demo).
+demo:
+	@scripts/deps.sh demo
 	@$(MAKE) --no-print-directory all
 	@tools/demo.sh $(BUILD)
 

@@ -361,13 +361,17 @@ static int range_error(struct dl_error *err)
 }
 
 int calendar_add_workdays(const struct calendar *cal, dl_day start, int n,
-			  bool count_start_day, dl_day *out, struct dl_error *err)
+			  int count_start_day, dl_day *out, struct dl_error *err)
 {
 	int64_t idx;
 
 	if (!calendar_covers(cal, start) || n < 0)
 		return range_error(err);
-	if (n == 0) {
+	/* Day 1 always: a start that is not a working day takes the place of
+	 * the first working day, so one fewer follows it. */
+	if (count_start_day == CALENDAR_DAY1_ALWAYS && !calendar_is_working_day(cal, start))
+		n--;
+	if (n <= 0) {
 		*out = start;
 		return 0;
 	}

@@ -1,6 +1,7 @@
 /* conf.c — the settings tables and the checks that span settings. */
 #include "deadlined/conf.h"
 
+#include "deadlined/conf_files.h"
 #include "deadlined/log.h"
 #include "deadlined/pgconn.h"
 #include "deadlined/schema.h"
@@ -90,6 +91,10 @@ static void read_years(struct schema_ctx *ctx, const config_setting_t *s,
 
 #define F(type, field) SCHEMA_##type, offsetof(struct type_of_table, field)
 
+/* count_start_day: true (CALENDAR_DAY1_IF_WORKING), false, or the Children
+ * in Need census validator's convention (CALENDAR_DAY1_ALWAYS). */
+static const char *const day1_words[] = { "cin-census", NULL };
+
 #define type_of_table conf_holiday
 static const struct schema_field holiday_fields[] = {
 	{ "date", F(DATE, date), .required = true, .help = "the day, YYYY-MM-DD" },
@@ -109,8 +114,9 @@ static const struct schema_field calendar_fields[] = {
 	  .help = "local closure days: dates or ranges FROM..TO" },
 	{ "confirmed_years", F(CUSTOM, confirmed_years), .custom = read_years,
 	  .help = "years whose derived bank holidays an administrator has checked" },
-	{ "count_start_day", F(BOOL, count_start_day), .def = "false",
-	  .help = "count the start day as day 1 instead of day 0" },
+	{ "count_start_day", F(BOOL, count_start_day), .def = "false", .words = day1_words,
+	  .help = "count the start day as day 1 instead of day 0 (\"cin-census\": even when "
+		  "it is not a working day)" },
 	{ 0 }
 };
 #undef type_of_table
@@ -270,7 +276,9 @@ static const struct schema_field version_fields[] = {
 	{ "due", F(CUSTOM, due), .required = true, .custom = read_steps,
 	  .members = step_fields,
 	  .help = "a list of steps, e.g. ( \"20 working days\", \"3 months\" )" },
-	{ "count_start_day", F(BOOL, count_start_day), .help = "count the start day as day 1" },
+	{ "count_start_day", F(BOOL, count_start_day), .words = day1_words,
+	  .help = "count the start day as day 1 (\"cin-census\": even when it is not a working "
+		  "day)" },
 	{ 0 }
 };
 #undef type_of_table
@@ -348,7 +356,9 @@ static const struct schema_field rule_fields[] = {
 	  .help = "a list of steps, e.g. ( \"20 working days\", \"3 months\" )" },
 	{ "repeat", F(BOOL, repeat), .def = "false",
 	  .help = "after a met event open the next obligation; the last step repeats" },
-	{ "count_start_day", F(BOOL, count_start_day), .help = "count the start day as day 1" },
+	{ "count_start_day", F(BOOL, count_start_day), .words = day1_words,
+	  .help = "count the start day as day 1 (\"cin-census\": even when it is not a working "
+		  "day)" },
 	{ "effective_from", F(DATE, effective_from), .help = "first start date it applies to" },
 	{ "effective_until", F(DATE, effective_until), .help = "last start date it applies to" },
 	{ "versions", F(LIST, versions), .max = 16, .members = version_fields,
@@ -1203,17 +1213,16 @@ static int build_calendar(struct conf *conf, struct dl_errors *errors)
 	return 0;
 }
 
+/* Every file is checked before libconfig opens any (see conf_files.c for
+ * why, and why not a child process). */
 static int read_file(config_t *cfg, const char *path, struct dl_errors *errors)
 {
 	char dir[4096];
-	FILE *f = fopen(path, "r");
 
-	if (!f) {
-		errors_add(errors, "%s: cannot open: %s", path, strerror(errno));
-		return -1;
-	}
-	fclose(f);
 	/* @include paths are relative to the main file's folder. */
+	snprintf(dir, sizeof dir, "%s", path);
+	if (conf_files_check(path, dirname(dir), errors) < 0)
+		return -1;
 	snprintf(dir, sizeof dir, "%s", path);
 	config_set_include_dir(cfg, dirname(dir));
 	if (!config_read_file(cfg, path)) {

@@ -136,7 +136,8 @@ static int cmd_due(const struct options *opt, struct conf *conf, char **args)
 	struct duration d;
 	struct dl_error err;
 	char buf[DATE_MOMENT_BUF];
-	bool count_start = opt->count_start_day || conf->calendar.count_start_day == 1;
+	int count_start = opt->count_start_day ? CALENDAR_DAY1_IF_WORKING :
+			  conf->calendar.count_start_day;
 
 	if (date_parse_moment(args[0], &start, &err) < 0)
 		return bad_input("due: start", &err);
@@ -305,6 +306,37 @@ static int evaluate(const struct options *opt, struct conf *conf, const char *ca
 	return EXIT_OK;
 }
 
+/* --team names a team of the case database, or it is an error naming the
+ * teams there are: a typo must not look like a team with nothing to show.
+ * A case database that cannot be read is left to the command to report. */
+static int check_team(const struct options *opt, const struct conf *conf, const char *cmd)
+{
+	const char *db = opt->db ? opt->db : conf->source.database;
+	struct source_directory dir = { 0 };
+	struct source *src = NULL;
+	struct dl_error err;
+	char known[400] = "";
+	int rc = EXIT_OK;
+
+	if (!opt->team || open_source(conf, db, &src, &err) < 0 ||
+	    source_load_directory(src, &dir, &err) < 0) {
+		source_close(src);
+		return EXIT_OK;
+	}
+	if (!source_find_team(&dir, opt->team)) {
+		for (size_t i = 0, n = 0; i < dir.nteams && n + 40 < sizeof known; i++)
+			n += (size_t)snprintf(known + n, sizeof known - n, "%s%s", i ? ", " : "",
+					      dir.teams[i].team_ref);
+		fprintf(stderr, "%s: %s--team: no team '%s' in the case database; %s%s%s\n",
+			progname, cmd, opt->team, dir.nteams ? "its teams are " : "it has no teams",
+			known, strlen(known) + 40 >= sizeof known ? ", ..." : "");
+		rc = EXIT_BAD_INPUT;
+	}
+	source_free_directory(&dir);
+	source_close(src);
+	return rc;
+}
+
 static int parse_format(const struct options *opt, enum output_format *format)
 {
 	if (!opt->format) {
@@ -358,6 +390,8 @@ static int cmd_list(const struct options *opt, struct conf *conf, char **args)
 		fprintf(stderr, "%s: --rule: no rule '%s' in the configuration\n", progname, opt->rule);
 		return EXIT_BAD_INPUT;
 	}
+	if ((rc = check_team(opt, conf, "")) != EXIT_OK)
+		return rc;
 	return collect_and_print(&run, &hooks, output_print_obligations, format);
 }
 
@@ -383,19 +417,27 @@ struct explain {
 	bool oom;
 };
 
+/* Case data for a text line: visible escapes for line feeds, bad bytes
+ * (output_visible), "-" for none.  buf holds VIS_BUF bytes. */
+#define VIS_BUF 256
+static const char *vis(const char *s, char *buf)
+{
+	return output_visible(s ? s : "-", buf, VIS_BUF);
+}
+
 static int explain_events(void *ctx, const struct source_case *c,
 			  const struct rules_event *ev, size_t n)
 {
-	char when[DATE_MOMENT_BUF];
+	char when[DATE_MOMENT_BUF], v[5][VIS_BUF];
 
 	(void)ctx;
-	printf("Case %s: child %s, team %s, worker %s, born %s\n", c->case_ref,
-	       c->child_ref ? c->child_ref : "-", c->team_ref ? c->team_ref : "-",
-	       c->worker_ref ? c->worker_ref : "-", c->date_of_birth ? c->date_of_birth : "-");
+	printf("Case %s: child %s, team %s, worker %s, born %s\n", vis(c->case_ref, v[0]),
+	       vis(c->child_ref, v[1]), vis(c->team_ref, v[2]), vis(c->worker_ref, v[3]),
+	       vis(c->date_of_birth, v[4]));
 	printf("\nEvents up to --as-of (%zu of %zu rows; the rest are later or "
 	       "unusable, see Data problems):\n", n, c->nevents);
 	for (size_t i = 0; i < n; i++)
-		printf("  %-16s %s\n", date_format_moment(ev[i].when, when), ev[i].kind);
+		printf("  %-16s %s\n", date_format_moment(ev[i].when, when), vis(ev[i].kind, v[0]));
 	return 0;
 }
 
@@ -434,7 +476,9 @@ static int explain_obligation(void *ctx, const struct source_case *c,
 	}
 	printf("  #%d %s (%s) + %s%s = due %s\n", ob->seq, date_format_moment(ob->anchor, a),
 	       ob->start_kind, duration_format(&ob->duration, dur, sizeof dur),
-	       ob->rule->count_start_day == 1 ? " (start day is day 1)" : "",
+	       ob->rule->count_start_day == CALENDAR_DAY1_ALWAYS ?
+			" (start day is day 1, even when not a working day)" :
+	       ob->rule->count_start_day == CALENDAR_DAY1_IF_WORKING ? " (start day is day 1)" : "",
 	       date_format_moment(ob->due, d));
 	if (ob->duration.unit == DURATION_WORKING_DAYS)
 		explain_skipped(x->conf->cal, ob->anchor.day, ob->due.day);
@@ -479,8 +523,12 @@ static int cmd_explain(const struct options *opt, struct conf *conf, char **args
 	}
 	if (rc == EXIT_OK && x.problems.nf) {
 		printf("\nData problems:\n");
-		for (size_t i = 0; i < x.problems.nf; i++)
-			printf("  %s\n", x.problems.f[i].problem);
+		for (size_t i = 0; i < x.problems.nf; i++) {
+			char problem[1024];
+
+			printf("  %s\n", output_visible(x.problems.f[i].problem, problem,
+							sizeof problem));
+		}
 	}
 	output_free(&x.problems);
 	evaluate_summary_free(&sum);
@@ -582,9 +630,12 @@ static int print_ack(void *ctx, const struct state_ack *a)
 {
 	char when[DATE_BUF];
 
+	char ref[VIS_BUF], reason[VIS_BUF];
+
 	(void)ctx;
-	printf("%-16s %-20s %3d %-10s %-10s %-10s %s\n", a->case_ref, a->rule, a->seq,
-	       date_format(date_local_day(a->created), when), a->until, a->who, a->reason);
+	printf("%-16s %-20s %3d %-10s %-10s %-10s %s\n", vis(a->case_ref, ref), a->rule, a->seq,
+	       date_format(date_local_day(a->created), when), a->until, a->who,
+	       vis(a->reason, reason));
 	return 0;
 }
 
@@ -682,9 +733,12 @@ static int cmd_covers(const struct options *opt, struct conf *conf, char **args)
 
 static int print_message(void *ctx, const struct state_message *m)
 {
+	char to[VIS_BUF];
+
 	(void)ctx;
 	printf("%-6" PRId64 " %-7s %3d %-14.14s %-28.28s %s\n", m->id, m->status, m->attempts,
-	       m->receiver, m->recipient ? m->recipient : "(webhook)", m->subject ? m->subject : "");
+	       m->receiver, m->recipient ? vis(m->recipient, to) : "(webhook)",
+	       m->subject ? m->subject : "");
 	if (m->last_error && strcmp(m->status, "sent") != 0)
 		printf("       last error: %s\n", m->last_error);
 	return 0;
@@ -957,7 +1011,8 @@ static int cmd_report(const struct options *opt, struct conf *conf, char **args)
 	int rc;
 
 	(void)args;
-	if ((rc = check_report_input(opt, conf, &from, &to, &format)) != EXIT_OK)
+	if ((rc = check_report_input(opt, conf, &from, &to, &format)) != EXIT_OK ||
+	    (rc = check_team(opt, conf, "report: ")) != EXIT_OK)
 		return rc;
 	if (opt->db) {        /* --db: an SQLite file, whatever the driver */
 		sc.driver = "sqlite";

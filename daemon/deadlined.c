@@ -1,6 +1,7 @@
 /* deadlined — the daemon's main: options, configuration, and the exit
  * status.  Everything else lives in the library modules. */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "deadlined/mainloop.h"
 #include "deadlined/outbox.h"
 #include "deadlined/poll.h"
+#include "deadlined/preflight.h"
 #include "deadlined/route.h"
 #include "deadlined/state.h"
 #include "deadlined/source.h"
@@ -207,6 +209,31 @@ static int run_once(const struct options *opt, const struct conf *conf)
 	return rc < 0 ? EXIT_RUNTIME : EXIT_OK;
 }
 
+/* -n: the configuration loaded; now what it points at (preflight.h). */
+static int check_config(const char *path, const struct conf *conf)
+{
+	struct dl_errors errors = { 0 }, warnings = { 0 };
+	int rc = EXIT_OK;
+
+	conf_warnings(conf, &warnings);
+	preflight_check(conf, &errors, &warnings);
+	for (size_t i = 0; i < warnings.n; i++)
+		fprintf(stderr, "deadlined: warning: %s\n", warnings.msg[i]);
+	for (size_t i = 0; i < errors.n; i++)
+		fprintf(stderr, "deadlined: %s\n", errors.msg[i]);
+	if (errors.n) {
+		fprintf(stderr, "deadlined: %s: configuration invalid (%zu error%s)\n", path,
+			errors.n, errors.n == 1 ? "" : "s");
+		rc = EXIT_CONFIG;
+	} else {
+		printf("deadlined: %s: configuration OK (%zu rule%s%s)\n", path, conf->rules.n,
+		       conf->rules.n == 1 ? "" : "s", warnings.n ? ", with warnings" : "");
+	}
+	errors_clear(&errors);
+	errors_clear(&warnings);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct options opt = { 0 };
@@ -231,14 +258,11 @@ int main(int argc, char **argv)
 	log_init();
 	log_set_level(conf->service.log_priority);
 	if (opt.check_only) {
-		conf_warnings(conf, &errors);
-		for (size_t i = 0; i < errors.n; i++)
-			fprintf(stderr, "deadlined: warning: %s\n", errors.msg[i]);
-		printf("deadlined: %s: configuration OK (%zu rule%s%s)\n", path, conf->rules.n,
-		       conf->rules.n == 1 ? "" : "s", errors.n ? ", with warnings" : "");
-		errors_clear(&errors);
-		rc = EXIT_OK;
+		rc = check_config(path, conf);
 	} else if (opt.once) {
+		/* As the service does (service_init): a file-size limit is a write
+		 * that fails with EFBIG and a message, not a signal that kills. */
+		signal(SIGXFSZ, SIG_IGN);
 		curl_global_init(CURL_GLOBAL_DEFAULT);
 		rc = run_once(&opt, conf);
 		curl_global_cleanup();

@@ -167,7 +167,7 @@ static int check_range(const struct calendar *cal, dl_day day, struct dl_error *
 }
 
 int duration_add(const struct calendar *cal, struct dl_moment start,
-		 const struct duration *d, bool count_start_day,
+		 const struct duration *d, int count_start_day,
 		 struct dl_moment *out, struct dl_error *err)
 {
 	/* Counting the start as day 1 ends a calendar span one day earlier. */

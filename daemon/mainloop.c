@@ -112,14 +112,15 @@ static void update_status(struct loop *l)
 		       l->reload_note);
 }
 
-/* Between rounds of sending: feed the watchdog; a stop request ends a
- * drain, and so does the lease of a pair that is no longer ours. */
+/* Between rounds of sending: feed the watchdog; a stop request, the
+ * round's time budget spent, or the lease of a pair that is no longer ours
+ * ends a drain. */
 static int tick(void *ctx)
 {
 	struct loop *l = ctx;
 
 	service_keepalive();
-	return service_stop_requested || !ha_leader(l->ha) ? 1 : 0;
+	return service_round_over() || !ha_leader(l->ha) ? 1 : 0;
 }
 
 /* An evaluation is not cut short by a stop request: a poll is one
@@ -131,6 +132,9 @@ static int evaluate_tick(void *ctx)
 	return 0;
 }
 
+/* Rounds of delivery within a time budget of one poll interval: receivers
+ * that stall (a body trickled for ever, say) hold up at most the requests
+ * in flight when it is spent, never the next poll or a stop. */
 static void deliver(struct loop *l)
 {
 	struct outbox_result r;
@@ -138,6 +142,7 @@ static void deliver(struct loop *l)
 
 	if (service_stop_requested || !ha_leader(l->ha))
 		return;
+	service_round_budget((uint64_t)l->conf->service.poll_interval * 1000000u);
 	l->delivering = true;
 	/* A pair asks its lease between smaller rounds; the store's fence and
 	 * the gate before each batch stand behind that. */
@@ -146,6 +151,10 @@ static void deliver(struct loop *l)
 		log_msg(strncmp(err.msg, STATE_FENCED_PREFIX, strlen(STATE_FENCED_PREFIX)) ?
 			LOG_ERR : LOG_NOTICE, "delivery: %s", err.msg);
 	l->delivering = false;
+	if (service_round_over() && !service_stop_requested)
+		log_msg(LOG_INFO, "delivery: the round's %ld s were used; the rest waits for the "
+			"next round", l->conf->service.poll_interval);
+	service_round_budget(0);
 }
 
 /* Local time, with the date or without. */

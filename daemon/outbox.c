@@ -13,6 +13,7 @@
 #include "deadlined/link.h"
 #include "deadlined/log.h"
 #include "deadlined/receiver.h"
+#include "deadlined/service.h"
 #include "deadlined/vec.h"
 
 #define BATCH 50
@@ -461,8 +462,10 @@ int outbox_deliver(struct outbox *o, int64_t now_unix, int max,
 
 	memset(res, 0, sizeof *res);
 	rc = state_each_due(o->st, now_unix, max, collect_due, &d, err);
-	/* One batch per receiver, in outbox order within it. */
-	for (size_t i = 0; rc == 0 && i < d.n; i++) {
+	/* One batch per receiver, in outbox order within it; none starts once
+	 * the round's time budget is spent or a stop was asked for (the
+	 * messages stay due, untouched, for the next round). */
+	for (size_t i = 0; rc == 0 && i < d.n && !service_round_over(); i++) {
 		size_t count = 0;
 
 		for (size_t j = i; rc == 0 && j < d.n && count < BATCH; j++) {

@@ -116,9 +116,61 @@ void output_csv_text(FILE *out, const char *s, const char *sep)
 	output_csv_field(out, s, sep);
 }
 
-/* Cut s to width, marking the cut with '~' so nothing looks whole that is not. */
-static void cell(FILE *out, const char *s, int width, bool last)
+/* The length of the valid UTF-8 sequence at s (1 for ASCII), or 0 when it
+ * is not one (a stray continuation byte, an overlong form, a surrogate, a
+ * code point past U+10FFFF, a sequence cut short). */
+static size_t utf8_len(const unsigned char *s)
 {
+	size_t n = s[0] < 0x80 ? 1 : s[0] >= 0xC2 && s[0] <= 0xDF ? 2 :
+		   s[0] >= 0xE0 && s[0] <= 0xEF ? 3 : s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : 0;
+
+	if ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] > 0x9F) ||
+	    (s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] > 0x8F))
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+	return n;
+}
+
+/* s for a text listing, into buf: a control character (line feed and
+ * carriage return included, so case data cannot forge a line), a C1
+ * control, a byte of invalid UTF-8 and the backslash become visible
+ * escapes (\n, \r, \t, \\, \xHH), so the row can still be found in the
+ * case system; valid UTF-8 passes as it is.  Cut to fit buf. */
+const char *output_visible(const char *s, char *buf, size_t size)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t n = 0;
+
+	while (*p && n + 5 < size) {
+		size_t len = utf8_len(p);
+		const char *esc = *p == '\n' ? "\\n" : *p == '\r' ? "\\r" : *p == '\t' ? "\\t" :
+				  *p == '\\' ? "\\\\" : NULL;
+
+		if (esc) {
+			n += (size_t)snprintf(buf + n, size - n, "%s", esc);
+		} else if (len == 0 || *p < 0x20 || *p == 0x7F || (p[0] == 0xC2 && p[1] < 0xA0)) {
+			n += (size_t)snprintf(buf + n, size - n, "\\x%02x", *p);
+			len = 1;
+		} else {
+			if (n + len >= size)
+				break;
+			memcpy(buf + n, p, len);
+			n += len;
+		}
+		p += len ? len : 1;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+/* Cut s to width, marking the cut with '~' so nothing looks whole that is
+ * not; case data is shown visibly (output_visible). */
+static void cell(FILE *out, const char *raw, int width, bool last)
+{
+	char buf[256];
+	const char *s = output_visible(raw, buf, sizeof buf);
 	int len = (int)strlen(s);
 
 	if (len > width)
@@ -231,7 +283,11 @@ void output_print_findings(FILE *out, const struct output_rows *rows,
 			output_csv_field(out, rows->f[i].case_ref, ",");
 			output_csv_field(out, rows->f[i].problem, "\n");
 		} else {
-			fprintf(out, "%-16s %s\n", rows->f[i].case_ref, rows->f[i].problem);
+			char ref[256], problem[2048];
+
+			fprintf(out, "%-16s %s\n",
+				output_visible(rows->f[i].case_ref, ref, sizeof ref),
+				output_visible(rows->f[i].problem, problem, sizeof problem));
 		}
 	}
 	if (format == OUTPUT_TABLE)

@@ -8,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "deadlined/backend.h"
 #include "deadlined/receiver_backend.h"
+#include "deadlined/regfile.h"
 #include "deadlined/service.h"
 
 static const void *const backends[] = {
@@ -47,14 +49,22 @@ static int check_mode(FILE *f, const char *path, struct dl_error *err)
 	return 0;
 }
 
+/* Opened as a regular file only (regfile.h): a FIFO or device named by
+ * mistake is refused at once rather than read for ever. */
 static int read_all(const char *path, bool from_systemd, char **out, struct dl_error *err)
 {
-	FILE *f = fopen(path, "r");
+	int fd = regfile_open(path, 1024 * 1024, err);
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
 	char *buf;
 	size_t n;
 
 	if (!f) {
-		error_set(err, "cannot read secret file %s: %s", path, strerror(errno));
+		if (fd >= 0) {
+			error_set(err, "cannot read secret file %s: %s", path, strerror(errno));
+			close(fd);
+		} else {
+			error_prefix(err, "secret file");
+		}
 		return -1;
 	}
 	if (!from_systemd && check_mode(f, path, err) < 0) {

@@ -467,17 +467,92 @@ static void put_headline(struct buf *b, enum alert_kind kind, const struct alert
 		put_days(b, days);
 }
 
-/* "Overdue 4 working days: Initial assessment — case REF (Team)" */
-static void put_single_subject(struct buf *b, const struct alert *a, const struct alert_item *it)
+static const char *team_of(const struct alert_item *it)
 {
+	return pick(it->team_name, it->team_ref);
+}
+
+/* Is item i the first of the alert's items with its team? */
+static bool first_of_team(const struct alert *a, size_t i)
+{
+	const char *t = team_of(&a->items[i]);
+
+	if (!t || !*t)
+		return false;
+	for (size_t j = 0; j < i; j++)
+		if (team_of(&a->items[j]) && strcmp(team_of(&a->items[j]), t) == 0)
+			return false;
+	return true;
+}
+
+/* The teams of the alert's items, in order of first appearance: all named
+ * (", "), or "6 teams" when counted and more than one. */
+static void put_teams(struct buf *b, const struct alert *a, bool counted)
+{
+	size_t mark = b->len, distinct = 0;
+
+	for (size_t i = 0; i < a->n; i++)
+		distinct += first_of_team(a, i);
+	if (counted && distinct > 1) {
+		buf_printf(b, " (%zu teams)", distinct);
+		return;
+	}
+	for (size_t i = 0; i < a->n; i++)
+		if (first_of_team(a, i))
+			put_opt(b, b->len > mark ? ", " : " (", team_of(&a->items[i]), "");
+	if (b->len > mark)
+		buf_puts(b, ")");
+}
+
+/* "Overdue 4 working days (+2 more): Initial assessment — case REF (Team)":
+ * the worst item's headline and the count first, then names; the rule's
+ * title is cut to title_max bytes when set. */
+static void put_single_subject(struct buf *b, const struct alert *a, const struct alert_item *it,
+			       size_t title_max, bool teams_counted)
+{
+	size_t mark;
+
 	put_headline(b, a->kind, it);
-	buf_puts(b, ": ");
-	put_field(b, title_of(it), "Deadline");
-	buf_puts(b, " — case ");
-	put_field(b, it->case_ref, "-");
-	put_opt(b, " (", pick(it->team_name, it->team_ref), ")");
 	if (a->n > 1)
 		buf_printf(b, " (+%zu more)", a->n - 1);
+	buf_puts(b, ": ");
+	mark = b->len;
+	put_field(b, title_of(it), "Deadline");
+	if (title_max && b->len - mark > title_max && !b->oom) {
+		size_t n = mark + title_max;
+
+		while (n > mark && ((unsigned char)b->s[n] & 0xC0) == 0x80)
+			n--;
+		buf_cut(b, n);
+		buf_puts(b, "…");
+	}
+	buf_puts(b, " — case ");
+	put_field(b, it->case_ref, "-");
+	put_teams(b, a, teams_counted);
+}
+
+/* Within SUBJECT_MAX, what is cut is names, never numbers: the teams are
+ * counted instead of named, then the rule's title is shortened; only a
+ * subject still too long (a huge case reference) is cut at the end. */
+static char *subject_of_items(const struct alert *a, const struct alert_item *worst)
+{
+	struct buf b = { 0 };
+	size_t title = 0;
+
+	for (int attempt = 0; attempt < 3; attempt++) {
+		b.len = 0;
+		b.oom = 0;
+		put_single_subject(&b, a, worst, title, attempt > 0);
+		if (b.oom || b.len <= SUBJECT_MAX || attempt == 2)
+			break;
+		if (attempt == 1) {
+			size_t full = strlen(title_of(worst) ? title_of(worst) : "Deadline");
+			size_t over = b.len - SUBJECT_MAX + strlen("…");
+
+			title = full > over + 12 ? full - over : 12;
+		}
+	}
+	return buf_take(&b);
 }
 
 static char *make_subject(const struct alert *a, const struct entry *e,
@@ -486,15 +561,18 @@ static char *make_subject(const struct alert *a, const struct entry *e,
 	struct buf b = { 0 };
 	char *s;
 
-	if (a->kind == ALERT_DIGEST)
-		put_counts(&b, c);
-	else if (a->kind == ALERT_TEST)
-		buf_puts(&b, "deadlined test message");
-	else
-		put_single_subject(&b, a, e[0].it);
-	if (a->kind == ALERT_DIGEST || a->kind == ALERT_TEST)
+	if (a->kind != ALERT_DIGEST && a->kind != ALERT_TEST) {
+		s = subject_of_items(a, e[0].it);
+	} else {
+		/* Counts first; only the audience's name can be cut. */
+		if (a->kind == ALERT_DIGEST)
+			put_counts(&b, c);
+		else
+			buf_puts(&b, "deadlined test message");
 		put_opt(&b, " — ", a->audience, "");
-	if ((s = buf_take(&b)))
+		s = buf_take(&b);
+	}
+	if (s)
 		cut_line(s, SUBJECT_MAX);
 	return s;
 }

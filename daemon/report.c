@@ -199,7 +199,8 @@ int report_init(struct report *r, const struct conf *conf, dl_day from, dl_day t
 	snprintf(r->source, sizeof r->source, "(none)");
 	r->arena = arena_new();
 	r->rules = calloc(conf->rules.n + 1, sizeof *r->rules);
-	if (!r->arena || !r->rules) {
+	r->idle = calloc(conf->rules.n + 1, sizeof *r->idle);
+	if (!r->arena || !r->rules || !r->idle) {
 		error_set(err, "out of memory");
 		return -1;
 	}
@@ -207,6 +208,15 @@ int report_init(struct report *r, const struct conf *conf, dl_day from, dl_day t
 		if (!rule || strcmp(rule, rules[i].id) == 0)
 			r->rules[r->nrules++] = &rules[i];
 	return 0;
+}
+
+/* A database named without its folder: the report goes to a panel, and the
+ * server's layout is none of its business. */
+static const char *file_name(const char *path)
+{
+	const char *slash = strchr(path, '=') ? NULL : strrchr(path, '/');
+
+	return slash && slash[1] ? slash + 1 : path;
 }
 
 static const char *keep(struct report *r, const char *s)
@@ -280,7 +290,7 @@ int report_load_state(struct report *r, struct state *st, const char *path,
 	if (rc > 0 || (rc < 0 && !err->msg[0]))
 		error_set(err, "out of memory");
 	snprintf(r->source, sizeof r->source, "the state database%s%s", path ? " " : "",
-		 path ? path : "");
+		 path ? file_name(path) : "");
 	return rc ? -1 : 0;
 }
 
@@ -327,7 +337,8 @@ int report_load_cases(struct report *r, struct source *src, const char *path,
 		rc = -1;
 	}
 	snprintf(r->source, sizeof r->source, "the case database's history%s%s, evaluated as "
-		 "of the end of %s (no acknowledged reasons)", path ? " " : "", path ? path : "",
+		 "of the end of %s (no acknowledged reasons)", path ? " " : "",
+		 path ? file_name(path) : "",
 		 date_format(r->to, to));
 	return rc;
 }
@@ -394,6 +405,39 @@ static int rule_row(const struct report *r, dl_day from, dl_day to, const char *
 	return 0;
 }
 
+/* Does a version of rule apply to starts within [from, to]? */
+static bool in_force(const struct rule *rule, dl_day from, dl_day to)
+{
+	for (size_t i = 0; i < rule->nall; i++) {
+		const struct rule_version *v = &rule->all[i];
+
+		if ((v->effective_from == DATE_NONE || v->effective_from <= to) &&
+		    (v->effective_until == DATE_NONE || v->effective_until >= from))
+			return true;
+	}
+	return rule->nall == 0;
+}
+
+/* A rule not in force in the period, with no clock in it, would be a row of
+ * zeros that reads as "none on time": it is left out of every table and
+ * named once instead.  A rule asked for with --rule stays. */
+static void leave_out_idle_rules(struct report *r)
+{
+	size_t kept = 0;
+
+	for (size_t k = 0; k < r->nrules; k++) {
+		if (!r->rule && !in_force(r->rules[k], r->from, r->to) &&
+		    stats_empty(&r->by_rule[k])) {
+			r->idle[r->nidle++] = r->rules[k];
+			report_stats_free(&r->by_rule[k]);
+			continue;
+		}
+		r->by_rule[kept] = r->by_rule[k];
+		r->rules[kept++] = r->rules[k];
+	}
+	r->nrules = kept;
+}
+
 static int compute(struct report *r)
 {
 	size_t cap = 0, kept = 0;
@@ -403,6 +447,7 @@ static int compute(struct report *r)
 		qsort(r->items, r->nitems, sizeof *r->items, cmp_item);
 	if (rule_row(r, r->from, r->to, NULL, &r->by_rule) < 0)
 		return -1;
+	leave_out_idle_rules(r);
 	/* Teams: every team with something to show, and the one asked for. */
 	if (r->team) {
 		struct report_item only = { .team_ref = r->team };
@@ -479,6 +524,7 @@ void report_free(struct report *r)
 	free(r->months);
 	free(r->items);
 	free(r->rules);
+	free(r->idle);
 	arena_free(r->arena);
 	memset(r, 0, sizeof *r);
 }
@@ -600,6 +646,8 @@ static void text_rule(FILE *out, const struct rule *rule, const struct report_st
 	text_reasons(out, s, "  ");
 }
 
+#define IDLE_NOTE "Not in force in the period (no clocks): "
+
 static void write_text(const struct report *r, FILE *out)
 {
 	char from[DATE_BUF], to[DATE_BUF], a[96], b[96], c[96];
@@ -609,6 +657,15 @@ static void write_text(const struct report *r, FILE *out)
 	fprintf(out, "Source: %s\n", r->source);
 	if (r->team)
 		fprintf(out, "Team: %s only\n", r->team);
+	if (r->nidle) {
+		fputs(IDLE_NOTE, out);
+		for (size_t k = 0; k < r->nidle; k++) {
+			fputs(k ? ", " : "", out);
+			text_puts(out, r->idle[k]->title);
+			fprintf(out, " (%s)", r->idle[k]->id);
+		}
+		fputc('\n', out);
+	}
 	fprintf(out, "%s\n", COUNTING_NOTE);
 	fprintf(out, "\nBY RULE\n=======\n");
 	if (r->nrules == 0)
@@ -1008,6 +1065,16 @@ static void write_html(const struct report *r, FILE *out)
 	}
 	fputs("</p>\n<p class=\"meta\">Source: ", out);
 	html_puts(out, r->source);
+	if (r->nidle) {
+		fputs("</p>\n<p class=\"meta\">" IDLE_NOTE, out);
+		for (size_t k = 0; k < r->nidle; k++) {
+			fputs(k ? ", " : "", out);
+			html_puts(out, r->idle[k]->title);
+			fputs(" (", out);
+			html_puts(out, r->idle[k]->id);
+			fputs(")", out);
+		}
+	}
 	fprintf(out, "</p>\n<p class=\"meta\">%s %s</p>\n<h2>By rule</h2>\n", COUNTING_NOTE,
 		HTML_DAYS_NOTE);
 	html_rule_table(out, r);
@@ -1105,7 +1172,7 @@ static int load_from_state(struct report *r, const struct state_conf *conf, bool
 
 	state_describe(conf, where, sizeof where);
 	if (!forced && !state_exists(conf)) {
-		snprintf(why, size, "; there is no state database at %s", where);
+		snprintf(why, size, "; there is no state database (%s) yet", file_name(where));
 		return 1;
 	}
 	if (!state_exists(conf)) {

@@ -106,6 +106,8 @@ struct walk {
 	bool open, told_age;
 	bool stop;                  /* a callee returned -1 */
 	struct dl_moment first_anchor;
+	struct obligation closed;       /* the last clock closed (seq 0: none) */
+	const struct rules_event *restart; /* a start after it, non-recurring */
 };
 
 static void find(struct walk *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -175,9 +177,11 @@ static struct duration choose(struct walk *w, const struct rule_step *s)
 	return s->then;
 }
 
-static bool counts_start_day(const struct rule *rule, const struct rule_version *v)
+/* enum calendar_day1: the version's setting, else the rule's. */
+static int counts_start_day(const struct rule *rule, const struct rule_version *v)
 {
-	return v->count_start_day >= 0 ? v->count_start_day == 1 : rule->count_start_day == 1;
+	return v->count_start_day >= 0 ? v->count_start_day :
+	       rule->count_start_day > 0 ? rule->count_start_day : CALENDAR_DAY0;
 }
 
 /* Fill due and warn_from for the open obligation; false on a date error. */
@@ -202,6 +206,14 @@ static bool set_due(struct walk *w)
 
 static void open_clock(struct walk *w, const struct rules_event *ev, long version)
 {
+	/* Opening again, by another of the rule's start kinds, after a clock
+	 * was met or cancelled is counted, as documented, but is likely a
+	 * second record of the same thing (an s47 after its strategy
+	 * discussion); remembered so that an obligation it leaves open can say
+	 * why it is there.  The same kind again is a new cycle (a new
+	 * observation, a new referral), not a finding. */
+	w->restart = w->closed.seq && w->rule->repeat != 1 && w->closed.start_kind &&
+		     strcmp(w->closed.start_kind, ev->kind) != 0 ? ev : NULL;
 	w->ob.seq++;
 	w->ob.version = (size_t)version;
 	w->ob.step = 0;
@@ -236,6 +248,7 @@ static void close_clock(struct walk *w, const struct rules_event *ev, enum phase
 	}
 	if (w->emit(w->ctx, &w->ob) < 0)
 		w->stop = true;
+	w->closed = w->ob;
 	w->ob.close_kind = NULL;
 	w->open = false;
 	/* A recurring rule's next obligation is anchored on the met date. */
@@ -269,6 +282,22 @@ static void report_open(struct walk *w)
 	}
 	if (w->emit(w->ctx, &w->ob) < 0)
 		w->stop = true;
+}
+
+/* A data-quality finding for an obligation still open that a start opened
+ * after this non-recurring rule's clock had been met or cancelled, such as
+ * strategy_discussion, icpc_not_required, then s47_started: it stays
+ * overdue for ever if nothing follows, and the manager should see why. */
+static void tell_restart(struct walk *w)
+{
+	char at[DATE_BUF], was[DATE_BUF];
+
+	find(w, "event '%s' on %s started rule %s again after its clock was %s by '%s' on %s; "
+	     "a new obligation is counted (the rule does not recur): check the case record",
+	     w->restart->kind, date_format(w->restart->when.day, at), w->rule->id,
+	     w->closed.state == OB_CANCELLED ? "cancelled" : "met",
+	     w->closed.close_kind ? w->closed.close_kind : "?",
+	     date_format(w->closed.closed.day, was));
 }
 
 int rules_evaluate(const struct rule *rule, const struct calendar *cal,
@@ -319,8 +348,11 @@ int rules_evaluate(const struct rule *rule, const struct calendar *cal,
 			break;
 		}
 	}
-	if (w.open && !w.stop)
+	if (w.open && !w.stop) {
 		report_open(&w);
+		if (w.restart && !w.stop)
+			tell_restart(&w);
+	}
 	if (ev != stack)
 		free(ev);
 	return w.stop ? -1 : 0;

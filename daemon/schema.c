@@ -314,10 +314,30 @@ static bool type_ok(const struct schema_field *f, const config_setting_t *s)
 	case SCHEMA_INT: return t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64;
 	case SCHEMA_NUMBER: return t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64 ||
 				   t == CONFIG_TYPE_FLOAT;
-	case SCHEMA_BOOL: return t == CONFIG_TYPE_BOOL;
+	case SCHEMA_BOOL: return t == CONFIG_TYPE_BOOL || (f->words && t == CONFIG_TYPE_STRING);
 	case SCHEMA_GROUP: return t == CONFIG_TYPE_GROUP;
 	default: return true;     /* checked by the readers */
 	}
+}
+
+/* true, false, or one of the field's words (2, 3, ... in order). */
+static void read_bool(struct schema_ctx *ctx, const config_setting_t *s, const char *path,
+		      const struct schema_field *f, int *field)
+{
+	const char *w = config_setting_type(s) == CONFIG_TYPE_STRING ?
+		config_setting_get_string(s) : NULL;
+
+	if (!w) {
+		*field = config_setting_get_bool(s);
+		return;
+	}
+	for (int i = 0; f->words[i]; i++)
+		if (strcmp(w, f->words[i]) == 0) {
+			*field = 2 + i;
+			return;
+		}
+	schema_error(ctx, s, path, "'%s' is not a choice: expected true or false, or \"%s\"", w,
+		     f->words[0]);
 }
 
 static void read_present(struct schema_ctx *ctx, const config_setting_t *s,
@@ -355,7 +375,7 @@ static void read_present(struct schema_ctx *ctx, const config_setting_t *s,
 		break;
 	}
 	case SCHEMA_BOOL:
-		*(int *)field = config_setting_get_bool(s);
+		read_bool(ctx, s, path, f, field);
 		break;
 	case SCHEMA_DURATION:
 		schema_read_duration(ctx, s, path, field);

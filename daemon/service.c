@@ -19,6 +19,7 @@ static bool starting = true;       /* until READY=1 */
 static uint64_t stop_grace = 10000000u;
 static uint64_t stop_seen;         /* when a transfer first saw the stop */
 static uint64_t last_extend;
+static uint64_t round_end;         /* the delivery round's budget; 0: none */
 
 #define EXTEND_EVERY 5000000u      /* while starting, ask for more time ... */
 #define EXTEND_BY 30000000u        /* ... this much, every 5 seconds */
@@ -187,10 +188,38 @@ void service_set_stop_grace(uint64_t usec)
 	stop_grace = usec;
 }
 
+/* The signals are blocked outside service_sleep, so that none is lost
+ * between a check and the sleep; during a long delivery a SIGTERM would
+ * then wait for the delivery to end.  A pending one is taken here (its
+ * handler sets the flag) by opening the mask for a moment. */
+static void take_signals(void)
+{
+	sigset_t pending, old;
+
+	if (sigpending(&pending) != 0 || !(sigismember(&pending, SIGTERM) ||
+					   sigismember(&pending, SIGINT) ||
+					   sigismember(&pending, SIGHUP)))
+		return;
+	if (sigprocmask(SIG_SETMASK, &run_mask, &old) == 0)
+		sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+void service_round_budget(uint64_t usec)
+{
+	round_end = usec ? service_now_usec() + usec : 0;
+}
+
+bool service_round_over(void)
+{
+	take_signals();
+	return service_stop_requested || (round_end && service_now_usec() >= round_end);
+}
+
 bool service_give_up(void)
 {
 	uint64_t now;
 
+	take_signals();
 	if (!service_stop_requested)
 		return false;
 	now = service_now_usec();

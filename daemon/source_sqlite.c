@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 
 #include "deadlined/source_backend.h"
+#include "deadlined/regfile.h"
 
 #define CASE_COLUMNS  "case_ref, child_ref, date_of_birth, team_ref, worker_ref"
 #define EVENT_COLUMNS "case_ref, kind, occurred, event_ref"
@@ -240,12 +241,19 @@ static int sqlite_open(const struct source_conf *conf, struct source **out,
 	static uint64_t opened;
 	const char *path = conf->database;
 	struct sqlite_source *src;
+	struct dl_error why;
 	struct stat sb;
 
 	*out = NULL;
 	/* SQLite would take "" as a private temporary database. */
 	if (!path || !*path) {
 		error_set(err, "case database: no file name given");
+		return -1;
+	}
+	/* SQLite's open of a FIFO blocks for ever, of a device reads it: only
+	 * a regular file (or a path not there yet, which open_db reports). */
+	if (regfile_check_path(path, &why) < 0) {
+		error_set(err, "case database %s (a SQLite database file is expected)", why.msg);
 		return -1;
 	}
 	src = calloc(1, sizeof *src);

@@ -34,6 +34,12 @@
 #define HEADER_MAX 150       /* a Slack header block's limit */
 #define SNIPPET_MAX 100      /* bytes of a response body in a result's detail */
 #define RESP_KEEP 256        /* bytes of a response body kept */
+/* A receiver's answer is a status and a line or two: a body longer than
+ * this, or slower than LOW_SPEED_BYTES a second for half the receiver's
+ * timeout (at least 10 s: libcurl counts a receiver still thinking as slow
+ * too), is cut short and the request judged by its status, if one came. */
+#define RESP_MAX (64 * 1024)
+#define LOW_SPEED_BYTES 100L
 #define ID_MAX 255           /* a msg_id longer than this is not ours */
 #define RETRY_AFTER_MAX 86400
 #define POLL_MS 250    /* also how often the watchdog can be fed */
@@ -123,6 +129,52 @@ static void mrkdwn_escape(const char *s, char *out, size_t size)
 		o += len;
 	}
 	out[o] = '\0';
+}
+
+/* Adaptive Card TextBlocks and FactSet values render markdown (bold,
+ * italic, links, lists): case data must show as the characters themselves.
+ * Each character markdown gives meaning gets a backslash, which every
+ * Adaptive Cards renderer takes away; a line starting "-", "+", "1." (a
+ * list), "#" or ">" gets one before its marker.  out holds 2 * strlen(s) + 1. */
+static void teams_escape(const char *s, char *out)
+{
+	bool line_start = true;
+	size_t o = 0;
+
+	for (const char *p = s; *p; p++) {
+		bool list = false;
+
+		if (line_start && strchr("-+#>", *p))
+			list = true;      /* a list, a heading, a quote */
+		else if (line_start && *p >= '0' && *p <= '9') {
+			const char *q = p;
+
+			while (*q >= '0' && *q <= '9')
+				q++;
+			if (*q == '.') {           /* "12. x": escape the dot */
+				memcpy(out + o, p, (size_t)(q - p));
+				o += (size_t)(q - p);
+				p = q;
+				list = true;
+			}
+		}
+		if (list || strchr("\\*_[]()`~|", *p))
+			out[o++] = '\\';
+		out[o++] = *p;
+		if (*p != ' ')
+			line_start = *p == '\n';
+	}
+	out[o] = '\0';
+}
+
+/* jtext, escaped for Teams. */
+static json_t *teams_text(const char *s, size_t max, bool keep_lf)
+{
+	char buf[TEXT_MAX + 4], esc[2 * sizeof buf];
+
+	clip(s, max < TEXT_MAX ? max : TEXT_MAX, keep_lf, buf);
+	teams_escape(buf, esc);
+	return json_string(esc);
 }
 
 /* --- The payload's items as facts ------------------------------------- */
@@ -236,7 +288,7 @@ struct chat_format {
 static json_t *teams_heading(const char *subject)
 {
 	return json_pack("{s:s, s:o, s:s, s:s, s:b}", "type", "TextBlock",
-			 "text", jtext(subject, FIELD_MAX, false),
+			 "text", teams_text(subject, FIELD_MAX, false),
 			 "weight", "Bolder", "size", "Large", "wrap", 1);
 }
 
@@ -245,8 +297,9 @@ static json_t *teams_item(const struct fact *f, size_t n)
 	json_t *facts = json_array();
 
 	for (size_t i = 0; i < n; i++)
-		if (json_array_append_new(facts, json_pack("{s:s, s:s}", "title", f[i].title,
-							   "value", f[i].value)) < 0) {
+		if (json_array_append_new(facts, json_pack("{s:s, s:o}", "title", f[i].title,
+							   "value", teams_text(f[i].value, FIELD_MAX,
+									       false))) < 0) {
 			json_decref(facts);
 			return NULL;
 		}
@@ -257,7 +310,7 @@ static json_t *teams_item(const struct fact *f, size_t n)
 static json_t *teams_note(const char *text, bool keep_lf)
 {
 	return json_pack("{s:s, s:o, s:b}", "type", "TextBlock",
-			 "text", jtext(text, TEXT_MAX, keep_lf), "wrap", 1);
+			 "text", teams_text(text, TEXT_MAX, keep_lf), "wrap", 1);
 }
 
 /* The message a Teams Workflow ("post to a channel when a webhook request
@@ -563,6 +616,7 @@ struct webhook_slot {
 	struct curl_slist *headers;
 	char resp[RESP_KEEP];          /* the start of the response body */
 	size_t resp_len;
+	size_t resp_total;             /* bytes of body received */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -589,6 +643,8 @@ static size_t keep_start(char *data, size_t size, size_t nmemb, void *userp)
 	struct webhook_slot *sl = userp;
 	size_t n = size * nmemb, room = sizeof sl->resp - 1 - sl->resp_len;
 
+	if ((sl->resp_total += n) > RESP_MAX)
+		return 0;     /* libcurl stops the transfer: CURLE_WRITE_ERROR */
 	if (room > n)
 		room = n;
 	memcpy(sl->resp + sl->resp_len, data, room);
@@ -612,6 +668,8 @@ static int slot_init(const struct receiver_conf *c, const char *url, struct webh
 	    (c->ca_file && curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file)) ||
 	    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, c->connect_timeout) ||
 	    curl_easy_setopt(e, CURLOPT_TIMEOUT, c->timeout) ||
+	    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, LOW_SPEED_BYTES) ||
+	    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, c->timeout / 2 > 10 ? c->timeout / 2 : 10L) ||
 	    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) ||
 	    curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, receiver_progress) ||
 	    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L) ||
@@ -767,7 +825,7 @@ static int slot_start(struct webhook_sender *s, struct webhook_slot *sl,
 {
 	CURL *e = sl->easy;
 
-	sl->resp_len = 0;
+	sl->resp_len = sl->resp_total = 0;
 	sl->resp[0] = sl->errbuf[0] = '\0';
 	if (!(sl->body = webhook_body(s->conf->wformat, m, err)))
 		return -1;
@@ -805,6 +863,9 @@ static void feed(struct webhook_sender *s, struct batch *b)
 		struct delivery_result *r = &b->results[b->next];
 		const char *problem = message_problem(s, m);
 
+		if (!*b->stop && service_round_over())
+			snprintf(b->stop, sizeof b->stop, "%s", service_stop_requested ?
+				 "the service is stopping" : "the delivery round's time was up");
 		if (*b->stop) {
 			snprintf(why, sizeof why, "not tried: %s", b->stop);
 			result_set(r, DELIVERY_RETRY, 0, why);
@@ -829,10 +890,18 @@ static void slot_finish(struct webhook_sender *s, struct batch *b, struct webhoo
 	curl_off_t retry_after = 0;
 	long status = 0;
 
-	if (rc == CURLE_OK) {
-		curl_easy_getinfo(sl->easy, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(sl->easy, CURLINFO_RESPONSE_CODE, &status);
+	/* A body cut short (too long, too slow) after the status came: the
+	 * receiver has answered, so the answer stands; retrying a 200 would
+	 * deliver the message again at every retry. */
+	if (rc == CURLE_OK || (status >= 200 && (rc == CURLE_WRITE_ERROR ||
+						 rc == CURLE_OPERATION_TIMEDOUT))) {
 		curl_easy_getinfo(sl->easy, CURLINFO_RETRY_AFTER, &retry_after);
 		webhook_http_result(status, sl->resp, (long)retry_after, r);
+		if (rc != CURLE_OK)
+			snprintf(r->detail + strlen(r->detail), sizeof r->detail - strlen(r->detail),
+				 "%s(response cut after %zu bytes: %s)", *r->detail ? " " : "",
+				 sl->resp_total, rc == CURLE_WRITE_ERROR ? "too long" : "too slow");
 	} else {
 		/* curl's words name the host and port, never the URL's path,
 		 * which for Teams and Slack is itself a secret. */

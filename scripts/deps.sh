@@ -3,12 +3,21 @@
 # As root it installs what is missing with apt-get; otherwise it prints the
 # exact command to run and fails, so `make check` never half-works.
 #   scripts/deps.sh build      libraries and tools to build and unit-test
+#   scripts/deps.sh demo       ... build set plus python3 (make demo: nothing
+#                              only the tests use, no chromium, no valgrind)
 #   scripts/deps.sh test       ... plus what the integration tests run
 #   scripts/deps.sh fuzz       ... build set plus clang and libFuzzer (make fuzz)
 #   scripts/deps.sh bench      ... test set plus nginx and wrk (make bench)
 #   scripts/deps.sh deb        ... build set plus debhelper and lintian (make deb)
 #   scripts/deps.sh piuparts   piuparts and debootstrap (make piuparts)
+#   scripts/deps.sh --check SET  only say what is missing (exit 1), never
+#                              install: a plain `make` runs this
 set -eu
+check_only=
+if [ "${1:-}" = "--check" ]; then
+  check_only=1
+  shift
+fi
 
 build_pkgs="gcc make pkg-config libcurl4-openssl-dev libconfig-dev libsqlite3-dev \
 libsystemd-dev libcmocka-dev libssl-dev libjansson-dev sqlite3 tzdata \
@@ -33,13 +42,21 @@ fuzz_pkgs="clang-14 libclang-rt-14-dev"
 
 case "${1:-build}" in
   build) want="$build_pkgs" ;;
+  demo)  want="$build_pkgs python3" ;;
   test)  want="$build_pkgs $test_pkgs" ;;
   fuzz)  want="$build_pkgs $fuzz_pkgs" ;;
   bench) want="$build_pkgs $test_pkgs $bench_pkgs" ;;
   deb)   want="$build_pkgs $deb_pkgs" ;;
   piuparts) want="$piuparts_pkgs" ;;
-  *) echo "usage: $0 build|test|fuzz|bench|deb|piuparts" >&2; exit 2 ;;
+  *) echo "usage: $0 [--check] build|demo|test|fuzz|bench|deb|piuparts" >&2; exit 2 ;;
 esac
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+  # Not Debian: the package names mean nothing here; say what is wanted.
+  echo "deadlined: not a Debian system; install the equivalents of:" >&2
+  echo "  $want" >&2
+  exit 1
+fi
 
 missing=""
 for p in $want; do
@@ -48,6 +65,12 @@ for p in $want; do
 done
 [ -z "$missing" ] && exit 0
 
+if [ -n "$check_only" ]; then
+  echo "deadlined: missing Debian packages:$missing" >&2
+  echo "  install them as root: apt-get install -y$missing" >&2
+  echo "  (or run make as root: make demo and make check install what they need)" >&2
+  exit 1
+fi
 if [ "$(id -u)" -ne 0 ]; then
   echo "deadlined: missing Debian packages. Run as root:" >&2
   echo "  apt-get install -y$missing" >&2

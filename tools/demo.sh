@@ -1,19 +1,20 @@
 #!/bin/sh
 # make demo: generate demo/cases.db with the seeded generator, evaluate it
-# with the example configuration, deliver the alerts into demo/mail/ (a
-# Maildir), and show what a team manager would chase.
+# with the example configuration as of the next working morning, deliver
+# the alerts into demo/mail/ (a Maildir), and show what a team manager
+# would chase.  AS_OF=DATE runs it as if on DATE; DEMO=DIR puts it in DIR.
 set -eu
 BUILD=${1:-build/default}
-AS_OF=${AS_OF:-$(date +%F)}
-DEMO=$PWD/demo
+TODAY=${AS_OF:-$(date +%F)}
+DEMO=${DEMO:-$PWD/demo}
 mkdir -p "$DEMO"
-/usr/bin/python3 tools/gen-demo.py --out "$DEMO/cases.db" --seed 42 --as-of "$AS_OF" \
+/usr/bin/python3 tools/gen-demo.py --out "$DEMO/cases.db" --seed 42 --as-of "$TODAY" \
 	--schema conf/schema/native.sql
 
 # The example configuration with the demo's files, and a Maildir instead of
 # the council's mail server.  Every run starts from a fresh state.
 rm -rf "$DEMO/state.db" "$DEMO/state.db-wal" "$DEMO/state.db-shm" "$DEMO/mail"
-ln -sfn ../conf/rules "$DEMO/rules"
+ln -sfn "$PWD/conf/rules" "$DEMO/rules"
 sed -e "s#/var/lib/deadlined/cases.db#$DEMO/cases.db#" \
     -e "s#/var/lib/deadlined/state.db#$DEMO/state.db#" \
     -e '/^# Where alerts go/,$d' conf/deadlined.conf > "$DEMO/deadlined.conf"
@@ -28,6 +29,15 @@ notify = {
 };
 CONF
 export DEADLINED_CONFIG="$DEMO/deadlined.conf"
+
+# Digests go on working days at digest_time, so a demo run on a Saturday
+# or a bank holiday "as of now" would show escalations only.  It shows the
+# next working morning instead, whatever the day (the calendar's own next
+# working day: Monday after a weekend, after Christmas the 29th).
+MORNING_DAY=$("$BUILD/deadlinectl" due "$TODAY" "1 working day")
+AS_OF=${MORNING_DAY}T08:30
+echo "Run on $(date -d "$TODAY" '+%A %Y-%m-%d'); showing what each role would receive on the"
+echo "next working morning, $(date -d "$MORNING_DAY" '+%A %Y-%m-%d') at 08:30, when the daily digests go."
 
 echo
 echo "== deadlined --once --as-of $AS_OF (counts by rule and state, then delivery)"
@@ -46,5 +56,7 @@ echo "== deadlinectl check-data (data-quality findings)"
 "$BUILD/deadlinectl" check-data --as-of "$AS_OF"
 echo
 first=$(sed -n 2p "$DEMO/overdue.txt" | cut -c1-16 | tr -d ' ')
-echo "Try: DEADLINED_CONFIG=demo/deadlined.conf ./deadlinectl explain $first --as-of $AS_OF"
-echo "     DEADLINED_CONFIG=demo/deadlined.conf ./deadlinectl status"
+echo "Try: export DEADLINED_CONFIG=$DEMO/deadlined.conf PATH=$PWD:\$PATH"
+echo "     deadlinectl explain $first --as-of $AS_OF"
+echo "     deadlinectl status"
+echo "     (the README's examples work as written once these two are exported)"

@@ -48,10 +48,19 @@ bool calendar_is_working_day(const struct calendar *cal, dl_day day);
 /* The name of the holiday or closure on this day, or NULL. */
 const char *calendar_day_name(const struct calendar *cal, dl_day day);
 
-/* The Nth working day after start (n >= 0; n = 0 gives start itself).  With
- * count_start_day the start day, if it is a working day, is day 1. */
+/* How the start day counts (a rule's count_start_day). */
+enum calendar_day1 {
+	CALENDAR_DAY0 = 0,             /* the start is day 0 */
+	CALENDAR_DAY1_IF_WORKING = 1,  /* the start is day 1 if it is a working day */
+	CALENDAR_DAY1_ALWAYS = 2,      /* the start is day 1 even when it is not
+					  (the Children in Need census validator's
+					  convention: "cin-census") */
+};
+
+/* The Nth working day after start (n >= 0; n = 0 gives start itself),
+ * the start counted as count_start_day (enum calendar_day1) says. */
 int calendar_add_workdays(const struct calendar *cal, dl_day start, int n,
-			  bool count_start_day, dl_day *out, struct dl_error *err);
+			  int count_start_day, dl_day *out, struct dl_error *err);
 
 /* The Nth working day before day (n >= 0; n = 0 gives day itself). */
 int calendar_sub_workdays(const struct calendar *cal, dl_day day, int n,

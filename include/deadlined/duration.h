@@ -37,13 +37,14 @@ char *duration_format(const struct duration *d, char *buf, size_t size);
 /* The unit's canonical plural name, e.g. "working days". */
 const char *duration_unit_name(enum duration_unit unit);
 
-/* start + d.  The start day is day 0 unless count_start_day, which makes it
- * day 1 ("within 26 weeks beginning with the day of issue").  Hours count
+/* start + d.  The start day is day 0 unless count_start_day (enum
+ * calendar_day1), which makes it day 1 ("within 26 weeks beginning with the
+ * day of issue").  Hours count
  * real elapsed time from start's time of day in the local time zone (from
  * midnight when start has no time); every other unit gives a date without a
  * time. */
 int duration_add(const struct calendar *cal, struct dl_moment start,
-		 const struct duration *d, bool count_start_day,
+		 const struct duration *d, int count_start_day,
 		 struct dl_moment *out, struct dl_error *err);
 
 /* day - d, for warning windows: the day d before day. */

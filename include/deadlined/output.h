@@ -48,6 +48,11 @@ void output_print_findings(FILE *out, const struct output_rows *rows,
 			   enum output_format format);
 void output_free(struct output_rows *rows);
 
+/* s for a text listing, in buf (cut to fit): control characters, the
+ * backslash and invalid UTF-8 as visible escapes (\n, \\, \xff), valid
+ * UTF-8 as it is.  Returns buf. */
+const char *output_visible(const char *s, char *buf, size_t size);
+
 /* A stream writing to `to` with control characters (but newline and tab)
  * shown as '?', for text meant for a terminal; NULL when out of memory.
  * Closing it does not close `to`. */

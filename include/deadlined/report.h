@@ -111,6 +111,8 @@ struct report {
 	struct arena *arena;                 /* the items' strings */
 	const struct rule **rules;           /* reported rules, in config order */
 	size_t nrules;
+	const struct rule **idle;            /* not in force, no clocks: left out */
+	size_t nidle;
 	struct report_stats *by_rule;        /* [nrules] */
 	struct report_team *teams;           /* by team_ref */
 	size_t nteams;

@@ -58,6 +58,8 @@ struct schema_field {
 						 with, if any */
 	size_t elem_size;                     /* LIST, MAP */
 	schema_custom_fn custom;              /* CUSTOM */
+	const char *const *words;             /* BOOL: strings also accepted,
+						 stored as 2, 3, ... in order */
 	const char *help;
 };
 

@@ -59,6 +59,15 @@ void service_set_stop_grace(uint64_t usec);
  * transfers still going should be abandoned (they are retried later). */
 bool service_give_up(void);
 
+/* A round of delivery's time budget, from now (0: none, as for
+ * `deadlined --once`).  Once it is spent no new request starts -- those in
+ * flight finish, bounded by their receivers' timeouts -- so the loop gets
+ * back to polling whatever the receivers do. */
+void service_round_budget(uint64_t usec);
+/* True once the round's budget is spent or a stop was asked for: start no
+ * new request or batch. */
+bool service_round_over(void);
+
 /* Monotonic microseconds. */
 uint64_t service_now_usec(void);
 

@@ -15,6 +15,9 @@ It answers by the first part of the path:
     /busy    429, Retry-After: 7      /busydate  503, Retry-After: an HTTP-date 120 s on
     /slow    sleeps --slow seconds    /reset     closes the connection (RST), no answer
     /flaky   500 the first time a webhook-id is seen, then 204
+    /stream  200, then a chunked body that never ends (16 KiB every 10 ms)
+    /trickle 200, then a chunked body of one byte a second, never ending
+    /drip    the status line itself one byte a second, never ending
     /mode    as the path named by the first word of --mode-file, read at
              each request (ok when the file is missing or empty), so a
              test can break and mend the receiver without restarting it
@@ -171,8 +174,29 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 seen = SEEN.get(headers.get("webhook-id"), 0)
                 SEEN[headers.get("webhook-id")] = seen + 1
             self.answer(500 if seen == 0 else 204, b"flaky" if seen == 0 else b"")
+        elif kind in ("stream", "trickle"):
+            self.endless(kind)
+        elif kind == "drip":
+            for b in b"HTTP/1.1 200 OK\r\n" * 1000:
+                self.wfile.write(bytes([b]))
+                self.wfile.flush()
+                time.sleep(1)
         else:
             self.answer(404, b"no such path")
+
+    def endless(self, kind):
+        """A 200 whose body never ends, until the client hangs up."""
+        self.send_response(200)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        chunk = b"x" * 16384 if kind == "stream" else b"x"
+        try:
+            while True:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                self.wfile.flush()
+                time.sleep(0.01 if kind == "stream" else 1)
+        except OSError:
+            pass
 
 
 class Server(http.server.ThreadingHTTPServer):

@@ -64,7 +64,9 @@ PY
 expect 0 "case_ref,rule,seq,anchor,due,state,days_overdue,team_ref,worker_ref,stage
 A4,cla-review,2,2024-12-20,2025-03-20,open,0,T1,W1,0" '' \
 	-- $C -c $CONF --db "$DB" list --format csv --state open --rule cla-review --as-of 2025-01-20
-expect 0 "case_ref,rule,seq,anchor,due,state,days_overdue,team_ref,worker_ref,stage" '' \
+# A team the case database does not have is an error naming those it has
+# (issue 14), not an empty list that looks like a team with nothing due.
+expect 2 '' "no team 'NOPE' in the case database; its teams are T1" \
 	-- $C -c $CONF --db "$DB" list --format csv --team NOPE --as-of 2025-01-20
 $C -c $CONF --db "$DB" list --state all --as-of 2025-01-20 --format csv | grep -q '^A1,referral-decision,1,2024-12-20,2024-12-23,met,0,' \
 	&& ok || bad "met on time not listed with --state all"

@@ -127,6 +127,44 @@ static void test_count_start_day(void **state)
 	assert_add("2024-06-01", 1, true, "2024-06-03");
 }
 
+/* The Children in Need census validator's convention: the start day is
+ * day 1 even when it is not a working day.  Checked against a plain walk
+ * (day 1 is the start; each later working day counts one more) for every
+ * start from December 2026 to January 2027 (weekends, Christmas, New
+ * Year) and every length to 25 working days. */
+static void test_cin_census_day_one(void **state)
+{
+	char a[DATE_BUF], b[DATE_BUF];
+	struct dl_error err;
+
+	(void)state;
+	for (dl_day start = D("2026-12-01"); start <= D("2027-01-31"); start++) {
+		for (int n = 0; n <= 25; n++) {
+			dl_day want = start, got, day1;
+			int counted = 1;
+
+			while (n > 0 && counted < n)
+				counted += calendar_is_working_day(cal, ++want);
+			assert_int_equal(calendar_add_workdays(cal, start, n, CALENDAR_DAY1_ALWAYS,
+							       &got, &err), 0);
+			if (got != want)
+				fail_msg("%s + %d working days, start always day 1: got %s, want %s",
+					 date_format(start, a), n, date_format(got, b),
+					 date_format(want, b));
+			/* On a working day the two day-1 conventions agree. */
+			assert_int_equal(calendar_add_workdays(cal, start, n, CALENDAR_DAY1_IF_WORKING,
+							       &day1, &err), 0);
+			if (calendar_is_working_day(cal, start))
+				assert_int_equal(day1, got);
+		}
+	}
+	/* Sat 21 Nov 2026 is day 1, Thu 10 Dec day 15; as day 0, Fri 11 Dec. */
+	assert_add("2026-11-21", 15, false, "2026-12-11");
+	assert_add("2026-11-21", 15, true, "2026-12-11");
+	assert_int_equal(calendar_add_workdays(cal, D("2026-11-21"), 15, CALENDAR_DAY1_ALWAYS,
+					       &(dl_day){ 0 }, &err), 0);
+}
+
 static void test_sub_and_between(void **state)
 {
 	dl_day out;
@@ -237,6 +275,7 @@ int main(void)
 		cmocka_unit_test(test_derived_years),
 		cmocka_unit_test(test_published_counts),
 		cmocka_unit_test(test_count_start_day),
+		cmocka_unit_test(test_cin_census_day_one),
 		cmocka_unit_test(test_sub_and_between),
 		cmocka_unit_test(test_out_of_range),
 		cmocka_unit_test(test_local_days),

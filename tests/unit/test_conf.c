@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "deadlined/conf.h"
+#include "deadlined/conf_files.h"
 #include "deadlined/rules.h"
 
 static char dir[512];
@@ -270,7 +271,7 @@ static void test_types_and_ranges(void **state)
 		  "  count_start_day = \"yes\";\n"
 		  "};\n", NULL, NULL,
 		  { { "type4.conf", 2, "calendar.count_start_day",
-		      { "expected true or false", "found a string" } } } },
+		      { "'yes' is not a choice", "expected true or false", "\"cin-census\"" } } } },
 		{ "a rule that is not a group", "type5.conf",
 		  "rules = {\n"
 		  "  x = \"15 working days\";\n"
@@ -736,7 +737,7 @@ static void test_includes(void **state)
 		  "rules = {\n"
 		  "  @include \"rules/nope.conf\"\n"
 		  "};\n", NULL, NULL,
-		  { { "inc1.conf", 3, "syntax error", { "include" } } } },
+		  { { "inc1.conf", 3, "@include", { "rules/nope.conf", "No such file" } } } },
 		/* The problems are in the included file, at its own lines. */
 		{ "errors inside an included rule file", "inc2.conf",
 		  "timezone = \"Europe/London\";\n"
@@ -1181,7 +1182,180 @@ static void test_count_start_day_inherits(void **state)
 	conf_free(conf);
 }
 
+/* The Children in Need census validator flags an ICPC later than 15
+ * working days counting the strategy discussion's day as day 1, even on a
+ * weekend or holiday.  With count_start_day = "cin-census" a rule is late
+ * on exactly the cases the validator would flag; with the default it is
+ * not (issue 14; docs/RULES-COUNTING.md's worked example). */
+static void test_cin_census_option(void **state)
+{
+	struct conf *conf = load_good("cin.conf",
+		"rules = {\n"
+		"  cin = { title = \"ICPC\"; start = [ \"strategy_discussion\" ];\n"
+		"          met = [ \"icpc\" ]; due = ( \"15 working days\" );\n"
+		"          count_start_day = \"cin-census\"; };\n"
+		"  plain = { title = \"ICPC\"; start = [ \"strategy_discussion\" ];\n"
+		"          met = [ \"icpc\" ]; due = ( \"15 working days\" ); };\n"
+		"};\n");
+	size_t flagged = 0, differ = 0;
+
+	(void)state;
+	assert_int_equal(conf_rule(conf, "cin")->count_start_day, CALENDAR_DAY1_ALWAYS);
+	for (dl_day start = D("2026-11-14"); start <= D("2027-01-10"); start++) {
+		/* The validator: day 1 is the start, each working day after it one more. */
+		dl_day limit = start;
+
+		for (int counted = 1; counted < 15; )
+			counted += calendar_is_working_day(conf->cal, ++limit);
+		for (dl_day held = limit - 3; held <= limit + 4; held++) {
+			struct rules_event ev[2] = { { "strategy_discussion", { start, DATE_NO_TIME } },
+						     { "icpc", { held, DATE_NO_TIME } } };
+			struct rules_case c = { "C1", DATE_NONE, ev, 2 };
+			struct { struct obligation ob; int n; } cin = { .n = 0 }, plain = { .n = 0 };
+			bool validator_flags = held > limit;
+
+			rules_evaluate(conf_rule(conf, "cin"), conf->cal, &c,
+				       (struct dl_moment){ D("2027-06-30"), 86399 }, collect, NULL, &cin);
+			rules_evaluate(conf_rule(conf, "plain"), conf->cal, &c,
+				       (struct dl_moment){ D("2027-06-30"), 86399 }, collect, NULL,
+				       &plain);
+			assert_int_equal(cin.n, 1);
+			if ((cin.ob.state == OB_LATE) != validator_flags) {
+				char a[DATE_BUF], b[DATE_BUF];
+
+				fail_msg("start %s, ICPC %s: deadlined says %s, the validator %s",
+					 date_format(start, a), date_format(held, b),
+					 rules_state_name(cin.ob.state),
+					 validator_flags ? "flags it" : "does not");
+			}
+			flagged += validator_flags;
+			differ += (plain.ob.state == OB_LATE) != validator_flags;
+		}
+	}
+	/* The default convention differs on weekend and holiday starts only. */
+	assert_true(flagged > 0);
+	assert_true(differ > 0);
+	conf_free(conf);
+}
+
 /* The file the programs read without -c. */
+/* Loading must fail with one message naming the file, never block or exit. */
+static void check_refused(const char *main_path, const char *names, const char *says)
+{
+	struct dl_errors errors = { 0 };
+	struct conf *conf = NULL;
+
+	if (conf_load(main_path, &conf, &errors) != -1) {
+		conf_free(conf);
+		fail_msg("%s loaded but should be refused", main_path);
+	}
+	if (errors.n != 1 || !strstr(errors.msg[0], names) || !strstr(errors.msg[0], says)) {
+		dump_errors(main_path, &errors);
+		fail_msg("%s: want one error naming %s and saying '%s'", main_path, names, says);
+	}
+	errors_clear(&errors);
+}
+
+/* Anything that is not a regular file -- a directory, a FIFO, a device --
+ * named as the main file or @included at any depth is an error naming it.
+ * libconfig 1.5 would exit the process on a directory (flex's "input in flex
+ * scanner failed") and block for ever on a FIFO; alarm() makes a hang fail. */
+static void test_include_not_regular(void **state)
+{
+	char sub[600], fifo[600], zero[600], mainfifo[600];
+	const char *p;
+
+	(void)state;
+	alarm(30);
+	snprintf(sub, sizeof sub, "%s/rules/adir", dir);
+	snprintf(fifo, sizeof fifo, "%s/rules/fifo", dir);
+	snprintf(zero, sizeof zero, "%s/rules/zero", dir);
+	snprintf(mainfifo, sizeof mainfifo, "%s/main.fifo", dir);
+	write_file("rules/ok.conf", "# nothing\n");
+	assert_int_equal(mkdir(sub, 0700), 0);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(symlink("/dev/zero", zero), 0);
+	assert_int_equal(mkfifo(mainfifo, 0600), 0);
+
+	p = write_file("nr1.conf", "rules = {\n  @include \"rules/adir\"\n};\n");
+	check_refused(p, "rules/adir", "directory");
+	p = write_file("nr2.conf", "rules = {\n  @include \"rules/fifo\"\n};\n");
+	check_refused(p, "rules/fifo", "FIFO");
+	/* Two deep: the error names the file and the include line that named it. */
+	write_file("rules/mid.conf", "# mid\n@include \"rules/ok.conf\"\n@include \"rules/fifo\"\n");
+	p = write_file("nr3.conf", "rules = {\n  @include \"rules/mid.conf\"\n};\n");
+	check_refused(p, "rules/fifo", "FIFO");
+	check_refused(p, "mid.conf:3", "@include");
+	p = write_file("nr4.conf", "rules = {\n  @include \"rules/zero\"\n};\n");
+	check_refused(p, "rules/zero", "device");
+	check_refused(sub, "rules/adir", "directory");
+	check_refused(mainfifo, "main.fifo", "FIFO");
+	/* A commented-out include is not followed, as libconfig does not. */
+	conf_free(load_good("nr5.conf", "# @include \"rules/fifo\"\n/*\n@include \"rules/adir\"\n*/\n"
+			    "// @include \"rules/zero\"\n"));
+	/* A missing include names the file it looked for. */
+	p = write_file("nr6.conf", "rules = {\n  @include \"rules/nope.conf\"\n};\n");
+	check_refused(p, "rules/nope.conf", "No such file");
+	alarm(0);
+	rmdir(sub);
+	unlink(fifo);
+	unlink(zero);
+	unlink(mainfifo);
+}
+
+/* libconfig 1.5 reads 9999999999 as 1410065407 and 99999999999999999999 as
+ * -1 without a word; the number as written is reported instead. */
+static void test_number_too_big(void **state)
+{
+	static const struct bad cases[] = {
+		{ "a number beyond 32 bits", "big1.conf",
+		  "source = {\n  busy_timeout_ms = 9999999999;\n};\n", NULL, NULL,
+		  { { "big1.conf", 2, "source.busy_timeout_ms",
+		      { "9999999999 is too big", "2147483647" } } } },
+		{ "a number beyond 64 bits", "big2.conf",
+		  "notify = {\n  daily_cap = 99999999999999999999;\n};\n", NULL, NULL,
+		  { { "big2.conf", 2, "notify.daily_cap", { "99999999999999999999 is too big" } } } },
+		{ "a negative number beyond 32 bits", "big3.conf",
+		  "notify = { retry_max =\n -3000000000; };\n", NULL, NULL,
+		  { { "big3.conf", 2, "notify.retry_max", { "-3000000000 is too big" } } } },
+	};
+
+	(void)state;
+	CHECK_ALL(cases);
+}
+
+/* Files and values have a size bound, checked before libconfig reads them
+ * (its string scanner is quadratic: a 4 MB string took 11 s). */
+static void test_size_bounds(void **state)
+{
+	size_t big = (size_t)CONF_MAX_FILE_BYTES + 10, val = (size_t)CONF_MAX_VALUE_BYTES + 10;
+	char *text = malloc(big + 64);
+	const char *p;
+
+	(void)state;
+	assert_non_null(text);
+	memset(text, '#', big);
+	text[big] = '\0';
+	p = write_file("huge.conf", text);
+	check_refused(p, "huge.conf", "bytes");
+	snprintf(text, 64, "timezone = \"");
+	memset(text + strlen(text), 'x', val);
+	strcpy(text + 12 + val, "\";\n");
+	p = write_file("longvalue.conf", text);
+	check_refused(p, "longvalue.conf:1", "string");
+	/* Adjacent strings are one value to libconfig: the bound is on the sum. */
+	strcpy(text, "timezone = ");
+	for (size_t i = 0, at = strlen(text); i < 4; i++, at = strlen(text)) {
+		text[at] = '"';
+		memset(text + at + 1, 'x', val / 3);
+		strcpy(text + at + 1 + val / 3, "\"\n ");
+	}
+	strcat(text, ";\n");
+	p = write_file("concat.conf", text);
+	check_refused(p, "concat.conf", "string");
+	free(text);
+}
+
 /* The store's driver, PostgreSQL's connection and the lease's timings. */
 static void test_state_and_ha(void **state)
 {
@@ -1267,7 +1441,11 @@ int main(void)
 		cmocka_unit_test(test_builtin_defaults),
 		cmocka_unit_test(test_inherit_defaults),
 		cmocka_unit_test(test_count_start_day_inherits),
+		cmocka_unit_test(test_cin_census_option),
 		cmocka_unit_test(test_default_path),
+		cmocka_unit_test(test_include_not_regular),
+		cmocka_unit_test(test_number_too_big),
+		cmocka_unit_test(test_size_bounds),
 		cmocka_unit_test(test_state_and_ha),
 	};
 

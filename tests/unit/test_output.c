@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "deadlined/output.h"
+#include "deadlined/rules.h"
+#include "deadlined/source.h"
 #include "testutil.h"
 
 /* What the safe stream makes of the pieces, written with a flush between
@@ -82,6 +84,56 @@ static void test_csv_text(void **state)
 	free(buf);
 }
 
+/* What a text listing prints for rows. */
+static char *printed(const struct output_rows *rows, bool findings)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *to = open_memstream(&buf, &len);
+
+	if (findings)
+		output_print_findings(to, rows, OUTPUT_TABLE);
+	else
+		output_print_obligations(to, rows, OUTPUT_TABLE);
+	fclose(to);
+	return buf;
+}
+
+/* Case data in text listings: a line feed or carriage return cannot forge a
+ * line, invalid UTF-8 cannot reach the terminal raw; both are shown as
+ * visible escapes, so the row can still be found (issue 14). */
+static void test_text_fields_visible(void **state)
+{
+	struct output_rows rows = { 0 };
+	struct source_case c = { .case_ref = "A1\nFORGED", .team_ref = "T\xff" "1",
+				 .worker_ref = "W\r1" };
+	struct obligation ob = { .seq = 1, .state = OB_OVERDUE };
+	char *text;
+
+	(void)state;
+	assert_int_equal(output_add_finding(&rows, "A1\nFORGED line", "event 'x\x80y': bad"), 0);
+	assert_int_equal(output_add_finding(&rows, "back\\slash", "caf\xc3\xa9 ok"), 0);
+	text = printed(&rows, true);
+	assert_non_null(strstr(text, "A1\\nFORGED line  event 'x\\x80y': bad\n"));
+	assert_non_null(strstr(text, "back\\\\slash"));
+	assert_non_null(strstr(text, "caf\xc3\xa9 ok\n"));      /* valid UTF-8 stays */
+	assert_null(strstr(text, "\nFORGED"));
+	assert_null(strchr(text, '\x80'));
+	free(text);
+	output_free(&rows);
+
+	ob.rule = &(struct rule){ .id = "r" };
+	assert_int_equal(output_add_obligation(&rows, &c, &ob), 0);
+	text = printed(&rows, false);
+	assert_non_null(strstr(text, "A1\\nFORGED"));
+	assert_non_null(strstr(text, "T\\xff1/W\\r1"));
+	assert_null(strstr(text, "\nFORGED"));
+	assert_null(strchr(text, '\xff'));
+	assert_null(strchr(text, '\r'));
+	free(text);
+	output_free(&rows);
+}
+
 static int fill_text(FILE *f, const void *ctx)
 {
 	return fputs(ctx, f) < 0 ? -1 : 0;
@@ -141,6 +193,7 @@ int main(void)
 		cmocka_unit_test(test_csv_text),
 		cmocka_unit_test(test_controls),
 		cmocka_unit_test(test_utf8),
+		cmocka_unit_test(test_text_fields_visible),
 		cmocka_unit_test(test_write_atomic),
 	};
 

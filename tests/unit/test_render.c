@@ -153,6 +153,56 @@ static void test_subject_missing_parts(void **state)
 	assert_subject(ALERT_OVERDUE, TEAM, &it, 1, "Overdue 4 working days: Deadline — case -");
 }
 
+/* A subject of several items keeps what matters when it is cut (issue 14):
+ * the worst item's headline and the count of the rest come first and are
+ * never cut; names are (the rule's title first); the teams of all the items
+ * are named, or counted when they do not fit. */
+static void test_subject_several(void **state)
+{
+	static const char *const teams[] = { TEAM, "Child Protection North", "Children in Care",
+		"Care Leavers and Missing", "SEND Assessment and Review", "School Improvement" };
+	struct alert_item v[46];
+	struct rendered r;
+	char longtitle[240];
+
+	(void)state;
+	static const char *const short_names[] = { "Duty", "CP North", "In Care" };
+
+	for (size_t i = 0; i < 46; i++) {
+		v[i] = initial("overdue", 1, 9 - (int)(i % 5), "2026-11-10");
+		v[i].team_name = short_names[i % 3];
+		v[i].team_ref = teams[i % 3];
+	}
+	/* Three teams, worst first: all named, in the order they come. */
+	assert_subject(ALERT_ESCALATION, NULL, v, 18, "Escalation (stage 1), overdue 9 working days"
+		       " (+17 more): Initial assessment — case REF-2026-000123 (Duty, CP North,"
+		       " In Care)");
+	/* Three long names would pass 150 bytes: counted rather than cut. */
+	for (size_t i = 0; i < 46; i++)
+		v[i].team_name = teams[i % 3];
+	assert_subject(ALERT_ESCALATION, NULL, v, 18, "Escalation (stage 1), overdue 9 working days"
+		       " (+17 more): Initial assessment — case REF-2026-000123 (3 teams)");
+	/* One team among several items: that team. */
+	assert_subject(ALERT_OVERDUE, NULL, v, 1, "Overdue 9 working days: Initial assessment"
+		       " — case REF-2026-000123 (Duty and Assessment Team)");
+	for (size_t i = 0; i < 46; i++)
+		v[i].team_name = v[i].team_ref = teams[i % 6];
+	/* Six long team names do not fit: counted. */
+	assert_subject(ALERT_ESCALATION, NULL, v, 46, "Escalation (stage 1), overdue 9 working days"
+		       " (+45 more): Initial assessment — case REF-2026-000123 (6 teams)");
+	/* A title too long for the subject: the title is cut, not the numbers. */
+	memset(longtitle, 'x', sizeof longtitle - 1);
+	longtitle[sizeof longtitle - 1] = '\0';
+	for (size_t i = 0; i < 46; i++)
+		v[i].rule_title = longtitle;
+	r = render(ALERT_ESCALATION, NULL, v, 46);
+	assert_true(strlen(r.subject) <= 150);
+	if (strncmp(r.subject, "Escalation (stage 1), overdue 9 working days (+45 more): xxx", 60) != 0 ||
+	    !strstr(r.subject, "x… — case REF-2026-000123 (6 teams)"))
+		fail_msg("cut in the wrong place: %s", r.subject);
+	render_free(&r);
+}
+
 static void test_subject_digest(void **state)
 {
 	struct alert_item v[] = {
@@ -643,6 +693,7 @@ int main(void)
 		cmocka_unit_test(test_kind_names),
 		cmocka_unit_test(test_subject_single),
 		cmocka_unit_test(test_subject_missing_parts),
+		cmocka_unit_test(test_subject_several),
 		cmocka_unit_test(test_subject_digest),
 		cmocka_unit_test(test_digest_order),
 		cmocka_unit_test(test_max_items),

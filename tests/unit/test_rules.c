@@ -412,6 +412,35 @@ static void test_icpc(void **state)
 		{ "conference not required", "2023-06-30", NULL,
 		  { { "s47_started", "2023-04-28" }, { "icpc_not_required", "2023-05-02" } },
 		  { { 1, "2023-04-28", "2023-05-23", "cancelled", 0, 0 } }, NULL },
+		/* A start after the clock was cancelled opens a new obligation (as
+		 * documented), which nothing closes: counted, and a finding says
+		 * why it is there (issue 14).  Wed 3 May + 15 WD (8 May a holiday)
+		 * is Thu 25 May; then 26, 30, 31 May and 22 June days: 25 overdue. */
+		{ "strategy discussion, conference not required, then s47", "2023-06-30", NULL,
+		  { { "strategy_discussion", "2023-04-28" }, { "icpc_not_required", "2023-05-02" },
+		    { "s47_started", "2023-05-03" } },
+		  { { 1, "2023-04-28", "2023-05-23", "cancelled", 0, 0 },
+		    { 2, "2023-05-03", "2023-05-25", "overdue", 1, 25 } },
+		  "event 's47_started' on 2023-05-03 started rule icpc again after its clock "
+		  "was cancelled by 'icpc_not_required' on 2023-05-02" },
+		/* The same after a met clock; closed in turn, it needs no finding. */
+		{ "a new start after the conference, itself met", "2023-06-30", NULL,
+		  { { "strategy_discussion", "2023-04-28" }, { "icpc", "2023-05-02" },
+		    { "s47_started", "2023-05-03" }, { "icpc", "2023-05-10" } },
+		  { { 1, "2023-04-28", "2023-05-23", "met", 0, 0 },
+		    { 2, "2023-05-03", "2023-05-25", "met", 0, 0 } }, NULL },
+		{ "a new start after the conference, still open", "2023-05-10", NULL,
+		  { { "strategy_discussion", "2023-04-28" }, { "icpc", "2023-05-02" },
+		    { "s47_started", "2023-05-03" } },
+		  { { 1, "2023-04-28", "2023-05-23", "met", 0, 0 },
+		    { 2, "2023-05-03", "2023-05-25", "open", 0, 0 } },
+		  "after its clock was met by 'icpc' on 2023-05-02" },
+		/* The same start kind again is a new enquiry: no finding. */
+		{ "a new strategy discussion after the conference", "2023-05-10", NULL,
+		  { { "strategy_discussion", "2023-04-28" }, { "icpc", "2023-05-02" },
+		    { "strategy_discussion", "2023-05-03" } },
+		  { { 1, "2023-04-28", "2023-05-23", "met", 0, 0 },
+		    { 2, "2023-05-03", "2023-05-25", "open", 0, 0 } }, NULL },
 	};
 
 	(void)state;

@@ -11,7 +11,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <ctype.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -208,6 +210,124 @@ static void assert_mrkdwn_safe(const char *s)
 		assert_true(!strncmp(a, "&amp;", 5) || !strncmp(a, "&lt;", 4) || !strncmp(a, "&gt;", 4));
 }
 
+/* Adaptive Card markdown (TextBlock and FactSet values both render it):
+ * is s inert?  Every *, _, [, ], (, ), `, ~, | is escaped with a
+ * backslash, and no line starts a list (-, +, "1."), heading or quote. */
+static bool md_inert(const char *s)
+{
+	bool line_start = true;
+
+	for (const char *p = s; *p; p++) {
+		if (*p == '\\' && p[1] && strchr("\\*_[]()`~#>|-+.!{}<&", p[1])) {
+			p++;
+			line_start = false;
+			continue;
+		}
+		if (strchr("*_[]()`~|", *p))
+			return false;
+		if (line_start && strchr("-+#>", *p))
+			return false;
+		if (line_start && *p >= '0' && *p <= '9') {
+			const char *q = p;
+
+			while (*q >= '0' && *q <= '9')
+				q++;
+			if (*q == '.')
+				return false;
+		}
+		if (*p != ' ')
+			line_start = *p == '\n';
+	}
+	return true;
+}
+
+/* s with the escapes taken away: what a reader sees. */
+static char *md_shown(const char *s)
+{
+	char *out = malloc(strlen(s) + 1), *o = out;
+
+	for (const char *p = s; *p; p++) {
+		if (*p == '\\' && p[1] && ispunct((unsigned char)p[1]))
+			p++;
+		*o++ = *p;
+	}
+	*o = '\0';
+	return out;
+}
+
+static void assert_md(const char *got, const char *shown)
+{
+	char *seen;
+
+	if (!got)
+		fail_msg("no text where '%s' should be", shown);
+	if (!md_inert(got))
+		fail_msg("live markdown reaches Teams: '%s'", got);
+	seen = md_shown(got);
+	if (strcmp(seen, shown) != 0)
+		fail_msg("Teams shows '%s', want '%s'", seen, shown);
+	free(seen);
+}
+
+#define EVIL_TEAM "**URGENT** [Click to verify](https://evil.example/x)"
+#define EVIL_WORKER "_x_ `code` ~~s~~ # h > q | t \\*"
+#define EVIL_SUBJECT "**3 overdue** [x](https://evil.example/y)"
+
+/* Every field carrying case data, in a Teams card, is inert markdown that
+ * shows the characters as they are (issue 14): the heading (the subject
+ * names teams and cases), each FactSet value, and a message's own text. */
+static void test_teams_markdown(void **state)
+{
+	json_t *it = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:{s:s, s:s}, "
+			       "s:{s:s, s:s}}", "case_ref", "- item", "child_ref", "1. first",
+			       "rule", "r", "rule_title", "Care [plan](x)", "due", "2024-12-16",
+			       "state", "overdue", "stage", 0, "days_overdue", 3,
+			       "team", "ref", "T1", "name", EVIL_TEAM,
+			       "worker", "ref", "W1", "name", EVIL_WORKER);
+	json_t *doc = json_pack("{s:s, s:s, s:s, s:o}", "schema", "deadlined.alert/v1",
+				"type", "overdue", "subject", EVIL_SUBJECT, "items",
+				json_pack("[o]", it));
+	char *p = json_dumps(doc, JSON_COMPACT);
+	struct message m = message(p);
+	json_t *j, *blocks, *facts;
+
+	(void)state;
+	m.subject = EVIL_SUBJECT;
+	j = body_json(WEBHOOK_TEAMS, &m);
+	blocks = teams_blocks(j);
+	assert_md(json_string_value(json_object_get(json_array_get(blocks, 0), "text")),
+		  EVIL_SUBJECT);
+	facts = json_array_get(blocks, 1);
+	assert_md(fact(facts, "Team"), EVIL_TEAM);
+	assert_md(fact(facts, "Worker"), EVIL_WORKER);
+	assert_md(fact(facts, "Case"), "- item");
+	assert_md(fact(facts, "Child"), "1. first");
+	assert_md(fact(facts, "Rule"), "Care [plan](x)");
+	assert_md(fact(facts, "Due"), "2024-12-16");
+	assert_string_equal(fact(facts, "Due"), "2024-12-16");   /* nothing to escape */
+	assert_md(fact(facts, "Overdue"), "3 working days");
+	json_decref(j);
+	/* A message without items shows its text, line by line. */
+	m.payload = "{\"schema\": \"deadlined.alert/v1\", \"items\": []}";
+	m.text = "Test from **deadlined**\n- not a list\n2. nor this\n[a](b)\n# no heading\n> no quote";
+	j = body_json(WEBHOOK_TEAMS, &m);
+	blocks = teams_blocks(j);
+	assert_md(json_string_value(json_object_get(json_array_get(blocks, 1), "text")), m.text);
+	json_decref(j);
+	/* The generic document carries the values as data, byte for byte. */
+	m.payload = p;
+	j = body_json(WEBHOOK_GENERIC, &m);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+		json_array_get(json_object_get(j, "items"), 0), "team"), "name")), EVIL_TEAM);
+	json_decref(j);
+	/* Slack: a markdown link is no Slack link; <, > and & only as entities. */
+	j = body_json(WEBHOOK_SLACK, &m);
+	assert_mrkdwn_safe(json_string_value(json_object_get(j, "text")));
+	json_decref(j);
+	json_decref(doc);
+	free(p);
+}
+
 static void test_slack_body(void **state)
 {
 	char *p = payload(2);
@@ -397,6 +517,7 @@ int main(void)
 		cmocka_unit_test(test_generic_body),
 		cmocka_unit_test(test_teams_body),
 		cmocka_unit_test(test_slack_body),
+		cmocka_unit_test(test_teams_markdown),
 		cmocka_unit_test(test_items_limit),
 		cmocka_unit_test(test_items_not_listed),
 		cmocka_unit_test(test_missing_fields),
