@@ -22,7 +22,11 @@ if [ "${VALGRIND:-}" = 1 ]; then
 	CASES=${CRASH_CASES:-600}
 	DAYS=${CRASH_DAYS:-4}
 	SCALE=20
-	not_run "6000 cases and 12 days (under valgrind: $CASES cases, $DAYS days)"
+	# Too few obligations for several chunks of a full poll's apply
+	# (STAGE_CHUNK, 10,000 rows): the kills between chunks are left to
+	# the run without valgrind, and said so, never counted as passed.
+	not_run "6000 cases and 12 days, and kills between the chunks of a first run" \
+		"(under valgrind: $CASES cases, $DAYS days, one chunk)"
 fi
 
 make_test_certs || { bad "openssl: $(cat "$TMP/openssl.log")"; finish; exit 1; }
@@ -66,7 +70,11 @@ timed_ref() {
 }
 timed_ref 2026-11-23
 full=$(obligations "$TMP/ref.db")
-[ "$full" -gt 20000 ] && ok || bad "only $full obligations: too few for several chunks"
+if [ "${VALGRIND:-}" = 1 ]; then
+	[ "$full" -gt 0 ] && ok || bad "the reference run stored no obligations"
+else
+	[ "$full" -gt 20000 ] && ok || bad "only $full obligations: too few for several chunks"
+fi
 
 # run_killed DAY SEED: one run, killed somewhere in the window (or finished).
 kills=0
