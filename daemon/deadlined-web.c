@@ -48,7 +48,7 @@ static int open_stores(struct web_app *app, struct dl_error *err)
 		error_set(err, "no state database at %s (start deadlined first)", sc->database);
 		return -1;
 	}
-	if (state_web_open(sc, &app->sw, err) < 0 || state_open(sc, &app->st, err) < 0)
+	if (web_pool_open(sc, (unsigned)app->conf->web.threads, &app->pool, err) < 0)
 		return -1;
 	if (link_key_load(&app->conf->web, &app->key, err) < 0)
 		return -1;
@@ -71,11 +71,12 @@ static int serve(struct web_app *app, int fd)
 	sigaddset(&set, SIGINT);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (web_http_start(fd, web_route, app, &http, &err) < 0) {
+	if (web_http_start(fd, (unsigned)app->conf->web.threads, web_route, app, &http,
+			   &err) < 0) {
 		fprintf(stderr, "deadlined-web: %s\n", err.msg);
 		return EXIT_RUNTIME;
 	}
-	log_msg(LOG_NOTICE, "deadlined-web: serving");
+	log_msg(LOG_NOTICE, "deadlined-web: serving with %ld threads", app->conf->web.threads);
 	sigwait(&set, &sig);
 	log_msg(LOG_NOTICE, "deadlined-web: stopping on signal %d", sig);
 	web_http_stop(http);
@@ -120,8 +121,7 @@ int main(int argc, char **argv)
 	} else {
 		rc = serve(&app, fd);
 	}
-	state_web_close(app.sw);
-	state_close(app.st);
+	web_pool_close(app.pool);
 	conf_free(conf);
 	return rc;
 }

@@ -330,8 +330,8 @@ static void on_done(void *cls, struct MHD_Connection *conn, void **state,
 	}
 }
 
-int web_http_start(int fd, web_handler_fn fn, void *ctx, struct web_http **out,
-		   struct dl_error *err)
+int web_http_start(int fd, unsigned threads, web_handler_fn fn, void *ctx,
+		   struct web_http **out, struct dl_error *err)
 {
 	struct web_http *h = calloc(1, sizeof *h);
 
@@ -348,6 +348,7 @@ int web_http_start(int fd, web_handler_fn fn, void *ctx, struct web_http **out,
 				  MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
 				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
 				  MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
+				  MHD_OPTION_THREAD_POOL_SIZE, threads,
 				  MHD_OPTION_END);
 	if (!h->mhd) {
 		error_set(err, "libmicrohttpd would not start on the listening socket");

@@ -25,7 +25,7 @@ int web_ops_healthz(struct web_ctx *c)
 	if (!allowed(c))
 		return 0;
 	c->resp->content_type = "text/plain; charset=utf-8";
-	if (state_status(c->app->st, &s, &err) < 0) {
+	if (state_status(c->st, &s, &err) < 0) {
 		c->resp->status = 503;
 		web_html(&c->resp->body, "state database unreadable\n");
 		log_msg(LOG_ERR, "deadlined-web: %s", err.msg);
@@ -59,7 +59,7 @@ int web_ops_metrics(struct web_ctx *c)
 
 	if (!allowed(c))
 		return 0;
-	if (state_status(c->app->st, &s, &err) < 0) {
+	if (state_status(c->st, &s, &err) < 0) {
 		log_msg(LOG_ERR, "deadlined-web: %s", err.msg);
 		return -1;
 	}
@@ -83,7 +83,7 @@ int web_ops_metrics(struct web_ctx *c)
 		 "deadlined_outbox{status=\"dead\"} %ld\n", s.pending, s.sent, s.dead);
 	web_html(b, "# HELP deadlined_messages Messages by receiver and result (sent, pending, "
 		 "dead).\n# TYPE deadlined_messages gauge\n");
-	if (state_web_each_delivery_count(c->app->sw, delivery_line, b, &err) < 0) {
+	if (state_web_each_delivery_count(c->sw, delivery_line, b, &err) < 0) {
 		log_msg(LOG_ERR, "deadlined-web: %s", err.msg);
 		return -1;
 	}

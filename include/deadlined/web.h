@@ -16,11 +16,11 @@
 #include "deadlined/state_web.h"
 #include "deadlined/web_auth.h"
 #include "deadlined/web_http.h"
+#include "deadlined/web_pool.h"
 
 struct web_app {
 	const struct conf *conf;
-	struct state *st;            /* acks go through state_ack, as deadlinectl's do */
-	struct state_web *sw;
+	struct web_pool *pool;       /* a request's state connections (web_pool.h) */
 	struct link_key key;
 };
 
@@ -28,6 +28,8 @@ struct web_ctx {
 	struct web_app *app;
 	const struct web_request *req;
 	struct web_response *resp;
+	struct state *st;            /* acks go through state_ack, as deadlinectl's do */
+	struct state_web *sw;        /* everything else the web reads and writes */
 	struct state_web_viewer viewer;
 	char email[256];
 	char today[DATE_BUF];

@@ -56,8 +56,11 @@ int web_http_listen(const char *spec, int *fd, struct dl_error *err);
 int web_http_systemd_fd(int *fd, struct dl_error *err);
 
 struct web_http;
-int web_http_start(int fd, web_handler_fn fn, void *ctx, struct web_http **out,
-		   struct dl_error *err);
+/* Serve on fd with threads server threads (libmicrohttpd's thread pool;
+ * 1: one internal thread): fn is called on any of them, each request on
+ * one thread from start to end. */
+int web_http_start(int fd, unsigned threads, web_handler_fn fn, void *ctx,
+		   struct web_http **out, struct dl_error *err);
 void web_http_stop(struct web_http *h);
 
 #endif
