@@ -11,6 +11,7 @@
 
 static const void *const backends[] = {
 	&state_web_sqlite_ops,
+	&state_web_pg_ops,
 };
 
 #define NBACKENDS (sizeof backends / sizeof backends[0])

@@ -5,7 +5,6 @@
 #include "deadlined/log.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <time.h>
 
 static bool allowed(struct web_ctx *c)
@@ -70,6 +69,7 @@ static int pair_role(struct web_ctx *c, struct web_buf *b)
 	struct state_leader l = { 0 };
 	struct dl_error err;
 	const char *role;
+	char left[32];
 
 	if (state_leader(c->st, &l, &err) < 0) {
 		log_msg(LOG_ERR, "deadlined-web: %s", err.msg);
@@ -92,12 +92,11 @@ static int pair_role(struct web_ctx *c, struct web_buf *b)
 	metric(b, "deadlined_ha_leader_since_seconds", "gauge",
 	       "When the present epoch began (unix time, the database's clock).", "",
 	       (long)l.since);
+	snprintf(left, sizeof left, "%.3f", (double)l.expires_in_ms / 1000);
 	web_html(b, "# HELP deadlined_ha_lease_remaining_seconds How long the lease runs "
 		 "unrenewed (negative: ran out that long ago).\n"
 		 "# TYPE deadlined_ha_lease_remaining_seconds gauge\n"
-		 "deadlined_ha_lease_remaining_seconds %r%ld.%03ld\n",
-		 l.expires_in_ms < 0 ? "-" : "", (long)(llabs(l.expires_in_ms) / 1000),
-		 (long)(llabs(l.expires_in_ms) % 1000));
+		 "deadlined_ha_lease_remaining_seconds %r\n", left);
 	return 0;
 }
 

@@ -67,5 +67,6 @@ struct state_web_ops {
 };
 
 extern const struct state_web_ops state_web_sqlite_ops;
+extern const struct state_web_ops state_web_pg_ops;
 
 #endif

@@ -45,9 +45,11 @@ INSERT INTO deadlined_events (case_ref, kind, occurred)
   FROM deadlined_cases WHERE team_ref = 'T3';
 SQL
 	head -c 48 /dev/urandom | base64 > "$TMP/link.key"
+	# WEB_STATE: the state group's settings (default: SQLite in $TMP).
+	_state=${WEB_STATE:-"database = \"$TMP/state.db\";"}
 	cat > "$WEB_CONF" <<CONF
 source = { database = "$TMP/cases.db"; };
-state = { database = "$TMP/state.db"; };
+state = { $_state };
 notify = { mail_receiver = "box"; digest_time = "00:00"; digest_roles = [ "team_manager" ];
            reminder_interval = "1 working day"; };
 receivers = {
