@@ -229,11 +229,14 @@ static enum MHD_Result respond(struct MHD_Connection *conn, struct web_response 
 		r->content_type = "text/plain; charset=utf-8";
 		web_buf_add(&r->body, "out of memory\n", 14);
 	}
-	m = MHD_create_response_from_buffer(r->body.n, r->body.p ? r->body.p : (char *)"",
-					    MHD_RESPMEM_MUST_COPY);
-	web_buf_free(&r->body);
-	if (!m)
+	/* The page's buffer is handed over, not copied: the library frees it. */
+	m = r->body.p ? MHD_create_response_from_buffer(r->body.n, r->body.p, MHD_RESPMEM_MUST_FREE) :
+	    MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
+	if (!m) {
+		web_buf_free(&r->body);
 		return MHD_NO;
+	}
+	r->body = (struct web_buf){ 0 };
 	MHD_add_response_header(m, "Content-Type", r->content_type ? r->content_type :
 				"text/html; charset=utf-8");
 	MHD_add_response_header(m, "Content-Security-Policy", "default-src 'none'; "

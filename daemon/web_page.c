@@ -39,17 +39,23 @@ static void add_str(struct web_buf *b, const char *s)
 	web_buf_add(b, s, strlen(s));
 }
 
+/* Runs of plain characters are copied whole (a tray page is mostly them). */
 static void add_escaped(struct web_buf *b, const char *s)
 {
-	for (; s && *s; s++) {
+	while (s && *s) {
+		size_t plain = strcspn(s, "&<>\"'");
+
+		web_buf_add(b, s, plain);
+		s += plain;
 		switch (*s) {
 		case '&': add_str(b, "&amp;"); break;
 		case '<': add_str(b, "&lt;"); break;
 		case '>': add_str(b, "&gt;"); break;
 		case '"': add_str(b, "&quot;"); break;
 		case '\'': add_str(b, "&#39;"); break;
-		default: web_buf_add(b, s, 1);
+		default: return;
 		}
+		s++;
 	}
 }
 
