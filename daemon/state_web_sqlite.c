@@ -344,6 +344,15 @@ static void counts_keep(struct sqlite_web *sw, char *key, int64_t version,
 	sw->counts = *c;
 }
 
+/* ?5, the state, NULL: every state is counted. */
+static sqlite3_stmt *counts_query(struct state_web *sw, const char *sql,
+				  const struct state_web_viewer *v, const struct state_web_filter *f,
+				  struct dl_error *err)
+{
+	return query(sw, err, sql, "sissss", v->email, v->admin, v->today, f->rule,
+		     (const char *)NULL, f->team);
+}
+
 static int sqlite_web_count_items(struct state_web *base, const struct state_web_viewer *v,
 				  const struct state_web_filter *f, struct state_web_counts *out,
 				  struct dl_error *err)
@@ -363,8 +372,8 @@ static int sqlite_web_count_items(struct state_web *base, const struct state_web
 		free(key);
 		return 0;
 	}
-	s = query(base, err, v->admin ? SQL_COUNTS_ALL : SQL_COUNTS, "sissss", v->email,
-		  v->admin, v->today, f->rule, (const char *)NULL, f->team);
+	s = v->admin ? counts_query(base, SQL_COUNTS_ALL, v, f, err) :
+	    counts_query(base, SQL_COUNTS, v, f, err);
 	if (!s || (rc = sqlite3_step(s)) != SQLITE_ROW) {
 		release(base, s);
 		free(key);
