@@ -168,6 +168,9 @@ static int finish(struct state_web *sw, sqlite3_stmt *s, struct dl_error *err, c
 		return -1;
 	rc = sqlite3_step(s);
 	release(sw, s);
+	/* This connection's own writes (cover) leave data_version as it was:
+	 * forget the counts it kept. */
+	lite(sw)->counts_version = -1;
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : fail(sw, err, what);
 }
 
@@ -322,7 +325,8 @@ static const char SQL_COUNTS_ALL[] = COUNTS_FROM
 	"(" LEVEL_FROM "?2 AND ?1 IS NOT NULL AND ?3 IS NOT NULL" ITEM_FILTERS ")";
 
 /* The same viewer and filter as last time, and nothing committed since
- * (PRAGMA data_version): the counts this connection last read.  Counting
+ * (PRAGMA data_version for other connections; finish() for this one's
+ * writes): the counts this connection last read.  Counting
  * a manager's 5,000 open rows costs milliseconds (the partial indexes do
  * not hold closed, so SQLite reads each row); a tray is read many times
  * between polls. */

@@ -83,6 +83,22 @@ form=$(curl -s --interface 127.0.0.2 -H "X-Forwarded-Email: tm3@council.example"
 printf '%s' "$form" | grep -c "<input type=\"hidden\" name=\"item\" value=\"\($a\|$b\)\">" | grep -qx 2 \
 	&& ok || bad "the ack form does not carry the two items chosen on page 2"
 
+# The counts follow cover made through the same connection (which leaves
+# PRAGMA data_version as it was): a deputy of tm3 (60), then of tm1 too (5),
+# then of tm3 alone again.
+post() { curl -s -o /dev/null -w '%{http_code}' --interface 127.0.0.2 -H "X-Forwarded-Email: $1" -d "$3" "$W$2"; }
+csrf() { tray "$1" /cover | sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' | head -n 1; }
+deputy_count() { tray deputy@council.example / | sed -n 's/.*<h2 id="counts">\([0-9]*\) open deadline.*/\1/p'; }
+today=$(date +%F) until=$(date -d '+7 days' +%F)
+cover="deputy=deputy%40council.example&from=$today&to=$until"
+[ "$(post tm3@council.example /cover "csrf=$(csrf tm3@council.example)&$cover")" = 303 ] \
+	&& [ "$(deputy_count)" = 60 ] && ok || bad "the deputy of tm3 does not count 60: $(deputy_count)"
+[ "$(post tm1@council.example /cover "csrf=$(csrf tm1@council.example)&$cover")" = 303 ] \
+	&& [ "$(deputy_count)" = 65 ] && ok || bad "the deputy of tm3 and tm1 does not count 65: $(deputy_count)"
+cid=$(q "SELECT id FROM cover WHERE manager = 'tm1@council.example'")
+[ "$(post tm1@council.example /cover/end "csrf=$(csrf tm1@council.example)&id=$cid")" = 303 ] \
+	&& [ "$(deputy_count)" = 60 ] && ok || bad "after tm1's cover ended the deputy counts $(deputy_count), not 60"
+
 # /metrics on SQLite: no pair, said so.
 m=$(curl -s "$W/metrics")
 printf '%s\n' "$m" | grep -qx 'deadlined_ha_role{role="single"} 1' && ok || bad "metrics role: $(printf '%s' "$m" | grep ha_)"
