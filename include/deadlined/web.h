@@ -5,7 +5,9 @@
  * who must appear in the state database or be an administrator.  Pages
  * that change something are POSTs carrying the CSRF token; a GET never
  * changes anything.  Each handler fills c->resp and returns 0, or -1 on
- * an internal failure (logged; the person sees a plain 500).
+ * an internal failure (logged; the person sees a plain 500).  web_route runs
+ * on any server thread: it takes a pair of state connections from the
+ * pool for the request (c->st, c->sw) and gives them back after.
  */
 #ifndef DEADLINED_WEB_H
 #define DEADLINED_WEB_H

@@ -2,8 +2,11 @@
  *
  * One listening socket: the one systemd passes (deadlined-web.socket,
  * Accept=no, found with sd_listen_fds) or one web_http_listen makes for
- * --listen (HOST:PORT or unix:PATH).  One internal thread serves every
- * request in turn, so the handler needs no locks.  A request's body (a
+ * --listen (HOST:PORT or unix:PATH).  A pool of threads (libmicrohttpd's
+ * thread pool) serves the requests: the handler runs on any of them, each
+ * request on one thread from start to end, so what the handler touches
+ * must be its own or read-only (web_pool.h gives each request its own
+ * state connections).  A request's body (a
  * form, application/x-www-form-urlencoded) is read whole, up to 64 KiB,
  * and decoded before the handler runs; anything larger gets 413.  Every
  * response carries a strict Content-Security-Policy, no-store, nosniff and
