@@ -473,6 +473,11 @@ static const char SQL_PUT_OB[] =
 	"INSERT INTO obligations (" OB_WRITE_COLUMNS ", first_seen, updated)"
 	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
 	" ?18, ?19, ?20, ?21, ?21)" OB_UPSERT;
+/* A first run's insert: no upsert to plan for each row. */
+static const char SQL_ADD_OB[] =
+	"INSERT INTO obligations (" OB_WRITE_COLUMNS ", first_seen, updated)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
+	" ?18, ?19, ?20, ?21, ?21)";
 static const char SQL_SEEN_OB[] =
 	"UPDATE obligations SET seen_poll = ?4 WHERE case_ref = ?1 AND rule = ?2 AND seq = ?3";
 
@@ -671,7 +676,18 @@ static int sqlite_stage_begin(struct state *st, bool chunked, struct dl_error *e
 static int direct_write(struct state *st, const struct state_obligation *ob,
 			struct dl_error *err)
 {
-	if (done(st, bind_obligation(st, SQL_PUT_OB, ob, 0, err), err, "write obligation") < 0)
+	sqlite3_stmt *s = bind_obligation(st, SQL_ADD_OB, ob, 0, err);
+	int rc = s ? sqlite3_step(s) : SQLITE_ERROR;
+
+	if (s)
+		sqlite3_reset(s);
+	/* Already there (a source that gives a case twice): as any poll. */
+	if (rc == SQLITE_CONSTRAINT)
+		rc = done(st, bind_obligation(st, SQL_PUT_OB, ob, 0, err), err,
+			  "write obligation") < 0 ? SQLITE_ERROR : SQLITE_DONE;
+	else if (s && rc != SQLITE_DONE)
+		db_error(st, err, "write obligation");
+	if (rc != SQLITE_DONE)
 		return -1;
 	if (!sq(st)->stage_chunked || ++sq(st)->stage_rows % STAGE_CHUNK)
 		return 0;
