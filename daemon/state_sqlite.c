@@ -635,7 +635,9 @@ static const char SQL_ANY_OB[] = "SELECT EXISTS (SELECT 1 FROM obligations)";
  * under FULL, and its sync makes every chunk before it durable too. */
 static int quiet_sync(struct state *st, bool quiet, struct dl_error *err)
 {
-	return exec(st, quiet ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL", err);
+	if (quiet)
+		return exec(st, "PRAGMA synchronous = NORMAL", err);
+	return exec(st, "PRAGMA synchronous = FULL", err);
 }
 
 static int sqlite_stage_begin(struct state *st, bool chunked, struct dl_error *err)
