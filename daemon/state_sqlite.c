@@ -469,15 +469,13 @@ static const char SQL_GET_OB[] =
 	"case_ref, rule, seq, child_ref, team_ref, team_name, worker_ref, worker_name," \
 	" worker_email, manager_email, service_manager_email, anchor, due, closed, state," \
 	" stage, days_overdue, level, seen_poll, fp"
-static const char SQL_PUT_OB[] =
-	"INSERT INTO obligations (" OB_WRITE_COLUMNS ", first_seen, updated)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
-	" ?18, ?19, ?20, ?21, ?21)" OB_UPSERT;
+#define OB_INSERT \
+	"INSERT INTO obligations (" OB_WRITE_COLUMNS ", first_seen, updated)" \
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17," \
+	" ?18, ?19, ?20, ?21, ?21)"
+static const char SQL_PUT_OB[] = OB_INSERT OB_UPSERT;
 /* A first run's insert: no upsert to plan for each row. */
-static const char SQL_ADD_OB[] =
-	"INSERT INTO obligations (" OB_WRITE_COLUMNS ", first_seen, updated)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
-	" ?18, ?19, ?20, ?21, ?21)";
+static const char SQL_ADD_OB[] = OB_INSERT;
 static const char SQL_SEEN_OB[] =
 	"UPDATE obligations SET seen_poll = ?4 WHERE case_ref = ?1 AND rule = ?2 AND seq = ?3";
 
