@@ -71,6 +71,12 @@ PGresult *pgconn_exec_prepared(PGconn **conn, const char *name, int nparams,
 			       const char *const *params, int64_t deadline_ms,
 			       struct dl_error *err);
 
+/* Run sql, a COPY ... FROM STDIN, and send it data (len bytes in COPY's
+ * text format) until deadline_ms: bulk writes at one round trip.  0, or
+ * -1 with err as pgconn_exec. */
+int pgconn_copy_in(PGconn **conn, const char *sql, const char *data, size_t len,
+		   int64_t deadline_ms, struct dl_error *err);
+
 /* Read what the server sent without blocking (notifications); -1 when the
  * connection is broken (it is then closed and *conn set to NULL). */
 int pgconn_consume(PGconn **conn, struct dl_error *err);
