@@ -320,6 +320,66 @@ int pgconn_copy_in(PGconn **conn, const char *sql, const char *data, size_t len,
 	return r ? 0 : -1;
 }
 
+int pgconn_copy_out(PGconn **conn, const char *sql, int64_t deadline_ms, struct dl_error *err)
+{
+	PGresult *r;
+	bool copying;
+
+	if (!connected(conn, err))
+		return -1;
+	if (!PQsendQuery(*conn, sql)) {
+		set_pq_error(err, "PostgreSQL", PQerrorMessage(*conn));
+		pgconn_close(conn);
+		return -1;
+	}
+	if (await_result(*conn, deadline_ms, err) < 0) {
+		pgconn_close(conn);
+		return -1;
+	}
+	r = PQgetResult(*conn);
+	copying = PQresultStatus(r) == PGRES_COPY_OUT;
+	if (!copying)
+		set_pq_error(err, "PostgreSQL", r ? PQresultErrorMessage(r) : PQerrorMessage(*conn));
+	PQclear(r);
+	if (!copying)
+		pgconn_close(conn);
+	return copying ? 0 : -1;
+}
+
+int pgconn_copy_row(PGconn **conn, char **line, int64_t deadline_ms, struct dl_error *err)
+{
+	PGresult *r;
+	int n;
+
+	if (*line)
+		PQfreemem(*line);
+	*line = NULL;
+	if (!connected(conn, err))
+		return -1;
+	while ((n = PQgetCopyData(*conn, line, 1)) == 0) {
+		if (!wait_fd(PQsocket(*conn), POLLIN, deadline_ms)) {
+			error_set(err, "PostgreSQL COPY: no rows by the deadline (connection dropped)");
+			pgconn_close(conn);
+			return -1;
+		}
+		if (!PQconsumeInput(*conn))
+			break;
+	}
+	if (n > 0)
+		return 1;
+	if (n == -1) {
+		/* The end of the rows: the COPY's own result says how it went. */
+		r = finish(conn, 1, deadline_ms, err);
+		PQclear(r);
+		return r ? 0 : -1;
+	}
+	if (*conn) {
+		set_pq_error(err, "PostgreSQL COPY", PQerrorMessage(*conn));
+		pgconn_close(conn);
+	}
+	return -1;
+}
+
 int pgconn_consume(PGconn **conn, struct dl_error *err)
 {
 	if (!*conn)

@@ -148,8 +148,6 @@ static struct pg_state *pg(struct state *st)
 }
 
 #define MAXPARAMS 20
-#define STR_(x) #x
-#define STR(x) STR_(x)
 
 /* Text parameters for one statement; NULL stays NULL. */
 struct params {
@@ -553,7 +551,6 @@ static int pg_put_obligation(struct state *st, const struct state_obligation *ob
 
 #define PG_STAGE_CHUNK 50000
 #define COPY_FLUSH (1 << 20)     /* bytes of a buffer sent at once */
-#define WALK_FETCH 20000         /* rows a round trip */
 
 #define OB_COLUMNS \
 	"case_ref, rule, seq, child_ref, team_ref, team_name, worker_ref, worker_name," \
@@ -1073,13 +1070,15 @@ static int pg_stage_apply(struct state *st, const struct state_tick *tick,
 	return rc;
 }
 
-/* The stored obligations in key order, from a cursor in the stage's
- * snapshot, WALK_FETCH rows a round trip. */
+/* The stored obligations in key order, streamed by one COPY TO STDOUT on
+ * a connection of the walk's own that imports the stage's snapshot: the
+ * server reads the key-order index and sends while the poll evaluates,
+ * with no round trip a batch. */
 struct pg_walk {
 	struct state_walk base;
-	PGresult *r;
-	int row, rows;
-	bool cursor, done;
+	PGconn *conn;
+	char *line;                  /* the current row as COPY sent it */
+	bool done;
 };
 
 #define STORED_COLUMNS \
@@ -1095,6 +1094,64 @@ static void read_stored(PGresult *r, int i, struct state_stored *row)
 		snprintf(row->prev.last_alert, sizeof row->prev.last_alert, "%s", col(r, i, 7));
 }
 
+/* The next field of a COPY text row, unescaped in place; NULL for \N.
+ * *at moves past it. */
+static char *copy_field(char **at)
+{
+	char *f = *at, *in = f, *out = f;
+
+	for (; *in && *in != '\t' && *in != '\n'; in++) {
+		if (*in == '\\' && in[1]) {
+			in++;
+			*out++ = *in == 't' ? '\t' : *in == 'n' ? '\n' : *in == 'r' ? '\r' :
+				 *in == 'N' ? '\0' : *in;
+			if (*in == 'N' && out - 1 == f)
+				f = NULL;
+			continue;
+		}
+		*out++ = *in;
+	}
+	*at = *in ? in + 1 : in;
+	*out = '\0';
+	return f;
+}
+
+/* In a transaction (the stage's), export its snapshot into w->conn. */
+static int walk_open(struct state *st, struct pg_walk *w, struct dl_error *err)
+{
+	struct pg_state *s = pg(st);
+	int64_t deadline = pgconn_now_ms() + s->s.statement_ms + 1000;
+	PGresult *r = run(st, "SELECT pg_export_snapshot()", NULL, err);
+	char sql[256];
+
+	if (!r)
+		return -1;
+	/* Only its own deadline a row bounds it: the COPY lasts the poll. */
+	snprintf(sql, sizeof sql, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;"
+		 " SET TRANSACTION SNAPSHOT '%.64s'; SET LOCAL statement_timeout = 0;"
+		 " SET LOCAL enable_sort = off", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	if (!(w->conn = pgconn_connect(&s->s, err)) ||
+	    !(r = pgconn_exec(&w->conn, sql, 0, NULL, deadline, err)))
+		return -1;
+	PQclear(r);
+	return pgconn_copy_out(&w->conn, "COPY (SELECT " STORED_COLUMNS " FROM obligations"
+			       " ORDER BY case_ref COLLATE \"C\", rule COLLATE \"C\", seq)"
+			       " TO STDOUT", deadline, err);
+}
+
+static void pg_walk_end(struct state_walk *base)
+{
+	struct pg_walk *w = (struct pg_walk *)base;
+
+	if (!w)
+		return;
+	if (w->line)
+		PQfreemem(w->line);
+	pgconn_close(&w->conn);      /* ends an unfinished COPY */
+	free(w);
+}
+
 static int pg_walk_begin(struct state *st, struct state_walk **out, struct dl_error *err)
 {
 	struct pg_walk *w = calloc(1, sizeof *w);
@@ -1107,13 +1164,11 @@ static int pg_walk_begin(struct state *st, struct state_walk **out, struct dl_er
 	w->base.st = st;
 	/* A first run's store is empty, and its chunks commit as they go. */
 	w->done = pg(st)->stage_direct;
-	if (!w->done && run_done(st, "DECLARE dl_walk NO SCROLL CURSOR FOR SELECT "
-				 STORED_COLUMNS " FROM obligations ORDER BY case_ref COLLATE \"C\","
-				 " rule COLLATE \"C\", seq", NULL, err) < 0) {
-		free(w);
+	if (!w->done && walk_open(st, w, err) < 0) {
+		error_prefix(err, "state database: walking the obligations");
+		pg_walk_end(&w->base);
 		return -1;
 	}
-	w->cursor = !w->done;
 	*out = &w->base;
 	return 0;
 }
@@ -1122,35 +1177,29 @@ static int pg_walk_next(struct state_walk *base, struct state_stored *row,
 			struct dl_error *err)
 {
 	struct pg_walk *w = (struct pg_walk *)base;
+	int64_t deadline = pgconn_now_ms() + pg(base->st)->s.statement_ms + 1000;
+	char *at, *v[8];
+	int rc;
 
-	if (w->row == w->rows) {
-		PQclear(w->r);
-		w->r = NULL;
-		w->row = w->rows = 0;
-		if (w->done)
-			return 0;
-		if (!(w->r = run(base->st, "FETCH FORWARD " STR(WALK_FETCH) " FROM dl_walk", NULL,
-				 err)))
-			return -1;
-		w->rows = PQntuples(w->r);
-		w->done = w->rows < WALK_FETCH;
-		if (!w->rows)
-			return 0;
+	if (w->done)
+		return 0;
+	rc = pgconn_copy_row(&w->conn, &w->line, deadline, err);
+	if (rc <= 0) {
+		w->done = true;
+		if (rc < 0)
+			error_prefix(err, "state database: walking the obligations");
+		return rc;
 	}
-	read_stored(w->r, w->row++, row);
+	at = w->line;
+	for (int i = 0; i < 8; i++)
+		v[i] = copy_field(&at);
+	*row = (struct state_stored){
+		v[0], v[1], v[2] ? atoi(v[2]) : 0, v[3] ? strtoll(v[3], NULL, 10) : 0,
+		v[4] && *v[4] == 't', { true, v[5] ? atoi(v[5]) : 0, v[6] ? atoi(v[6]) : 0, "" },
+	};
+	if (row->prev.alerted_level > 0 && v[7])
+		snprintf(row->prev.last_alert, sizeof row->prev.last_alert, "%s", v[7]);
 	return 1;
-}
-
-static void pg_walk_end(struct state_walk *base)
-{
-	struct pg_walk *w = (struct pg_walk *)base;
-
-	if (!w)
-		return;
-	PQclear(w->r);
-	if (w->cursor && pg(base->st)->conn && pg(base->st)->in_tx)
-		run_done(base->st, "CLOSE dl_walk", NULL, NULL);
-	free(w);
 }
 
 static int pg_each_stored(struct state *st, const char *case_ref, state_stored_fn fn,
