@@ -439,22 +439,27 @@ static int pg_begin(struct state *st, struct dl_error *err)
 }
 
 static int fence_holds(struct state *st, struct dl_error *err);
+static void pg_rollback(struct state *st);
 
 /* A fenced store commits only while its epoch holds the lease: a leader
  * deposed in the middle of a poll commits none of it. */
 static int pg_commit(struct state *st, struct dl_error *err)
 {
-	int rc = fence_holds(st, err) < 0 ? -1 : run_done(st, "COMMIT", NULL, err);
+	int rc;
 
-	if (rc < 0 && pg(st)->conn)
-		run_done(st, "ROLLBACK", NULL, NULL);
-	pg(st)->in_tx = false;
+	if (fence_holds(st, err) < 0) {
+		pg_rollback(st);
+		return -1;
+	}
+	/* Still in_tx: a link lost now fails the COMMIT, never reconnects. */
+	rc = run_done(st, "COMMIT", NULL, err);
+	pg(st)->in_tx = false;        /* ended, whether COMMIT succeeded or not */
 	return rc;
 }
 
 static void pg_rollback(struct state *st)
 {
-	if (pg(st)->conn)
+	if (pg(st)->conn && pg(st)->in_tx)
 		run_done(st, "ROLLBACK", NULL, NULL);
 	pg(st)->in_tx = false;
 }
