@@ -551,10 +551,9 @@ static int pg_put_obligation(struct state *st, const struct state_obligation *ob
  * is fenced (fence_holds): a deposed leader's poll commits nothing more.
  * Over an empty store (a first run) the quiet obligations are copied
  * straight into obligations, a chunk a transaction.  Row locks never block
- * a reader or an ack in PostgreSQL, so the chunks are larger than SQLite's
- * and need no pause between them. */
+ * a reader or an ack in PostgreSQL, so no pause is needed between chunks. */
 
-#define PG_STAGE_CHUNK 50000
+#define PG_STAGE_CHUNK 10000
 #define COPY_FLUSH (1 << 20)     /* bytes of a buffer sent at once */
 
 #define OB_COLUMNS \
