@@ -1003,6 +1003,15 @@ static const char SQL_APPLY_NOTIFIED[] =
 	" SELECT case_ref, rule, seq, what, recipient, " NOW_S " FROM pg_temp.stage_notified"
 	" ON CONFLICT DO NOTHING";
 
+/* The end of a snapshot that wrote only the stage: nothing to fence. */
+static int commit_stage(struct state *st, struct dl_error *err)
+{
+	int rc = run_done(st, "COMMIT", NULL, err);
+
+	pg(st)->in_tx = false;
+	return rc;
+}
+
 /* Run sql ($1 lo, $2 hi, and $3 alerts when alerts >= 0) over the ids up
  * to max, a chunk at a time; each in a transaction of its own (fenced)
  * when own_tx. */
@@ -1040,13 +1049,15 @@ static int pg_stage_apply(struct state *st, const struct state_tick *tick,
 	int rc;
 
 	/* Everything staged into its table; the snapshot (and a first run's
-	 * last chunk) ends. */
+	 * last chunk) ends.  The snapshot wrote the stage only, and must not
+	 * be fenced: in REPEATABLE READ the lease row, renewed since, cannot
+	 * be read FOR SHARE. */
 	if (flush_all(st, err) < 0 ||
 	    run_numbers(st, "SELECT (SELECT coalesce(max(id), 0) FROM pg_temp.stage_ob),"
 			" (SELECT coalesce(max(id), 0) FROM pg_temp.stage_gone)", NULL, n, 2,
 			err) < 0 ||
 	    run_done(st, "ANALYZE pg_temp.stage_ob, pg_temp.stage_gone", NULL, err) < 0 ||
-	    (chunked && pg_commit(st, err) < 0)) {
+	    (chunked && (s->stage_direct ? pg_commit(st, err) : commit_stage(st, err)) < 0)) {
 		pg_stage_abort(st);
 		return -1;
 	}
@@ -1108,6 +1119,7 @@ static char *copy_field(char **at)
 		if (*in == '\\' && in[1]) {
 			in++;
 			*out++ = *in == 't' ? '\t' : *in == 'n' ? '\n' : *in == 'r' ? '\r' :
+				 *in == 'b' ? '\b' : *in == 'f' ? '\f' : *in == 'v' ? '\v' :
 				 *in == 'N' ? '\0' : *in;
 			if (*in == 'N' && out - 1 == f)
 				f = NULL;

@@ -56,9 +56,12 @@ else
 	pg_start "$TMP/pg" || { bad "PostgreSQL 15 would not start"; finish; exit 1; }
 	pg_psql -c "CREATE DATABASE state" -c "CREATE DATABASE ref" > /dev/null
 	store_q() { PG_DB=$1 pg_psql -At -c "$2"; }
+	# The lease renewed many times a poll: a renewal during the poll's
+	# snapshot must not stop it.
 	store_group() {
 		sed -e '/^state = {/,/^};/d'
 		echo "state = { driver = \"postgresql\"; conninfo = \"host=127.0.0.1 port=$PG_PORT dbname=$1 user=postgres\"; };"
+		echo "ha = { lease = 5; renew = 0.2; margin = 1; };"
 	}
 	store_free() {
 		store_q "$1" "UPDATE deadlined_lease SET expires_at = now() WHERE expires_at > now()" \
