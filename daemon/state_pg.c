@@ -540,10 +540,11 @@ static int pg_put_obligation(struct state *st, const struct state_obligation *ob
 
 /* --- A full poll's stage and walk (state.h) -------------------------------
  *
- * A full poll reads the stored obligations once, in key order, through a
- * cursor in a REPEATABLE READ snapshot (FETCH in batches), while what it
- * would change goes into temporary tables of this connection by COPY, a
- * round trip a megabyte.  stage_apply ends the snapshot and applies the
+ * A full poll reads the stored obligations once, in key order, streamed by
+ * one COPY on a second connection in the stage's REPEATABLE READ snapshot
+ * (pg_export_snapshot; see pg_walk_begin), while what it would change goes
+ * into temporary tables of this connection by COPY, a round trip a
+ * megabyte.  stage_apply ends the snapshot and applies the
  * stage with a few set-based statements: what tells nobody in short
  * transactions of PG_STAGE_CHUNK rows, then the final transaction with the
  * rechecks, the obligations that alert, the alert marks and the notified
