@@ -968,10 +968,13 @@ static int stage_note(struct state *st, const char *case_ref, const char *rule, 
 }
 
 /* The apply statements: $1 < id <= $2 picks a chunk of the stage. */
+/* A key staged twice (a source that gave a case twice) is written once,
+ * as last staged: an upsert may not touch a row twice in one statement. */
 static const char SQL_APPLY_OB[] =
 	"INSERT INTO obligations (" OB_COLUMNS ", seen_poll, first_seen, updated)"
-	" SELECT " OB_COLUMNS ", 0, " NOW_S ", " NOW_S " FROM pg_temp.stage_ob"
-	" WHERE id > $1 AND id <= $2 AND alerts = $3 ORDER BY id" OB_UPSERT;
+	" SELECT DISTINCT ON (case_ref, rule, seq) " OB_COLUMNS ", 0, " NOW_S ", " NOW_S
+	" FROM pg_temp.stage_ob WHERE id > $1 AND id <= $2 AND alerts = $3"
+	" ORDER BY case_ref, rule, seq, id DESC" OB_UPSERT;
 static const char SQL_APPLY_GONE[] =
 	"UPDATE obligations o SET closed = 'gone', state = 'gone', level = -1, fp = NULL,"
 	" updated = " NOW_S " FROM pg_temp.stage_gone g WHERE g.id > $1 AND g.id <= $2"
