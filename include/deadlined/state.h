@@ -142,7 +142,7 @@ int state_close_unseen_case(struct state *st, const char *case_ref, int64_t poll
  *
  * Outside a stage (an incremental poll, in its one transaction),
  * state_stage_obligation and state_stage_gone write to the store at once. */
-/* Does the store walk and stage (the SQLite store does; a store without
+/* Does the store walk and stage (both stores do; a store without
  * these operations gets every poll in one transaction, a lookup by key an
  * obligation, as before)? */
 bool state_can_merge(const struct state *st);
