@@ -4,7 +4,7 @@
  * each server thread.
  *
  * The tables are state_pg.c's: obligations, acks, cover, directory_teams,
- * directory_workers, outbox.  That schema (version 2) has no web_audit and
+ * directory_workers, outbox.  That schema (version 3) has no web_audit and
  * no calendar_tokens table yet: until it does, audit records go to the log
  * and calendar feeds are refused with a message saying why.  Nor has it
  * the SQLite store's per-address indexes, so a tray reads the open
@@ -408,7 +408,7 @@ static int pg_web_each_cover(struct state_web *sw, const char *person, const cha
 	return rc;
 }
 
-/* Calendar feeds need calendar_tokens, which schema 2 lacks. */
+/* Calendar feeds need calendar_tokens, which schema 3 lacks. */
 static int no_tokens(struct state_web *sw, struct dl_error *err)
 {
 	if (pgw(sw)->has_tokens)
@@ -489,7 +489,7 @@ static const char SQL_AUDIT[] =
 	"INSERT INTO web_audit (at, who, origin, action, detail)"
 	" VALUES ($1::bigint, $2, $3, $4, $5)";
 
-/* Without a web_audit table (schema 2), the record goes to the log. */
+/* Without a web_audit table (schema 3), the record goes to the log. */
 static int pg_web_audit(struct state_web *sw, const char *who, const char *origin,
 			const char *action, const char *detail, int64_t now, struct dl_error *err)
 {
