@@ -20,6 +20,10 @@
  * memory does not grow with the source.  case_refs must arrive in byte
  * order (SQLite's BINARY); the ORDER BY says so in each server's words, and
  * a server that breaks it anyway is reported, never merged wrongly.
+ *
+ * Between blocks and statements the walk calls the tick hook it was given
+ * (source_set_tick: evaluate's, which feeds the service's watchdog); a
+ * negative return cancels the statement and fails the walk.
  */
 #include "deadlined/source_backend.h"
 
@@ -32,8 +36,6 @@
 
 #include <sql.h>
 #include <sqlext.h>
-
-#include "deadlined/service.h"
 
 #define CASE_COLUMNS  "case_ref, child_ref, date_of_birth, team_ref, worker_ref"
 #define EVENT_COLUMNS "case_ref, kind, occurred, event_ref"
@@ -73,7 +75,7 @@ static const struct dialect dialects[] = {
  * memory, and its cursor mode (UseDeclareFetch) makes the server wait
  * while the client reads each FETCH; whole results of bounded ranges
  * stream as fast as psql does and keep memory bounded. */
-#define CHUNK_BLOCKS 8
+#define CHUNK_BLOCKS 4
 
 static const struct {
 	const char *name, *columns;
@@ -129,6 +131,8 @@ struct source_odbc {
 	long query_timeout;
 	size_t fetch_rows;
 	struct block b;
+	int (*tick)(void *ctx);  /* source_set_tick's; NULL: none */
+	void *tick_ctx;
 
 	/* The case being gathered. */
 	char ref[VALUE_MAX];
@@ -756,8 +760,21 @@ static void bind_block(struct source_odbc *src, SQLHSTMT st)
 	}
 }
 
-/* Fetch block after block; between blocks feed the watchdog and give up
- * when a stop was asked for. */
+/* The tick hook before each block and statement: -1 (with err, the
+ * statement cancelled) when it says to give up. */
+static int walk_tick(struct walk *w, SQLHSTMT st)
+{
+	struct source_odbc *src = w->src;
+
+	if (!src->tick || src->tick(src->tick_ctx) >= 0)
+		return 0;
+	if (st != SQL_NULL_HSTMT)
+		SQLCancel(st);
+	error_set(w->err, "case database %s: read given up", src->name);
+	return -1;
+}
+
+/* Fetch block after block, ticking between them. */
 static int fetch_all(struct walk *w, SQLHSTMT st)
 {
 	struct block *b = &w->src->b;
@@ -765,12 +782,8 @@ static int fetch_all(struct walk *w, SQLHSTMT st)
 	int r;
 
 	for (;;) {
-		service_keepalive();
-		if (service_stop_pending()) {
-			SQLCancel(st);
-			error_set(w->err, "case database %s: read abandoned: stopping", w->src->name);
+		if (walk_tick(w, st) < 0)
 			return -1;
-		}
 		rc = SQLFetch(st);
 		if (rc == SQL_NO_DATA)
 			break;
@@ -810,7 +823,7 @@ static int walk_statement(struct walk *w, const char *filter, const char *const 
 	int rc = -1;
 
 	snprintf(sql, sizeof sql, SQL_WALK, filter, src->d->collate);
-	if (statement(src, &st, w->err) < 0)
+	if (walk_tick(w, SQL_NULL_HSTMT) < 0 || statement(src, &st, w->err) < 0)
 		return -1;
 	for (size_t i = 0; i < nrefs && i < 2; i++)
 		if (bind_ref(src, st, (SQLUSMALLINT)(i + 1), refs[i], &len[i], w->err) < 0)
@@ -1164,6 +1177,12 @@ static int odbc_changed(struct source *base, const struct source_mark *since,
 	return rc;
 }
 
+static void odbc_set_tick(struct source *base, int (*fn)(void *ctx), void *ctx)
+{
+	of(base)->tick = fn;
+	of(base)->tick_ctx = ctx;
+}
+
 static int odbc_exec_for_test(struct source *base, const char *sql, struct dl_error *err)
 {
 	struct source_odbc *src = of(base);
@@ -1181,5 +1200,6 @@ const struct source_ops source_odbc_ops = {
 	.changed = odbc_changed,
 	.each_case = odbc_each_case,
 	.rows = odbc_rows,
+	.set_tick = odbc_set_tick,
 	.exec_for_test = odbc_exec_for_test,
 };

@@ -80,7 +80,7 @@ pg_load_sqlite "$TMP/native.db" native deadlined_cases deadlined_events deadline
 grant native $FOUR
 odbc_conf pg-native "$PGCONN;Database=native" "$LOGIN"
 odbc_conf sqlite-native "Driver=SQLite3;Database=$TMP/native.db"
-# fetch_rows 7: PostgreSQL is walked in ranges of 56 cases, so the ranges'
+# fetch_rows 7: PostgreSQL is walked in ranges of 28 cases, so the ranges'
 # edges (and the NULL and orphan rows past the last) are crossed.
 odbc_conf pg-native-ranges "$PGCONN;Database=native" "$LOGIN fetch_rows = 7;"
 compare "native data" 2025-06-01 "$TMP/native.db" pg-native sqlite-native pg-native-ranges
