@@ -286,10 +286,16 @@ static bool has_keyword(const char *conn, const char *key)
 	return false;
 }
 
-/* With cursor, psqlODBC is told to read through one, `Fetch` rows at a
- * time: else it holds a whole result in memory. */
+/* How psqlODBC is told to read: nothing before it is known to be the
+ * driver; through a cursor, `Fetch` rows at a time (else it holds a whole
+ * result in memory); or whole results of the walk's ranges, without the
+ * savepoint it would wrap each statement of a transaction in (two round
+ * trips a statement: on an error the walk is given up anyway). */
+enum psql_mode { PSQL_UNKNOWN, PSQL_CURSOR, PSQL_RANGES };
+
 static size_t connection_string(const struct source_conf *cfg,
-				const struct source_odbc *src, bool cursor, char *buf, size_t size)
+				const struct source_odbc *src, enum psql_mode mode, char *buf,
+				size_t size)
 {
 	size_t len;
 
@@ -303,18 +309,20 @@ static size_t connection_string(const struct source_conf *cfg,
 		len = append_attr(buf, len, size, "UID", cfg->user);
 	if (src->secret && len < size)
 		len = append_attr(buf, len, size, "PWD", src->secret);
-	if (cursor && len < size && !has_keyword(cfg->connection, "UseDeclareFetch"))
+	if (mode == PSQL_CURSOR && len < size && !has_keyword(cfg->connection, "UseDeclareFetch"))
 		len += (size_t)snprintf(buf + len, size - len, ";UseDeclareFetch=1;Fetch=%zu",
 					src->fetch_rows);
+	if (mode == PSQL_RANGES && len < size && !has_keyword(cfg->connection, "Protocol"))
+		len += (size_t)snprintf(buf + len, size - len, ";Protocol=7.4-1");
 	return len;
 }
 
 static int driver_connect(struct source_odbc *src, const struct source_conf *cfg,
-			  bool cursor, struct dl_error *err)
+			  enum psql_mode mode, struct dl_error *err)
 {
 	char conn[4096];
 	SQLRETURN rc;
-	size_t len = connection_string(cfg, src, cursor, conn, sizeof conn);
+	size_t len = connection_string(cfg, src, mode, conn, sizeof conn);
 
 	if (len >= sizeof conn) {
 		error_set(err, "case database %s: connection string too long", src->name);
@@ -527,15 +535,15 @@ static int odbc_open(const struct source_conf *cfg, struct source **out, struct 
 			  src->name);
 		goto fail;
 	}
-	if (driver_connect(src, cfg, false, err) < 0)
+	if (driver_connect(src, cfg, PSQL_UNKNOWN, err) < 0)
 		goto fail;
 	find_dialect(src);
 	/* Ranges re-read a view once each: only tables are walked so. */
 	src->chunked = src->d->chunked && is_table(src, "deadlined_cases") &&
 		       is_table(src, "deadlined_events");
-	if (!src->chunked && driver_is_psqlodbc(src)) {
+	if (driver_is_psqlodbc(src)) {
 		disconnect(src);
-		if (driver_connect(src, cfg, true, err) < 0)
+		if (driver_connect(src, cfg, src->chunked ? PSQL_RANGES : PSQL_CURSOR, err) < 0)
 			goto fail;
 	}
 	if (setup_session(src, err) < 0)
