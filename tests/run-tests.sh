@@ -48,8 +48,19 @@ for t in "$@"; do
 	echo "== unit: ${t##*/}"
 	run "${t##*/}" "$t"
 done
+# Under valgrind, the slow tests listed in tests/valgrind-skip are left out,
+# each said so and counted as not run.
+valgrind_skips() {
+	[ "${VALGRIND:-}" = 1 ] || return 1
+	_why=$(sed -nE "s/^${1##*/}[[:space:]]+//p" tests/valgrind-skip)
+	[ -n "$_why" ] || return 1
+	echo "== integration: ${1##*/}: not run under valgrind: $_why"
+	not_run=$((not_run + 1))
+}
+
 for t in tests/integration/test_*.sh; do
 	[ -e "$t" ] || continue
+	valgrind_skips "$t" && continue
 	echo "== integration: ${t##*/}"
 	start=$(date +%s)
 	run "${t##*/}" sh "$t"
