@@ -201,6 +201,9 @@ char *date_format_moment(struct dl_moment mo, char *buf)
 {
 	char day[DATE_BUF], tmp[64], *p;
 
+	/* Most moments are days: no snprintf for them either. */
+	if (mo.sec == DATE_NO_TIME)
+		return date_format(mo.day, buf);
 	date_format(mo.day, day);
 	if (mo.sec == DATE_NO_TIME || mo.sec < 0 || mo.sec >= 86400 || strlen(day) != 10) {
 		if (mo.sec == DATE_NO_TIME)

@@ -152,6 +152,14 @@ static int lead_once(const struct conf *conf, const struct state_conf *stc, stru
 	return -1;
 }
 
+/* --once keeps the lease it took while it polls: a poll that outlasts the
+ * lease would find its commit fenced. */
+static int once_tick(void *ctx)
+{
+	ha_tick(ctx, false);
+	return 0;
+}
+
 /* One poll and one round of delivery; with --dry-run, the messages that
  * would be made are listed and nothing is stored or sent. */
 static int run_once(const struct options *opt, const struct conf *conf)
@@ -183,7 +191,7 @@ static int run_once(const struct options *opt, const struct conf *conf)
 	if (source_open(&sc, &src, &err) == 0 && state_open(&stc, &st, &err) == 0 &&
 	    route_open(conf, &route, &err) == 0 && outbox_open(conf, st, &outbox, &err) == 0 &&
 	    lead_once(conf, &stc, st, &ha, &err) == 0) {
-		struct poll_env env = { conf, st, route, outbox, NULL, NULL };
+		struct poll_env env = { conf, st, route, outbox, once_tick, ha };
 
 		rc = poll_all(&env, src, now, (int64_t)time(NULL), opt->dry_run ? &dry : NULL,
 			      &res, &sum, &err);

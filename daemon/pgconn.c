@@ -250,6 +250,136 @@ PGresult *pgconn_exec_prepared(PGconn **conn, const char *name, int nparams,
 		      deadline_ms, err);
 }
 
+/* Hand libpq one piece of a COPY (or its end, data NULL), waiting while
+ * its buffers are full: the connection is non-blocking. */
+static int put_copy(PGconn *c, const char *data, size_t len, int64_t deadline,
+		    struct dl_error *err)
+{
+	for (;;) {
+		int rc = data ? PQputCopyData(c, data, (int)len) : PQputCopyEnd(c, NULL);
+
+		if (rc > 0)
+			return 0;
+		if (rc < 0 || PQflush(c) < 0) {
+			set_pq_error(err, "PostgreSQL COPY", PQerrorMessage(c));
+			return -1;
+		}
+		if (!wait_fd(PQsocket(c), POLLOUT | POLLIN, deadline)) {
+			error_set(err, "PostgreSQL COPY: no progress by the deadline "
+				  "(connection dropped)");
+			return -1;
+		}
+		if (!PQconsumeInput(c)) {
+			set_pq_error(err, "PostgreSQL COPY", PQerrorMessage(c));
+			return -1;
+		}
+	}
+}
+
+int pgconn_copy_in(PGconn **conn, const char *sql, const char *data, size_t len,
+		   int64_t deadline_ms, struct dl_error *err)
+{
+	const size_t piece = 1 << 16;
+	PGresult *r;
+
+	if (!connected(conn, err))
+		return -1;
+	if (!PQsendQuery(*conn, sql)) {
+		set_pq_error(err, "PostgreSQL", PQerrorMessage(*conn));
+		pgconn_close(conn);
+		return -1;
+	}
+	if (await_result(*conn, deadline_ms, err) < 0) {
+		pgconn_close(conn);
+		return -1;
+	}
+	r = PQgetResult(*conn);
+	if (PQresultStatus(r) != PGRES_COPY_IN) {
+		/* An SQL error: its message, then the rest of the results. */
+		set_pq_error(err, "PostgreSQL", r ? PQresultErrorMessage(r) : PQerrorMessage(*conn));
+		PQclear(r);
+		while ((r = PQgetResult(*conn)))
+			PQclear(r);
+		if (PQstatus(*conn) != CONNECTION_OK)
+			pgconn_close(conn);
+		return -1;
+	}
+	PQclear(r);
+	for (size_t at = 0; at < len; at += piece)
+		if (put_copy(*conn, data + at, len - at < piece ? len - at : piece, deadline_ms,
+			     err) < 0) {
+			pgconn_close(conn);
+			return -1;
+		}
+	if (put_copy(*conn, NULL, 0, deadline_ms, err) < 0) {
+		pgconn_close(conn);
+		return -1;
+	}
+	r = finish(conn, 1, deadline_ms, err);
+	PQclear(r);
+	return r ? 0 : -1;
+}
+
+int pgconn_copy_out(PGconn **conn, const char *sql, int64_t deadline_ms, struct dl_error *err)
+{
+	PGresult *r;
+	bool copying;
+
+	if (!connected(conn, err))
+		return -1;
+	if (!PQsendQuery(*conn, sql)) {
+		set_pq_error(err, "PostgreSQL", PQerrorMessage(*conn));
+		pgconn_close(conn);
+		return -1;
+	}
+	if (await_result(*conn, deadline_ms, err) < 0) {
+		pgconn_close(conn);
+		return -1;
+	}
+	r = PQgetResult(*conn);
+	copying = PQresultStatus(r) == PGRES_COPY_OUT;
+	if (!copying)
+		set_pq_error(err, "PostgreSQL", r ? PQresultErrorMessage(r) : PQerrorMessage(*conn));
+	PQclear(r);
+	if (!copying)
+		pgconn_close(conn);
+	return copying ? 0 : -1;
+}
+
+int pgconn_copy_row(PGconn **conn, char **line, int64_t deadline_ms, struct dl_error *err)
+{
+	PGresult *r;
+	int n;
+
+	if (*line)
+		PQfreemem(*line);
+	*line = NULL;
+	if (!connected(conn, err))
+		return -1;
+	while ((n = PQgetCopyData(*conn, line, 1)) == 0) {
+		if (!wait_fd(PQsocket(*conn), POLLIN, deadline_ms)) {
+			error_set(err, "PostgreSQL COPY: no rows by the deadline (connection dropped)");
+			pgconn_close(conn);
+			return -1;
+		}
+		if (!PQconsumeInput(*conn))
+			break;
+	}
+	if (n > 0)
+		return 1;
+	if (n == -1) {
+		/* The end of the rows: the COPY's own result says how it went. */
+		r = finish(conn, 1, deadline_ms, err);
+		PQclear(r);
+		return r ? 0 : -1;
+	}
+	if (*conn) {
+		set_pq_error(err, "PostgreSQL COPY", PQerrorMessage(*conn));
+		pgconn_close(conn);
+	}
+	return -1;
+}
+
 int pgconn_consume(PGconn **conn, struct dl_error *err)
 {
 	if (!*conn)

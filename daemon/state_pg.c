@@ -92,11 +92,37 @@ static const char *const migrations[] = {
 	" manager_email text, service_manager_email text);"
 	"CREATE TABLE directory_workers (worker_ref text PRIMARY KEY, name text,"
 	" email text, team_ref text);",
+	/* 2 → 3: a full poll compares by one walk in key order (state.h): fp,
+	 * the fingerprint a poll wrote with the values (NULL: unknown, so
+	 * rewritten at the next full poll), and the key in byte order
+	 * (COLLATE "C", the order of strcmp and of SQLite) whatever the
+	 * database's collation, so the walk reads an index, never sorts. */
+	"ALTER TABLE obligations ADD COLUMN fp bigint;"
+	"CREATE INDEX obligations_walk ON obligations"
+	" (case_ref COLLATE \"C\", rule COLLATE \"C\", seq);",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 #define PREPARED 64
+
+/* Rows in COPY's text format on their way to one table of the stage. */
+struct copybuf {
+	char *p;
+	size_t len, cap;
+	int64_t rows;
+	bool oom;
+};
+
+enum { B_OB, B_DIRECT, B_GONE, B_RECHECK, B_ALERTED, B_NOTIFIED, NBUF };
+
+/* The notified keys of the case a full poll tells about: those stored and
+ * those staged, so note_sent is fresh only when neither has it. */
+struct notes {
+	char *case_ref;
+	char *keys;                       /* "rule\x1fseq\x1fwhat\x1frecipient\0" ... */
+	size_t len, cap;
+};
 
 struct pg_state {
 	struct state base;
@@ -109,6 +135,11 @@ struct pg_state {
 	char count_recipient[320], count_day[16];   /* what the next mark counts */
 	const char *prepared[PREPARED];   /* statements prepared on conn, by address */
 	int nprepared;
+	/* A full poll's stage (stage_begin .. stage_apply; see there). */
+	bool staging, stage_made, stage_chunked, stage_direct, notified_empty;
+	int64_t stage_now;                /* the database's time at stage_begin */
+	struct copybuf buf[NBUF];         /* rows on their way to COPY */
+	struct notes notes;               /* one case's notified keys */
 };
 
 static struct pg_state *pg(struct state *st)
@@ -178,6 +209,7 @@ static PGresult *run(struct state *st, const char *sql, const struct params *p,
 			return NULL;
 		}
 		s->nprepared = 0;
+		s->stage_made = false;    /* temporary tables went with the link */
 	}
 	deadline = pgconn_now_ms() + s->s.statement_ms + 1000;
 	r = p ? run_prepared(s, sql, p, deadline, err) :
@@ -316,6 +348,8 @@ static int check_version(struct state *st, struct dl_error *err)
 	return refuse_other((int)v, true, err);
 }
 
+static void stage_free(struct pg_state *s);
+
 static void pg_close(struct state *st)
 {
 	struct pg_state *s = pg(st);
@@ -329,6 +363,7 @@ static void pg_close(struct state *st)
 	}
 	free(s->conninfo);
 	free(s->lease);
+	stage_free(s);
 	free(s);
 }
 
@@ -403,17 +438,28 @@ static int pg_begin(struct state *st, struct dl_error *err)
 	return 0;
 }
 
+static int fence_holds(struct state *st, struct dl_error *err);
+static void pg_rollback(struct state *st);
+
+/* A fenced store commits only while its epoch holds the lease: a leader
+ * deposed in the middle of a poll commits none of it. */
 static int pg_commit(struct state *st, struct dl_error *err)
 {
-	int rc = run_done(st, "COMMIT", NULL, err);
+	int rc;
 
-	pg(st)->in_tx = false;
+	if (fence_holds(st, err) < 0) {
+		pg_rollback(st);
+		return -1;
+	}
+	/* Still in_tx: a link lost now fails the COMMIT, never reconnects. */
+	rc = run_done(st, "COMMIT", NULL, err);
+	pg(st)->in_tx = false;        /* ended, whether COMMIT succeeded or not */
 	return rc;
 }
 
 static void pg_rollback(struct state *st)
 {
-	if (pg(st)->conn)
+	if (pg(st)->conn && pg(st)->in_tx)
 		run_done(st, "ROLLBACK", NULL, NULL);
 	pg(st)->in_tx = false;
 }
@@ -431,14 +477,15 @@ static const char SQL_PUT_OB[] =
 	" put AS ("
 	"  INSERT INTO obligations (case_ref, rule, seq, child_ref, team_ref, team_name,"
 	"   worker_ref, worker_name, worker_email, manager_email, service_manager_email,"
-	"   anchor, due, closed, state, stage, days_overdue, level, seen_poll, first_seen, updated)"
+	"   anchor, due, closed, state, stage, days_overdue, level, seen_poll, fp, first_seen,"
+	"   updated)"
 	"  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,"
-	"   $18, $19, " NOW_S ", " NOW_S ")"
+	"   $18, $19, $20, " NOW_S ", " NOW_S ")"
 	"  ON CONFLICT (case_ref, rule, seq) DO UPDATE SET child_ref = $4, team_ref = $5,"
 	"   team_name = $6, worker_ref = $7, worker_name = $8, worker_email = $9,"
 	"   manager_email = $10, service_manager_email = $11, anchor = $12, due = $13,"
 	"   closed = $14, state = $15, stage = $16, days_overdue = $17, level = $18,"
-	"   seen_poll = $19, updated = CASE WHEN obligations.level <> $18"
+	"   seen_poll = $19, fp = $20, updated = CASE WHEN obligations.level <> $18"
 	"    OR obligations.state <> $15 THEN " NOW_S " ELSE obligations.updated END"
 	"  WHERE obligations.closed IS NULL OR (obligations.child_ref, obligations.team_ref,"
 	"   obligations.team_name, obligations.worker_ref, obligations.worker_name,"
@@ -450,25 +497,33 @@ static const char SQL_PUT_OB[] =
 	"    $17::integer, $18::integer))"
 	"SELECT level, alerted_level, last_alert FROM old";
 
-static int pg_put_obligation(struct state *st, const struct state_obligation *ob,
-			     int64_t poll, struct state_prev *prev, struct dl_error *err)
+/* An obligation's key and values as $1 .. $18 (SQL_PUT_OB's order). */
+static void p_obligation(struct params *p, const struct state_obligation *ob)
 {
 	const char *const text[] = { ob->child_ref, ob->team_ref, ob->team_name, ob->worker_ref,
 				     ob->worker_name, ob->worker_email, ob->manager_email,
 				     ob->service_manager_email, ob->anchor, ob->due, ob->closed,
 				     ob->state };
+
+	p_str(p, ob->case_ref);
+	p_str(p, ob->rule);
+	p_int(p, ob->seq);
+	for (size_t i = 0; i < sizeof text / sizeof text[0]; i++)
+		p_str(p, text[i]);
+	p_int(p, ob->stage);
+	p_int(p, ob->days_overdue);
+	p_int(p, ob->level);
+}
+
+static int pg_put_obligation(struct state *st, const struct state_obligation *ob,
+			     int64_t poll, struct state_prev *prev, struct dl_error *err)
+{
 	struct params p = { .n = 0 };
 	PGresult *r;
 
-	p_str(&p, ob->case_ref);
-	p_str(&p, ob->rule);
-	p_int(&p, ob->seq);
-	for (size_t i = 0; i < sizeof text / sizeof text[0]; i++)
-		p_str(&p, text[i]);
-	p_int(&p, ob->stage);
-	p_int(&p, ob->days_overdue);
-	p_int(&p, ob->level);
+	p_obligation(&p, ob);
 	p_int(&p, poll);
+	p_int(&p, ob->fp);
 	if (!(r = run(st, SQL_PUT_OB, &p, err)))
 		return -1;
 	memset(prev, 0, sizeof *prev);
@@ -483,11 +538,718 @@ static int pg_put_obligation(struct state *st, const struct state_obligation *ob
 	return 0;
 }
 
+/* --- A full poll's stage and walk (state.h) -------------------------------
+ *
+ * A full poll reads the stored obligations once, in key order, streamed by
+ * one COPY on a second connection in the stage's REPEATABLE READ snapshot
+ * (pg_export_snapshot; see pg_walk_begin), while what it would change goes
+ * into temporary tables of this connection by COPY, a round trip a
+ * megabyte.  stage_apply ends the snapshot and applies the
+ * stage with a few set-based statements: what tells nobody in short
+ * transactions of PG_STAGE_CHUNK rows, then the final transaction with the
+ * rechecks, the obligations that alert, the alert marks and the notified
+ * log, left open for the poll's messages.  Every commit of a fenced store
+ * is fenced (fence_holds): a deposed leader's poll commits nothing more.
+ * Over an empty store (a first run) the quiet obligations are copied
+ * straight into obligations, a chunk a transaction.  Row locks never block
+ * a reader or an ack in PostgreSQL, so no pause is needed between chunks. */
+
+#define PG_STAGE_CHUNK 10000
+#define COPY_FLUSH (1 << 20)     /* bytes of a buffer sent at once */
+
+#define OB_COLUMNS \
+	"case_ref, rule, seq, child_ref, team_ref, team_name, worker_ref, worker_name," \
+	" worker_email, manager_email, service_manager_email, anchor, due, closed, state," \
+	" stage, days_overdue, level, fp"
+#define OB_UPSERT \
+	" ON CONFLICT (case_ref, rule, seq) DO UPDATE SET child_ref = EXCLUDED.child_ref," \
+	" team_ref = EXCLUDED.team_ref, team_name = EXCLUDED.team_name," \
+	" worker_ref = EXCLUDED.worker_ref, worker_name = EXCLUDED.worker_name," \
+	" worker_email = EXCLUDED.worker_email, manager_email = EXCLUDED.manager_email," \
+	" service_manager_email = EXCLUDED.service_manager_email, anchor = EXCLUDED.anchor," \
+	" due = EXCLUDED.due, closed = EXCLUDED.closed, state = EXCLUDED.state," \
+	" stage = EXCLUDED.stage, days_overdue = EXCLUDED.days_overdue," \
+	" level = EXCLUDED.level, seen_poll = EXCLUDED.seen_poll, fp = EXCLUDED.fp," \
+	" updated = CASE WHEN obligations.level <> EXCLUDED.level" \
+	"  OR obligations.state <> EXCLUDED.state THEN EXCLUDED.updated" \
+	"  ELSE obligations.updated END"
+
+static const char STAGE_SCHEMA[] =
+	"CREATE TEMP TABLE IF NOT EXISTS stage_ob (id bigint GENERATED ALWAYS AS IDENTITY,"
+	" alerts boolean NOT NULL, case_ref text, rule text, seq integer, child_ref text,"
+	" team_ref text, team_name text, worker_ref text, worker_name text, worker_email text,"
+	" manager_email text, service_manager_email text, anchor text, due text, closed text,"
+	" state text, stage integer, days_overdue integer, level integer, fp bigint);"
+	"CREATE TEMP TABLE IF NOT EXISTS stage_gone (id bigint GENERATED ALWAYS AS IDENTITY,"
+	" case_ref text, rule text, seq integer);"
+	"CREATE TEMP TABLE IF NOT EXISTS stage_recheck (id bigint GENERATED ALWAYS AS IDENTITY,"
+	" case_ref text, at bigint);"
+	"CREATE TEMP TABLE IF NOT EXISTS stage_alerted (case_ref text, rule text, seq integer,"
+	" level integer, day text);"
+	"CREATE TEMP TABLE IF NOT EXISTS stage_notified (case_ref text, rule text, seq integer,"
+	" what text, recipient text)";
+static const char STAGE_EMPTY[] =
+	"TRUNCATE pg_temp.stage_ob, pg_temp.stage_gone, pg_temp.stage_recheck,"
+	" pg_temp.stage_alerted, pg_temp.stage_notified RESTART IDENTITY";
+
+static const char *const copy_sql[NBUF] = {
+	[B_OB] = "COPY pg_temp.stage_ob (alerts, " OB_COLUMNS ") FROM STDIN",
+	[B_DIRECT] = "COPY obligations (" OB_COLUMNS ", seen_poll, first_seen, updated)"
+		     " FROM STDIN",
+	[B_GONE] = "COPY pg_temp.stage_gone (case_ref, rule, seq) FROM STDIN",
+	[B_RECHECK] = "COPY pg_temp.stage_recheck (case_ref, at) FROM STDIN",
+	[B_ALERTED] = "COPY pg_temp.stage_alerted (case_ref, rule, seq, level, day) FROM STDIN",
+	[B_NOTIFIED] = "COPY pg_temp.stage_notified (case_ref, rule, seq, what, recipient)"
+		       " FROM STDIN",
+};
+
+static int fence_holds(struct state *st, struct dl_error *err);
+
+static bool cb_reserve(struct copybuf *b, size_t more)
+{
+	if (b->oom || b->len + more <= b->cap)
+		return !b->oom;
+	size_t cap = (b->len + more) * 2;
+	char *p = realloc(b->p, cap);
+
+	if (!p)
+		return !(b->oom = true);
+	b->p = p;
+	b->cap = cap;
+	return true;
+}
+
+/* One field and its tab; NULL is \N, and backslash, tab and line ends are
+ * escaped as COPY's text format reads them. */
+static void cb_text(struct copybuf *b, const char *v)
+{
+	if (!v) {
+		if (cb_reserve(b, 3))
+			b->len += (size_t)sprintf(b->p + b->len, "\\N\t");
+		return;
+	}
+	if (!cb_reserve(b, strlen(v) * 2 + 1))
+		return;
+	for (; *v; v++) {
+		char c = *v == '\t' ? 't' : *v == '\n' ? 'n' : *v == '\r' ? 'r' : *v;
+
+		if (c != *v || c == '\\')
+			b->p[b->len++] = '\\';
+		b->p[b->len++] = c;
+	}
+	b->p[b->len++] = '\t';
+}
+
+static void cb_int(struct copybuf *b, int64_t v)
+{
+	if (cb_reserve(b, 24))
+		b->len += (size_t)sprintf(b->p + b->len, "%" PRId64 "\t", v);
+}
+
+/* The row is complete: its last tab becomes the line's end. */
+static void cb_end(struct copybuf *b)
+{
+	if (!b->oom) {
+		b->p[b->len - 1] = '\n';
+		b->rows++;
+	}
+}
+
+static void cb_obligation(struct copybuf *b, const struct state_obligation *ob)
+{
+	const char *const text[] = { ob->case_ref, ob->rule, NULL, ob->child_ref, ob->team_ref,
+				     ob->team_name, ob->worker_ref, ob->worker_name,
+				     ob->worker_email, ob->manager_email,
+				     ob->service_manager_email, ob->anchor, ob->due, ob->closed,
+				     ob->state };
+
+	for (size_t i = 0; i < sizeof text / sizeof text[0]; i++)
+		if (i == 2)
+			cb_int(b, ob->seq);
+		else
+			cb_text(b, text[i]);
+	cb_int(b, ob->stage);
+	cb_int(b, ob->days_overdue);
+	cb_int(b, ob->level);
+	cb_int(b, ob->fp);
+}
+
+/* Send what buffer i holds to its table. */
+static int flush(struct state *st, int i, struct dl_error *err)
+{
+	struct pg_state *s = pg(st);
+	struct copybuf *b = &s->buf[i];
+	int rc;
+
+	if (b->oom) {
+		error_set(err, "state database: out of memory staging a full poll");
+		return -1;
+	}
+	if (!b->len)
+		return 0;
+	if (!s->conn) {
+		error_set(err, "state database: the connection was lost in the middle of a "
+			  "transaction");
+		return -1;
+	}
+	rc = pgconn_copy_in(&s->conn, copy_sql[i], b->p, b->len,
+			    pgconn_now_ms() + s->s.statement_ms + 1000, err);
+	b->len = 0;
+	if (rc < 0)
+		error_prefix(err, "state database");
+	return rc;
+}
+
+static int flush_all(struct state *st, struct dl_error *err)
+{
+	for (int i = 0; i < NBUF; i++)
+		if (flush(st, i, err) < 0)
+			return -1;
+	return 0;
+}
+
+/* A row ended in buffer i: send the buffer once it is big. */
+static int row_done(struct state *st, int i, struct dl_error *err)
+{
+	cb_end(&pg(st)->buf[i]);
+	return pg(st)->buf[i].len >= COPY_FLUSH || pg(st)->buf[i].oom ? flush(st, i, err) : 0;
+}
+
+static void notes_reset(struct notes *n)
+{
+	free(n->case_ref);
+	n->case_ref = NULL;
+	n->len = 0;
+}
+
+static void stage_reset(struct pg_state *s)
+{
+	for (int i = 0; i < NBUF; i++)
+		s->buf[i] = (struct copybuf){ .p = s->buf[i].p, .cap = s->buf[i].cap };
+	notes_reset(&s->notes);
+}
+
+static void stage_free(struct pg_state *s)
+{
+	for (int i = 0; i < NBUF; i++)
+		free(s->buf[i].p);
+	notes_reset(&s->notes);
+	free(s->notes.keys);
+}
+
+static int pg_stage_begin(struct state *st, bool chunked, struct dl_error *err)
+{
+	struct pg_state *s = pg(st);
+	int64_t v[3];
+
+	if (!s->stage_made || !s->conn) {
+		if (run_done(st, STAGE_SCHEMA, NULL, err) < 0)
+			return -1;
+		s->stage_made = true;
+	}
+	if (run_numbers(st, "SELECT (NOT EXISTS (SELECT 1 FROM obligations))::int,"
+			" (NOT EXISTS (SELECT 1 FROM notified))::int, " NOW_S, NULL, v, 3, err) < 0)
+		return -1;
+	/* Chunked, a snapshot of the stored state that the walk and the
+	 * lookups read, while the stage is written; a first run has nothing
+	 * to read and commits its chunks as it goes.  A dry run: the one
+	 * transaction everything goes in. */
+	s->stage_direct = v[0] != 0;
+	if (pg_begin(st, err) < 0)
+		return -1;
+	if ((chunked && !s->stage_direct &&
+	     run_done(st, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", NULL, err) < 0) ||
+	    run_done(st, STAGE_EMPTY, NULL, err) < 0) {
+		pg_rollback(st);
+		return -1;
+	}
+	s->notified_empty = v[1] != 0;
+	s->stage_now = v[2];
+	stage_reset(s);
+	s->staging = true;
+	s->stage_chunked = chunked;
+	return 0;
+}
+
+static void pg_stage_abort(struct state *st)
+{
+	if (pg(st)->staging)
+		pg_rollback(st);
+	pg(st)->staging = false;
+	stage_reset(pg(st));
+}
+
+static const char SQL_WRITE_OB[] =
+	"INSERT INTO obligations (" OB_COLUMNS ", seen_poll, first_seen, updated)"
+	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,"
+	" $18, $19, 0, " NOW_S ", " NOW_S ")" OB_UPSERT;
+
+/* A first run's quiet obligation, straight into the store; a chunk full
+ * is committed (fenced), and the next begun. */
+static int direct_write(struct state *st, const struct state_obligation *ob,
+			struct dl_error *err)
+{
+	struct pg_state *s = pg(st);
+	struct copybuf *b = &s->buf[B_DIRECT];
+
+	cb_obligation(b, ob);
+	cb_int(b, 0);
+	cb_int(b, s->stage_now);
+	cb_int(b, s->stage_now);
+	cb_end(b);
+	if (b->rows % PG_STAGE_CHUNK && b->len < 8 * COPY_FLUSH)
+		return 0;
+	if (flush(st, B_DIRECT, err) < 0)
+		return -1;
+	if (!s->stage_chunked)
+		return 0;
+	return pg_commit(st, err) < 0 ? -1 : pg_begin(st, err);
+}
+
+static int pg_stage_obligation(struct state *st, const struct state_obligation *ob,
+			       bool alerts, struct dl_error *err)
+{
+	struct pg_state *s = pg(st);
+	struct params p = { .n = 0 };
+
+	if (!s->staging) {
+		p_obligation(&p, ob);
+		p_int(&p, ob->fp);
+		return run_done(st, SQL_WRITE_OB, &p, err);
+	}
+	if (s->stage_direct && !alerts)
+		return direct_write(st, ob, err);
+	cb_text(&s->buf[B_OB], alerts ? "t" : "f");
+	cb_obligation(&s->buf[B_OB], ob);
+	return row_done(st, B_OB, err);
+}
+
+static const char SQL_CLOSE_GONE[] =
+	"UPDATE obligations SET closed = 'gone', state = 'gone', level = -1, fp = NULL,"
+	" updated = " NOW_S " WHERE case_ref = $1 AND rule = $2 AND seq = $3 AND closed IS NULL";
+
+/* case_ref, rule, seq into buffer i; more fields may follow. */
+static void cb_key(struct copybuf *b, const char *case_ref, const char *rule, int seq)
+{
+	cb_text(b, case_ref);
+	cb_text(b, rule);
+	cb_int(b, seq);
+}
+
+static int pg_stage_gone(struct state *st, const char *case_ref, const char *rule, int seq,
+			 struct dl_error *err)
+{
+	struct params p = { .n = 0 };
+
+	if (!pg(st)->staging) {
+		p_str(&p, case_ref);
+		p_str(&p, rule);
+		p_int(&p, seq);
+		return run_done(st, SQL_CLOSE_GONE, &p, err);
+	}
+	cb_key(&pg(st)->buf[B_GONE], case_ref, rule, seq);
+	return row_done(st, B_GONE, err);
+}
+
+static int pg_unstage_gone_case(struct state *st, const char *case_ref, struct dl_error *err)
+{
+	struct params p = { .n = 0 };
+
+	p_str(&p, case_ref);
+	return flush(st, B_GONE, err) < 0 ? -1 :
+		run_done(st, "DELETE FROM pg_temp.stage_gone WHERE case_ref = $1", &p, err);
+}
+
+static int stage_alerted(struct state *st, const char *case_ref, const char *rule, int seq,
+			 int level, const char *day, struct dl_error *err)
+{
+	struct copybuf *b = &pg(st)->buf[B_ALERTED];
+
+	cb_key(b, case_ref, rule, seq);
+	cb_int(b, level);
+	cb_text(b, day);
+	return row_done(st, B_ALERTED, err);
+}
+
+/* STATE_NO_RECHECK as NULL: the last row of a case says. */
+static int stage_recheck(struct state *st, const char *case_ref, int64_t at,
+			 struct dl_error *err)
+{
+	struct copybuf *b = &pg(st)->buf[B_RECHECK];
+
+	cb_text(b, case_ref);
+	if (at == STATE_NO_RECHECK)
+		cb_text(b, NULL);
+	else
+		cb_int(b, at);
+	return row_done(st, B_RECHECK, err);
+}
+
+static bool notes_add(struct notes *n, const char *key)
+{
+	size_t k = strlen(key) + 1;
+
+	if (n->len + k > n->cap) {
+		char *p = realloc(n->keys, (n->len + k) * 2);
+
+		if (!p)
+			return false;
+		n->keys = p;
+		n->cap = (n->len + k) * 2;
+	}
+	memcpy(n->keys + n->len, key, k);
+	n->len += k;
+	return true;
+}
+
+static bool notes_have(const struct notes *n, const char *key)
+{
+	for (size_t at = 0; at < n->len; at += strlen(n->keys + at) + 1)
+		if (!strcmp(n->keys + at, key))
+			return true;
+	return false;
+}
+
+/* Hold what the store notified about case_ref (nothing when the log was
+ * empty at stage_begin: a first run asks nothing).  A full poll gives each
+ * case once, so one case's notes are all the stage must remember. */
+static int notes_load(struct state *st, const char *case_ref, struct dl_error *err)
+{
+	struct notes *n = &pg(st)->notes;
+	struct params p = { .n = 0 };
+	PGresult *r;
+	char key[1024];
+
+	notes_reset(n);
+	if (!(n->case_ref = strdup(case_ref))) {
+		error_set(err, "out of memory");
+		return -1;
+	}
+	if (pg(st)->notified_empty)
+		return 0;
+	p_str(&p, case_ref);
+	if (!(r = run(st, "SELECT rule || chr(31) || seq || chr(31) || what || chr(31) ||"
+		      " recipient FROM notified WHERE case_ref = $1", &p, err)))
+		return -1;
+	for (int i = 0; i < PQntuples(r); i++) {
+		snprintf(key, sizeof key, "%s", PQgetvalue(r, i, 0));
+		if (!notes_add(n, key)) {
+			PQclear(r);
+			error_set(err, "out of memory");
+			return -1;
+		}
+	}
+	PQclear(r);
+	return 0;
+}
+
+static int stage_note(struct state *st, const char *case_ref, const char *rule, int seq,
+		      const char *what, const char *recipient, bool *fresh, struct dl_error *err)
+{
+	struct notes *n = &pg(st)->notes;
+	struct copybuf *b = &pg(st)->buf[B_NOTIFIED];
+	char key[1024];
+
+	*fresh = false;
+	if ((!n->case_ref || strcmp(n->case_ref, case_ref)) && notes_load(st, case_ref, err) < 0)
+		return -1;
+	snprintf(key, sizeof key, "%s\x1f%d\x1f%s\x1f%s", rule, seq, what, recipient);
+	if (notes_have(n, key))
+		return 0;
+	if (!notes_add(n, key)) {
+		error_set(err, "out of memory");
+		return -1;
+	}
+	*fresh = true;
+	cb_key(b, case_ref, rule, seq);
+	cb_text(b, what);
+	cb_text(b, recipient);
+	return row_done(st, B_NOTIFIED, err);
+}
+
+/* The apply statements: $1 < id <= $2 picks a chunk of the stage. */
+/* A key staged twice (a source that gave a case twice) is written once,
+ * as last staged: an upsert may not touch a row twice in one statement. */
+static const char SQL_APPLY_OB[] =
+	"INSERT INTO obligations (" OB_COLUMNS ", seen_poll, first_seen, updated)"
+	" SELECT DISTINCT ON (case_ref, rule, seq) " OB_COLUMNS ", 0, " NOW_S ", " NOW_S
+	" FROM pg_temp.stage_ob WHERE id > $1 AND id <= $2 AND alerts = $3"
+	" ORDER BY case_ref, rule, seq, id DESC" OB_UPSERT;
+static const char SQL_APPLY_GONE[] =
+	"UPDATE obligations o SET closed = 'gone', state = 'gone', level = -1, fp = NULL,"
+	" updated = " NOW_S " FROM pg_temp.stage_gone g WHERE g.id > $1 AND g.id <= $2"
+	" AND o.case_ref = g.case_ref AND o.rule = g.rule AND o.seq = g.seq"
+	" AND o.closed IS NULL";
+/* Rechecks are replaced whole (a full poll saw every case), writing only
+ * what differs: most cases keep theirs from poll to poll. */
+static const char SQL_APPLY_RECHECKS[] =
+	"CREATE TEMP TABLE IF NOT EXISTS stage_recheck_last (case_ref text PRIMARY KEY,"
+	" at bigint);"
+	"TRUNCATE pg_temp.stage_recheck_last;"
+	"INSERT INTO pg_temp.stage_recheck_last SELECT DISTINCT ON (case_ref) case_ref, at"
+	" FROM pg_temp.stage_recheck ORDER BY case_ref, id DESC;"
+	"DELETE FROM pg_temp.stage_recheck_last WHERE at IS NULL;"
+	"ANALYZE pg_temp.stage_recheck_last;"
+	"DELETE FROM rechecks r WHERE NOT EXISTS (SELECT 1 FROM pg_temp.stage_recheck_last s"
+	" WHERE s.case_ref = r.case_ref);"
+	"INSERT INTO rechecks (case_ref, at) SELECT s.case_ref, s.at"
+	" FROM pg_temp.stage_recheck_last s LEFT JOIN rechecks r ON r.case_ref = s.case_ref"
+	" WHERE r.at IS DISTINCT FROM s.at"
+	" ON CONFLICT (case_ref) DO UPDATE SET at = EXCLUDED.at";
+static const char SQL_APPLY_ALERTED[] =
+	"UPDATE obligations o SET alerted_level = greatest(o.alerted_level, s.level),"
+	" last_alert = coalesce(s.day, o.last_alert) FROM (SELECT case_ref, rule, seq,"
+	"  max(level) AS level, max(day) AS day FROM pg_temp.stage_alerted"
+	"  GROUP BY case_ref, rule, seq) AS s"
+	" WHERE o.case_ref = s.case_ref AND o.rule = s.rule AND o.seq = s.seq";
+static const char SQL_APPLY_NOTIFIED[] =
+	"INSERT INTO notified (case_ref, rule, seq, what, recipient, at)"
+	" SELECT case_ref, rule, seq, what, recipient, " NOW_S " FROM pg_temp.stage_notified"
+	" ON CONFLICT DO NOTHING";
+
+/* The end of a snapshot that wrote only the stage: nothing to fence. */
+static int commit_stage(struct state *st, struct dl_error *err)
+{
+	int rc = run_done(st, "COMMIT", NULL, err);
+
+	pg(st)->in_tx = false;
+	return rc;
+}
+
+/* Run sql ($1 lo, $2 hi, and $3 alerts when alerts >= 0) over the ids up
+ * to max, a chunk at a time; each in a transaction of its own (fenced)
+ * when own_tx. */
+static int apply_chunks(struct state *st, const char *sql, int64_t max, int alerts,
+			bool own_tx, const struct state_tick *tick, struct dl_error *err)
+{
+	for (int64_t lo = 0; lo < max; lo += PG_STAGE_CHUNK) {
+		struct params p = { .n = 0 };
+
+		p_int(&p, lo);
+		p_int(&p, lo + PG_STAGE_CHUNK);
+		if (alerts >= 0)
+			p_str(&p, alerts ? "t" : "f");
+		if (own_tx && pg_begin(st, err) < 0)
+			return -1;
+		if (run_done(st, sql, &p, err) < 0 || (own_tx && pg_commit(st, err) < 0)) {
+			if (own_tx)
+				pg_rollback(st);
+			return -1;
+		}
+		if (tick && tick->fn && tick->fn(tick->ctx) != 0) {
+			error_set(err, "state database: applying the poll's changes: stopped");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int pg_stage_apply(struct state *st, const struct state_tick *tick,
+			  struct dl_error *err)
+{
+	struct pg_state *s = pg(st);
+	bool chunked = s->stage_chunked;
+	int64_t n[2];
+	int rc;
+
+	/* Everything staged into its table; the snapshot (and a first run's
+	 * last chunk) ends.  The snapshot wrote the stage only, and must not
+	 * be fenced: in REPEATABLE READ the lease row, renewed since, cannot
+	 * be read FOR SHARE. */
+	if (flush_all(st, err) < 0 ||
+	    run_numbers(st, "SELECT (SELECT coalesce(max(id), 0) FROM pg_temp.stage_ob),"
+			" (SELECT coalesce(max(id), 0) FROM pg_temp.stage_gone)", NULL, n, 2,
+			err) < 0 ||
+	    run_done(st, "ANALYZE pg_temp.stage_ob, pg_temp.stage_gone", NULL, err) < 0 ||
+	    (chunked && (s->stage_direct ? pg_commit(st, err) : commit_stage(st, err)) < 0)) {
+		pg_stage_abort(st);
+		return -1;
+	}
+	s->staging = false;
+	stage_reset(s);
+	/* What tells nobody first, chunk by chunk; a crash here leaves true
+	 * values that the next full poll finds as they are. */
+	rc = apply_chunks(st, SQL_APPLY_OB, n[0], 0, chunked, tick, err);
+	if (rc == 0)
+		rc = apply_chunks(st, SQL_APPLY_GONE, n[1], -1, chunked, tick, err);
+	if (rc == 0 && chunked)
+		rc = pg_begin(st, err);
+	/* Then, in the caller's transaction with the messages they cause,
+	 * the obligations that alert and what was told to whom. */
+	if (rc == 0)
+		rc = run_done(st, SQL_APPLY_RECHECKS, NULL, err);
+	if (rc == 0)
+		rc = apply_chunks(st, SQL_APPLY_OB, n[0], 1, false, tick, err);
+	if (rc == 0)
+		rc = run_done(st, SQL_APPLY_ALERTED, NULL, err);
+	if (rc == 0)
+		rc = run_done(st, SQL_APPLY_NOTIFIED, NULL, err);
+	if (rc < 0)
+		pg_rollback(st);
+	return rc;
+}
+
+/* The stored obligations in key order, streamed by one COPY TO STDOUT on
+ * a connection of the walk's own that imports the stage's snapshot: the
+ * server reads the key-order index and sends while the poll evaluates,
+ * with no round trip a batch. */
+struct pg_walk {
+	struct state_walk base;
+	PGconn *conn;
+	char *line;                  /* the current row as COPY sent it */
+	bool done;
+};
+
+#define STORED_COLUMNS \
+	"case_ref, rule, seq, fp, closed IS NULL, level, alerted_level, last_alert"
+
+static void read_stored(PGresult *r, int i, struct state_stored *row)
+{
+	*row = (struct state_stored){
+		col(r, i, 0), col(r, i, 1), num(r, i, 2), num64(r, i, 3),
+		*PQgetvalue(r, i, 4) == 't', { true, num(r, i, 5), num(r, i, 6), "" },
+	};
+	if (row->prev.alerted_level > 0 && col(r, i, 7))
+		snprintf(row->prev.last_alert, sizeof row->prev.last_alert, "%s", col(r, i, 7));
+}
+
+/* The next field of a COPY text row, unescaped in place; NULL for \N.
+ * *at moves past it. */
+static char *copy_field(char **at)
+{
+	char *f = *at, *in = f, *out = f;
+
+	for (; *in && *in != '\t' && *in != '\n'; in++) {
+		if (*in == '\\' && in[1]) {
+			in++;
+			*out++ = *in == 't' ? '\t' : *in == 'n' ? '\n' : *in == 'r' ? '\r' :
+				 *in == 'b' ? '\b' : *in == 'f' ? '\f' : *in == 'v' ? '\v' :
+				 *in == 'N' ? '\0' : *in;
+			if (*in == 'N' && out - 1 == f)
+				f = NULL;
+			continue;
+		}
+		*out++ = *in;
+	}
+	*at = *in ? in + 1 : in;
+	*out = '\0';
+	return f;
+}
+
+/* In a transaction (the stage's), export its snapshot into w->conn. */
+static int walk_open(struct state *st, struct pg_walk *w, struct dl_error *err)
+{
+	struct pg_state *s = pg(st);
+	int64_t deadline = pgconn_now_ms() + s->s.statement_ms + 1000;
+	PGresult *r = run(st, "SELECT pg_export_snapshot()", NULL, err);
+	char sql[256];
+
+	if (!r)
+		return -1;
+	/* Only its own deadline a row bounds it: the COPY lasts the poll. */
+	snprintf(sql, sizeof sql, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;"
+		 " SET TRANSACTION SNAPSHOT '%.64s'; SET LOCAL statement_timeout = 0;"
+		 " SET LOCAL enable_sort = off", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	if (!(w->conn = pgconn_connect(&s->s, err)) ||
+	    !(r = pgconn_exec(&w->conn, sql, 0, NULL, deadline, err)))
+		return -1;
+	PQclear(r);
+	return pgconn_copy_out(&w->conn, "COPY (SELECT " STORED_COLUMNS " FROM obligations"
+			       " ORDER BY case_ref COLLATE \"C\", rule COLLATE \"C\", seq)"
+			       " TO STDOUT", deadline, err);
+}
+
+static void pg_walk_end(struct state_walk *base)
+{
+	struct pg_walk *w = (struct pg_walk *)base;
+
+	if (!w)
+		return;
+	if (w->line)
+		PQfreemem(w->line);
+	pgconn_close(&w->conn);      /* ends an unfinished COPY */
+	free(w);
+}
+
+static int pg_walk_begin(struct state *st, struct state_walk **out, struct dl_error *err)
+{
+	struct pg_walk *w = calloc(1, sizeof *w);
+
+	*out = NULL;
+	if (!w) {
+		error_set(err, "out of memory");
+		return -1;
+	}
+	w->base.st = st;
+	/* A first run's store is empty, and its chunks commit as they go. */
+	w->done = pg(st)->stage_direct;
+	if (!w->done && walk_open(st, w, err) < 0) {
+		error_prefix(err, "state database: walking the obligations");
+		pg_walk_end(&w->base);
+		return -1;
+	}
+	*out = &w->base;
+	return 0;
+}
+
+static int pg_walk_next(struct state_walk *base, struct state_stored *row,
+			struct dl_error *err)
+{
+	struct pg_walk *w = (struct pg_walk *)base;
+	int64_t deadline = pgconn_now_ms() + pg(base->st)->s.statement_ms + 1000;
+	char *at, *v[8];
+	int rc;
+
+	if (w->done)
+		return 0;
+	rc = pgconn_copy_row(&w->conn, &w->line, deadline, err);
+	if (rc <= 0) {
+		w->done = true;
+		if (rc < 0)
+			error_prefix(err, "state database: walking the obligations");
+		return rc;
+	}
+	at = w->line;
+	for (int i = 0; i < 8; i++)
+		v[i] = copy_field(&at);
+	*row = (struct state_stored){
+		v[0], v[1], v[2] ? atoi(v[2]) : 0, v[3] ? strtoll(v[3], NULL, 10) : 0,
+		v[4] && *v[4] == 't', { true, v[5] ? atoi(v[5]) : 0, v[6] ? atoi(v[6]) : 0, "" },
+	};
+	if (row->prev.alerted_level > 0 && v[7])
+		snprintf(row->prev.last_alert, sizeof row->prev.last_alert, "%s", v[7]);
+	return 1;
+}
+
+static int pg_each_stored(struct state *st, const char *case_ref, state_stored_fn fn,
+			  void *ctx, struct dl_error *err)
+{
+	struct params p = { .n = 0 };
+	PGresult *r;
+	int rc = 0;
+
+	p_str(&p, case_ref);
+	if (!(r = run(st, "SELECT " STORED_COLUMNS " FROM obligations WHERE case_ref = $1"
+		      " ORDER BY rule COLLATE \"C\", seq", &p, err)))
+		return -1;
+	for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
+		struct state_stored row;
+
+		read_stored(r, i, &row);
+		rc = fn(ctx, &row);
+	}
+	PQclear(r);
+	return rc;
+}
+
 static int pg_set_alerted(struct state *st, const char *case_ref, const char *rule, int seq,
 			  int level, const char *day, struct dl_error *err)
 {
 	struct params p = { .n = 0 };
 
+	if (pg(st)->staging)
+		return stage_alerted(st, case_ref, rule, seq, level, day, err);
 	p_str(&p, case_ref);
 	p_str(&p, rule);
 	p_int(&p, seq);
@@ -504,7 +1266,8 @@ static int pg_close_unseen(struct state *st, int64_t poll, struct dl_error *err)
 
 	p_int(&p, poll);
 	return run_done(st, "UPDATE obligations SET closed = 'gone', state = 'gone', level = -1,"
-			" updated = " NOW_S " WHERE closed IS NULL AND seen_poll < $1", &p, err);
+			" fp = NULL, updated = " NOW_S " WHERE closed IS NULL"
+			" AND (seen_poll IS NULL OR seen_poll < $1)", &p, err);
 }
 
 static int pg_close_unseen_case(struct state *st, const char *case_ref, int64_t poll,
@@ -515,8 +1278,8 @@ static int pg_close_unseen_case(struct state *st, const char *case_ref, int64_t 
 	p_str(&p, case_ref);
 	p_int(&p, poll);
 	return run_done(st, "UPDATE obligations SET closed = 'gone', state = 'gone', level = -1,"
-			" updated = " NOW_S " WHERE case_ref = $1 AND closed IS NULL"
-			" AND seen_poll < $2", &p, err);
+			" fp = NULL, updated = " NOW_S " WHERE case_ref = $1 AND closed IS NULL"
+			" AND (seen_poll IS NULL OR seen_poll < $2)", &p, err);
 }
 
 static int pg_set_recheck(struct state *st, const char *case_ref, int64_t at,
@@ -524,6 +1287,8 @@ static int pg_set_recheck(struct state *st, const char *case_ref, int64_t at,
 {
 	struct params p = { .n = 0 };
 
+	if (pg(st)->staging)
+		return stage_recheck(st, case_ref, at, err);
 	p_str(&p, case_ref);
 	if (at == STATE_NO_RECHECK)
 		return run_done(st, "DELETE FROM rechecks WHERE case_ref = $1", &p, err);
@@ -648,6 +1413,8 @@ static int pg_note_sent(struct state *st, const char *case_ref, const char *rule
 	struct params p = { .n = 0 };
 	int n;
 
+	if (pg(st)->staging)
+		return stage_note(st, case_ref, rule, seq, what, recipient, fresh, err);
 	p_str(&p, case_ref);
 	p_str(&p, rule);
 	p_int(&p, seq);
@@ -733,6 +1500,25 @@ static int fenced(struct state *st, struct dl_error *err, const char *what)
 	error_set(err, STATE_FENCED_PREFIX "%s refused: epoch %" PRId64 " no longer holds lease "
 		  "%s (another daemon leads now)", what, pg(st)->epoch, pg(st)->lease);
 	return -1;
+}
+
+/* The lease row, FOR SHARE until the transaction ends: no take commits
+ * before this transaction does.  0 without a fence. */
+static int fence_holds(struct state *st, struct dl_error *err)
+{
+	struct params p = { .n = 0 };
+	PGresult *r;
+	int n;
+
+	if (!pg(st)->lease)
+		return 0;
+	p_fence(st, &p);
+	if (!(r = run(st, "SELECT 1 FROM deadlined_lease WHERE name = $1 AND epoch = $2"
+		      " AND expires_at > now() FOR SHARE", &p, err)))
+		return -1;
+	n = PQntuples(r);
+	PQclear(r);
+	return n == 1 ? 0 : fenced(st, err, "committing a poll");
 }
 
 /* Claims are taken from any older epoch (its holder can no longer mark
@@ -1150,6 +1936,16 @@ const struct state_ops state_pg_ops = {
 	.rollback = pg_rollback,
 	.put_obligation = pg_put_obligation,
 	.set_alerted = pg_set_alerted,
+	.stage_begin = pg_stage_begin,
+	.stage_obligation = pg_stage_obligation,
+	.stage_gone = pg_stage_gone,
+	.unstage_gone_case = pg_unstage_gone_case,
+	.stage_apply = pg_stage_apply,
+	.stage_abort = pg_stage_abort,
+	.walk_begin = pg_walk_begin,
+	.walk_next = pg_walk_next,
+	.walk_end = pg_walk_end,
+	.each_stored = pg_each_stored,
 	.close_unseen = pg_close_unseen,
 	.close_unseen_case = pg_close_unseen_case,
 	.set_recheck = pg_set_recheck,

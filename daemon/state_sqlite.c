@@ -450,7 +450,8 @@ static const char SQL_GET_OB[] =
 	" anchor, due, closed, state, stage, days_overdue FROM obligations"
 	" WHERE case_ref = ?1 AND rule = ?2 AND seq = ?3";
 /* One obligation as a poll writes it: ?1-?3 the key, ?4-?18 the values,
- * ?19 the poll, ?20 the fingerprint.  Upserts take their values from
+ * ?19 the poll, ?20 the fingerprint, ?21 the time (bound, not strftime:
+ * this runs for millions of rows).  Upserts take their values from
  * `excluded`, so the same text serves a row of values and a staged row. */
 #define OB_UPSERT \
 	" ON CONFLICT (case_ref, rule, seq) DO UPDATE SET child_ref = excluded.child_ref," \
@@ -468,10 +469,13 @@ static const char SQL_GET_OB[] =
 	"case_ref, rule, seq, child_ref, team_ref, team_name, worker_ref, worker_name," \
 	" worker_email, manager_email, service_manager_email, anchor, due, closed, state," \
 	" stage, days_overdue, level, seen_poll, fp"
-static const char SQL_PUT_OB[] =
-	"INSERT INTO obligations (" OB_WRITE_COLUMNS ", first_seen, updated)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
-	" ?18, ?19, ?20, strftime('%s', 'now'), strftime('%s', 'now'))" OB_UPSERT;
+#define OB_INSERT \
+	"INSERT INTO obligations (" OB_WRITE_COLUMNS ", first_seen, updated)" \
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17," \
+	" ?18, ?19, ?20, ?21, ?21)"
+static const char SQL_PUT_OB[] = OB_INSERT OB_UPSERT;
+/* A first run's insert: no upsert to plan for each row. */
+static const char SQL_ADD_OB[] = OB_INSERT;
 static const char SQL_SEEN_OB[] =
 	"UPDATE obligations SET seen_poll = ?4 WHERE case_ref = ?1 AND rule = ?2 AND seq = ?3";
 
@@ -503,11 +507,11 @@ static sqlite3_stmt *bind_obligation(struct state *st, const char *sql,
 				     const struct state_obligation *ob, int64_t poll,
 				     struct dl_error *err)
 {
-	return prep(st, err, sql, "ssi" "ssssssssssss" "iiiII", ob->case_ref, ob->rule, ob->seq,
+	return prep(st, err, sql, "ssi" "ssssssssssss" "iiiIII", ob->case_ref, ob->rule, ob->seq,
 		    ob->child_ref, ob->team_ref, ob->team_name, ob->worker_ref, ob->worker_name,
 		    ob->worker_email, ob->manager_email, ob->service_manager_email, ob->anchor,
 		    ob->due, ob->closed, ob->state, ob->stage, ob->days_overdue, ob->level, poll,
-		    ob->fp);
+		    ob->fp, (int64_t)time(NULL));
 }
 
 static int sqlite_put_obligation(struct state *st, const struct state_obligation *ob,
@@ -622,6 +626,18 @@ static int stage_note_sent(struct state *st, const char *case_ref, const char *r
 
 static const char SQL_ANY_OB[] = "SELECT EXISTS (SELECT 1 FROM obligations)";
 
+/* The quiet chunks of a full poll tell nobody, so they need not reach the
+ * disk one by one: under NORMAL a commit is not synced, and a crash keeps
+ * the database whole but may lose the last chunks, which the next full
+ * poll writes again.  The final transaction, with the poll's messages, is
+ * under FULL, and its sync makes every chunk before it durable too. */
+static int quiet_sync(struct state *st, bool quiet, struct dl_error *err)
+{
+	if (quiet)
+		return exec(st, "PRAGMA synchronous = NORMAL", err);
+	return exec(st, "PRAGMA synchronous = FULL", err);
+}
+
 static int sqlite_stage_begin(struct state *st, bool chunked, struct dl_error *err)
 {
 	int64_t any = 1;
@@ -631,10 +647,10 @@ static int sqlite_stage_begin(struct state *st, bool chunked, struct dl_error *e
 			return -1;
 		sq(st)->stage_made = true;
 	}
-	/* Chunked, a deferred transaction: a read snapshot of the stored
-	 * state, and writes to the temporary stage only.  Otherwise (a dry
-	 * run) the one write transaction everything goes in. */
-	if ((chunked ? exec(st, "BEGIN", err) : exec(st, "BEGIN IMMEDIATE", err)) < 0)
+	/* A deferred transaction: a read snapshot of the stored state, and
+	 * writes to the temporary stage only, so that nobody waits for the
+	 * evaluation; a dry run too (it rolls back what it applies). */
+	if ((chunked && quiet_sync(st, true, err) < 0) || exec(st, "BEGIN", err) < 0)
 		return -1;
 	if (exec(st, STAGE_EMPTY, err) < 0 || one_row(st, SQL_ANY_OB, &any, 1, err) < 0) {
 		exec(st, "ROLLBACK", NULL);
@@ -644,7 +660,12 @@ static int sqlite_stage_begin(struct state *st, bool chunked, struct dl_error *e
 	sq(st)->stage_chunked = chunked;
 	/* A first run has nothing to compare or keep unchanged on failure:
 	 * what tells nobody is written at once (in chunks when chunked), not
-	 * staged twice. */
+	 * staged twice.  A dry run over an empty store so writes into the one
+	 * write transaction it rolls back: nothing is stored yet that anyone
+	 * could be acknowledging. */
+	if (!any && !chunked && (exec(st, "COMMIT", err) < 0 ||
+				 exec(st, "BEGIN IMMEDIATE", err) < 0))
+		return -1;
 	sq(st)->stage_direct = !any;
 	sq(st)->stage_rows = 0;
 	return 0;
@@ -655,7 +676,18 @@ static int sqlite_stage_begin(struct state *st, bool chunked, struct dl_error *e
 static int direct_write(struct state *st, const struct state_obligation *ob,
 			struct dl_error *err)
 {
-	if (done(st, bind_obligation(st, SQL_PUT_OB, ob, 0, err), err, "write obligation") < 0)
+	sqlite3_stmt *s = bind_obligation(st, SQL_ADD_OB, ob, 0, err);
+	int rc = s ? sqlite3_step(s) : SQLITE_ERROR;
+
+	if (s)
+		sqlite3_reset(s);
+	/* Already there (a source that gives a case twice): as any poll. */
+	if (rc == SQLITE_CONSTRAINT)
+		rc = done(st, bind_obligation(st, SQL_PUT_OB, ob, 0, err), err,
+			  "write obligation") < 0 ? SQLITE_ERROR : SQLITE_DONE;
+	else if (s && rc != SQLITE_DONE)
+		db_error(st, err, "write obligation");
+	if (rc != SQLITE_DONE)
 		return -1;
 	if (!sq(st)->stage_chunked || ++sq(st)->stage_rows % STAGE_CHUNK)
 		return 0;
@@ -670,6 +702,7 @@ static void sqlite_stage_abort(struct state *st)
 	if (sq(st)->staging)
 		exec(st, "ROLLBACK", NULL);
 	sq(st)->staging = false;
+	quiet_sync(st, false, NULL);
 }
 
 static int sqlite_stage_obligation(struct state *st, const struct state_obligation *ob,
@@ -775,13 +808,17 @@ static int sqlite_stage_apply(struct state *st, const struct state_tick *tick,
 			      struct dl_error *err)
 {
 	bool chunked = sq(st)->stage_chunked;
+	bool snapshot = chunked || !sq(st)->stage_direct;
 	int64_t n_ob, n_gone, n_recheck;
 	int rc;
 
+	/* The read snapshot ends; a dry run then applies it all in one write
+	 * transaction, which its caller rolls back. */
 	if (stage_max(st, SQL_STAGE_MAX_OB, &n_ob, err) < 0 ||
 	    stage_max(st, SQL_STAGE_MAX_GONE, &n_gone, err) < 0 ||
 	    stage_max(st, SQL_STAGE_MAX_RECHECK, &n_recheck, err) < 0 ||
-	    (chunked && exec(st, "COMMIT", err) < 0)) {
+	    (snapshot && exec(st, "COMMIT", err) < 0) ||
+	    (snapshot && !chunked && sqlite_begin(st, err) < 0)) {
 		sqlite_stage_abort(st);
 		return -1;
 	}
@@ -791,6 +828,8 @@ static int sqlite_stage_apply(struct state *st, const struct state_tick *tick,
 	rc = apply_chunks(st, SQL_APPLY_OB, n_ob, 0, chunked, tick, err);
 	if (rc == 0)
 		rc = apply_chunks(st, SQL_APPLY_GONE, n_gone, -1, chunked, tick, err);
+	if (rc == 0 && chunked)
+		rc = quiet_sync(st, false, err);
 	if (rc == 0 && chunked)
 		rc = sqlite_begin(st, err);
 	/* The rechecks are replaced whole: a full poll saw every case. */
@@ -808,6 +847,8 @@ static int sqlite_stage_apply(struct state *st, const struct state_tick *tick,
 		rc = done(st, prep(st, err, SQL_APPLY_NOTIFIED, ""), err, "apply notified");
 	if (rc < 0 && (!chunked || sqlite3_get_autocommit(sq(st)->db) == 0))
 		sqlite_rollback(st);
+	if (rc < 0)
+		quiet_sync(st, false, NULL);
 	return rc;
 }
 

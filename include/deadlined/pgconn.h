@@ -71,6 +71,20 @@ PGresult *pgconn_exec_prepared(PGconn **conn, const char *name, int nparams,
 			       const char *const *params, int64_t deadline_ms,
 			       struct dl_error *err);
 
+/* Run sql, a COPY ... FROM STDIN, and send it data (len bytes in COPY's
+ * text format) until deadline_ms: bulk writes at one round trip.  0, or
+ * -1 with err as pgconn_exec. */
+int pgconn_copy_in(PGconn **conn, const char *sql, const char *data, size_t len,
+		   int64_t deadline_ms, struct dl_error *err);
+
+/* Run sql, a COPY ... TO STDOUT, and read its rows one at a time: the
+ * server streams them while the caller works on the last.  start: 0 or
+ * -1 with err; row: 1 with *line (a row in COPY's text format, ending in a
+ * newline, valid until the next call), 0 at the end, -1 with err.  A walk
+ * left unfinished is ended by closing the connection. */
+int pgconn_copy_out(PGconn **conn, const char *sql, int64_t deadline_ms, struct dl_error *err);
+int pgconn_copy_row(PGconn **conn, char **line, int64_t deadline_ms, struct dl_error *err);
+
 /* Read what the server sent without blocking (notifications); -1 when the
  * connection is broken (it is then closed and *conn set to NULL). */
 int pgconn_consume(PGconn **conn, struct dl_error *err);

@@ -129,16 +129,20 @@ int state_close_unseen_case(struct state *st, const char *case_ref, int64_t poll
  * obligations staged with alerts, the alert marks and the notified log,
  * and returns with that transaction open: the caller adds the messages and
  * commits, so a poll's messages and what they are about are stored
- * together or not at all.  Without chunked everything goes into that one
- * transaction (a dry run rolls it back).  On failure nothing is open.
- * Over an empty store (a first run), the obligations staged without
- * alerts go straight into the store as the poll goes (in chunks when
- * chunked): there is nothing to keep unchanged, and staging millions of
- * rows twice would double the first run.
+ * together or not at all.  The short transactions are not synced one by
+ * one (a crash may lose the last of them; the next full poll writes them
+ * again); the final one is, and with it all before it.  Without chunked
+ * (a dry run) the evaluation holds no write lock either, and everything
+ * is applied in that one final transaction (which a dry run rolls back).
+ * On failure nothing is open.  Over an empty store (a first run), the
+ * obligations staged without alerts go straight into the store as the
+ * poll goes (in chunks when chunked; without, in one write transaction
+ * from the start): there is nothing to keep unchanged, and staging
+ * millions of rows twice would double the first run.
  *
  * Outside a stage (an incremental poll, in its one transaction),
  * state_stage_obligation and state_stage_gone write to the store at once. */
-/* Does the store walk and stage (the SQLite store does; a store without
+/* Does the store walk and stage (both stores do; a store without
  * these operations gets every poll in one transaction, a lookup by key an
  * obligation, as before)? */
 bool state_can_merge(const struct state *st);

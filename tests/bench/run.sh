@@ -27,6 +27,8 @@ printf '| %-34s | %14s | %-10s | %s\n' "measure" "median" "target" "notes"
 "$BUILD/bench/bench_calendar" | sed 's/^/| /'
 "$BUILD/bench/bench_scale" "$BUILD/deadlined" "$work/deadlined.conf" "$db" "$work/scale"
 "$here/tests/bench/web.sh" "$BUILD" "$work/deadlined.conf" "$work/scale/state.db" "$work/scale"
+mkdir "$work/pgstate"
+"$here/tests/bench/pgstate.sh" "$BUILD" "$work/pgstate" "$db" "$work/deadlined.conf"
 mkdir "$work/delivery"
 "$here/tests/bench/delivery.sh" "$BUILD" "$work/delivery"
 mkdir "$work/odbc"

@@ -6,7 +6,7 @@
 # Unix socket in the same folder.  Nothing of the machine's own clusters
 # (/var/lib/postgresql) is touched.
 #
-#   pg_start DIR     initdb + start; sets PG_PORT, PG_HOST, PG_DIR, PG_BIN
+#   pg_start DIR     initdb + start (with $PG_OPTS); sets PG_PORT, PG_HOST, PG_DIR, PG_BIN
 #   pg_psql SQL...   run SQL as the superuser "postgres" in database postgres
 #   pg_stop          stop the server started by pg_start (fast shutdown)
 #   pg_restart       stop and start it again on the same port
@@ -19,6 +19,9 @@
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 PG_USER=${PG_USER:-nobody}
+# The server's settings: tests need no durability (fsync off); make bench
+# sets its own (tests/bench/pgstate.sh).
+PG_OPTS=${PG_OPTS:--c fsync=off}
 
 # A port nothing listens on now; PostgreSQL then binds it itself, and a
 # rare race with another test is caught by pg_start's own retry.
@@ -52,7 +55,7 @@ pg_start() {
 	while [ $_pg_try -lt 5 ]; do
 		PG_PORT=$(pg_free_port)
 		if pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 30 \
-			-o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $PG_DIR -c fsync=off" \
+			-o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $PG_DIR $PG_OPTS" \
 			start > /dev/null 2>&1; then
 			export PG_PORT PG_HOST PG_DIR
 			return 0
@@ -77,7 +80,7 @@ pg_stop() {
 pg_restart() {
 	pg_stop
 	pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 30 \
-		-o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $PG_DIR -c fsync=off" \
+		-o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $PG_DIR $PG_OPTS" \
 		start > /dev/null 2>&1
 }
 

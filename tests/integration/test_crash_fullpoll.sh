@@ -13,7 +13,10 @@
 #  - the open obligations, with what was alerted, are those of the run
 #    without kills, and the alert of each alerted one at its level reached
 #    the receiver.
+# CRASH_STORE=postgresql runs the same against the PostgreSQL store
+# (test_crash_fullpoll_pg.sh); the store_* functions are all that differ.
 . tests/integration/lib.sh
+STORE=${CRASH_STORE:-sqlite}
 PY=/usr/bin/python3
 CASES=${CRASH_CASES:-6000}
 DAYS=${CRASH_DAYS:-12}
@@ -34,9 +37,37 @@ $PY tests/helpers/webhook_server.py --cert "$TMP/server.pem" --key "$TMP/server.
 	--port-file "$TMP/port" --log "$TMP/hook.log" --stats "$TMP/hook.stats" \
 	--lifetime 1800 2>"$TMP/server.err" &
 SRV=$!
-trap 'kill $SRV 2>/dev/null; rm -rf "$TMP"' EXIT
+trap 'kill $SRV 2>/dev/null; [ "$STORE" = sqlite ] || pg_stop; rm -rf "$TMP"' EXIT
 wait_for "$TMP/port" || { bad "webhook server: $(cat "$TMP/server.err")"; finish; exit 1; }
 PORT=$(cat "$TMP/port")
+
+# store_q NAME SQL: rows of SQL from the state store NAME (state, ref),
+# columns separated by |.  store_group NAME: the configuration on stdin
+# with its state group naming that store.  store_free NAME: after a kill,
+# the dead daemon's lease ends now rather than in its 15 s (PostgreSQL:
+# --once refuses while a lease holds; the kills are what is tested here,
+# not the lease).
+if [ "$STORE" = sqlite ]; then
+	store_q() { sqlite3 "$TMP/$1.db" "$2"; }
+	store_group() { cat; }
+	store_free() { :; }
+else
+	. tests/helpers/pg.sh
+	pg_start "$TMP/pg" || { bad "PostgreSQL 15 would not start"; finish; exit 1; }
+	pg_psql -c "CREATE DATABASE state" -c "CREATE DATABASE ref" > /dev/null
+	store_q() { PG_DB=$1 pg_psql -At -c "$2"; }
+	# The lease renewed many times a poll: a renewal during the poll's
+	# snapshot must not stop it.
+	store_group() {
+		sed -e '/^state = {/,/^};/d'
+		echo "state = { driver = \"postgresql\"; conninfo = \"host=127.0.0.1 port=$PG_PORT dbname=$1 user=postgres\"; };"
+		echo "ha = { lease = 5; renew = 0.2; margin = 1; };"
+	}
+	store_free() {
+		store_q "$1" "UPDATE deadlined_lease SET expires_at = now() WHERE expires_at > now()" \
+			> /dev/null 2>&1 || true
+	}
+fi
 
 $PY tools/gen-demo.py --out "$TMP/cases.db" --seed 7 --cases "$CASES" --as-of 2026-11-23 \
 	>/dev/null 2>"$TMP/gen.err" || { bad "gen-demo: $(cat "$TMP/gen.err")"; finish; exit 1; }
@@ -45,8 +76,8 @@ ln -sfn "$PWD/conf/rules" "$TMP/rules"
 # no reminders (a reminder's day depends on which polls a kill let finish).
 conf() {
 	sed -e "s#/var/lib/deadlined/cases.db#$TMP/cases.db#" \
-	    -e "s#/var/lib/deadlined/state.db#$1#" \
-	    -e '/^# Where alerts go/,$d' conf/deadlined.conf
+	    -e "s#/var/lib/deadlined/state.db#$TMP/$1.db#" \
+	    -e '/^# Where alerts go/,$d' conf/deadlined.conf | store_group "$1"
 	cat <<CONF
 receivers = {
   hook = { type = "webhook"; url = "https://127.0.0.1:$PORT/ok/$2";
@@ -56,9 +87,9 @@ notify = { retry_initial = 1; retry_max = 1; max_items = 100000; reminder_interv
 routes = ( { notify = [ "hook" ]; } );
 CONF
 }
-conf "$TMP/state.db" crash > "$TMP/d.conf"
-conf "$TMP/ref.db" ref > "$TMP/ref.conf"
-obligations() { sqlite3 "$1" "SELECT count(*) FROM obligations" 2>/dev/null || echo 0; }
+conf state crash > "$TMP/d.conf"
+conf ref ref > "$TMP/ref.conf"
+obligations() { store_q "$1" "SELECT count(*) FROM obligations" 2>/dev/null || echo 0; }
 once() { $DEADLINED --once --as-of "$1" -c "$2" >/dev/null 2>>"$TMP/d.err"; }
 
 # timed_ref DAY: the run without kills; its time (ms) is the window the
@@ -69,7 +100,7 @@ timed_ref() {
 	window=$(( ($(date +%s%N) - _t0) / 1000000 ))
 }
 timed_ref 2026-11-23
-full=$(obligations "$TMP/ref.db")
+full=$(obligations ref)
 if [ "${VALGRIND:-}" = 1 ]; then
 	[ "$full" -gt 0 ] && ok || bad "the reference run stored no obligations"
 else
@@ -84,6 +115,7 @@ run_killed() {
 	sleep "$(awk -v s="$2$$" -v w="$window" 'BEGIN { srand(s); printf "%.3f", rand() * w / 1000 }')"
 	if kill -KILL $_pid 2>/dev/null; then kills=$((kills + 1)); fi
 	wait $_pid 2>/dev/null
+	store_free state
 }
 
 # The first run, killed as soon as some of its chunks are committed and not
@@ -95,16 +127,17 @@ while [ $i -lt 3 ]; do
 	$DEADLINED --once --as-of 2026-11-23 -c "$TMP/d.conf" >/dev/null 2>>"$TMP/d.err" &
 	_pid=$!
 	while kill -0 $_pid 2>/dev/null; do
-		_n=$(obligations "$TMP/state.db")
+		_n=$(obligations state)
 		if [ "$_n" -gt 0 ] && [ "$_n" -lt "$full" ]; then
 			kill -KILL $_pid 2>/dev/null && partial=$((partial + 1)) && kills=$((kills + 1))
 			break
 		fi
 	done
 	wait $_pid 2>/dev/null
+	store_free state
 done
 i=0
-while [ $i -lt $((20 * SCALE)) ] && [ "$(obligations "$TMP/state.db")" != "$full" ]; do
+while [ $i -lt $((20 * SCALE)) ] && [ "$(obligations state)" != "$full" ]; do
 	i=$((i + 1))
 	run_killed 2026-11-23 "$i"
 done
@@ -127,14 +160,14 @@ once "$d" "$TMP/ref.conf" || bad "final reference run failed"
 # The open obligations and what was alerted, against the run without kills.
 cols="case_ref, rule, seq, state, stage, days_overdue, level, alerted_level"
 q="SELECT $cols FROM obligations WHERE level >= 0 ORDER BY case_ref, rule, seq"
-sqlite3 "$TMP/state.db" "$q" > "$TMP/open.crash"
-sqlite3 "$TMP/ref.db" "$q" > "$TMP/open.ref"
+store_q state "$q" > "$TMP/open.crash"
+store_q ref "$q" > "$TMP/open.ref"
 if cmp -s "$TMP/open.crash" "$TMP/open.ref"; then ok; else
 	bad "open obligations differ from the run without kills: $(diff "$TMP/open.ref" "$TMP/open.crash" | head -n 5)"
 fi
-sqlite3 "$TMP/state.db" "SELECT msg_id || ' ' || status FROM outbox" > "$TMP/outbox.txt"
+store_q state "SELECT msg_id || ' ' || status FROM outbox" > "$TMP/outbox.txt"
 # Each alerted open obligation, with the kind of its alert at that level.
-sqlite3 "$TMP/state.db" "SELECT case_ref || ' ' || rule || ' ' || seq || ' ' ||
+store_q state "SELECT case_ref || ' ' || rule || ' ' || seq || ' ' ||
 	CASE alerted_level WHEN 1 THEN 'due-soon' WHEN 2 THEN 'overdue' ELSE 'escalation' END
 	FROM obligations WHERE level >= 1 AND alerted_level = level" > "$TMP/alerted.txt"
 $PY - "$TMP/outbox.txt" "$TMP/hook.log" "$TMP/alerted.txt" "$kills" "$partial" <<'PY' \

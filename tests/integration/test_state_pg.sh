@@ -4,7 +4,9 @@
 # messages from both, on a real PostgreSQL 15.  Also: the password comes
 # from a file and never shows; a conninfo holding one is refused; a
 # read-only deadlinectl makes nothing in an empty database; a newer schema
-# is refused.
+# is refused.  Both stores see a first run, then full polls through the
+# merge and the stage with obligations met, gone, changed and new; they
+# end holding the same rows.
 . tests/integration/lib.sh
 . tests/helpers/pg.sh
 trap 'pg_stop; rm -rf "$TMP"' EXIT
@@ -44,11 +46,12 @@ SQL
 
 cp -r conf/rules "$TMP/rules"
 
-# conf NAME STATE_GROUP: a configuration whose store is STATE_GROUP.
+# conf NAME STATE_GROUP: a configuration whose store is STATE_GROUP, over
+# a case database of its own ($TMP/NAME-cases.db, a copy made by run).
 conf() {
 	mkdir -p "$TMP/$1/mail"
 	cat > "$TMP/$1.conf" <<CONF
-source = { database = "$DB"; };
+source = { database = "$TMP/$1-cases.db"; };
 state = { $2 };
 notify = { mail_receiver = "box"; digest_time = "08:00"; };
 receivers = {
@@ -69,13 +72,31 @@ norm() {
 	sed -E -e "s|$TMP/[a-z]+|TMP|g" -e 's/[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9:]{5,8}/TIME/g' \
 		-e 's/<[^>]*@[^>]*>/<ID>/g' -e 's/[0-9a-f]{16,}/HEX/g' -e 's/[0-9]+ (s|ms|seconds?) ago/N ago/g' \
 		-e 's/^(state database +).*/\1STORE/' -e 's/(took +)[0-9]+ s/\1N s/' \
-		-e '/^pair  /,/^  since  /d' -e '/: lease deadlined: /d'
+		-e '/^pair  /,/^  since  /d' -e '/: lease deadlined: /d' -e 's/(sqlite|pg)-cases\.db/CASES.db/'
+}
+
+# change CASES_DB: between two full polls, an obligation met (late), a case
+# gone, a case moved to another team and worker, and a new case.
+change() {
+	sqlite3 "$1" <<'SQL'
+INSERT INTO deadlined_events (case_ref, kind, occurred) VALUES ('A2', 'referral_decision', '2025-01-28');
+DELETE FROM deadlined_events WHERE case_ref = 'A3';
+DELETE FROM deadlined_cases WHERE case_ref = 'A3';
+INSERT INTO deadlined_teams VALUES ('T2', 'Children in Care', 'cic@council.example', 'sm@council.example');
+INSERT INTO deadlined_workers VALUES ('W2', 'Alex Worker', 'alex@council.example', 'T2');
+UPDATE deadlined_cases SET team_ref = 'T2', worker_ref = 'W2' WHERE case_ref = 'A4';
+INSERT INTO deadlined_cases VALUES ('A6', 'C6', '2016-02-02', 'T1', 'W1');
+INSERT INTO deadlined_events (case_ref, kind, occurred) VALUES ('A6', 'referral', '2025-01-29');
+SQL
 }
 
 # run NAME: the same steps against one store; what each says goes to
-# $TMP/NAME.out, normalised.
+# $TMP/NAME.out, normalised.  The first poll is a first run (an empty
+# store), the later ones full polls compared with the store by the merge
+# and applied from the stage.
 run() {
 	_c="$TMP/$1.conf"
+	cp "$DB" "$TMP/$1-cases.db"
 	{
 		echo "== once 2025-01-20"
 		$DEADLINED -c "$_c" --once --as-of 2025-01-20T09:00 2>&1
@@ -86,6 +107,11 @@ run() {
 		$C -c "$_c" acks 2>&1
 		echo "== once 2025-01-27"
 		$DEADLINED -c "$_c" --once --as-of 2025-01-27T09:00 2>&1
+		change "$TMP/$1-cases.db"
+		echo "== once 2025-02-03, after changes"
+		$DEADLINED -c "$_c" --once --as-of 2025-02-03T09:00 2>&1
+		echo "== once 2025-02-03, again: nothing changed"
+		$DEADLINED -c "$_c" --once --as-of 2025-02-03T09:30 2>&1
 		echo "== status"
 		$C -c "$_c" status 2>&1
 		echo "== outbox"
@@ -109,11 +135,33 @@ grep -q '^state database *PostgreSQL database state_pg on 127.0.0.1' "$TMP/pg.st
 	|| bad "status does not name the PostgreSQL store: $(cat "$TMP/pg.status")"
 grep -q 'user=\|pw-Secret' "$TMP/pg.status" && bad "status shows more of the conninfo than server and database" || ok
 # --once took the pair's lease for its run and gave it up at the end.
-grep -q '^pair *no leader: the lease of .*:[0-9]* (epoch 2) ran out' "$TMP/pg.status" && ok \
-	|| bad "status after two --once runs: $(grep -A1 '^pair' "$TMP/pg.status")"
+grep -q '^pair *no leader: the lease of .*:[0-9]* (epoch 4) ran out' "$TMP/pg.status" && ok \
+	|| bad "status after four --once runs: $(grep -A1 '^pair' "$TMP/pg.status")"
 [ "$(sed -n '/^== mail/{n;p}' "$TMP/pg.out")" -gt 0 ] && ok || bad "no mail from the PostgreSQL store"
 n=$(PG_DB=state_pg pg_psql -At -c "SELECT count(*) FROM obligations")
 [ "${n:-0}" -gt 5 ] && ok || bad "$n obligations in PostgreSQL"
+# What each store holds after the staged polls, row for row: obligations
+# (met, gone, moved, new), the alert marks, rechecks and the notified log.
+q_ob="SELECT case_ref, rule, seq, team_ref, worker_email, manager_email, anchor, due, closed,
+	state, stage, days_overdue, level, alerted_level, last_alert FROM obligations"
+q_more="SELECT 'recheck', case_ref, CAST(at AS TEXT) FROM rechecks UNION ALL
+	SELECT 'notified', case_ref || ' ' || rule || ' ' || CAST(seq AS TEXT) || ' ' || what,
+	recipient FROM notified"
+sqlite3 -separator '|' "$TMP/state.db" "$q_ob" | sort > "$TMP/ob.sqlite"
+PG_DB=state_pg pg_psql -At -c "$q_ob" | sort > "$TMP/ob.pg"
+sqlite3 -separator '|' "$TMP/state.db" "$q_more" | sort > "$TMP/more.sqlite"
+PG_DB=state_pg pg_psql -At -c "$q_more" | sort > "$TMP/more.pg"
+if [ -s "$TMP/ob.pg" ] && cmp -s "$TMP/ob.sqlite" "$TMP/ob.pg"; then ok
+else bad "the stores hold different obligations: $(diff "$TMP/ob.sqlite" "$TMP/ob.pg" | head -20)"; fi
+if [ -s "$TMP/more.pg" ] && cmp -s "$TMP/more.sqlite" "$TMP/more.pg"; then ok
+else bad "the stores hold different rechecks or notified rows: $(diff "$TMP/more.sqlite" "$TMP/more.pg" | head -20)"; fi
+# ... and the changes happened: A2's decision met late, A3 gone, A4 moved,
+# A6 new; every row a full poll wrote carries its fingerprint.
+for want in "^A2|referral-decision|.*|late|" "^A3|.*|gone|gone|" "^A4|.*|alex@council.example|cic@council.example|" "^A6|"; do
+	grep -q "$want" "$TMP/ob.pg" && ok || bad "no obligation matching $want in PostgreSQL: $(cat "$TMP/ob.pg")"
+done
+n=$(PG_DB=state_pg pg_psql -At -c "SELECT count(*) FROM obligations WHERE fp IS NULL AND state <> 'gone'")
+[ "$n" = 0 ] && ok || bad "$n obligations without a fingerprint"
 
 # The password never shows, in output or in errors.
 grep -rq 'pw-Secret-42' "$TMP"/*.out && bad "the password was printed" || ok
@@ -146,6 +194,18 @@ PG_DB=state_pg pg_psql -c "UPDATE deadlined_lease SET holder = 'other:1', epoch 
 out=$($DEADLINED -c "$TMP/pg.conf" --once --as-of 2025-01-27T09:00 2>&1) \
 	&& bad "--once ran while another daemon led" || ok
 printf '%s' "$out" | grep -q "another daemon leads the pair.*other:1" && ok || bad "--once: $out"
+
+# A store of schema version 2 (before the full poll's fingerprint and key
+# index) is migrated by the next start, its rows kept, and polled in full.
+n2=$(PG_DB=state_pg pg_psql -At -c "SELECT count(*) FROM obligations")
+PG_DB=state_pg pg_psql -c "DROP INDEX obligations_walk" -c "ALTER TABLE obligations DROP COLUMN fp" \
+	-c "UPDATE deadlined_schema SET version = 2" -c "UPDATE deadlined_lease SET expires_at = now()"
+out=$($DEADLINED -c "$TMP/pg.conf" --once --as-of 2025-02-03T10:00 2>&1) && ok || bad "after migration: $out"
+v=$(PG_DB=state_pg pg_psql -At -c "SELECT max(version) FROM deadlined_schema")
+n3=$(PG_DB=state_pg pg_psql -At -c "SELECT count(*) FROM obligations")
+nfp=$(PG_DB=state_pg pg_psql -At -c "SELECT count(*) FROM obligations WHERE fp IS NOT NULL")
+[ "$v" = 3 ] && [ "$n3" = "$n2" ] && [ "$nfp" -gt 0 ] && ok \
+	|| bad "migrating from version 2: version $v, $n2 then $n3 obligations, $nfp with a fingerprint"
 
 # A newer schema is refused and left alone.
 PG_DB=state_pg pg_psql -c "UPDATE deadlined_schema SET version = 99"

@@ -393,6 +393,66 @@ static void test_stage_apply_and_abort(void **s)
 	state_close(st);
 }
 
+/* A first run writes straight in with a plain insert; an obligation given
+ * twice (a source that repeats a case) is written again, not an error. */
+static void test_first_run_twice_the_same(void **s)
+{
+	struct state *st = fresh();
+	struct state_obligation o = ob(0, "open"), o2 = ob(2, "overdue");
+	struct state_prev prev;
+	struct dl_error err;
+
+	(void)s;
+	assert_int_equal(state_stage_begin(st, true, &err), 0);
+	assert_int_equal(state_stage_obligation(st, &o, false, &err), 0);
+	assert_int_equal(state_stage_obligation(st, &o2, false, &err), 0);
+	assert_int_equal(state_stage_apply(st, NULL, &err), 0);
+	assert_int_equal(state_commit(st, &err), 0);
+	assert_int_equal(state_put_obligation(st, &o2, 2, &prev, &err), 0);
+	assert_true(prev.found);
+	assert_int_equal(prev.level, 2);
+	state_close(st);
+}
+
+/* Can another connection write now?  (No waiting: busy is an answer.) */
+static bool writable_by_other(void)
+{
+	sqlite3 *db;
+	int rc;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	rc = sqlite3_exec(db, "BEGIN IMMEDIATE; INSERT INTO meta VALUES ('other', 'x')"
+			  " ON CONFLICT (key) DO NOTHING; COMMIT;", NULL, NULL, NULL);
+	sqlite3_close(db);
+	assert_true(rc == SQLITE_OK || rc == SQLITE_BUSY);
+	return rc == SQLITE_OK;
+}
+
+/* A dry run over a store with obligations holds no write lock while it
+ * evaluates (an ack gets in), only while it applies what it would write,
+ * and writes nothing in the end. */
+static void test_dry_run_leaves_the_lock(void **s)
+{
+	struct state *st = fresh();
+	struct state_obligation o = ob(0, "open"), o2 = ob(2, "overdue");
+	struct state_prev prev;
+	struct dl_error err;
+
+	(void)s;
+	assert_int_equal(state_put_obligation(st, &o, 1, &prev, &err), 0);
+	o2.case_ref = "C2";
+	assert_int_equal(state_stage_begin(st, false, &err), 0);
+	assert_int_equal(state_stage_obligation(st, &o2, false, &err), 0);
+	assert_true(writable_by_other());
+	assert_int_equal(state_stage_apply(st, NULL, &err), 0);
+	assert_false(writable_by_other());
+	state_rollback(st);
+	assert_true(writable_by_other());
+	assert_int_equal(state_put_obligation(st, &o2, 2, &prev, &err), 0);
+	assert_false(prev.found);
+	state_close(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -400,6 +460,8 @@ int main(void)
 		cmocka_unit_test(test_readonly_makes_nothing),
 		cmocka_unit_test(test_migrates_v3_obligations),
 		cmocka_unit_test(test_stage_apply_and_abort),
+		cmocka_unit_test(test_dry_run_leaves_the_lock),
+		cmocka_unit_test(test_first_run_twice_the_same),
 		cmocka_unit_test(test_driver),
 		cmocka_unit_test(test_obligation_history),
 		cmocka_unit_test(test_note_sent_is_once),
