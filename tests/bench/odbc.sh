@@ -19,9 +19,6 @@ row() { printf '| %-34s | %14s | %-10s | %s\n' "$1" "$2" "$3" "$4"; }
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 now() { date +%s.%N; }
 
-# The server runs as another user, who must pass through make bench's own
-# (mode 700) temporary folder to reach its cluster.
-chmod o+x "$(dirname "$W")" "$W"
 pg_start "$W/pg" > /dev/null
 PG_DB=postgres pg_psql -c "CREATE DATABASE bench" > /dev/null
 PG_DB=bench pg_psql -f "$here/conf/schema/native-pg.sql" > /dev/null 2>&1
