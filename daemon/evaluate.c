@@ -401,10 +401,13 @@ static int run(const struct conf *conf, struct source *src, const char *const *r
 		}
 	}
 	rc = 0;
+	/* The reading of a remote source is fed by the same hook. */
+	source_set_tick(src, hooks->tick, hooks->ctx);
 	if (!refs)
 		rc = source_each_case(src, NULL, one_case, orphan, &p, err);
 	for (size_t i = 0; refs && rc == 0 && i < nrefs; i++)
 		rc = source_each_case(src, refs[i], one_case, orphan, &p, err);
+	source_set_tick(src, NULL, NULL);
 	if (rc == 0 && p.stopped)
 		rc = -1;
 	if (rc > 0 || (rc < 0 && !err->msg[0])) {

@@ -71,6 +71,12 @@ int source_each_case(struct source *src, const char *case_ref, source_case_fn fn
 	return src->ops->each_case(src, case_ref, fn, orphan, ctx, err);
 }
 
+void source_set_tick(struct source *src, int (*fn)(void *ctx), void *ctx)
+{
+	if (src->ops->set_tick)
+		src->ops->set_tick(src, fn, ctx);
+}
+
 int source_exec_for_test(struct source *src, const char *sql, struct dl_error *err)
 {
 	if (src->ops->exec_for_test)

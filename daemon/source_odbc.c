@@ -20,6 +20,10 @@
  * memory does not grow with the source.  case_refs must arrive in byte
  * order (SQLite's BINARY); the ORDER BY says so in each server's words, and
  * a server that breaks it anyway is reported, never merged wrongly.
+ *
+ * Between blocks and statements the walk calls the tick hook it was given
+ * (source_set_tick: evaluate's, which feeds the service's watchdog); a
+ * negative return cancels the statement and fails the walk.
  */
 #include "deadlined/source_backend.h"
 
@@ -32,8 +36,6 @@
 
 #include <sql.h>
 #include <sqlext.h>
-
-#include "deadlined/service.h"
 
 #define CASE_COLUMNS  "case_ref, child_ref, date_of_birth, team_ref, worker_ref"
 #define EVENT_COLUMNS "case_ref, kind, occurred, event_ref"
@@ -52,19 +54,28 @@ struct dialect {
 	const char *collate;         /* appended to ORDER BY case_ref */
 	const char *session;         /* run once after connecting, or NULL */
 	const char *statement_timeout;   /* followed by 'Ns', or NULL */
+	bool chunked;                /* walk in ranges of CHUNK_BLOCKS blocks' cases */
 };
 
 static const struct dialect dialects[] = {
+	/* Repeatable read: the walk's ranges share one snapshot. */
 	{ "PostgreSQL", " COLLATE \"C\"",
-	  "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
-	  "SET statement_timeout = " },
+	  "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+	  "SET statement_timeout = ", true },
 	/* BIN2 orders nvarchar by UTF-16 code unit: as UTF-8 bytes except
 	 * where characters beyond U+FFFF meet U+E000..U+FFFF, which the
 	 * walk's order check would report. */
-	{ "Microsoft SQL Server", " COLLATE Latin1_General_BIN2", NULL, NULL },
-	{ "SQLite", " COLLATE BINARY", "PRAGMA query_only = ON", NULL },
-	{ NULL, "", NULL, NULL },
+	{ "Microsoft SQL Server", " COLLATE Latin1_General_BIN2", NULL, NULL, false },
+	{ "SQLite", " COLLATE BINARY", "PRAGMA query_only = ON", NULL, false },
+	{ NULL, "", NULL, NULL, false },
 };
+
+/* A chunked walk reads the cases CHUNK_BLOCKS * source.fetch_rows at a
+ * time, each range with its events by one statement.  Why: psqlODBC holds a whole result in
+ * memory, and its cursor mode (UseDeclareFetch) makes the server wait
+ * while the client reads each FETCH; whole results of bounded ranges
+ * stream as fast as psql does and keep memory bounded. */
+#define CHUNK_BLOCKS 4
 
 static const struct {
 	const char *name, *columns;
@@ -77,15 +88,16 @@ static const struct {
 
 /* The one statement of a walk: cases (kind 0) and events (kind 1) as one
  * stream sorted by case_ref.  Within a case the rows may come in any order;
- * events are sorted here.  %s: the filter for one case (twice, or empty),
- * then the dialect's COLLATE.  PostgreSQL serves it with a merge of two
- * index scans when the indexes are "C" (native-pg.sql), streaming. */
+ * events are sorted here.  %s: the filter (or empty), then the dialect's
+ * COLLATE.  PostgreSQL serves it with a merge of two index scans when the
+ * indexes are "C" (native-pg.sql), streaming; the filter stands outside
+ * the UNION so that it still does (inside, PostgreSQL 15 sorts instead). */
 static const char SQL_WALK[] =
 	"SELECT case_ref, k, a, b, c, d FROM ("
 	"SELECT case_ref, 0 AS k, child_ref AS a, date_of_birth AS b, team_ref AS c,"
-	" worker_ref AS d FROM deadlined_cases%s"
+	" worker_ref AS d FROM deadlined_cases"
 	" UNION ALL SELECT case_ref, 1, kind, occurred, event_ref, NULL"
-	" FROM deadlined_events%s) w ORDER BY case_ref%s";
+	" FROM deadlined_events) w%s ORDER BY case_ref%s";
 
 static const char NULL_REF[] = "(null)";
 
@@ -114,10 +126,13 @@ struct source_odbc {
 	char *secret;            /* the password, to scrub from messages */
 	char dbms[64];
 	const struct dialect *d;
+	bool chunked;            /* the walk goes in ranges (d->chunked, tables) */
 	const char *updated_column;   /* conf's; NULL: none */
 	long query_timeout;
 	size_t fetch_rows;
 	struct block b;
+	int (*tick)(void *ctx);  /* source_set_tick's; NULL: none */
+	void *tick_ctx;
 
 	/* The case being gathered. */
 	char ref[VALUE_MAX];
@@ -271,10 +286,16 @@ static bool has_keyword(const char *conn, const char *key)
 	return false;
 }
 
-/* psqlODBC reads a whole result into memory unless told to use a cursor;
- * with one, it fetches `Fetch` rows at a time. */
+/* How psqlODBC is told to read: nothing before it is known to be the
+ * driver; through a cursor, `Fetch` rows at a time (else it holds a whole
+ * result in memory); or whole results of the walk's ranges, without the
+ * savepoint it would wrap each statement of a transaction in (two round
+ * trips a statement: on an error the walk is given up anyway). */
+enum psql_mode { PSQL_UNKNOWN, PSQL_CURSOR, PSQL_RANGES };
+
 static size_t connection_string(const struct source_conf *cfg,
-				const struct source_odbc *src, bool psql, char *buf, size_t size)
+				const struct source_odbc *src, enum psql_mode mode, char *buf,
+				size_t size)
 {
 	size_t len;
 
@@ -288,18 +309,20 @@ static size_t connection_string(const struct source_conf *cfg,
 		len = append_attr(buf, len, size, "UID", cfg->user);
 	if (src->secret && len < size)
 		len = append_attr(buf, len, size, "PWD", src->secret);
-	if (psql && len < size && !has_keyword(cfg->connection, "UseDeclareFetch"))
+	if (mode == PSQL_CURSOR && len < size && !has_keyword(cfg->connection, "UseDeclareFetch"))
 		len += (size_t)snprintf(buf + len, size - len, ";UseDeclareFetch=1;Fetch=%zu",
 					src->fetch_rows);
+	if (mode == PSQL_RANGES && len < size && !has_keyword(cfg->connection, "Protocol"))
+		len += (size_t)snprintf(buf + len, size - len, ";Protocol=7.4-1");
 	return len;
 }
 
 static int driver_connect(struct source_odbc *src, const struct source_conf *cfg,
-			  bool psql, struct dl_error *err)
+			  enum psql_mode mode, struct dl_error *err)
 {
 	char conn[4096];
 	SQLRETURN rc;
-	size_t len = connection_string(cfg, src, psql, conn, sizeof conn);
+	size_t len = connection_string(cfg, src, mode, conn, sizeof conn);
 
 	if (len >= sizeof conn) {
 		error_set(err, "case database %s: connection string too long", src->name);
@@ -382,6 +405,29 @@ static bool driver_is_psqlodbc(struct source_odbc *src)
 	if (!SQL_SUCCEEDED(SQLGetInfo(src->dbc, SQL_DRIVER_NAME, name, sizeof name, &len)))
 		return false;
 	return strncmp(name, "psqlodbc", 8) == 0;
+}
+
+/* Is relation a table (not a view), as the driver's catalogue says? */
+static bool is_table(struct source_odbc *src, const char *relation)
+{
+	char type[32];
+	SQLLEN ind;
+	SQLHSTMT st;
+	bool table = false, other = false;
+
+	if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, src->dbc, &st)))
+		return false;
+	if (SQL_SUCCEEDED(SQLTables(st, NULL, 0, NULL, 0, (SQLCHAR *)relation, SQL_NTS, NULL, 0)) &&
+	    SQL_SUCCEEDED(SQLBindCol(st, 4, SQL_C_CHAR, type, sizeof type, &ind)))
+		while (SQL_SUCCEEDED(SQLFetch(st))) {
+			if (ind != SQL_NULL_DATA && strcmp(type, "TABLE") == 0)
+				table = true;
+			else
+				other = true;
+		}
+	SQLFreeHandle(SQL_HANDLE_STMT, st);
+	SQLEndTran(SQL_HANDLE_DBC, src->dbc, SQL_ROLLBACK);
+	return table && !other;
 }
 
 /* The session: read-only, and the server's own statement timeout where
@@ -489,16 +535,17 @@ static int odbc_open(const struct source_conf *cfg, struct source **out, struct 
 			  src->name);
 		goto fail;
 	}
-	if (driver_connect(src, cfg, false, err) < 0)
+	if (driver_connect(src, cfg, PSQL_UNKNOWN, err) < 0)
 		goto fail;
-	/* psqlODBC would hold a whole result in memory: connect again with a
-	 * cursor that fetches a block at a time. */
+	find_dialect(src);
+	/* Ranges re-read a view once each: only tables are walked so. */
+	src->chunked = src->d->chunked && is_table(src, "deadlined_cases") &&
+		       is_table(src, "deadlined_events");
 	if (driver_is_psqlodbc(src)) {
 		disconnect(src);
-		if (driver_connect(src, cfg, true, err) < 0)
+		if (driver_connect(src, cfg, src->chunked ? PSQL_RANGES : PSQL_CURSOR, err) < 0)
 			goto fail;
 	}
-	find_dialect(src);
 	if (setup_session(src, err) < 0)
 		goto fail;
 	*out = &src->base;
@@ -721,8 +768,21 @@ static void bind_block(struct source_odbc *src, SQLHSTMT st)
 	}
 }
 
-/* Fetch block after block; between blocks feed the watchdog and give up
- * when a stop was asked for. */
+/* The tick hook before each block and statement: -1 (with err, the
+ * statement cancelled) when it says to give up. */
+static int walk_tick(struct walk *w, SQLHSTMT st)
+{
+	struct source_odbc *src = w->src;
+
+	if (!src->tick || src->tick(src->tick_ctx) >= 0)
+		return 0;
+	if (st != SQL_NULL_HSTMT)
+		SQLCancel(st);
+	error_set(w->err, "case database %s: read given up", src->name);
+	return -1;
+}
+
+/* Fetch block after block, ticking between them. */
 static int fetch_all(struct walk *w, SQLHSTMT st)
 {
 	struct block *b = &w->src->b;
@@ -730,12 +790,8 @@ static int fetch_all(struct walk *w, SQLHSTMT st)
 	int r;
 
 	for (;;) {
-		service_keepalive();
-		if (service_stop_pending()) {
-			SQLCancel(st);
-			error_set(w->err, "case database %s: read abandoned: stopping", w->src->name);
+		if (walk_tick(w, st) < 0)
 			return -1;
-		}
 		rc = SQLFetch(st);
 		if (rc == SQL_NO_DATA)
 			break;
@@ -750,7 +806,7 @@ static int fetch_all(struct walk *w, SQLHSTMT st)
 				return r;
 		}
 	}
-	return case_finish(w);
+	return 0;
 }
 
 static int bind_ref(struct source_odbc *src, SQLHSTMT st, SQLUSMALLINT n, const char *ref,
@@ -763,38 +819,137 @@ static int bind_ref(struct source_odbc *src, SQLHSTMT st, SQLUSMALLINT n, const 
 	return odbc_error(src, SQL_HANDLE_STMT, st, "binding case_ref", err);
 }
 
-static int odbc_each_case(struct source *base, const char *case_ref, source_case_fn fn,
-			  source_orphan_fn orphan, void *ctx, struct dl_error *err)
+/* One statement of the walk: SQL_WALK with filter, its nrefs
+ * parameters bound to refs. */
+static int walk_statement(struct walk *w, const char *filter, const char *const *refs,
+			  size_t nrefs)
 {
-	struct source_odbc *src = of(base);
-	struct walk w = { .src = src, .fn = fn, .orphan = orphan, .ctx = ctx, .err = err };
-	const char *where = case_ref ? " WHERE case_ref = ?" : "";
+	struct source_odbc *src = w->src;
 	SQLLEN len[2];
 	SQLHSTMT st;
 	char sql[1024];
 	int rc = -1;
 
-	if (case_ref && strlen(case_ref) >= VALUE_MAX)
-		return 0;       /* no case can have it */
-	snprintf(sql, sizeof sql, SQL_WALK, where, where, src->d->collate);
-	if (statement(src, &st, err) < 0)
+	snprintf(sql, sizeof sql, SQL_WALK, filter, src->d->collate);
+	if (walk_tick(w, SQL_NULL_HSTMT) < 0 || statement(src, &st, w->err) < 0)
 		return -1;
-	if (case_ref && (bind_ref(src, st, 1, case_ref, &len[0], err) < 0 ||
-			 bind_ref(src, st, 2, case_ref, &len[1], err) < 0))
-		goto out;
+	for (size_t i = 0; i < nrefs && i < 2; i++)
+		if (bind_ref(src, st, (SQLUSMALLINT)(i + 1), refs[i], &len[i], w->err) < 0)
+			goto out;
 	bind_block(src, st);
 	if (!SQL_SUCCEEDED(SQLExecDirect(st, (SQLCHAR *)sql, SQL_NTS))) {
-		odbc_error(src, SQL_HANDLE_STMT, st, "reading cases and events", err);
+		odbc_error(src, SQL_HANDLE_STMT, st, "reading cases and events", w->err);
 		goto out;
 	}
-	src->have_ref = src->have_case = false;
-	src->nev = src->text_len = src->dup_cases = 0;
-	rc = fetch_all(&w, st);
+	rc = fetch_all(w, st);
 out:
 	SQLCloseCursor(st);
 	SQLFreeHandle(SQL_HANDLE_STMT, st);
-	/* Ends the cursor's transaction, where the driver opened one. */
+	return rc;
+}
+
+/* The last case_ref of the range that starts after lo (at the start when
+ * lo is NULL) into hi: 1, or 0 when the rest is shorter than a range, or
+ * -1.  OFFSET ... FETCH is SQL:2008's (PostgreSQL, SQL Server). */
+static int chunk_end(struct walk *w, const char *lo, char *hi)
+{
+	struct source_odbc *src = w->src;
+	const char *coll = src->d->collate;
+	char sql[512], after[64] = "";
+	SQLLEN len, ind;
+	SQLHSTMT st;
+	SQLRETURN r;
+
+	if (lo)
+		snprintf(after, sizeof after, " AND case_ref%s > ?", coll);
+	snprintf(sql, sizeof sql, "SELECT case_ref FROM deadlined_cases WHERE case_ref IS NOT "
+		 "NULL%s ORDER BY case_ref%s OFFSET %zu ROWS FETCH NEXT 1 ROWS ONLY", after, coll,
+		 CHUNK_BLOCKS * src->fetch_rows - 1);
+	if (statement(src, &st, w->err) < 0)
+		return -1;
+	r = lo ? SQLBindParameter(st, 1, SQL_PARAM_INPUT, SQL_C_CHAR, SQL_VARCHAR, VALUE_MAX, 0,
+				  (SQLPOINTER)lo, 0, (len = SQL_NTS, &len)) : SQL_SUCCESS;
+	if (SQL_SUCCEEDED(r))
+		r = SQLBindCol(st, 1, SQL_C_CHAR, hi, VALUE_MAX, &ind);
+	if (SQL_SUCCEEDED(r))
+		r = SQLExecDirect(st, (SQLCHAR *)sql, SQL_NTS);
+	if (SQL_SUCCEEDED(r))
+		r = SQLFetch(st);
+	if (!SQL_SUCCEEDED(r) && r != SQL_NO_DATA)
+		odbc_error(src, SQL_HANDLE_STMT, st, "reading cases and events", w->err);
+	else if (r != SQL_NO_DATA && ind >= VALUE_MAX)
+		error_set(w->err, "case database %s: case %.60s: a case_ref of %ld bytes; at most "
+			  "%d fit", src->name, hi, (long)ind, VALUE_MAX - 1);
+	SQLCloseCursor(st);
+	SQLFreeHandle(SQL_HANDLE_STMT, st);
+	if (r == SQL_NO_DATA)
+		return 0;
+	return SQL_SUCCEEDED(r) && ind < VALUE_MAX ? 1 : -1;
+}
+
+/* The walk as ranges (lo, hi] of case_ref, then the rows whose case_ref
+ * is NULL (PostgreSQL sorts them last, so the one statement would give
+ * them last too).  The caller holds one transaction around it. */
+static int walk_chunks(struct walk *w)
+{
+	const char *coll = w->src->d->collate;
+	char lo[VALUE_MAX], hi[VALUE_MAX], filter[128];
+	const char *refs[2];
+	bool have_lo = false;
+	size_t n, len;
+	int more, rc;
+
+	for (;;) {
+		if ((more = chunk_end(w, have_lo ? lo : NULL, hi)) < 0)
+			return -1;
+		if (!have_lo && !more)
+			return walk_statement(w, "", NULL, 0);    /* one range: all */
+		n = 0;
+		len = (size_t)snprintf(filter, sizeof filter, " WHERE ");
+		if (have_lo) {
+			len += (size_t)snprintf(filter + len, sizeof filter - len, "case_ref%s > ?%s",
+						coll, more ? " AND " : "");
+			refs[n++] = lo;
+		}
+		if (more) {
+			snprintf(filter + len, sizeof filter - len, "case_ref%s <= ?", coll);
+			refs[n++] = hi;
+		}
+		if ((rc = walk_statement(w, filter, refs, n)))
+			return rc;
+		if (!more)
+			break;
+		memcpy(lo, hi, sizeof lo);
+		have_lo = true;
+	}
+	return walk_statement(w, " WHERE case_ref IS NULL", NULL, 0);
+}
+
+static int odbc_each_case(struct source *base, const char *case_ref, source_case_fn fn,
+			  source_orphan_fn orphan, void *ctx, struct dl_error *err)
+{
+	struct source_odbc *src = of(base);
+	struct walk w = { .src = src, .fn = fn, .orphan = orphan, .ctx = ctx, .err = err };
+	bool chunked = !case_ref && src->chunked;
+	int rc;
+
+	if (case_ref && strlen(case_ref) >= VALUE_MAX)
+		return 0;       /* no case can have it */
+	src->have_ref = src->have_case = false;
+	src->nev = src->text_len = src->dup_cases = 0;
+	if (chunked)
+		SQLSetConnectAttr(src->dbc, SQL_ATTR_AUTOCOMMIT, (SQLPOINTER)SQL_AUTOCOMMIT_OFF, 0);
+	if (chunked)
+		rc = walk_chunks(&w);
+	else
+		rc = walk_statement(&w, case_ref ? " WHERE case_ref = ?" : "", &case_ref,
+				    case_ref ? 1 : 0);
+	if (rc == 0)
+		rc = case_finish(&w);
+	/* Ends the walk's transaction, where the driver opened one. */
 	SQLEndTran(SQL_HANDLE_DBC, src->dbc, SQL_ROLLBACK);
+	if (chunked)
+		SQLSetConnectAttr(src->dbc, SQL_ATTR_AUTOCOMMIT, (SQLPOINTER)SQL_AUTOCOMMIT_ON, 0);
 	return rc;
 }
 
@@ -1030,6 +1185,12 @@ static int odbc_changed(struct source *base, const struct source_mark *since,
 	return rc;
 }
 
+static void odbc_set_tick(struct source *base, int (*fn)(void *ctx), void *ctx)
+{
+	of(base)->tick = fn;
+	of(base)->tick_ctx = ctx;
+}
+
 static int odbc_exec_for_test(struct source *base, const char *sql, struct dl_error *err)
 {
 	struct source_odbc *src = of(base);
@@ -1047,5 +1208,6 @@ const struct source_ops source_odbc_ops = {
 	.changed = odbc_changed,
 	.each_case = odbc_each_case,
 	.rows = odbc_rows,
+	.set_tick = odbc_set_tick,
 	.exec_for_test = odbc_exec_for_test,
 };

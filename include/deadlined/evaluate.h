@@ -38,7 +38,8 @@ struct evaluate_hooks {
 	int (*case_done)(void *ctx, const struct source_case *c, int64_t recheck);
 	/* Every 1024 cases, and before the first: a long evaluation's chance
 	 * to show it is alive (systemd's watchdog).  evaluate does no I/O of
-	 * its own. */
+	 * its own.  A remote source calls it too, between blocks of rows
+	 * (source_set_tick); a negative return stops both. */
 	int (*tick)(void *ctx);
 };
 

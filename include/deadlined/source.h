@@ -99,6 +99,14 @@ typedef void (*source_orphan_fn)(void *ctx, const char *case_ref, size_t nevents
 int source_each_case(struct source *src, const char *case_ref, source_case_fn fn,
 		     source_orphan_fn orphan, void *ctx, struct dl_error *err);
 
+/* A long read of a remote server (the ODBC source) calls fn(ctx) between
+ * blocks of rows and between statements, as evaluate calls its tick hook
+ * (evaluate.h), so that the service can feed its watchdog; a negative
+ * return gives the read up, and the walk fails with err saying so.  Set
+ * for the duration of a walk by evaluate, with its own tick hook; NULL
+ * removes it.  A backend whose reads are local (SQLite) ignores it. */
+void source_set_tick(struct source *src, int (*fn)(void *ctx), void *ctx);
+
 int source_load_directory(struct source *src, struct source_directory *out,
 			  struct dl_error *err);
 void source_free_directory(struct source_directory *dir);

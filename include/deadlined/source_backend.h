@@ -64,6 +64,10 @@ struct source_ops {
 		    size_t ncolumns, bool optional, source_row_fn fn, void *ctx,
 		    struct dl_error *err);
 
+	/* source_set_tick (source.h).  May be NULL: the backend has no long
+	 * waits of its own.  (Added after the table was frozen, optional.) */
+	void (*set_tick)(struct source *src, int (*fn)(void *ctx), void *ctx);
+
 	/* For tests (may be NULL): run one SQL statement on the connection. */
 	int (*exec_for_test)(struct source *src, const char *sql, struct dl_error *err);
 };

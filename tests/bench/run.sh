@@ -9,6 +9,9 @@ here=$(cd "$(dirname "$0")/../.." && pwd)
 db=$("$here/tests/bench/data.sh" "${BENCH_CASES:-1000000}")
 work=$(mktemp -d "${TMPDIR:-/tmp}/deadlined-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT INT TERM
+# The throwaway PostgreSQL servers (pgstate.sh, odbc.sh) run as another
+# user, who must pass through (not list) this folder to reach its cluster.
+chmod o+x "$work"
 mkdir "$work/scale"
 ln -s "$here/conf/rules" "$work/rules"
 # The example configuration, its files in the work folder, mail to a Maildir.

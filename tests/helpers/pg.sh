@@ -10,6 +10,8 @@
 #   pg_psql SQL...   run SQL as the superuser "postgres" in database postgres
 #   pg_stop          stop the server started by pg_start (fast shutdown)
 #   pg_restart       stop and start it again on the same port
+#   pg_ssl CERT KEY  serve TLS with CERT and KEY (PEM files; copied into the
+#                    cluster, owned by its user); again to change them
 #
 # Returns non-zero (with a message on stderr) when PostgreSQL 15 is not
 # installed or will not start; callers count that as a failed check, never
@@ -80,4 +82,13 @@ pg_restart() {
 	pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 30 \
 		-o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $PG_DIR $PG_OPTS" \
 		start > /dev/null 2>&1
+}
+
+# ssl and its files are read again at a reload; only connections made
+# after it see the new certificate.
+pg_ssl() {
+	cp "$1" "$PG_DIR/data/server.crt" && cp "$2" "$PG_DIR/data/server.key" &&
+		chown "$PG_USER" "$PG_DIR/data/server.crt" "$PG_DIR/data/server.key" &&
+		chmod 600 "$PG_DIR/data/server.key" &&
+		pg_psql -c "ALTER SYSTEM SET ssl = on" -c "SELECT pg_reload_conf()" > /dev/null
 }

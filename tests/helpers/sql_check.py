@@ -55,9 +55,13 @@ ALLOWED = {
     ("source_odbc.c", "setup_session", "sql"):
         'snprintf of dialects[]\'s literal "SET statement_timeout = " and a whole number of '
         "seconds from the configuration (a SET takes no parameters)",
-    ("source_odbc.c", "odbc_each_case", "sql"):
-        "snprintf of SQL_WALK (literals) with the literal filter \" WHERE case_ref = ?\" or "
-        "nothing, and dialects[]'s literal COLLATE; the case_ref is bound",
+    ("source_odbc.c", "walk_statement", "sql"):
+        "snprintf of SQL_WALK (literals) with a filter made of literals (\" WHERE case_ref = ?\", "
+        "walk_chunks' \"case_ref > ?\" / \"<= ?\" / \"IS NULL\", or nothing) and dialects[]'s "
+        "literal COLLATE; every case_ref is bound",
+    ("source_odbc.c", "chunk_end", "sql"):
+        "snprintf of literals, dialects[]'s literal COLLATE and a whole number of rows "
+        "(CHUNK_BLOCKS * source.fetch_rows, 1..10000 in conf.c); the lower bound is bound",
     ("source_odbc.c", "relation_present", "sql"):
         'snprintf of "SELECT %s FROM %s WHERE 1 = 0" from relations[] and source.c\'s '
         "directory tables, string literals (the contract's relation and column names)",

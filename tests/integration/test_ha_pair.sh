@@ -175,7 +175,9 @@ while [ $round -le "$ROUNDS" ]; do
 		stale && / sent / && !held { held = $0 }
 		END { if (held) { print held; bad = 1 } exit bad }' "$TMP/$L.err"; then ok
 	else bad "round $round: $L sent after losing its lease"; fi
-	grep -q "no longer leader" "$TMP/$L.err" && ok || bad "round $round: $L did not step down"
+	grep -q "no longer leader" "$TMP/$L.err" && ok ||
+		bad "round $round: $L did not step down within $((3 * TIME_SCALE)) s of SIGCONT; its log ends:
+$(tail -n 8 "$TMP/$L.err")"
 
 	# Every daemon's connections cut by the server: they reconnect.
 	pg_psql -At -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity

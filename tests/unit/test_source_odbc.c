@@ -183,6 +183,47 @@ static void test_walk_as_sqlite(void **state)
 	source_close(od);
 }
 
+struct ticks {
+	int calls, give_up_at;
+};
+
+static int count_tick(void *ctx)
+{
+	struct ticks *t = ctx;
+
+	return ++t->calls == t->give_up_at ? -1 : 0;
+}
+
+/* The tick hook runs between blocks (of 3 rows here); a negative return
+ * gives the read up with an error, never a short walk that succeeds. */
+static void test_tick(void **state)
+{
+	char path[512];
+	struct record r;
+	struct ticks t = { 0, 0 };
+	struct source *od;
+	struct dl_error err;
+
+	(void)state;
+	make_db("tick.db", SCHEMA, path, sizeof path);
+	make_db("tick.db", ROWS, path, sizeof path);
+	od = open_odbc(path);
+	source_set_tick(od, count_tick, &t);
+	walk(od, NULL, &r);
+	assert_true(t.calls > 3);
+	t = (struct ticks){ 0, 3 };
+	r.len = 0;
+	assert_int_equal(source_each_case(od, NULL, on_case, on_orphan, &r, &err), -1);
+	assert_int_equal(t.calls, 3);
+	assert_non_null(strstr(err.msg, ": read given up"));
+	/* Removed: the walk is whole again. */
+	source_set_tick(od, NULL, NULL);
+	t.calls = 0;
+	walk(od, NULL, &r);
+	assert_int_equal(t.calls, 0);
+	source_close(od);
+}
+
 static void test_directory(void **state)
 {
 	char path[512];
@@ -410,6 +451,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_walk_as_sqlite),
+		cmocka_unit_test(test_tick),
 		cmocka_unit_test(test_directory),
 		cmocka_unit_test(test_read_only),
 		cmocka_unit_test(test_missing_relation),
