@@ -541,7 +541,11 @@ static const struct schema_field web_fields[] = {
 	{ "metrics_allow", F(CUSTOM, metrics_allow), .custom = read_addresses,
 	  .help = "addresses that may read /metrics and /healthz" },
 	{ "max_items", F(INT, max_items), .min = 10, .max = 100000, .def = "5000",
+	  .help = "how many of the worst rows the tray's pages reach" },
+	{ "page_size", F(INT, page_size), .min = 10, .max = 1000, .def = "50",
 	  .help = "rows one tray page shows" },
+	{ "threads", F(INT, threads), .min = 0, .max = 64, .def = "0",
+	  .help = "server threads, each with its own state connections (0: one per CPU core)" },
 	{ 0 }
 };
 #undef type_of_table

@@ -40,6 +40,14 @@ static int load(const char *path, struct conf **conf)
 	return -1;
 }
 
+/* web.threads, or one per CPU core. */
+static unsigned threads(const struct conf *conf)
+{
+	long n = conf->web.threads ? conf->web.threads : sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
+}
+
 static int open_stores(struct web_app *app, struct dl_error *err)
 {
 	const struct state_conf *sc = &app->conf->state;
@@ -48,7 +56,7 @@ static int open_stores(struct web_app *app, struct dl_error *err)
 		error_set(err, "no state database at %s (start deadlined first)", sc->database);
 		return -1;
 	}
-	if (state_web_open(sc, &app->sw, err) < 0 || state_open(sc, &app->st, err) < 0)
+	if (web_pool_open(sc, threads(app->conf), &app->pool, err) < 0)
 		return -1;
 	if (link_key_load(&app->conf->web, &app->key, err) < 0)
 		return -1;
@@ -71,11 +79,12 @@ static int serve(struct web_app *app, int fd)
 	sigaddset(&set, SIGINT);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (web_http_start(fd, web_route, app, &http, &err) < 0) {
+	if (web_http_start(fd, threads(app->conf), web_route, app, &http,
+			   &err) < 0) {
 		fprintf(stderr, "deadlined-web: %s\n", err.msg);
 		return EXIT_RUNTIME;
 	}
-	log_msg(LOG_NOTICE, "deadlined-web: serving");
+	log_msg(LOG_NOTICE, "deadlined-web: serving with %u threads", threads(app->conf));
 	sigwait(&set, &sig);
 	log_msg(LOG_NOTICE, "deadlined-web: stopping on signal %d", sig);
 	web_http_stop(http);
@@ -120,8 +129,7 @@ int main(int argc, char **argv)
 	} else {
 		rc = serve(&app, fd);
 	}
-	state_web_close(app.sw);
-	state_close(app.st);
+	web_pool_close(app.pool);
 	conf_free(conf);
 	return rc;
 }

@@ -45,7 +45,7 @@ static size_t checked_items(struct web_ctx *c, const struct web_form *f, const c
 			*why = "The list of deadlines could not be read.";
 			return 0;
 		}
-		if (state_web_case_access(c->app->sw, &c->viewer, ref, &exists, &visible, &err) < 0) {
+		if (state_web_case_access(c->sw, &c->viewer, ref, &exists, &visible, &err) < 0) {
 			log_msg(LOG_ERR, "deadlined-web: %s", err.msg);
 			*why = "The state database could not be read; try again shortly.";
 			return 0;
@@ -172,11 +172,11 @@ static int ack_all(struct web_ctx *c, const char *reason, const char *until, int
 
 		if (strcmp(f->key[i], "item") != 0 || !split_item(f->value[i], ref, sizeof ref, &rule))
 			continue;
-		if (state_ack(c->app->st, ref, rule, until, reason, c->email, (int64_t)time(NULL),
+		if (state_ack(c->st, ref, rule, until, reason, c->email, (int64_t)time(NULL),
 			      &ack, &err) < 0) {
 			struct dl_error why = err;
 
-			if (state_web_is_open(c->app->sw, ref, rule, &open, &err) < 0 || open) {
+			if (state_web_is_open(c->sw, ref, rule, &open, &err) < 0 || open) {
 				log_msg(LOG_ERR, "deadlined-web: ack by %s: %s", c->email, why.msg);
 				return -1;
 			}
@@ -185,7 +185,7 @@ static int ack_all(struct web_ctx *c, const char *reason, const char *until, int
 		}
 		snprintf(detail, sizeof detail, "%s %s #%d until %s: %s", ref, rule, ack.seq, until,
 			 reason);
-		if (state_web_audit(c->app->sw, c->email, c->origin, "ack", detail,
+		if (state_web_audit(c->sw, c->email, c->origin, "ack", detail,
 				    (int64_t)time(NULL), &err) < 0)
 			log_msg(LOG_ERR, "deadlined-web: %s", err.msg);
 		(*count)++;
@@ -238,7 +238,7 @@ int web_ack_withdraw(struct web_ctx *c)
 		return 0;
 	if (!id || !*id || *end || n <= 0)
 		return web_error_page(c, 400, "Which acknowledgement?", "The form did not say.");
-	if (state_web_withdraw_ack(c->app->sw, &c->viewer, n, &done, &err) < 0) {
+	if (state_web_withdraw_ack(c->sw, &c->viewer, n, &done, &err) < 0) {
 		log_msg(LOG_ERR, "deadlined-web: %s", err.msg);
 		return -1;
 	}
@@ -247,7 +247,7 @@ int web_ack_withdraw(struct web_ctx *c)
 				      "That acknowledgement has been withdrawn already, or is not "
 				      "one you can see.");
 	snprintf(detail, sizeof detail, "ack %lld", n);
-	if (state_web_audit(c->app->sw, c->email, c->origin, "withdraw", detail,
+	if (state_web_audit(c->sw, c->email, c->origin, "withdraw", detail,
 			    (int64_t)time(NULL), &err) < 0)
 		log_msg(LOG_ERR, "deadlined-web: %s", err.msg);
 	if (!ref || strlen(ref) > 200)

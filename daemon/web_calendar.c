@@ -41,7 +41,7 @@ int web_calendar_page(struct web_ctx *c)
 	int64_t since = 0;
 	char day[DATE_BUF];
 
-	if (state_web_token_since(c->app->sw, c->email, &since, &err) < 0) {
+	if (state_web_token_since(c->sw, c->email, &since, &err) < 0) {
 		log_msg(LOG_ERR, "deadlined-web: %s", err.msg);
 		return -1;
 	}
@@ -82,9 +82,9 @@ int web_calendar_new(struct web_ctx *c)
 		return -1;
 	hex(raw, sizeof raw, token);
 	token_hash(token, hash);
-	if (!hash[0] || state_web_new_token(c->app->sw, c->email, hash, (int64_t)time(NULL),
+	if (!hash[0] || state_web_new_token(c->sw, c->email, hash, (int64_t)time(NULL),
 					    &err) < 0 ||
-	    state_web_audit(c->app->sw, c->email, c->origin, "calendar-new", NULL,
+	    state_web_audit(c->sw, c->email, c->origin, "calendar-new", NULL,
 			    (int64_t)time(NULL), &err) < 0) {
 		log_msg(LOG_ERR, "deadlined-web: %s", hash[0] ? err.msg : "SHA-256 failed");
 		return -1;
@@ -105,8 +105,8 @@ int web_calendar_revoke(struct web_ctx *c)
 
 	if (!web_csrf_check(c))
 		return 0;
-	if (state_web_revoke_token(c->app->sw, c->email, (int64_t)time(NULL), &done, &err) < 0 ||
-	    (done && state_web_audit(c->app->sw, c->email, c->origin, "calendar-revoke", NULL,
+	if (state_web_revoke_token(c->sw, c->email, (int64_t)time(NULL), &done, &err) < 0 ||
+	    (done && state_web_audit(c->sw, c->email, c->origin, "calendar-revoke", NULL,
 				     (int64_t)time(NULL), &err) < 0)) {
 		log_msg(LOG_ERR, "deadlined-web: %s", err.msg);
 		return -1;
@@ -161,7 +161,7 @@ int web_calendar_feed(struct web_ctx *c, const char *name)
 		return web_error_page(c, 404, "Page not found", "There is no calendar here.");
 	snprintf(token, sizeof token, "%.*s", 2 * TOKEN_BYTES, name);
 	token_hash(token, hash);
-	if (state_web_token_person(c->app->sw, hash, person, sizeof person, &err) < 0) {
+	if (state_web_token_person(c->sw, hash, person, sizeof person, &err) < 0) {
 		log_msg(LOG_ERR, "deadlined-web: %s", err.msg);
 		return -1;
 	}
@@ -176,7 +176,7 @@ int web_calendar_feed(struct web_ctx *c, const char *name)
 				  icalproperty_new_method(ICAL_METHOD_PUBLISH), (void *)0);
 	if (!cal)
 		return -1;
-	rc = state_web_each_item(c->app->sw, &v, &f, add_event, cal, &err);
+	rc = state_web_each_item(c->sw, &v, &f, add_event, cal, &err);
 	if (rc < 0 || !(text = icalcomponent_as_ical_string_r(cal))) {
 		icalcomponent_free(cal);
 		log_msg(LOG_ERR, "deadlined-web: calendar for %s: %s", person,

@@ -44,7 +44,7 @@ static int page(struct web_ctx *c, const char *error, const struct web_form *f)
 		 "and to come</caption><thead><tr><th scope=\"col\">For</th><th scope=\"col\">Deputy"
 		 "</th><th scope=\"col\">From</th><th scope=\"col\">To</th><th scope=\"col\">Action"
 		 "</th></tr></thead><tbody>\n");
-	if (state_web_each_cover(c->app->sw, c->viewer.admin ? NULL : c->email, c->today,
+	if (state_web_each_cover(c->sw, c->viewer.admin ? NULL : c->email, c->today,
 				 cover_row, c, &err) < 0) {
 		log_msg(LOG_ERR, "deadlined-web: %s", err.msg);
 		return -1;
@@ -103,8 +103,8 @@ int web_cover_post(struct web_ctx *c)
 	}
 	cv = (struct state_web_cover){ 0, c->email, dep, from, to, c->email, (int64_t)time(NULL) };
 	snprintf(detail, sizeof detail, "%s covers %s from %s to %s", dep, c->email, from, to);
-	if (state_web_add_cover(c->app->sw, &cv, &err) < 0 ||
-	    state_web_audit(c->app->sw, c->email, c->origin, "cover", detail, cv.created, &err) < 0) {
+	if (state_web_add_cover(c->sw, &cv, &err) < 0 ||
+	    state_web_audit(c->sw, c->email, c->origin, "cover", detail, cv.created, &err) < 0) {
 		log_msg(LOG_ERR, "deadlined-web: %s", err.msg);
 		return -1;
 	}
@@ -124,13 +124,13 @@ int web_cover_end(struct web_ctx *c)
 	if (!id || !*id || *end || n <= 0)
 		return web_error_page(c, 400, "Which cover?", "The form did not say.");
 	date_format(date_today() - 1, yesterday);
-	if (state_web_end_cover(c->app->sw, n, c->viewer.admin ? NULL : c->email, yesterday,
+	if (state_web_end_cover(c->sw, n, c->viewer.admin ? NULL : c->email, yesterday,
 				&done, &err) < 0) {
 		log_msg(LOG_ERR, "deadlined-web: %s", err.msg);
 		return -1;
 	}
 	snprintf(detail, sizeof detail, "cover %lld ended", n);
-	if (done && state_web_audit(c->app->sw, c->email, c->origin, "cover-end", detail,
+	if (done && state_web_audit(c->sw, c->email, c->origin, "cover-end", detail,
 				    (int64_t)time(NULL), &err) < 0)
 		log_msg(LOG_ERR, "deadlined-web: %s", err.msg);
 	return web_redirect(c, "/cover");

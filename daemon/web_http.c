@@ -229,11 +229,14 @@ static enum MHD_Result respond(struct MHD_Connection *conn, struct web_response 
 		r->content_type = "text/plain; charset=utf-8";
 		web_buf_add(&r->body, "out of memory\n", 14);
 	}
-	m = MHD_create_response_from_buffer(r->body.n, r->body.p ? r->body.p : (char *)"",
-					    MHD_RESPMEM_MUST_COPY);
-	web_buf_free(&r->body);
-	if (!m)
+	/* The page's buffer is handed over, not copied: the library frees it. */
+	m = r->body.p ? MHD_create_response_from_buffer(r->body.n, r->body.p, MHD_RESPMEM_MUST_FREE) :
+	    MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
+	if (!m) {
+		web_buf_free(&r->body);
 		return MHD_NO;
+	}
+	r->body = (struct web_buf){ 0 };
 	MHD_add_response_header(m, "Content-Type", r->content_type ? r->content_type :
 				"text/html; charset=utf-8");
 	MHD_add_response_header(m, "Content-Security-Policy", "default-src 'none'; "
@@ -330,8 +333,8 @@ static void on_done(void *cls, struct MHD_Connection *conn, void **state,
 	}
 }
 
-int web_http_start(int fd, web_handler_fn fn, void *ctx, struct web_http **out,
-		   struct dl_error *err)
+int web_http_start(int fd, unsigned threads, web_handler_fn fn, void *ctx,
+		   struct web_http **out, struct dl_error *err)
 {
 	struct web_http *h = calloc(1, sizeof *h);
 
@@ -348,6 +351,7 @@ int web_http_start(int fd, web_handler_fn fn, void *ctx, struct web_http **out,
 				  MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
 				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
 				  MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
+				  MHD_OPTION_THREAD_POOL_SIZE, threads,
 				  MHD_OPTION_END);
 	if (!h->mhd) {
 		error_set(err, "libmicrohttpd would not start on the listening socket");

@@ -25,7 +25,7 @@ int web_ops_healthz(struct web_ctx *c)
 	if (!allowed(c))
 		return 0;
 	c->resp->content_type = "text/plain; charset=utf-8";
-	if (state_status(c->app->st, &s, &err) < 0) {
+	if (state_status(c->st, &s, &err) < 0) {
 		c->resp->status = 503;
 		web_html(&c->resp->body, "state database unreadable\n");
 		log_msg(LOG_ERR, "deadlined-web: %s", err.msg);
@@ -51,6 +51,55 @@ static int delivery_line(void *ctx, const char *receiver, const char *status, lo
 	return 0;
 }
 
+/* A label value: backslash, double quote and newline escaped. */
+static void label_value(struct web_buf *b, const char *v)
+{
+	for (; v && *v; v++) {
+		const char *esc = *v == '\\' ? "\\\\" : *v == '"' ? "\\\"" : *v == '\n' ? "\\n" : NULL;
+
+		web_buf_add(b, esc ? esc : v, esc ? 2 : 1);
+	}
+}
+
+/* The pair's state as the shared store's lease says: the leader and its
+ * epoch while a lease runs, "none" when it ran out or was never taken,
+ * "single" for a store no pair shares (SQLite), with nothing else. */
+static int pair_role(struct web_ctx *c, struct web_buf *b)
+{
+	struct state_leader l = { 0 };
+	struct dl_error err;
+	const char *role;
+	char left[32];
+
+	if (state_leader(c->st, &l, &err) < 0) {
+		log_msg(LOG_ERR, "deadlined-web: %s", err.msg);
+		return -1;
+	}
+	role = !l.shared ? "single" : l.found && l.expires_in_ms > 0 ? "leader" : "none";
+	web_html(b, "# HELP deadlined_ha_role The active/standby pair as the shared store's lease "
+		 "says: leader (with its holder), none (the lease ran out), single (a store no pair "
+		 "shares).\n# TYPE deadlined_ha_role gauge\ndeadlined_ha_role{role=\"%r\"", role);
+	if (l.found && l.shared) {
+		web_html(b, ",holder=\"");
+		label_value(b, l.holder);
+		web_html(b, "\"");
+	}
+	web_html(b, "} 1\n");
+	if (!l.shared || !l.found)
+		return 0;
+	metric(b, "deadlined_ha_epoch", "gauge", "The lease's epoch (it rises at each takeover).",
+	       "", (long)l.epoch);
+	metric(b, "deadlined_ha_leader_since_seconds", "gauge",
+	       "When the present epoch began (unix time, the database's clock).", "",
+	       (long)l.since);
+	snprintf(left, sizeof left, "%.3f", (double)l.expires_in_ms / 1000);
+	web_html(b, "# HELP deadlined_ha_lease_remaining_seconds How long the lease runs "
+		 "unrenewed (negative: ran out that long ago).\n"
+		 "# TYPE deadlined_ha_lease_remaining_seconds gauge\n"
+		 "deadlined_ha_lease_remaining_seconds %r\n", left);
+	return 0;
+}
+
 int web_ops_metrics(struct web_ctx *c)
 {
 	struct web_buf *b = &c->resp->body;
@@ -59,7 +108,7 @@ int web_ops_metrics(struct web_ctx *c)
 
 	if (!allowed(c))
 		return 0;
-	if (state_status(c->app->st, &s, &err) < 0) {
+	if (state_status(c->st, &s, &err) < 0) {
 		log_msg(LOG_ERR, "deadlined-web: %s", err.msg);
 		return -1;
 	}
@@ -83,9 +132,9 @@ int web_ops_metrics(struct web_ctx *c)
 		 "deadlined_outbox{status=\"dead\"} %ld\n", s.pending, s.sent, s.dead);
 	web_html(b, "# HELP deadlined_messages Messages by receiver and result (sent, pending, "
 		 "dead).\n# TYPE deadlined_messages gauge\n");
-	if (state_web_each_delivery_count(c->app->sw, delivery_line, b, &err) < 0) {
+	if (state_web_each_delivery_count(c->sw, delivery_line, b, &err) < 0) {
 		log_msg(LOG_ERR, "deadlined-web: %s", err.msg);
 		return -1;
 	}
-	return 0;
+	return pair_role(c, b);
 }

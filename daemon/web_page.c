@@ -39,17 +39,23 @@ static void add_str(struct web_buf *b, const char *s)
 	web_buf_add(b, s, strlen(s));
 }
 
+/* Runs of plain characters are copied whole (a tray page is mostly them). */
 static void add_escaped(struct web_buf *b, const char *s)
 {
-	for (; s && *s; s++) {
+	while (s && *s) {
+		size_t plain = strcspn(s, "&<>\"'");
+
+		web_buf_add(b, s, plain);
+		s += plain;
 		switch (*s) {
 		case '&': add_str(b, "&amp;"); break;
 		case '<': add_str(b, "&lt;"); break;
 		case '>': add_str(b, "&gt;"); break;
 		case '"': add_str(b, "&quot;"); break;
 		case '\'': add_str(b, "&#39;"); break;
-		default: web_buf_add(b, s, 1);
+		default: return;
 		}
+		s++;
 	}
 }
 
@@ -168,5 +174,11 @@ const char web_page_css[] =
 	".error-summary h2{margin-top:0}\n"
 	".feed{word-break:break-all;font-size:1rem}\n"
 	".notice{border-left:5px solid #1d70b8;padding:.5rem 1rem;background:#f3f2f1}\n"
+	".counts{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.5rem 1.5rem}\n"
+	".pagination ul{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.25rem 1rem}\n"
+	".pagination a,.pagination [aria-current]{display:inline-block;padding:.25rem .5rem}\n"
+	".pagination [aria-current]{font-weight:bold;background:#1d70b8;color:#fff}\n"
+	".visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;"
+	"clip:rect(0 0 0 0);white-space:nowrap}\n"
 	"footer{border-top:1px solid #b1b4b6;color:#505a5f;font-size:1rem}\n"
 	"@media (max-width:40rem){h1{font-size:1.5rem}body{font-size:1rem}}\n";

@@ -47,7 +47,7 @@ static void form(struct web_ctx *c, struct teams *t, const char *from, const cha
 	if (c->viewer.admin)
 		web_html(b, "<option value=\"\">All teams</option>\n");
 	t->draw = true;
-	if (state_web_each_team(c->app->sw, &c->viewer, team_seen, t, &err) < 0)
+	if (state_web_each_team(c->sw, &c->viewer, team_seen, t, &err) < 0)
 		log_msg(LOG_ERR, "deadlined-web: %s", err.msg);
 	web_html(b, "</select></div>\n<div><button type=\"submit\" class=\"secondary\">Show"
 		 "</button></div>\n</form>\n");
@@ -134,7 +134,7 @@ int web_report_page(struct web_ctx *c)
 					      "the second.");
 	}
 	/* A team must be one the viewer sees; without one, the first. */
-	if (state_web_each_team(c->app->sw, &c->viewer, team_seen, &t, &err) < 0) {
+	if (state_web_each_team(c->sw, &c->viewer, team_seen, &t, &err) < 0) {
 		log_msg(LOG_ERR, "deadlined-web: %s", err.msg);
 		return -1;
 	}
@@ -149,7 +149,7 @@ int web_report_page(struct web_ctx *c)
 		log_msg(LOG_ERR, "deadlined-web: report: %s", err.msg);
 		return -1;
 	}
-	rc = report_load_state(&r, c->app->st, c->app->conf->state.database, &err) < 0 ||
+	rc = report_load_state(&r, c->st, c->app->conf->state.database, &err) < 0 ||
 	     report_compute(&r, &err) < 0 ? -1 : 0;
 	if (rc < 0)
 		log_msg(LOG_ERR, "deadlined-web: report: %s", err.msg);

@@ -142,7 +142,7 @@ static int signed_in_page(struct web_ctx *c, int (*fn)(struct web_ctx *c))
 
 	if (sign_in(c) < 0)
 		return 0;
-	if (state_web_known(c->app->sw, &c->viewer, &known, &err) < 0) {
+	if (state_web_known(c->sw, &c->viewer, &known, &err) < 0) {
 		log_msg(LOG_ERR, "deadlined-web: %s", err.msg);
 		return -1;
 	}
@@ -155,10 +155,37 @@ static int signed_in_page(struct web_ctx *c, int (*fn)(struct web_ctx *c))
 	return fn(c);
 }
 
+static int route(struct web_ctx *c)
+{
+	const struct web_request *req = c->req;
+	bool head = strcmp(req->method, "HEAD") == 0;
+
+	if (strcmp(req->path, "/healthz") == 0)
+		return web_ops_healthz(c);
+	if (strcmp(req->path, "/metrics") == 0)
+		return web_ops_metrics(c);
+	if (strncmp(req->path, "/calendar/", 10) == 0 && strcmp(req->method, "GET") == 0)
+		return web_calendar_feed(c, req->path + 10);
+	for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++)
+		if (strcmp(req->path, pages[i].path) == 0 &&
+		    (strcmp(req->method, pages[i].method) == 0 ||
+		     (head && strcmp(pages[i].method, "GET") == 0)))
+			return signed_in_page(c, pages[i].fn);
+	for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++)
+		if (strcmp(req->path, pages[i].path) == 0)
+			return web_error_page(c, 405, "Not allowed",
+					      "That address does not take this kind of request.");
+	return web_error_page(c, 404, "Page not found",
+			      "There is no page at this address. Check it, or start from the tray.");
+}
+
+/* Called on any of the server's threads: the request has this thread's
+ * state connections to itself while it runs. */
 int web_route(void *app, const struct web_request *req, struct web_response *resp)
 {
 	struct web_ctx c = { .app = app, .req = req, .resp = resp };
-	bool head = strcmp(req->method, "HEAD") == 0;
+	struct web_conn *conn;
+	int rc;
 
 	date_format(date_today(), c.today);
 	note_origin(&c);
@@ -167,21 +194,10 @@ int web_route(void *app, const struct web_request *req, struct web_response *res
 		web_html(&resp->body, "%r", web_page_css);
 		return 0;
 	}
-	if (strcmp(req->path, "/healthz") == 0)
-		return web_ops_healthz(&c);
-	if (strcmp(req->path, "/metrics") == 0)
-		return web_ops_metrics(&c);
-	if (strncmp(req->path, "/calendar/", 10) == 0 && strcmp(req->method, "GET") == 0)
-		return web_calendar_feed(&c, req->path + 10);
-	for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++)
-		if (strcmp(req->path, pages[i].path) == 0 &&
-		    (strcmp(req->method, pages[i].method) == 0 ||
-		     (head && strcmp(pages[i].method, "GET") == 0)))
-			return signed_in_page(&c, pages[i].fn);
-	for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++)
-		if (strcmp(req->path, pages[i].path) == 0)
-			return web_error_page(&c, 405, "Not allowed",
-					      "That address does not take this kind of request.");
-	return web_error_page(&c, 404, "Page not found",
-			      "There is no page at this address. Check it, or start from the tray.");
+	conn = web_pool_take(c.app->pool);
+	c.st = conn->st;
+	c.sw = conn->sw;
+	rc = route(&c);
+	web_pool_give(c.app->pool, conn);
+	return rc;
 }

@@ -6,6 +6,7 @@
 #include "deadlined/rules.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const tray_states[] = { "overdue", "due-soon", "open", NULL };
@@ -13,7 +14,7 @@ static const char *const tray_states[] = { "overdue", "due-soon", "open", NULL }
 struct tray {
 	struct web_ctx *c;
 	long rows;
-	const char *team;
+	const char *rule, *state, *team;     /* the filters, as the page offered them */
 };
 
 /* A filter value is used only when it is one the page offered. */
@@ -62,7 +63,7 @@ static void filters(struct tray *t, const char *rule, const char *state)
 			 tray_states[i]);
 	web_html(b, "</select></div>\n<div><label for=\"f-team\">Team</label>"
 		 "<select id=\"f-team\" name=\"team\"><option value=\"\">Any team</option>\n");
-	if (state_web_each_team(t->c->app->sw, &t->c->viewer, team_option, t, &err) < 0)
+	if (state_web_each_team(t->c->sw, &t->c->viewer, team_option, t, &err) < 0)
 		log_msg(LOG_ERR, "deadlined-web: %s", err.msg);
 	web_html(b, "</select></div>\n<div><button type=\"submit\" class=\"secondary\">"
 		 "Show</button></div>\n</form>\n");
@@ -98,19 +99,124 @@ static int tray_row(void *ctx, const struct state_web_item *it)
 	return 0;
 }
 
+/* The tray's address with these filters and page ("" leaves one out). */
+static void tray_href(struct web_buf *b, const struct tray *t, const char *state, long page)
+{
+	web_html(b, "/?rule=%u&amp;state=%u&amp;team=%u", t->rule ? t->rule : "",
+		 state ? state : "", t->team ? t->team : "");
+	if (page > 1)
+		web_html(b, "&amp;page=%ld", page);
+}
+
+/* The whole set by state (one aggregate query), each a link to it alone. */
+static void counts(struct tray *t, const struct state_web_counts *n)
+{
+	struct web_buf *b = &t->c->resp->body;
+	const struct { const char *state, *label; long n; } each[] = {
+		{ "overdue", "Overdue", n->overdue },
+		{ "due-soon", "Due soon", n->due_soon },
+		{ "open", "Open", n->open },
+	};
+
+	web_html(b, "<h2 id=\"counts\">%ld open deadline%r</h2>\n<ul class=\"counts\" "
+		 "aria-labelledby=\"counts\">\n", n->total, n->total == 1 ? "" : "s");
+	for (size_t i = 0; i < sizeof each / sizeof each[0]; i++) {
+		web_html(b, "<li><a href=\"");
+		tray_href(b, t, each[i].state, 1);
+		web_html(b, "\"%r>%s: %ld</a></li>\n", t->state && strcmp(t->state, each[i].state)
+			 == 0 ? " aria-current=\"true\"" : "", each[i].label, each[i].n);
+		if (i == 0 && n->escalated)
+			web_html(b, "<li>Escalated (of the overdue): %ld</li>\n", n->escalated);
+	}
+	web_html(b, "</ul>\n");
+}
+
+static void page_link(struct web_buf *b, const struct tray *t, long page, long current)
+{
+	if (page == current) {
+		web_html(b, "<li><span aria-current=\"page\"><span class=\"visually-hidden\">Page "
+			 "</span>%ld</span></li>\n", page);
+		return;
+	}
+	web_html(b, "<li><a href=\"");
+	tray_href(b, t, t->state, page);
+	web_html(b, "\" aria-label=\"Page %ld\">%ld</a></li>\n", page, page);
+}
+
+/* Previous, the first, last and nearest pages, Next (the GOV.UK
+ * pagination component's pattern); nothing when one page holds it all. */
+static void pagination(struct tray *t, long page, long pages)
+{
+	struct web_buf *b = &t->c->resp->body;
+	long last_shown = 0;
+
+	if (pages <= 1)
+		return;
+	web_html(b, "<nav class=\"pagination\" aria-label=\"Pages of the tray\">\n<ul>\n");
+	if (page > 1) {
+		web_html(b, "<li><a href=\"");
+		tray_href(b, t, t->state, page - 1);
+		web_html(b, "\" rel=\"prev\">Previous<span class=\"visually-hidden\"> page</span>"
+			 "</a></li>\n");
+	}
+	for (long p = 1; p <= pages; p++) {
+		if (p != 1 && p != pages && (p < page - 1 || p > page + 1))
+			continue;
+		if (p > last_shown + 1)
+			web_html(b, "<li aria-hidden=\"true\">&hellip;</li>\n");
+		page_link(b, t, p, page);
+		last_shown = p;
+	}
+	if (page < pages) {
+		web_html(b, "<li><a href=\"");
+		tray_href(b, t, t->state, page + 1);
+		web_html(b, "\" rel=\"next\">Next<span class=\"visually-hidden\"> page</span>"
+			 "</a></li>\n");
+	}
+	web_html(b, "</ul>\n</nav>\n");
+}
+
+/* ?page=N, 1 when absent or not a number; the caller caps it. */
+static long page_asked(const struct web_form *q)
+{
+	const char *v = web_form_get(q, "page");
+	char *end;
+	long n = v ? strtol(v, &end, 10) : 1;
+
+	return v && (*end || end == v || n < 1) ? 1 : n;
+}
+
+/* Rows the filters choose: those in the chosen state. */
+static long rows_chosen(const struct tray *t, const struct state_web_counts *n)
+{
+	return !t->state ? n->total : strcmp(t->state, "overdue") == 0 ? n->overdue :
+	       strcmp(t->state, "due-soon") == 0 ? n->due_soon : n->open;
+}
+
 int web_tray_page(struct web_ctx *c)
 {
 	const struct web_form *q = &c->req->query;
-	const char *rule = pick_rule(c->app->conf, web_form_get(q, "rule"));
-	const char *state = pick(web_form_get(q, "state"), tray_states);
+	const struct conf_web *w = &c->app->conf->web;
 	const char *acked = web_form_get(q, "acked");
-	struct tray t = { .c = c, .team = web_form_get(q, "team") };
-	struct state_web_filter f = { .rule = rule, .state = state,
-				      .team = t.team && *t.team ? t.team : NULL,
-				      .max = c->app->conf->web.max_items };
+	const char *team = web_form_get(q, "team");
+	struct tray t = { .c = c, .rule = pick_rule(c->app->conf, web_form_get(q, "rule")),
+			  .state = pick(web_form_get(q, "state"), tray_states),
+			  .team = team && *team ? team : NULL };
+	struct state_web_filter f = { .rule = t.rule, .state = t.state, .team = t.team,
+				      .max = w->page_size };
+	struct state_web_counts n;
 	struct web_buf *b = &c->resp->body;
 	struct dl_error err;
+	long page = page_asked(q), pages, rows;
 
+	if (state_web_count_items(c->sw, &c->viewer, &f, &n, &err) < 0) {
+		log_msg(LOG_ERR, "deadlined-web: %s", err.msg);
+		return -1;
+	}
+	rows = rows_chosen(&t, &n) < w->max_items ? rows_chosen(&t, &n) : w->max_items;
+	pages = (rows + w->page_size - 1) / w->page_size;
+	page = page > pages ? (pages ? pages : 1) : page;
+	f.offset = (page - 1) * w->page_size;
 	web_page_begin(b, "Your tray", c->email);
 	if (acked && strspn(acked, "0123456789") == strlen(acked) && *acked)
 		web_html(b, "<div class=\"notice\" role=\"status\"><p>%s item%r acknowledged. "
@@ -120,14 +226,18 @@ int web_tray_page(struct web_ctx *c)
 			 "it gets");
 	web_html(b, "<p>Open deadlines you can see%r, worst first.</p>\n",
 		 c->viewer.admin ? " (all teams: you are an administrator)" : "");
-	filters(&t, rule, state);
+	filters(&t, t.rule, t.state);
+	counts(&t, &n);
 	web_html(b, "<form method=\"get\" action=\"/ack\">\n<div class=\"table-wrap\"><table>\n"
-		 "<caption>Open deadlines</caption>\n<thead><tr><th scope=\"col\">Select</th>"
+		 "<caption>Open deadlines%r", pages > 1 ? ", " : "");
+	if (pages > 1)
+		web_html(b, "page %ld of %ld", page, pages);
+	web_html(b, "</caption>\n<thead><tr><th scope=\"col\">Select</th>"
 		 "<th scope=\"col\">Case</th><th scope=\"col\">Rule</th><th scope=\"col\">Team</th>"
 		 "<th scope=\"col\">Worker</th><th scope=\"col\">Due</th>"
 		 "<th scope=\"col\">State</th><th scope=\"col\">Acknowledged</th></tr></thead>\n"
 		 "<tbody>\n");
-	if (state_web_each_item(c->app->sw, &c->viewer, &f, tray_row, &t, &err) < 0) {
+	if (state_web_each_item(c->sw, &c->viewer, &f, tray_row, &t, &err) < 0) {
 		log_msg(LOG_ERR, "deadlined-web: %s", err.msg);
 		return -1;
 	}
@@ -137,9 +247,10 @@ int web_tray_page(struct web_ctx *c)
 	else
 		web_html(b, "<p>Nothing open matches.</p>\n");
 	web_html(b, "</form>\n");
-	if (t.rows == f.max)
-		web_html(b, "<p>Only the worst %ld are shown; narrow the filters to see others.</p>\n",
-			 f.max);
+	pagination(&t, page, pages);
+	if (rows < rows_chosen(&t, &n))
+		web_html(b, "<p>The pages reach the worst %ld; narrow the filters to see others."
+			 "</p>\n", w->max_items);
 	web_page_end(b);
 	return 0;
 }
@@ -219,7 +330,7 @@ int web_case_page(struct web_ctx *c)
 
 	if (!ref || !*ref)
 		return web_error_page(c, 400, "Which case?", "The link did not name a case.");
-	if (state_web_case_access(c->app->sw, &c->viewer, ref, &exists, &visible, &err) < 0) {
+	if (state_web_case_access(c->sw, &c->viewer, ref, &exists, &visible, &err) < 0) {
 		log_msg(LOG_ERR, "deadlined-web: %s", err.msg);
 		return -1;
 	}
@@ -234,7 +345,7 @@ int web_case_page(struct web_ctx *c)
 	web_html(b, "<p>");
 	web_case_link(c, ref);
 	web_html(b, "</p>\n");
-	if (state_web_each_item(c->app->sw, &c->viewer, &f, case_obligation, c, &err) < 0) {
+	if (state_web_each_item(c->sw, &c->viewer, &f, case_obligation, c, &err) < 0) {
 		log_msg(LOG_ERR, "deadlined-web: %s", err.msg);
 		return -1;
 	}

@@ -98,7 +98,10 @@ struct conf_web {
 	const char *link_key_credential;
 	long link_days;                  /* signed links expire after this */
 	struct schema_strings metrics_allow;     /* may read /metrics and /healthz */
-	long max_items;                  /* rows a tray shows */
+	long max_items;                  /* how deep the tray pages go */
+	long page_size;                  /* rows one tray page shows */
+	long threads;                    /* server threads (0: one per core), each with
+					  * its own state connections */
 };
 
 /* Extra receivers for matching alerts: by rule, team and what happened. */

@@ -9,11 +9,13 @@
  * writes only acknowledgements (through state_ack, exactly as deadlinectl
  * does), cover, calendar tokens and its own audit records.
  *
- * Its own SQLite connection to the daemon's file, opened read-write without
- * creating or migrating anything: the schema must be this release's
- * (STATE_SCHEMA_VERSION), else state_web_open says which side to upgrade.
+ * Whichever store state.driver names (state_web_backend.h: a table of
+ * operations per backend, as state.h has).  Its own connection to the
+ * daemon's store, opened without creating or migrating anything: the schema
+ * must be this release's, else state_web_open says which side to upgrade.
  * Every write is one short statement, so it never waits for more than the
  * busy timeout on a poll's transaction.  Addresses compare without case.
+ * A handle serves one thread at a time.
  */
 #ifndef DEADLINED_STATE_WEB_H
 #define DEADLINED_STATE_WEB_H
@@ -28,8 +30,7 @@ struct state_web;
 
 struct state_conf;
 
-/* Fails, saying so, unless state.driver is "sqlite": the web's tables are
- * not (yet) operations of struct state_ops. */
+/* Opens the store state.driver names (sqlite or postgresql). */
 int state_web_open(const struct state_conf *conf, struct state_web **out,
 		   struct dl_error *err);
 void state_web_close(struct state_web *sw);
@@ -55,11 +56,21 @@ struct state_web_item {
 	const char *why;     /* "worker", "manager", "service manager", "deputy", "admin" */
 };
 
-/* NULL fields match anything. */
+/* NULL fields match anything.  A page of the tray: skip the worst offset
+ * rows, then give at most max (max <= 0: all, offset ignored). */
 struct state_web_filter {
 	const char *rule, *state, *team;
 	const char *case_ref;    /* a case's obligations, closed ones too; NULL: open */
 	long max;
+	long offset;
+};
+
+/* The viewer's open obligations by state, over the whole set the filter's
+ * rule and team choose (its state, case and paging ignored): escalated
+ * ones are overdue ones past an escalation stage. */
+struct state_web_counts {
+	long open, due_soon, overdue, escalated;
+	long total;              /* open + due_soon + overdue */
 };
 
 typedef int (*state_web_item_fn)(void *ctx, const struct state_web_item *it);
@@ -67,6 +78,12 @@ typedef int (*state_web_item_fn)(void *ctx, const struct state_web_item *it);
 int state_web_each_item(struct state_web *sw, const struct state_web_viewer *v,
 			const struct state_web_filter *f, state_web_item_fn fn, void *ctx,
 			struct dl_error *err);
+
+/* How many of the viewer's open obligations are in each state: one
+ * aggregate query, not a walk of the rows. */
+int state_web_count_items(struct state_web *sw, const struct state_web_viewer *v,
+			  const struct state_web_filter *f, struct state_web_counts *out,
+			  struct dl_error *err);
 
 /* Does the viewer appear anywhere (an address on an open obligation or in
  * the directory the last poll read, or a deputy with cover running today

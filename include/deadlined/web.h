@@ -5,7 +5,9 @@
  * who must appear in the state database or be an administrator.  Pages
  * that change something are POSTs carrying the CSRF token; a GET never
  * changes anything.  Each handler fills c->resp and returns 0, or -1 on
- * an internal failure (logged; the person sees a plain 500).
+ * an internal failure (logged; the person sees a plain 500).  web_route runs
+ * on any server thread: it takes a pair of state connections from the
+ * pool for the request (c->st, c->sw) and gives them back after.
  */
 #ifndef DEADLINED_WEB_H
 #define DEADLINED_WEB_H
@@ -16,11 +18,11 @@
 #include "deadlined/state_web.h"
 #include "deadlined/web_auth.h"
 #include "deadlined/web_http.h"
+#include "deadlined/web_pool.h"
 
 struct web_app {
 	const struct conf *conf;
-	struct state *st;            /* acks go through state_ack, as deadlinectl's do */
-	struct state_web *sw;
+	struct web_pool *pool;       /* a request's state connections (web_pool.h) */
 	struct link_key key;
 };
 
@@ -28,6 +30,8 @@ struct web_ctx {
 	struct web_app *app;
 	const struct web_request *req;
 	struct web_response *resp;
+	struct state *st;            /* acks go through state_ack, as deadlinectl's do */
+	struct state_web *sw;        /* everything else the web reads and writes */
 	struct state_web_viewer viewer;
 	char email[256];
 	char today[DATE_BUF];

@@ -2,8 +2,11 @@
  *
  * One listening socket: the one systemd passes (deadlined-web.socket,
  * Accept=no, found with sd_listen_fds) or one web_http_listen makes for
- * --listen (HOST:PORT or unix:PATH).  One internal thread serves every
- * request in turn, so the handler needs no locks.  A request's body (a
+ * --listen (HOST:PORT or unix:PATH).  A pool of threads (libmicrohttpd's
+ * thread pool) serves the requests: the handler runs on any of them, each
+ * request on one thread from start to end, so what the handler touches
+ * must be its own or read-only (web_pool.h gives each request its own
+ * state connections).  A request's body (a
  * form, application/x-www-form-urlencoded) is read whole, up to 64 KiB,
  * and decoded before the handler runs; anything larger gets 413.  Every
  * response carries a strict Content-Security-Policy, no-store, nosniff and
@@ -56,8 +59,11 @@ int web_http_listen(const char *spec, int *fd, struct dl_error *err);
 int web_http_systemd_fd(int *fd, struct dl_error *err);
 
 struct web_http;
-int web_http_start(int fd, web_handler_fn fn, void *ctx, struct web_http **out,
-		   struct dl_error *err);
+/* Serve on fd with threads server threads (libmicrohttpd's thread pool;
+ * 1: one internal thread): fn is called on any of them, each request on
+ * one thread from start to end. */
+int web_http_start(int fd, unsigned threads, web_handler_fn fn, void *ctx,
+		   struct web_http **out, struct dl_error *err);
 void web_http_stop(struct web_http *h);
 
 #endif

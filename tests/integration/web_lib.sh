@@ -33,10 +33,23 @@ INSERT INTO deadlined_events (case_ref, kind, occurred) VALUES
   ('A3', 'referral', '2025-01-06'), ('A4', 'referral', '2025-01-06'),
   ('A5', 'referral', '2025-01-06'), ('B1', 'referral', '2025-01-06');
 SQL
+	# WEB_MANY=N: team T3 (manager tm3) gets N cases M1..MN as well, for
+	# the tray's pages.
+	[ "${WEB_MANY:-0}" = 0 ] || sqlite3 "$TMP/cases.db" <<SQL
+INSERT INTO deadlined_teams VALUES ('T3', 'Many', 'tm3@council.example', NULL);
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $WEB_MANY)
+INSERT INTO deadlined_cases SELECT 'M' || i, 'CM' || i, NULL, 'T3', NULL FROM n;
+INSERT INTO deadlined_events (case_ref, kind, occurred)
+  SELECT case_ref, 'referral', CASE WHEN case_ref GLOB 'M*[05]' THEN '2025-01-03'
+    WHEN case_ref GLOB 'M*9' THEN '2025-01-08' ELSE '2025-01-06' END
+  FROM deadlined_cases WHERE team_ref = 'T3';
+SQL
 	head -c 48 /dev/urandom | base64 > "$TMP/link.key"
+	# WEB_STATE: the state group's settings (default: SQLite in $TMP).
+	_state=${WEB_STATE:-"database = \"$TMP/state.db\";"}
 	cat > "$WEB_CONF" <<CONF
 source = { database = "$TMP/cases.db"; };
-state = { database = "$TMP/state.db"; };
+state = { $_state };
 notify = { mail_receiver = "box"; digest_time = "00:00"; digest_roles = [ "team_manager" ];
            reminder_interval = "1 working day"; };
 receivers = {
@@ -54,6 +67,7 @@ web = {
   link_key_file = "$TMP/link.key";
   metrics_allow = [ "127.0.0.1" ];
   max_ack_days = 30;
+  ${WEB_EXTRA:-}
 };
 CONF
 	$DEADLINED -c "$WEB_CONF" --once --as-of 2025-01-08 > "$TMP/poll1.out" 2>&1

@@ -95,6 +95,35 @@ async function visit(page, path) {
     await axe(tm.page, 'report page');
     await tm.ctx.close();
 
+    // Paging: team T3's manager has 60 open, 50 a page.  Page 2 is
+    // reached by its Next link, is clean, and what is chosen on it is what
+    // the acknowledge form lists.
+    const t3 = await as(browser, 'tm3');
+    check(await visit(t3.page, '/') === 200, 'tm3 opens the tray');
+    const rows = () => t3.page.$$eval('input[name="item"]', e => e.map(x => x.value));
+    const first = await rows();
+    check(first.length === 50, `tm3's page 1 holds 50 rows (${first.length})`);
+    await Promise.all([t3.page.waitForNavigation(), t3.page.click('nav.pagination a[rel="next"]')]);
+    check(/[?&]page=2(&|$)/.test(t3.page.url()), 'Next leads to page 2: ' + t3.page.url());
+    const second = await rows();
+    check(second.length === 10 && second.every(v => !first.includes(v)),
+      `page 2 holds the other 10 (${second.length})`);
+    await axe(t3.page, 'tray page 2');
+    await t3.page.setViewport({ width: 375, height: 800 });
+    const wide2 = await t3.page.evaluate(() => document.documentElement.scrollWidth);
+    check(wide2 <= 375, `page 2 and its pagination fit a 375 px phone screen (scrollWidth ${wide2})`);
+    await t3.page.setViewport({ width: 1024, height: 800 });
+    for (const v of second.slice(0, 2))
+      await t3.page.click(`input[value="${v}"]`);
+    await Promise.all([t3.page.waitForNavigation(), t3.page.click('form[action="/ack"] button')]);
+    const listed = await t3.page.$$eval('form[action="/ack"] input[name="item"]', e => e.map(x => x.value));
+    check(listed.length === 2 && listed.every(v => second.slice(0, 2).includes(v)),
+      'the acknowledge form lists the two chosen on page 2: ' + listed.join(', '));
+    await visit(t3.page, '/?page=2');
+    await Promise.all([t3.page.waitForNavigation(), t3.page.click('nav.pagination a[rel="prev"]')]);
+    check(JSON.stringify(await rows()) === JSON.stringify(first), 'Previous leads back to page 1');
+    await t3.ctx.close();
+
     // A worker cannot open another team's case.
     const w = await as(browser, 'w1');
     check(await visit(w.page, '/case?ref=B1') === 403, 'w1 gets 403 on team T2\'s case');
