@@ -83,7 +83,7 @@ static const char *const migrations[] = {
 	LEASE_TABLES_SQL,
 	/* 1 → 2: what the daemon keeps for deadlined-web (SQLite's 3 → 4):
 	 * cover while a manager is away, and the directory as the last poll
-	 * read it.  The web itself reads only an SQLite store today. */
+	 * read it. */
 	"CREATE TABLE cover (id bigserial PRIMARY KEY, manager text NOT NULL,"
 	" deputy text NOT NULL, from_day text NOT NULL, to_day text NOT NULL, who text NOT NULL,"
 	" created bigint NOT NULL);"
@@ -100,9 +100,25 @@ static const char *const migrations[] = {
 	"ALTER TABLE obligations ADD COLUMN fp bigint;"
 	"CREATE INDEX obligations_walk ON obligations"
 	" (case_ref COLLATE \"C\", rule COLLATE \"C\", seq);",
+	/* 3 → 4: deadlined-web's own records (SQLite's 3 → 4 has them):
+	 * its audit trail and the hashes of calendar-feed tokens; and "whose
+	 * is this" on open obligations, by address in lower case as the web
+	 * compares them, so a tray reads its own rows, not every open one. */
+	"CREATE TABLE web_audit (id bigserial PRIMARY KEY, at bigint NOT NULL,"
+	" who text NOT NULL, origin text, action text NOT NULL, detail text);"
+	"CREATE TABLE calendar_tokens (hash text PRIMARY KEY, person text NOT NULL,"
+	" created bigint NOT NULL, revoked bigint);"
+	"CREATE INDEX calendar_tokens_person ON calendar_tokens(person) WHERE revoked IS NULL;"
+	"CREATE INDEX obligations_worker ON obligations(lower(worker_email)) WHERE closed IS NULL;"
+	"CREATE INDEX obligations_manager ON obligations(lower(manager_email))"
+	" WHERE closed IS NULL;"
+	"CREATE INDEX obligations_service_manager ON obligations(lower(service_manager_email))"
+	" WHERE closed IS NULL;",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+_Static_assert(sizeof migrations / sizeof migrations[0] == STATE_PG_SCHEMA_VERSION,
+	       "a migration for each version");
 
 #define PREPARED 64
 

@@ -3,12 +3,11 @@
  * password from a file or credential, never logged), one connection for
  * each server thread.
  *
- * The tables are state_pg.c's: obligations, acks, cover, directory_teams,
- * directory_workers, outbox.  That schema (version 3) has no web_audit and
- * no calendar_tokens table yet: until it does, audit records go to the log
- * and calendar feeds are refused with a message saying why.  Nor has it
- * the SQLite store's per-address indexes, so a tray reads the open
- * obligations in full; see docs/OPERATIONS.md.
+ * The tables are state_pg.c's, at its schema version
+ * STATE_PG_SCHEMA_VERSION (the web opens no other, and says which side to
+ * upgrade): obligations (with indexes by address in lower case), acks,
+ * cover, directory_teams, directory_workers, outbox, web_audit and
+ * calendar_tokens.
  */
 #include "deadlined/state_web_backend.h"
 
@@ -31,7 +30,6 @@ struct pg_web {
 	struct pgconn_settings s;
 	char *conninfo, *password;
 	PGconn *conn;
-	bool has_audit, has_tokens;      /* tables a later schema adds */
 	const char *prepared[PREPARED];  /* statements prepared on conn, by address */
 	int nprepared;
 };
@@ -137,27 +135,26 @@ static void pg_web_close(struct state_web *base)
 	free(sw);
 }
 
-static const char SQL_TABLES[] =
-	"SELECT to_regclass('cover') IS NOT NULL AND to_regclass('directory_teams') IS NOT NULL,"
-	" to_regclass('web_audit') IS NOT NULL, to_regclass('calendar_tokens') IS NOT NULL"
-	" WHERE $1::text IS NOT NULL";
+static const char SQL_VERSION[] =
+	"SELECT max(version) FROM deadlined_schema WHERE $1::text IS NOT NULL";
 
-/* The tables the web needs must be there: the daemon makes them. */
-static int check_tables(struct pg_web *sw, struct dl_error *err)
+/* The web reads and writes this release's schema only: the daemon makes
+ * and migrates it. */
+static int check_version(struct pg_web *sw, struct dl_error *err)
 {
-	PGresult *r = run(&sw->base, err, SQL_TABLES, "s", "web");
-	bool ok;
+	int64_t v = -1;
 
-	if (!r)
+	if (one_int(run(&sw->base, err, SQL_VERSION, "s", "web"), &v) < 0) {
+		error_prefix(err, "state database: no schema (has deadlined run yet?)");
 		return -1;
-	ok = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
-	sw->has_audit = ok && strcmp(PQgetvalue(r, 0, 1), "t") == 0;
-	sw->has_tokens = ok && strcmp(PQgetvalue(r, 0, 2), "t") == 0;
-	PQclear(r);
-	if (!ok)
-		error_set(err, "state database: no cover or directory tables (start the new "
-			  "deadlined once: it migrates the store)");
-	return ok ? 0 : -1;
+	}
+	if (v == STATE_PG_SCHEMA_VERSION)
+		return 0;
+	error_set(err, "state database has schema version %" PRId64 " and deadlined-web reads "
+		  "version %d; %s", v, STATE_PG_SCHEMA_VERSION, v < STATE_PG_SCHEMA_VERSION ?
+		  "start the new deadlined once (it migrates the store)" :
+		  "this deadlined-web is older than the daemon: upgrade it");
+	return -1;
 }
 
 static int pg_web_open(const struct state_conf *conf, struct state_web **out,
@@ -181,7 +178,7 @@ static int pg_web_open(const struct state_conf *conf, struct state_web **out,
 	sw->s = (struct pgconn_settings){ .conninfo = sw->conninfo, .password = sw->password,
 		.application_name = "deadlined-web", .connect_ms = 10000, .statement_ms = 30000,
 		.keepalive_ms = 15000, .lock_ms = 5000 };
-	if (check_tables(sw, err) < 0) {
+	if (check_version(sw, err) < 0) {
 		pg_web_close(&sw->base);
 		return -1;
 	}
@@ -408,16 +405,6 @@ static int pg_web_each_cover(struct state_web *sw, const char *person, const cha
 	return rc;
 }
 
-/* Calendar feeds need calendar_tokens, which schema 3 lacks. */
-static int no_tokens(struct state_web *sw, struct dl_error *err)
-{
-	if (pgw(sw)->has_tokens)
-		return 0;
-	error_set(err, "state database: calendar feeds need a calendar_tokens table, which this "
-		  "PostgreSQL store's schema does not have yet");
-	return -1;
-}
-
 static const char SQL_REVOKE[] =
 	"UPDATE calendar_tokens SET revoked = $2::bigint WHERE person = lower($1)"
 	" AND revoked IS NULL";
@@ -427,8 +414,7 @@ static const char SQL_NEW_TOKEN[] =
 static int pg_web_new_token(struct state_web *sw, const char *person, const char *hash,
 			    int64_t now, struct dl_error *err)
 {
-	return no_tokens(sw, err) < 0 ||
-	       run_done(run(sw, err, SQL_REVOKE, "sI", person, now), NULL) < 0 ||
+	return run_done(run(sw, err, SQL_REVOKE, "sI", person, now), NULL) < 0 ||
 	       run_done(run(sw, err, SQL_NEW_TOKEN, "ssI", hash, person, now), NULL) < 0 ? -1 : 0;
 }
 
@@ -436,8 +422,7 @@ static int pg_web_revoke_token(struct state_web *sw, const char *person, int64_t
 			       bool *done, struct dl_error *err)
 {
 	*done = false;
-	return no_tokens(sw, err) < 0 ? -1 :
-	       run_done(run(sw, err, SQL_REVOKE, "sI", person, now), done);
+	return run_done(run(sw, err, SQL_REVOKE, "sI", person, now), done);
 }
 
 static const char SQL_TOKEN_PERSON[] =
@@ -449,7 +434,7 @@ static int pg_web_token_person(struct state_web *sw, const char *hash, char *per
 	PGresult *r;
 
 	person[0] = '\0';
-	if (no_tokens(sw, err) < 0 || !(r = run(sw, err, SQL_TOKEN_PERSON, "s", hash)))
+	if (!(r = run(sw, err, SQL_TOKEN_PERSON, "s", hash)))
 		return -1;
 	snprintf(person, size, "%s", PQntuples(r) && col(r, 0, 0) ? col(r, 0, 0) : "");
 	PQclear(r);
@@ -463,8 +448,7 @@ static int pg_web_token_since(struct state_web *sw, const char *person, int64_t 
 			      struct dl_error *err)
 {
 	*since = 0;
-	return no_tokens(sw, err) < 0 ? -1 : one_int(run(sw, err, SQL_TOKEN_SINCE, "s", person),
-						      since);
+	return one_int(run(sw, err, SQL_TOKEN_SINCE, "s", person), since);
 }
 
 static const char SQL_DELIVERIES[] =
@@ -489,15 +473,9 @@ static const char SQL_AUDIT[] =
 	"INSERT INTO web_audit (at, who, origin, action, detail)"
 	" VALUES ($1::bigint, $2, $3, $4, $5)";
 
-/* Without a web_audit table (schema 3), the record goes to the log. */
 static int pg_web_audit(struct state_web *sw, const char *who, const char *origin,
 			const char *action, const char *detail, int64_t now, struct dl_error *err)
 {
-	if (!pgw(sw)->has_audit) {
-		log_msg(LOG_NOTICE, "deadlined-web audit: %s from %s: %s%s%s", who, origin, action,
-			detail ? ": " : "", detail ? detail : "");
-		return 0;
-	}
 	return run_done(run(sw, err, SQL_AUDIT, "Issss", now, who, origin, action, detail), NULL);
 }
 
@@ -511,8 +489,6 @@ static int pg_web_each_audit(struct state_web *sw, state_web_audit_fn fn, void *
 	PGresult *r;
 	int rc = 0;
 
-	if (!pgw(sw)->has_audit)
-		return 0;
 	if (!(r = run(sw, err, SQL_EACH_AUDIT, "s", "web")))
 		return -1;
 	for (int i = 0; rc == 0 && i < PQntuples(r); i++) {

@@ -23,6 +23,8 @@
 #include "deadlined/error.h"
 
 #define STATE_SCHEMA_VERSION 5
+/* The PostgreSQL store counts its own versions (state_pg.c's migrations). */
+#define STATE_PG_SCHEMA_VERSION 4
 
 struct state;
 

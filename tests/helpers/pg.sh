@@ -12,6 +12,8 @@
 #   pg_restart       stop and start it again on the same port
 #   pg_ssl CERT KEY  serve TLS with CERT and KEY (PEM files; copied into the
 #                    cluster, owned by its user); again to change them
+#   PG_SCHEMA        the state store's schema version this source declares
+#                    (STATE_PG_SCHEMA_VERSION), what a migration must reach
 #
 # Returns non-zero (with a message on stderr) when PostgreSQL 15 is not
 # installed or will not start; callers count that as a failed check, never
@@ -22,6 +24,7 @@ PG_USER=${PG_USER:-nobody}
 # The server's settings: tests need no durability (fsync off); make bench
 # sets its own (tests/bench/pgstate.sh).
 PG_OPTS=${PG_OPTS:--c fsync=off}
+PG_SCHEMA=$(sed -n 's/^#define STATE_PG_SCHEMA_VERSION \([0-9]*\).*/\1/p' include/deadlined/state.h)
 
 # A port nothing listens on now; PostgreSQL then binds it itself, and a
 # rare race with another test is caught by pg_start's own retry.

@@ -33,15 +33,14 @@ lease() {
 		expires_at = now() + interval '$3' WHERE name = 't'"
 }
 
-# Two first opens at once: one makes the schema (version 3: the web's
-# tables, then the full poll's fingerprint and key index), the other waits
-# for it.
+# Two first opens at once: one makes the schema (every version up to this
+# source's), the other waits for it.
 "$OUTBOX" "$CI" open > "$TMP/v1" 2>&1 &
 P1=$!
 "$OUTBOX" "$CI" open > "$TMP/v2" 2>&1
 wait $P1
 v=$(pg_psql -At -c "SELECT string_agg(version::text, ',') FROM deadlined_schema")
-if [ "$v" = 3 ] && [ ! -s "$TMP/v1" ] && [ ! -s "$TMP/v2" ]; then ok
+if [ "$v" = "$PG_SCHEMA" ] && [ ! -s "$TMP/v1" ] && [ ! -s "$TMP/v2" ]; then ok
 else bad "two first opens: version '$v', '$(cat "$TMP/v1")' and '$(cat "$TMP/v2")'"; fi
 
 pg_psql -c "INSERT INTO deadlined_lease VALUES ('t', 'A', 5, now(), now(), now() + interval '1 hour')"

@@ -196,16 +196,22 @@ out=$($DEADLINED -c "$TMP/pg.conf" --once --as-of 2025-01-27T09:00 2>&1) \
 printf '%s' "$out" | grep -q "another daemon leads the pair.*other:1" && ok || bad "--once: $out"
 
 # A store of schema version 2 (before the full poll's fingerprint and key
-# index) is migrated by the next start, its rows kept, and polled in full.
+# index, and the web's audit, calendar tokens and address indexes) is
+# migrated by the next start, its rows kept, and polled in full.
 n2=$(PG_DB=state_pg pg_psql -At -c "SELECT count(*) FROM obligations")
 PG_DB=state_pg pg_psql -c "DROP INDEX obligations_walk" -c "ALTER TABLE obligations DROP COLUMN fp" \
+	-c "DROP TABLE web_audit, calendar_tokens" -c "DROP INDEX obligations_worker,
+		obligations_manager, obligations_service_manager" \
 	-c "UPDATE deadlined_schema SET version = 2" -c "UPDATE deadlined_lease SET expires_at = now()"
 out=$($DEADLINED -c "$TMP/pg.conf" --once --as-of 2025-02-03T10:00 2>&1) && ok || bad "after migration: $out"
 v=$(PG_DB=state_pg pg_psql -At -c "SELECT max(version) FROM deadlined_schema")
 n3=$(PG_DB=state_pg pg_psql -At -c "SELECT count(*) FROM obligations")
 nfp=$(PG_DB=state_pg pg_psql -At -c "SELECT count(*) FROM obligations WHERE fp IS NOT NULL")
-[ "$v" = 3 ] && [ "$n3" = "$n2" ] && [ "$nfp" -gt 0 ] && ok \
-	|| bad "migrating from version 2: version $v, $n2 then $n3 obligations, $nfp with a fingerprint"
+[ "$v" = "$PG_SCHEMA" ] && [ "$n3" = "$n2" ] && [ "$nfp" -gt 0 ] && ok \
+	|| bad "migrating from version 2: version $v (want $PG_SCHEMA), $n2 then $n3 obligations, $nfp with a fingerprint"
+web=$(PG_DB=state_pg pg_psql -At -c "SELECT to_regclass('web_audit') IS NOT NULL
+	AND to_regclass('calendar_tokens') IS NOT NULL AND to_regclass('obligations_worker') IS NOT NULL")
+[ "$web" = t ] && ok || bad "migrating from version 2: the web's tables and indexes are missing"
 
 # A newer schema is refused and left alone.
 PG_DB=state_pg pg_psql -c "UPDATE deadlined_schema SET version = 99"

@@ -2,8 +2,9 @@
 # password from a file): the daemon polls into PostgreSQL, deadlined-web
 # serves the tray from it (curl from 127.0.0.2, the trusted proxy address);
 # an acknowledgement made on the web is in PostgreSQL and the next poll
-# sends no reminder for it; cover from the web shows the deputy the team
-# and sends the deputy the next alerts; /metrics says "none" while no
+# sends no reminder for it, and its audit record is in PostgreSQL; a
+# calendar feed is made, read and revoked; cover from the web shows the
+# deputy the team and sends the deputy the next alerts; /metrics says "none" while no
 # daemon holds the lease, "leader" with its holder and epoch (the lease
 # table's, read here by psql) while one does, "none" again after it stops.
 . tests/integration/lib.sh
@@ -55,8 +56,9 @@ loc=$(as tm1 /ack -o /dev/null -w '%{http_code} %{redirect_url}' \
 case $loc in "303 "*"/?acked=1") ok ;; *) bad "ack POST: $loc" ;; esac
 [ "$(q "SELECT who || ' ' || until || ' ' || reason FROM acks WHERE case_ref = 'A1'")" = \
   "tm1@council.example $until Family moved" ] && ok || bad "the ack is not in PostgreSQL: $(q 'SELECT * FROM acks')"
-grep -q 'deadlined-web audit: tm1@council.example from .*: ack: A1 decision' "$TMP/web.err" && ok \
-	|| bad "the ack's audit record is not in the log (no web_audit table in PostgreSQL)"
+[ "$(q "SELECT who || ' ' || origin || ' ' || action || ' ' || detail FROM web_audit WHERE action = 'ack'")" = \
+  "tm1@council.example 127.0.0.2 ack A1 decision #1 until $until: Family moved" ] && ok \
+	|| bad "the ack's audit record is not in PostgreSQL: $(q 'SELECT * FROM web_audit')"
 as tm1 / | grep -q "Until $until by tm1@council.example" && ok || bad "the tray does not show the ack"
 
 # ---- cover from the web ----
@@ -92,6 +94,22 @@ by = by_recipient(sys.argv[1], sys.argv[2])
 dep = " ".join("\n".join(by.get("deputy@council.example", [])).split())
 assert "A2" in dep and "covering for tm1@council.example" in dep, ("deputy", sorted(by), dep[:300])
 PY
+
+# ---- the calendar feed from PostgreSQL: only the token's hash is kept ----
+feed=$(as tm1 /calendar/new -d "csrf=$(csrf tm1)" | sed -n 's|.*\(/calendar/[0-9a-f]*\.ics\).*|\1|p' | head -n 1)
+[ -n "$feed" ] && [ "$(q "SELECT COUNT(*) FROM calendar_tokens WHERE revoked IS NULL
+	AND person = 'tm1@council.example' AND hash <> '${feed#/calendar/}'")" = 1 ] && ok \
+	|| bad "calendar token in PostgreSQL: '$feed', $(q 'SELECT person, revoked FROM calendar_tokens')"
+curl -s "$W$feed" > "$TMP/tm1.ics"
+/usr/bin/python3 - "$TMP/tm1.ics" <<'PY' && ok || bad "calendar feed from PostgreSQL: $(head -c 400 "$TMP/tm1.ics")"
+import sys, icalendar
+cal = icalendar.Calendar.from_ical(open(sys.argv[1], "rb").read())
+got = sorted(str(e["SUMMARY"]).split()[0] for e in cal.walk("VEVENT"))
+assert got and all(c.startswith("A") for c in got), got
+PY
+[ "$(code tm1 /calendar/revoke -d "csrf=$(csrf tm1)")" = 303 ] \
+	&& [ "$(curl -s -o /dev/null -w '%{http_code}' "$W$feed")" = 404 ] && ok \
+	|| bad "a revoked calendar URL still works on PostgreSQL"
 
 # ---- /metrics: the pair's role, from the lease in PostgreSQL ----
 m=$(curl -s "$W/metrics")
