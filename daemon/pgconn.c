@@ -276,10 +276,13 @@ static int put_copy(PGconn *c, const char *data, size_t len, int64_t deadline,
 	}
 }
 
-int pgconn_copy_in(PGconn **conn, const char *sql, const char *data, size_t len,
-		   int64_t deadline_ms, struct dl_error *err)
+/* Send a COPY statement and wait for the server to enter COPY mode (want:
+ * PGRES_COPY_IN or PGRES_COPY_OUT).  On an SQL error its message is kept
+ * and the rest of the results read, so a sound connection stays usable;
+ * a broken one is closed. */
+static int copy_start(PGconn **conn, const char *sql, ExecStatusType want, int64_t deadline_ms,
+		      struct dl_error *err)
 {
-	const size_t piece = 1 << 16;
 	PGresult *r;
 
 	if (!connected(conn, err))
@@ -294,17 +297,27 @@ int pgconn_copy_in(PGconn **conn, const char *sql, const char *data, size_t len,
 		return -1;
 	}
 	r = PQgetResult(*conn);
-	if (PQresultStatus(r) != PGRES_COPY_IN) {
-		/* An SQL error: its message, then the rest of the results. */
-		set_pq_error(err, "PostgreSQL", r ? PQresultErrorMessage(r) : PQerrorMessage(*conn));
+	if (PQresultStatus(r) == want) {
 		PQclear(r);
-		while ((r = PQgetResult(*conn)))
-			PQclear(r);
-		if (PQstatus(*conn) != CONNECTION_OK)
-			pgconn_close(conn);
-		return -1;
+		return 0;
 	}
+	set_pq_error(err, "PostgreSQL", r ? PQresultErrorMessage(r) : PQerrorMessage(*conn));
 	PQclear(r);
+	while ((r = PQgetResult(*conn)))
+		PQclear(r);
+	if (PQstatus(*conn) != CONNECTION_OK)
+		pgconn_close(conn);
+	return -1;
+}
+
+int pgconn_copy_in(PGconn **conn, const char *sql, const char *data, size_t len,
+		   int64_t deadline_ms, struct dl_error *err)
+{
+	const size_t piece = 1 << 16;
+	PGresult *r;
+
+	if (copy_start(conn, sql, PGRES_COPY_IN, deadline_ms, err) < 0)
+		return -1;
 	for (size_t at = 0; at < len; at += piece)
 		if (put_copy(*conn, data + at, len - at < piece ? len - at : piece, deadline_ms,
 			     err) < 0) {
@@ -322,28 +335,7 @@ int pgconn_copy_in(PGconn **conn, const char *sql, const char *data, size_t len,
 
 int pgconn_copy_out(PGconn **conn, const char *sql, int64_t deadline_ms, struct dl_error *err)
 {
-	PGresult *r;
-	bool copying;
-
-	if (!connected(conn, err))
-		return -1;
-	if (!PQsendQuery(*conn, sql)) {
-		set_pq_error(err, "PostgreSQL", PQerrorMessage(*conn));
-		pgconn_close(conn);
-		return -1;
-	}
-	if (await_result(*conn, deadline_ms, err) < 0) {
-		pgconn_close(conn);
-		return -1;
-	}
-	r = PQgetResult(*conn);
-	copying = PQresultStatus(r) == PGRES_COPY_OUT;
-	if (!copying)
-		set_pq_error(err, "PostgreSQL", r ? PQresultErrorMessage(r) : PQerrorMessage(*conn));
-	PQclear(r);
-	if (!copying)
-		pgconn_close(conn);
-	return copying ? 0 : -1;
+	return copy_start(conn, sql, PGRES_COPY_OUT, deadline_ms, err);
 }
 
 int pgconn_copy_row(PGconn **conn, char **line, int64_t deadline_ms, struct dl_error *err)
