@@ -101,7 +101,7 @@ stop_daemon
 # ---- fall back: 02:00 BST on 2025-10-26 becomes 01:00 GMT; then steps
 # forward across midnight, with Y1's referral decision (due Monday the
 # 27th) turning due-soon and then overdue, each told once ----
-sqlite3 "$DB" "INSERT INTO deadlined_cases VALUES ('Y1', 'CY1', '2016-06-06', 'T1', 'W1');
+sqlite3 -cmd '.timeout 20000' "$DB" "INSERT INTO deadlined_cases VALUES ('Y1', 'CY1', '2016-06-06', 'T1', 'W1');
 	INSERT INTO deadlined_events (case_ref, kind, occurred) VALUES ('Y1', 'referral', '2025-10-24');"
 write_conf Europe/London "$TMP/autumn.db"
 rm -rf "$TMP/mail"

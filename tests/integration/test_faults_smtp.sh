@@ -66,7 +66,7 @@ service_conf "mail = { type = \"smtp\"; url = \"smtp://127.0.0.1:$PORT\"; from =
 LAST=0
 new_case() {
 	LAST=$(q "$STATE" "SELECT COALESCE(MAX(id), 0) FROM outbox" 2>/dev/null || echo 0)
-	sqlite3 "$DB" "INSERT INTO deadlined_teams VALUES ('T$1', 'Team $1', 'tm$1@council.example', 'sm$1@council.example');
+	sqlite3 -cmd '.timeout 20000' "$DB" "INSERT INTO deadlined_teams VALUES ('T$1', 'Team $1', 'tm$1@council.example', 'sm$1@council.example');
 		INSERT INTO deadlined_workers VALUES ('W$1', 'Worker $1', 'w$1@council.example', 'T$1');
 		INSERT INTO deadlined_cases VALUES ('A$1', 'C$1', '2015-05-05', 'T$1', 'W$1');
 		INSERT INTO deadlined_events (case_ref, kind, occurred) VALUES ('A$1', 'referral', '2024-11-01');"

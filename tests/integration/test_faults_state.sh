@@ -77,7 +77,7 @@ xfsz_survives() {
 }
 regression "deadlined is killed by SIGXFSZ when a write passes RLIMIT_FSIZE" -- xfsz_survives
 # Put the database back as it was before (1), whatever it did.
-sqlite3 "$DB" "DELETE FROM deadlined_cases WHERE case_ref LIKE 'B%';
+sqlite3 -cmd '.timeout 20000' "$DB" "DELETE FROM deadlined_cases WHERE case_ref LIKE 'B%';
 	DELETE FROM deadlined_events WHERE case_ref LIKE 'B%';"
 start_daemon || { finish; exit 1; }
 wait_polls 1
@@ -135,7 +135,7 @@ if ! unshare -rm sh -c "mount -t tmpfs -o size=2m tmpfs '$MNT'" 2>"$TMP/unshare.
 	not_run "a full tmpfs: no user and mount namespace here ($(cat "$TMP/unshare.err"))"
 	tmpfs_fails=0
 else
-	sqlite3 "$DB" "DELETE FROM deadlined_cases WHERE case_ref LIKE 'B%';
+	sqlite3 -cmd '.timeout 20000' "$DB" "DELETE FROM deadlined_cases WHERE case_ref LIKE 'B%';
 		DELETE FROM deadlined_events WHERE case_ref LIKE 'B%';"
 	rm -rf "$TMP/mail"
 	write_conf "$MNT/state.db"

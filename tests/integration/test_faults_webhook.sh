@@ -48,7 +48,7 @@ service_conf "hook = { type = \"webhook\"; url = \"https://127.0.0.1:$PORT/mode\
 LAST=0
 new_case() {
 	LAST=$(q "$STATE" "SELECT COALESCE(MAX(id), 0) FROM outbox")
-	sqlite3 "$DB" "INSERT INTO deadlined_cases VALUES ('$1', 'C-$1', NULL, 'T1', NULL);
+	sqlite3 -cmd '.timeout 20000' "$DB" "INSERT INTO deadlined_cases VALUES ('$1', 'C-$1', NULL, 'T1', NULL);
 		INSERT INTO deadlined_events (case_ref, kind, occurred) VALUES ('$1', 'referral', '2024-11-01');"
 	wait_until 10 eval '[ "$(count_new)" -ge 1 ]' || bad "$1: no message made"
 }

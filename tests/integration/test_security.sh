@@ -190,7 +190,9 @@ write_conf "$TMP/wrong-password"
 mark_log
 kill -HUP "$DPID"
 check_log "wrong password: reloaded" "reloaded"
-sqlite3 "$DB" "INSERT INTO deadlined_cases VALUES ('OK2', 'CHILD-REF-78', '$DOB', 'T1', 'W1', '$CHILD_NAME');
+# The daemon may be reading the case database (a poll, slow under
+# valgrind): wait for its read lock instead of failing at once.
+sqlite3 -cmd '.timeout 20000' "$DB" "INSERT INTO deadlined_cases VALUES ('OK2', 'CHILD-REF-78', '$DOB', 'T1', 'W1', '$CHILD_NAME');
 	INSERT INTO deadlined_events (case_ref, kind, occurred) VALUES ('OK2', 'referral', '2024-11-02');"
 check_log "wrong password: refused" "login refused, check username and password: 535"
 write_conf "$TMP/password"
