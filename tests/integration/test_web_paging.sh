@@ -14,7 +14,7 @@ tray() { curl -s --interface 127.0.0.2 -H "X-Forwarded-Email: $1" "$W$2"; }
 rows() { grep -o 'name="item" id="i[0-9]*" value="[^"]*"' | sed 's/.*value="//; s/"$//'; }
 q() { sqlite3 -cmd '.timeout 5000' "$TMP/state.db" "$1"; }
 
-grep -q 'serving with 3 threads' "$TMP/web.err" && ok || bad "web.threads not used: $(cat "$TMP/web.err")"
+wait_until 10 grep -q 'serving with 3 threads' "$TMP/web.err" && ok || bad "web.threads not used: $(cat "$TMP/web.err")"
 all=$(q "SELECT COUNT(*) FROM obligations WHERE closed IS NULL AND manager_email = 'tm3@council.example'")
 [ "$all" = 60 ] && ok || bad "setup: $all open for tm3, want 60"
 
