@@ -325,9 +325,10 @@ int poll_merge_case_end(struct poll_merge *m, int64_t print, struct dl_error *er
 		print = STATE_PRINT_UNKNOWN;
 	if (print == m->cur_print && m->cur_walked)
 		return flush(m, err);
+	/* No print row and no obligations: none to make. */
 	if (!m->cur_walked && !m->cur_behind &&
-	    (print == STATE_PRINT_UNKNOWN || print == poll_merge_print_end(POLL_MERGE_PRINT_START)))
-		return flush(m, err);   /* no row; a new row of theirs makes it */
+	    print == poll_merge_print_end(POLL_MERGE_PRINT_START))
+		return flush(m, err);
 	/* flush leaves the case_ref in text. */
 	if (flush(m, err) < 0)
 		return -1;

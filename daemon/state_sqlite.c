@@ -133,16 +133,16 @@ static const char *const migrations[] = {
 	 * triggers make a case's print unknown in the same transaction as any
 	 * write to what it covers (all but the alert marks, seen_poll and the
 	 * times), whoever writes. */
-	"CREATE TABLE case_prints (case_ref TEXT PRIMARY KEY, print INTEGER) WITHOUT ROWID;"
-	"INSERT INTO case_prints (case_ref) SELECT DISTINCT case_ref FROM obligations;"
-	"CREATE TRIGGER case_prints_insert AFTER INSERT ON obligations BEGIN"
+	"CREATE TABLE IF NOT EXISTS case_prints (case_ref TEXT PRIMARY KEY, print INTEGER) WITHOUT ROWID;"
+	"INSERT OR IGNORE INTO case_prints (case_ref) SELECT DISTINCT case_ref FROM obligations;"
+	"CREATE TRIGGER IF NOT EXISTS case_prints_insert AFTER INSERT ON obligations BEGIN"
 	" INSERT INTO case_prints (case_ref) VALUES (NEW.case_ref)"
 	"  ON CONFLICT (case_ref) DO UPDATE SET print = NULL WHERE print IS NOT NULL; END;"
-	"CREATE TRIGGER case_prints_update AFTER UPDATE OF " CASE_PRINT_COVERS
+	"CREATE TRIGGER IF NOT EXISTS case_prints_update AFTER UPDATE OF " CASE_PRINT_COVERS
 	" ON obligations BEGIN"
 	" UPDATE case_prints SET print = NULL WHERE case_ref IN (OLD.case_ref, NEW.case_ref)"
 	"  AND print IS NOT NULL; END;"
-	"CREATE TRIGGER case_prints_delete AFTER DELETE ON obligations BEGIN"
+	"CREATE TRIGGER IF NOT EXISTS case_prints_delete AFTER DELETE ON obligations BEGIN"
 	" UPDATE case_prints SET print = NULL WHERE case_ref = OLD.case_ref"
 	"  AND print IS NOT NULL; END;",
 };
@@ -672,6 +672,57 @@ static int quiet_sync(struct state *st, bool quiet, struct dl_error *err)
 	return exec(st, "PRAGMA synchronous = FULL", err);
 }
 
+/* Over an empty store (a first run) the poll writes every case's print
+ * row itself, after the case's rows (poll_merge_case_end; state.h): the
+ * case_prints triggers, a statement for each of millions of rows
+ * inserted, are off on this connection while it writes directly (other
+ * connections keep them). */
+static int direct_triggers(struct state *st, bool on, struct dl_error *err)
+{
+	int now;
+
+	if (sqlite3_db_config(sq(st)->db, SQLITE_DBCONFIG_ENABLE_TRIGGER, on ? 1 : 0, &now) !=
+	    SQLITE_OK || now != (on ? 1 : 0)) {
+		if (err)
+			error_set(err, "state database %s: cannot turn triggers %s", sq(st)->path,
+				  on ? "on" : "off");
+		return -1;
+	}
+	return 0;
+}
+
+/* A first run whose direct writes did not all commit (a crash or failure
+ * between chunks) may leave cases with rows and no print row, the
+ * triggers being off: its first transaction marks the store, its final
+ * one clears the mark, and the next full poll that finds the mark gives
+ * every case its row first (one scan of obligations, once). */
+static const char SQL_PRINTS_PARTIAL[] =
+	"INSERT OR REPLACE INTO meta (key, value) VALUES ('case_prints_partial', '1')";
+static const char SQL_PRINTS_WHOLE[] = "DELETE FROM meta WHERE key = 'case_prints_partial'";
+static const char SQL_PRINTS_CHECK[] =
+	"SELECT EXISTS (SELECT 1 FROM meta WHERE key = 'case_prints_partial')";
+static const char SQL_PRINTS_REPAIR[] =
+	"BEGIN IMMEDIATE;"
+	" INSERT OR IGNORE INTO case_prints (case_ref) SELECT DISTINCT case_ref FROM obligations;"
+	" DELETE FROM meta WHERE key = 'case_prints_partial'; COMMIT;";
+
+static int repair_prints(struct state *st, struct dl_error *err)
+{
+	int64_t partial = 0;
+
+	if (one_row(st, SQL_PRINTS_CHECK, &partial, 1, err) < 0)
+		return -1;
+	if (!partial)
+		return 0;
+	log_msg(LOG_NOTICE, "state database %s: a first run did not finish; giving every case "
+		"its print row", sq(st)->path);
+	if (exec(st, SQL_PRINTS_REPAIR, err) < 0) {
+		exec(st, "ROLLBACK", NULL);
+		return -1;
+	}
+	return 0;
+}
+
 static int sqlite_stage_begin(struct state *st, bool chunked, struct dl_error *err)
 {
 	int64_t any = 1;
@@ -681,6 +732,8 @@ static int sqlite_stage_begin(struct state *st, bool chunked, struct dl_error *e
 			return -1;
 		sq(st)->stage_made = true;
 	}
+	if (repair_prints(st, err) < 0)
+		return -1;
 	/* A deferred transaction: a read snapshot of the stored state, and
 	 * writes to the temporary stage only, so that nobody waits for the
 	 * evaluation; a dry run too (it rolls back what it applies). */
@@ -702,7 +755,14 @@ static int sqlite_stage_begin(struct state *st, bool chunked, struct dl_error *e
 		return -1;
 	sq(st)->stage_direct = !any;
 	sq(st)->stage_rows = 0;
-	return 0;
+	if (any)
+		return 0;
+	if (exec(st, SQL_PRINTS_PARTIAL, err) < 0) {
+		exec(st, "ROLLBACK", NULL);
+		sq(st)->staging = false;
+		return -1;
+	}
+	return direct_triggers(st, false, err);
 }
 
 /* In direct mode, end a chunk: commit, pause for a waiting writer, and
@@ -737,6 +797,7 @@ static void sqlite_stage_abort(struct state *st)
 		exec(st, "ROLLBACK", NULL);
 	sq(st)->staging = false;
 	quiet_sync(st, false, NULL);
+	direct_triggers(st, true, NULL);
 }
 
 static int sqlite_stage_obligation(struct state *st, const struct state_obligation *ob,
@@ -865,7 +926,7 @@ static int sqlite_stage_apply(struct state *st, const struct state_tick *tick,
 
 	/* The read snapshot ends; a dry run then applies it all in one write
 	 * transaction, which its caller rolls back. */
-	if (stage_max(st, SQL_STAGE_MAX_OB, &n_ob, err) < 0 ||
+	if (direct_triggers(st, true, err) < 0 || stage_max(st, SQL_STAGE_MAX_OB, &n_ob, err) < 0 ||
 	    stage_max(st, SQL_STAGE_MAX_GONE, &n_gone, err) < 0 ||
 	    stage_max(st, SQL_STAGE_MAX_RECHECK, &n_recheck, err) < 0 ||
 	    stage_max(st, SQL_STAGE_MAX_PRINT, &n_print, err) < 0 ||
@@ -890,6 +951,8 @@ static int sqlite_stage_apply(struct state *st, const struct state_tick *tick,
 	/* The rechecks are replaced whole: a full poll saw every case. */
 	if (rc == 0)
 		rc = exec(st, "DELETE FROM rechecks", err);
+	if (rc == 0 && sq(st)->stage_direct)
+		rc = exec(st, SQL_PRINTS_WHOLE, err);
 	if (rc == 0)
 		rc = apply_chunks(st, SQL_APPLY_RECHECK, n_recheck, -1, false, tick, err);
 	/* Then, in the caller's transaction with the messages they cause,

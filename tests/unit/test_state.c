@@ -562,6 +562,34 @@ static void test_case_print_dropped_by_writes(void **s)
 	state_close(st);
 }
 
+/* A first run writes its rows with the triggers off and each case's print
+ * row after them; one that stops between chunks leaves cases with rows
+ * and no print row, which the next full poll must give one (else a case
+ * that then vanishes would never be walked, its obligations never gone). */
+static void test_first_run_cut_short_gets_prints(void **s)
+{
+	struct state *st = fresh();
+	struct state_obligation o = ob(0, "open");
+	struct dl_error err;
+	char ref[16];
+
+	(void)s;
+	assert_int_equal(state_stage_begin(st, true, &err), 0);
+	for (int i = 0; i < 10001; i++) {
+		snprintf(ref, sizeof ref, "C%05d", i);
+		o.case_ref = ref;
+		assert_int_equal(state_stage_obligation(st, &o, false, &err), 0);
+	}
+	state_stage_abort(st);   /* the first chunk stays */
+	assert_int_equal(print_of("C00000"), -1);
+	assert_int_equal(state_stage_begin(st, true, &err), 0);
+	state_stage_abort(st);
+	assert_int_equal(print_of("C00000"), 0);
+	assert_int_equal(print_of("C09999"), 0);
+	assert_int_equal(print_of("C10000"), -1);   /* never stored */
+	state_close(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -570,6 +598,7 @@ int main(void)
 		cmocka_unit_test(test_migrates_v3_obligations),
 		cmocka_unit_test(test_migrates_v5_case_prints),
 		cmocka_unit_test(test_case_print_dropped_by_writes),
+		cmocka_unit_test(test_first_run_cut_short_gets_prints),
 		cmocka_unit_test(test_stage_apply_and_abort),
 		cmocka_unit_test(test_dry_run_leaves_the_lock),
 		cmocka_unit_test(test_first_run_twice_the_same),
