@@ -24,7 +24,7 @@
 
 #define STATE_SCHEMA_VERSION 6
 /* The PostgreSQL store counts its own versions (state_pg.c's migrations). */
-#define STATE_PG_SCHEMA_VERSION 4
+#define STATE_PG_SCHEMA_VERSION 5
 
 struct state;
 
@@ -186,7 +186,8 @@ typedef int (*state_stored_fn)(void *ctx, const struct state_stored *row);
 int state_each_stored(struct state *st, const char *case_ref, state_stored_fn fn, void *ctx,
 		      struct dl_error *err);
 
-/* Case prints (optional operations; SQLite has them from schema 6).
+/* Case prints (optional operations; SQLite has them from schema 6,
+ * PostgreSQL from its schema 5).
  *
  * A case print is one integer a full poll computes from all of a case's
  * obligations as it would store them (poll_merge_case_print), stored per
@@ -200,8 +201,8 @@ int state_each_stored(struct state *st, const char *case_ref, state_stored_fn fn
  *     it.  Hence every write to a case's obligations, by anyone, that
  *     changes what the print covers (every column but alerted_level,
  *     last_alert, seen_poll, first_seen, updated) makes the case's print
- *     unknown in the same transaction.  SQLite keeps this with triggers on
- *     obligations; a store without them must do it in each write.
+ *     unknown in the same transaction.  Both stores keep this with triggers
+ *     on obligations (PostgreSQL's per statement, and on every update).
  * state_case_walk_begin walks the print rows in case_ref byte order
  * inside a stage's snapshot (end it with state_walk_end).
  * state_stage_case_print stages a case's new print; the apply writes the
@@ -210,7 +211,8 @@ int state_each_stored(struct state *st, const char *case_ref, state_stored_fn fn
  * (nothing told; nothing at level 1 or more, which is always compared in
  * full).  A crash before the prints leaves them unknown or as they were,
  * and a write to the case since nulled them.  Over an empty store (a
- * first run) the print is written at once, after the case's rows. */
+ * first run) SQLite writes the print at once, after the case's rows;
+ * PostgreSQL stages it as any other. */
 #define STATE_PRINT_UNKNOWN 0
 struct state_case_print {
 	const char *case_ref;        /* until the next call */
