@@ -836,10 +836,13 @@ static int sqlite_stage_gone(struct state *st, const char *case_ref, const char 
 static int sqlite_stage_case_print(struct state *st, const char *case_ref, int64_t print,
 				   struct dl_error *err)
 {
-	bool direct = sq(st)->staging && sq(st)->stage_direct;
+	sqlite3_stmt *s;
 
-	return done(st, prep(st, err, direct || !sq(st)->staging ? SQL_PUT_PRINT : SQL_STAGE_PRINT,
-			     "sI", case_ref, print), err, "stage case print");
+	if (sq(st)->staging && !sq(st)->stage_direct)
+		s = prep(st, err, SQL_STAGE_PRINT, "sI", case_ref, print);
+	else
+		s = prep(st, err, SQL_PUT_PRINT, "sI", case_ref, print);
+	return done(st, s, err, "stage case print");
 }
 
 static int sqlite_unstage_gone_case(struct state *st, const char *case_ref, struct dl_error *err)

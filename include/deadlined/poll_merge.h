@@ -19,6 +19,11 @@
  * rows are read by key, and what is gone is closed at once in the caller's
  * transaction; poll_merge_forget then closes the open obligations of a
  * case that the evaluation gave nothing for (it vanished).
+ *
+ * By case (POLL_MERGE_BY_CASE over a store with case prints, state.h), a
+ * full poll walks one print a case instead of every obligation, and reads
+ * a case's obligations by key only when its print differs or it must be
+ * looked at: see poll_merge_case.
  */
 #ifndef DEADLINED_POLL_MERGE_H
 #define DEADLINED_POLL_MERGE_H
