@@ -637,8 +637,10 @@ static const char STAGE_SCHEMA[] =
 	" level integer, day text);"
 	"CREATE TEMP TABLE IF NOT EXISTS stage_notified (case_ref text, rule text, seq integer,"
 	" what text, recipient text);"
-	"CREATE TEMP TABLE IF NOT EXISTS stage_print (id bigint GENERATED ALWAYS AS IDENTITY,"
-	" case_ref text, print bigint)";
+	/* Keyed by id: after a first run or an upgrade it holds a print for
+	 * every case, applied a chunk of ids at a time. */
+	"CREATE TEMP TABLE IF NOT EXISTS stage_print (id bigint GENERATED ALWAYS AS IDENTITY"
+	" PRIMARY KEY, case_ref text, print bigint)";
 static const char STAGE_EMPTY[] =
 	"TRUNCATE pg_temp.stage_ob, pg_temp.stage_gone, pg_temp.stage_recheck,"
 	" pg_temp.stage_alerted, pg_temp.stage_notified, pg_temp.stage_print RESTART IDENTITY";
