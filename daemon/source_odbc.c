@@ -28,11 +28,13 @@
 #include "deadlined/source_backend.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <sql.h>
 #include <sqlext.h>
@@ -111,6 +113,13 @@ struct block {
 	size_t rows;
 };
 
+/* One row of the walk: its kind (0 case, 1 event) and values (v[0] the
+ * case_ref, v[2..5] the rest; NULL stays NULL). */
+struct row_view {
+	int kind;
+	const char *v[NCOLS];
+};
+
 /* A row copied out of a block: the walk keeps a case's rows until the
  * next case_ref shows it is complete. */
 struct held_event {
@@ -128,8 +137,11 @@ struct source_odbc {
 	const struct dialect *d;
 	bool chunked;            /* the walk goes in ranges (d->chunked, tables) */
 	const char *updated_column;   /* conf's; NULL: none */
-	long query_timeout;
+	long login_timeout, query_timeout;
 	size_t fetch_rows;
+	size_t read_ahead;       /* source.read_ahead: readers of a ranged walk */
+	char *ranges_conn;       /* their connection string (holds the password) */
+	size_t readers_used;     /* by the last ranged walk (tests, bench) */
 	struct block b;
 	int (*tick)(void *ctx);  /* source_set_tick's; NULL: none */
 	void *tick_ctx;
@@ -317,73 +329,104 @@ static size_t connection_string(const struct source_conf *cfg,
 	return len;
 }
 
+/* Connect *dbc read-only by the connection string conn. */
+static int connect_string(struct source_odbc *src, const char *conn, SQLHDBC *dbc,
+			  struct dl_error *err)
+{
+	SQLRETURN rc;
+
+	if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_DBC, src->env, dbc))) {
+		*dbc = SQL_NULL_HDBC;
+		return odbc_error(src, SQL_HANDLE_ENV, src->env, "allocating a connection", err);
+	}
+	SQLSetConnectAttr(*dbc, SQL_ATTR_LOGIN_TIMEOUT,
+			  (SQLPOINTER)(uintptr_t)src->login_timeout, 0);
+	SQLSetConnectAttr(*dbc, SQL_ATTR_CONNECTION_TIMEOUT,
+			  (SQLPOINTER)(uintptr_t)src->query_timeout, 0);
+	SQLSetConnectAttr(*dbc, SQL_ATTR_ACCESS_MODE, (SQLPOINTER)SQL_MODE_READ_ONLY, 0);
+	rc = SQLDriverConnect(*dbc, NULL, (SQLCHAR *)conn, SQL_NTS, NULL, 0, NULL,
+			      SQL_DRIVER_NOPROMPT);
+	if (!SQL_SUCCEEDED(rc)) {
+		odbc_error(src, SQL_HANDLE_DBC, *dbc, "connecting", err);
+		SQLFreeHandle(SQL_HANDLE_DBC, *dbc);
+		*dbc = SQL_NULL_HDBC;
+		return -1;
+	}
+	/* Again after connecting: some drivers only honour it then. */
+	SQLSetConnectAttr(*dbc, SQL_ATTR_ACCESS_MODE, (SQLPOINTER)SQL_MODE_READ_ONLY, 0);
+	return 0;
+}
+
+/* Connect the source's own connection.  For ranges, the string is kept:
+ * the walk's readers connect by it too. */
 static int driver_connect(struct source_odbc *src, const struct source_conf *cfg,
 			  enum psql_mode mode, struct dl_error *err)
 {
 	char conn[4096];
-	SQLRETURN rc;
 	size_t len = connection_string(cfg, src, mode, conn, sizeof conn);
+	int rc;
 
 	if (len >= sizeof conn) {
 		error_set(err, "case database %s: connection string too long", src->name);
 		return -1;
 	}
-	if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_DBC, src->env, &src->dbc))) {
-		src->dbc = SQL_NULL_HDBC;
-		return odbc_error(src, SQL_HANDLE_ENV, src->env, "allocating a connection", err);
-	}
-	SQLSetConnectAttr(src->dbc, SQL_ATTR_LOGIN_TIMEOUT,
-			  (SQLPOINTER)(uintptr_t)cfg->login_timeout, 0);
-	SQLSetConnectAttr(src->dbc, SQL_ATTR_CONNECTION_TIMEOUT,
-			  (SQLPOINTER)(uintptr_t)cfg->query_timeout, 0);
-	SQLSetConnectAttr(src->dbc, SQL_ATTR_ACCESS_MODE, (SQLPOINTER)SQL_MODE_READ_ONLY, 0);
-	rc = SQLDriverConnect(src->dbc, NULL, (SQLCHAR *)conn, SQL_NTS, NULL, 0, NULL,
-			      SQL_DRIVER_NOPROMPT);
+	rc = connect_string(src, conn, &src->dbc, err);
+	if (rc == 0 && mode == PSQL_RANGES && src->read_ahead && !(src->ranges_conn = strdup(conn)))
+		src->read_ahead = 0;
 	explicit_bzero(conn, sizeof conn);
-	if (!SQL_SUCCEEDED(rc)) {
-		odbc_error(src, SQL_HANDLE_DBC, src->dbc, "connecting", err);
-		SQLFreeHandle(SQL_HANDLE_DBC, src->dbc);
-		src->dbc = SQL_NULL_HDBC;
-		return -1;
-	}
-	/* Again after connecting: some drivers only honour it then. */
-	SQLSetConnectAttr(src->dbc, SQL_ATTR_ACCESS_MODE, (SQLPOINTER)SQL_MODE_READ_ONLY, 0);
-	return 0;
+	return rc;
+}
+
+static void disconnect_dbc(SQLHDBC *dbc)
+{
+	if (*dbc == SQL_NULL_HDBC)
+		return;
+	SQLDisconnect(*dbc);
+	SQLFreeHandle(SQL_HANDLE_DBC, *dbc);
+	*dbc = SQL_NULL_HDBC;
 }
 
 static void disconnect(struct source_odbc *src)
 {
-	if (src->dbc == SQL_NULL_HDBC)
-		return;
-	SQLDisconnect(src->dbc);
-	SQLFreeHandle(SQL_HANDLE_DBC, src->dbc);
-	src->dbc = SQL_NULL_HDBC;
+	disconnect_dbc(&src->dbc);
 }
 
-static int statement(struct source_odbc *src, SQLHSTMT *st, struct dl_error *err)
+static int statement_on(struct source_odbc *src, SQLHDBC dbc, SQLHSTMT *st,
+			struct dl_error *err)
 {
-	if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, src->dbc, st))) {
+	if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, dbc, st))) {
 		*st = SQL_NULL_HSTMT;
-		return odbc_error(src, SQL_HANDLE_DBC, src->dbc, "allocating a statement", err);
+		return odbc_error(src, SQL_HANDLE_DBC, dbc, "allocating a statement", err);
 	}
 	SQLSetStmtAttr(*st, SQL_ATTR_QUERY_TIMEOUT, (SQLPOINTER)(uintptr_t)src->query_timeout, 0);
 	return 0;
 }
 
-/* Run sql (no result wanted). */
-static int exec(struct source_odbc *src, const char *sql, const char *what,
-		struct dl_error *err)
+static int statement(struct source_odbc *src, SQLHSTMT *st, struct dl_error *err)
+{
+	return statement_on(src, src->dbc, st, err);
+}
+
+/* Run sql on dbc (no result wanted). */
+static int exec_on(struct source_odbc *src, SQLHDBC dbc, const char *sql, const char *what,
+		   struct dl_error *err)
 {
 	SQLHSTMT st;
 	SQLRETURN rc;
 
-	if (statement(src, &st, err) < 0)
+	if (statement_on(src, dbc, &st, err) < 0)
 		return -1;
 	rc = SQLExecDirect(st, (SQLCHAR *)sql, SQL_NTS);
 	if (!SQL_SUCCEEDED(rc) && rc != SQL_NO_DATA)
 		odbc_error(src, SQL_HANDLE_STMT, st, what, err);
 	SQLFreeHandle(SQL_HANDLE_STMT, st);
 	return SQL_SUCCEEDED(rc) || rc == SQL_NO_DATA ? 0 : -1;
+}
+
+static int exec(struct source_odbc *src, const char *sql, const char *what,
+		struct dl_error *err)
+{
+	return exec_on(src, src->dbc, sql, what, err);
 }
 
 static void find_dialect(struct source_odbc *src)
@@ -432,26 +475,24 @@ static bool is_table(struct source_odbc *src, const char *relation)
 
 /* The session: read-only, and the server's own statement timeout where
  * the driver's is only a client-side alarm. */
-static int setup_session(struct source_odbc *src, struct dl_error *err)
+static int setup_session(struct source_odbc *src, SQLHDBC dbc, struct dl_error *err)
 {
 	char sql[128];
 
-	if (src->d->session && exec(src, src->d->session, "making the session read-only", err) < 0)
+	if (src->d->session &&
+	    exec_on(src, dbc, src->d->session, "making the session read-only", err) < 0)
 		return -1;
 	if (src->d->statement_timeout && src->query_timeout > 0) {
 		snprintf(sql, sizeof sql, "%s'%lds'", src->d->statement_timeout,
 			 src->query_timeout);
-		if (exec(src, sql, "setting the statement timeout", err) < 0)
+		if (exec_on(src, dbc, sql, "setting the statement timeout", err) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-static int alloc_block(struct source_odbc *src)
+static int alloc_block(struct block *b, size_t n)
 {
-	struct block *b = &src->b;
-	size_t n = src->fetch_rows;
-
 	b->rows = n;
 	b->status = calloc(n, sizeof *b->status);
 	b->kind = calloc(n, sizeof *b->kind);
@@ -493,6 +534,10 @@ static void odbc_close(struct source *base)
 		explicit_bzero(src->secret, strlen(src->secret));
 		free(src->secret);
 	}
+	if (src->ranges_conn) {
+		explicit_bzero(src->ranges_conn, strlen(src->ranges_conn));
+		free(src->ranges_conn);
+	}
 	free(src->name);
 	free(src->ev);
 	free(src->out);
@@ -516,6 +561,8 @@ static int odbc_open(const struct source_conf *cfg, struct source **out, struct 
 	src->base.ops = &source_odbc_ops;
 	src->fetch_rows = cfg->fetch_rows > 0 ? (size_t)cfg->fetch_rows : 500;
 	src->query_timeout = cfg->query_timeout;
+	src->login_timeout = cfg->login_timeout;
+	src->read_ahead = cfg->read_ahead > 0 ? (size_t)cfg->read_ahead : 0;
 	src->updated_column = cfg->updated_column;
 	src->env = SQL_NULL_HENV;
 	src->dbc = SQL_NULL_HDBC;
@@ -524,7 +571,7 @@ static int odbc_open(const struct source_conf *cfg, struct source **out, struct 
 		goto oom;
 	}
 	src->base.label = src->name;
-	if (alloc_block(src) < 0)
+	if (alloc_block(&src->b, src->fetch_rows) < 0)
 		goto oom;
 	if (read_secret(cfg->credentials, &src->secret, err) < 0)
 		goto fail;
@@ -546,7 +593,7 @@ static int odbc_open(const struct source_conf *cfg, struct source **out, struct 
 		if (driver_connect(src, cfg, src->chunked ? PSQL_RANGES : PSQL_CURSOR, err) < 0)
 			goto fail;
 	}
-	if (setup_session(src, err) < 0)
+	if (setup_session(src, src->dbc, err) < 0)
 		goto fail;
 	*out = &src->base;
 	return 0;
@@ -605,7 +652,7 @@ static const char *text_at(const struct source_odbc *src, size_t at)
 	return at == NO_TEXT ? NULL : src->text + at;
 }
 
-static int event_hold(struct source_odbc *src, const struct block *b, size_t row)
+static int event_hold(struct source_odbc *src, const struct row_view *r)
 {
 	struct held_event *e;
 
@@ -622,9 +669,8 @@ static int event_hold(struct source_odbc *src, const struct block *b, size_t row
 		src->ev_cap = cap;
 	}
 	e = &src->ev[src->nev];
-	if (text_add(src, cell(b, 2, row), &e->kind) < 0 ||
-	    text_add(src, cell(b, 3, row), &e->occurred) < 0 ||
-	    text_add(src, cell(b, 4, row), &e->event_ref) < 0)
+	if (text_add(src, r->v[2], &e->kind) < 0 || text_add(src, r->v[3], &e->occurred) < 0 ||
+	    text_add(src, r->v[4], &e->event_ref) < 0)
 		return -1;
 	src->nev++;
 	return 0;
@@ -650,7 +696,7 @@ static int cmp_event(const void *pa, const void *pb)
 	return cmp_null(a->event_ref, b->event_ref);
 }
 
-static int case_hold(struct source_odbc *src, const struct block *b, size_t row)
+static int case_hold(struct source_odbc *src, const struct row_view *r)
 {
 	if (src->have_case) {
 		src->dup_cases++;
@@ -658,7 +704,7 @@ static int case_hold(struct source_odbc *src, const struct block *b, size_t row)
 	}
 	src->have_case = true;
 	for (int i = 0; i < 4; i++)
-		if (text_add(src, cell(b, 2 + i, row), &src->case_at[i]) < 0)
+		if (text_add(src, r->v[2 + i], &src->case_at[i]) < 0)
 			return -1;
 	return 0;
 }
@@ -703,29 +749,35 @@ static int case_finish(struct walk *w)
 	return rc;
 }
 
-static int truncated(struct walk *w, const struct block *b, size_t row)
+/* Is a value of the row longer than a buffer?  (With err set.) */
+static bool truncated(const struct source_odbc *src, const struct block *b, size_t row,
+		      struct dl_error *err)
 {
 	const char *ref = cell(b, 0, row);
 
 	for (int c = 0; c < NCOLS; c++)
 		if (c != 1 && b->ind[c][row] != SQL_NULL_DATA && b->ind[c][row] >= VALUE_MAX) {
-			error_set(w->err, "case database %s: case %.60s: a value of %ld bytes; at "
-				  "most %d fit", w->src->name, ref ? ref : NULL_REF,
+			error_set(err, "case database %s: case %.60s: a value of %ld bytes; at "
+				  "most %d fit", src->name, ref ? ref : NULL_REF,
 				  (long)b->ind[c][row], VALUE_MAX - 1);
-			return 1;
+			return true;
 		}
-	return 0;
+	return false;
+}
+
+static void block_row(const struct block *b, size_t row, struct row_view *r)
+{
+	r->kind = (int)b->kind[row];
+	for (int c = 0; c < NCOLS; c++)
+		r->v[c] = c == 1 ? NULL : cell(b, c, row);
 }
 
 /* Rows arrive grouped by case_ref; a new case_ref finishes the last one. */
-static int walk_row(struct walk *w, const struct block *b, size_t row)
+static int walk_row(struct walk *w, const struct row_view *r)
 {
 	struct source_odbc *src = w->src;
-	const char *ref = cell(b, 0, row);
+	const char *ref = r->v[0];
 	int rc;
-
-	if (truncated(w, b, row))
-		return -1;
 	if (src->have_ref && (ref ? !src->ref_null && strcmp(ref, src->ref) == 0 : src->ref_null))
 		goto hold;
 	if ((rc = case_finish(w)))
@@ -743,7 +795,7 @@ static int walk_row(struct walk *w, const struct block *b, size_t row)
 	if (ref)
 		memcpy(src->ref, ref, strlen(ref) + 1);
 hold:
-	if ((b->kind[row] == 0 ? case_hold(src, b, row) : event_hold(src, b, row)) < 0) {
+	if ((r->kind == 0 ? case_hold(src, r) : event_hold(src, r)) < 0) {
 		error_set(w->err, "case database %s: out of memory reading case %.60s", src->name,
 			  ref ? ref : NULL_REF);
 		return -1;
@@ -751,9 +803,8 @@ hold:
 	return 0;
 }
 
-static void bind_block(struct source_odbc *src, SQLHSTMT st)
+static void bind_block(struct block *b, SQLHSTMT st)
 {
-	struct block *b = &src->b;
 
 	SQLSetStmtAttr(st, SQL_ATTR_ROW_BIND_TYPE, (SQLPOINTER)SQL_BIND_BY_COLUMN, 0);
 	SQLSetStmtAttr(st, SQL_ATTR_ROW_ARRAY_SIZE, (SQLPOINTER)(uintptr_t)b->rows, 0);
@@ -774,7 +825,7 @@ static int walk_tick(struct walk *w, SQLHSTMT st)
 {
 	struct source_odbc *src = w->src;
 
-	if (!src->tick || src->tick(src->tick_ctx) >= 0)
+	if (!source_giving_up() && (!src->tick || src->tick(src->tick_ctx) >= 0))
 		return 0;
 	if (st != SQL_NULL_HSTMT)
 		SQLCancel(st);
@@ -799,10 +850,15 @@ static int fetch_all(struct walk *w, SQLHSTMT st)
 			return odbc_error(w->src, SQL_HANDLE_STMT, st, "reading cases and events",
 					  w->err);
 		for (SQLULEN i = 0; i < b->fetched; i++) {
+			struct row_view row;
+
 			if (b->status[i] == SQL_ROW_ERROR)
 				return odbc_error(w->src, SQL_HANDLE_STMT, st,
 						  "reading cases and events", w->err);
-			if ((r = walk_row(w, b, i)))
+			if (truncated(w->src, b, i, w->err))
+				return -1;
+			block_row(b, i, &row);
+			if ((r = walk_row(w, &row)))
 				return r;
 		}
 	}
@@ -819,41 +875,65 @@ static int bind_ref(struct source_odbc *src, SQLHSTMT st, SQLUSMALLINT n, const 
 	return odbc_error(src, SQL_HANDLE_STMT, st, "binding case_ref", err);
 }
 
-/* One statement of the walk: SQL_WALK with filter, its nrefs
- * parameters bound to refs. */
+/* A statement of the walk, made ready to run: SQL_WALK with filter on
+ * dbc, its parameters bound to refs and its columns to b. */
+struct walk_stmt {
+	SQLHSTMT st;
+	SQLLEN len[2];
+	char sql[1024];
+};
+
+static int walk_prepare(struct source_odbc *src, SQLHDBC dbc, struct block *b,
+			const char *filter, const char *const *refs, size_t nrefs,
+			struct walk_stmt *ws, struct dl_error *err)
+{
+	snprintf(ws->sql, sizeof ws->sql, SQL_WALK, filter, src->d->collate);
+	if (statement_on(src, dbc, &ws->st, err) < 0)
+		return -1;
+	for (size_t i = 0; i < nrefs && i < 2; i++)
+		if (bind_ref(src, ws->st, (SQLUSMALLINT)(i + 1), refs[i], &ws->len[i], err) < 0)
+			return -1;
+	bind_block(b, ws->st);
+	return 0;
+}
+
+static void walk_unprepare(struct walk_stmt *ws)
+{
+	if (ws->st == SQL_NULL_HSTMT)
+		return;
+	SQLCloseCursor(ws->st);
+	SQLFreeHandle(SQL_HANDLE_STMT, ws->st);
+	ws->st = SQL_NULL_HSTMT;
+}
+
+/* One statement of the walk on the source's own connection. */
 static int walk_statement(struct walk *w, const char *filter, const char *const *refs,
 			  size_t nrefs)
 {
 	struct source_odbc *src = w->src;
-	SQLLEN len[2];
-	SQLHSTMT st;
-	char sql[1024];
+	struct walk_stmt ws = { .st = SQL_NULL_HSTMT };
 	int rc = -1;
 
-	snprintf(sql, sizeof sql, SQL_WALK, filter, src->d->collate);
-	if (walk_tick(w, SQL_NULL_HSTMT) < 0 || statement(src, &st, w->err) < 0)
+	if (walk_tick(w, SQL_NULL_HSTMT) < 0)
 		return -1;
-	for (size_t i = 0; i < nrefs && i < 2; i++)
-		if (bind_ref(src, st, (SQLUSMALLINT)(i + 1), refs[i], &len[i], w->err) < 0)
-			goto out;
-	bind_block(src, st);
-	if (!SQL_SUCCEEDED(SQLExecDirect(st, (SQLCHAR *)sql, SQL_NTS))) {
-		odbc_error(src, SQL_HANDLE_STMT, st, "reading cases and events", w->err);
+	if (walk_prepare(src, src->dbc, &src->b, filter, refs, nrefs, &ws, w->err) < 0)
+		goto out;
+	if (!SQL_SUCCEEDED(SQLExecDirect(ws.st, (SQLCHAR *)ws.sql, SQL_NTS))) {
+		odbc_error(src, SQL_HANDLE_STMT, ws.st, "reading cases and events", w->err);
 		goto out;
 	}
-	rc = fetch_all(w, st);
+	rc = fetch_all(w, ws.st);
 out:
-	SQLCloseCursor(st);
-	SQLFreeHandle(SQL_HANDLE_STMT, st);
+	walk_unprepare(&ws);
 	return rc;
 }
 
 /* The last case_ref of the range that starts after lo (at the start when
  * lo is NULL) into hi: 1, or 0 when the rest is shorter than a range, or
  * -1.  OFFSET ... FETCH is SQL:2008's (PostgreSQL, SQL Server). */
-static int chunk_end(struct walk *w, const char *lo, char *hi)
+static int chunk_end(struct source_odbc *src, SQLHDBC dbc, const char *lo, char *hi,
+		     struct dl_error *err)
 {
-	struct source_odbc *src = w->src;
 	const char *coll = src->d->collate;
 	char sql[512], after[64] = "";
 	SQLLEN len, ind;
@@ -865,7 +945,7 @@ static int chunk_end(struct walk *w, const char *lo, char *hi)
 	snprintf(sql, sizeof sql, "SELECT case_ref FROM deadlined_cases WHERE case_ref IS NOT "
 		 "NULL%s ORDER BY case_ref%s OFFSET %zu ROWS FETCH NEXT 1 ROWS ONLY", after, coll,
 		 CHUNK_BLOCKS * src->fetch_rows - 1);
-	if (statement(src, &st, w->err) < 0)
+	if (statement_on(src, dbc, &st, err) < 0)
 		return -1;
 	r = lo ? SQLBindParameter(st, 1, SQL_PARAM_INPUT, SQL_C_CHAR, SQL_VARCHAR, VALUE_MAX, 0,
 				  (SQLPOINTER)lo, 0, (len = SQL_NTS, &len)) : SQL_SUCCESS;
@@ -876,9 +956,9 @@ static int chunk_end(struct walk *w, const char *lo, char *hi)
 	if (SQL_SUCCEEDED(r))
 		r = SQLFetch(st);
 	if (!SQL_SUCCEEDED(r) && r != SQL_NO_DATA)
-		odbc_error(src, SQL_HANDLE_STMT, st, "reading cases and events", w->err);
+		odbc_error(src, SQL_HANDLE_STMT, st, "reading cases and events", err);
 	else if (r != SQL_NO_DATA && ind >= VALUE_MAX)
-		error_set(w->err, "case database %s: case %.60s: a case_ref of %ld bytes; at most "
+		error_set(err, "case database %s: case %.60s: a case_ref of %ld bytes; at most "
 			  "%d fit", src->name, hi, (long)ind, VALUE_MAX - 1);
 	SQLCloseCursor(st);
 	SQLFreeHandle(SQL_HANDLE_STMT, st);
@@ -887,42 +967,532 @@ static int chunk_end(struct walk *w, const char *lo, char *hi)
 	return SQL_SUCCEEDED(r) && ind < VALUE_MAX ? 1 : -1;
 }
 
-/* The walk as ranges (lo, hi] of case_ref, then the rows whose case_ref
- * is NULL (PostgreSQL sorts them last, so the one statement would give
- * them last too).  The caller holds one transaction around it. */
+/* Where a ranged walk stands: ranges (lo, hi] of case_ref one after the
+ * other, then the rows whose case_ref is NULL (PostgreSQL sorts them last,
+ * so the one statement would give them last too). */
+enum range_stage { RANGE_FIRST, RANGE_NEXT, RANGE_NULLS, RANGE_DONE };
+
+struct range_cursor {
+	enum range_stage stage;
+	char lo[VALUE_MAX];      /* RANGE_NEXT: the last range's end */
+	size_t claimed;          /* ranges handed out */
+};
+
+/* One range: its number, its filter and the values bound to it. */
+struct range_spec {
+	size_t index;
+	char filter[128];
+	char lo[VALUE_MAX], hi[VALUE_MAX];
+	const char *refs[2];     /* into lo and hi */
+	size_t nrefs;
+};
+
+/* The next range of c into *rs, its end found on dbc: 1, or 0 when the
+ * walk is done, or -1 (err set). */
+static int range_next(struct source_odbc *src, SQLHDBC dbc, struct range_cursor *c,
+		      struct range_spec *rs, struct dl_error *err)
+{
+	const char *coll = src->d->collate;
+	size_t len;
+	int more;
+
+	if (c->stage == RANGE_DONE)
+		return 0;
+	rs->nrefs = 0;
+	rs->filter[0] = '\0';
+	if (c->stage == RANGE_NULLS) {
+		snprintf(rs->filter, sizeof rs->filter, " WHERE case_ref IS NULL");
+		c->stage = RANGE_DONE;
+		rs->index = c->claimed++;
+		return 1;
+	}
+	if ((more = chunk_end(src, dbc, c->stage == RANGE_NEXT ? c->lo : NULL, rs->hi, err)) < 0)
+		return -1;
+	rs->index = c->claimed++;
+	if (c->stage == RANGE_FIRST && !more) {
+		c->stage = RANGE_DONE;          /* one range: all, NULLs too */
+		return 1;
+	}
+	len = (size_t)snprintf(rs->filter, sizeof rs->filter, " WHERE ");
+	if (c->stage == RANGE_NEXT) {
+		memcpy(rs->lo, c->lo, sizeof rs->lo);
+		len += (size_t)snprintf(rs->filter + len, sizeof rs->filter - len,
+					"case_ref%s > ?%s", coll, more ? " AND " : "");
+		rs->refs[rs->nrefs++] = rs->lo;
+	}
+	if (more) {
+		snprintf(rs->filter + len, sizeof rs->filter - len, "case_ref%s <= ?", coll);
+		rs->refs[rs->nrefs++] = rs->hi;
+		memcpy(c->lo, rs->hi, sizeof c->lo);
+		c->stage = RANGE_NEXT;
+	} else {
+		c->stage = RANGE_NULLS;
+	}
+	return 1;
+}
+
+/* The ranged walk on the source's own connection, one range after the
+ * other.  The caller holds one transaction around it. */
 static int walk_chunks(struct walk *w)
 {
-	const char *coll = w->src->d->collate;
-	char lo[VALUE_MAX], hi[VALUE_MAX], filter[128];
-	const char *refs[2];
-	bool have_lo = false;
-	size_t n, len;
+	struct range_cursor c = { .stage = RANGE_FIRST };
+	struct range_spec rs;
 	int more, rc;
 
-	for (;;) {
-		if ((more = chunk_end(w, have_lo ? lo : NULL, hi)) < 0)
-			return -1;
-		if (!have_lo && !more)
-			return walk_statement(w, "", NULL, 0);    /* one range: all */
-		n = 0;
-		len = (size_t)snprintf(filter, sizeof filter, " WHERE ");
-		if (have_lo) {
-			len += (size_t)snprintf(filter + len, sizeof filter - len, "case_ref%s > ?%s",
-						coll, more ? " AND " : "");
-			refs[n++] = lo;
-		}
-		if (more) {
-			snprintf(filter + len, sizeof filter - len, "case_ref%s <= ?", coll);
-			refs[n++] = hi;
-		}
-		if ((rc = walk_statement(w, filter, refs, n)))
+	while ((more = range_next(w->src, w->src->dbc, &c, &rs, w->err)) > 0)
+		if ((rc = walk_statement(w, rs.filter, rs.refs, rs.nrefs)))
 			return rc;
-		if (!more)
-			break;
-		memcpy(lo, hi, sizeof lo);
-		have_lo = true;
+	return more;
+}
+
+/* --- reading ahead: the next ranges, on connections of their own --- */
+
+/* Why: psqlODBC hands over no row of a range before it has read the whole
+ * range, so on one connection the server idles while the client converts
+ * and evaluates a range, and the client idles while the server makes the
+ * next.  Readers (source.read_ahead threads, each on its own connection)
+ * fetch the next ranges meanwhile.  unixODBC serialises calls only on one
+ * connection (at its default Threading level); psqlODBC locks each of its
+ * connections.  Every reader's transaction imports the walk's snapshot
+ * (pg_export_snapshot, SET TRANSACTION SNAPSHOT), so all ranges are read
+ * as of one moment, as on one connection.  Ranges are numbered in key
+ * order and walked in that order; a reader holds a range back while it is
+ * read_ahead or more ahead of the walk, so at most 2 * read_ahead + 1
+ * ranges are in memory.  Only this thread calls the tick hook. */
+
+/* A range's rows, copied out of a reader's blocks. */
+struct range_row {
+	int kind;
+	size_t at[NCOLS];        /* offsets in text, or NO_TEXT; at[1] unused */
+};
+
+struct range_rows {
+	struct range_rows *next; /* on the spare list */
+	size_t index;
+	struct range_row *row;
+	size_t n, cap;
+	char *text;
+	size_t len, text_cap;
+};
+
+struct reader {
+	struct ahead *a;
+	pthread_t thread;
+	bool running;
+	SQLHDBC dbc;
+	SQLHSTMT executing;      /* under a->lock: the statement SQLCancel may stop */
+	struct block b;
+	struct dl_error err;
+};
+
+struct ahead {
+	struct source_odbc *src;
+	pthread_mutex_t lock;
+	pthread_cond_t moved;    /* a range ready or taken, a failure, a stop */
+	struct reader *r;
+	size_t nr;
+	struct range_cursor cursor;
+	size_t walked;           /* ranges the walk has taken */
+	struct range_rows **slot;   /* [index % nr]: ready, not yet taken */
+	struct range_rows *spare;
+	bool stop;               /* readers end: a failure, the walk over */
+	bool failed;
+	struct dl_error err;     /* the first reader's failure */
+};
+
+static int rows_text(struct range_rows *rr, const char *s, SQLLEN n, size_t *at)
+{
+	if (!s) {
+		*at = NO_TEXT;
+		return 0;
 	}
-	return walk_statement(w, " WHERE case_ref IS NULL", NULL, 0);
+	if (rr->len + (size_t)n + 1 > rr->text_cap) {
+		size_t cap = rr->text_cap ? rr->text_cap * 2 : 65536;
+		char *p;
+
+		while (cap < rr->len + (size_t)n + 1)
+			cap *= 2;
+		if (!(p = realloc(rr->text, cap)))
+			return -1;
+		rr->text = p;
+		rr->text_cap = cap;
+	}
+	*at = rr->len;
+	memcpy(rr->text + rr->len, s, (size_t)n);
+	rr->text[rr->len + (size_t)n] = '\0';
+	rr->len += (size_t)n + 1;
+	return 0;
+}
+
+/* Copy row of b (checked: no value cut short) to rr. */
+static int rows_add(struct range_rows *rr, const struct block *b, size_t row)
+{
+	struct range_row *r;
+
+	if (rr->n == rr->cap) {
+		size_t cap = rr->cap ? rr->cap * 2 : 4096;
+		void *p = realloc(rr->row, cap * sizeof *rr->row);
+
+		if (!p)
+			return -1;
+		rr->row = p;
+		rr->cap = cap;
+	}
+	r = &rr->row[rr->n];
+	r->kind = (int)b->kind[row];
+	for (int c = 0; c < NCOLS; c++)
+		if (c != 1 && rows_text(rr, cell(b, c, row), b->ind[c][row], &r->at[c]) < 0)
+			return -1;
+	rr->n++;
+	return 0;
+}
+
+static void rows_view(const struct range_rows *rr, size_t i, struct row_view *v)
+{
+	v->kind = rr->row[i].kind;
+	for (int c = 0; c < NCOLS; c++)
+		v->v[c] = c == 1 || rr->row[i].at[c] == NO_TEXT ? NULL : rr->text + rr->row[i].at[c];
+}
+
+static void rows_free(struct range_rows *rr)
+{
+	while (rr) {
+		struct range_rows *next = rr->next;
+
+		free(rr->row);
+		free(rr->text);
+		free(rr);
+		rr = next;
+	}
+}
+
+/* Under a->lock. */
+static struct range_rows *spare_take(struct ahead *a)
+{
+	struct range_rows *rr = a->spare;
+
+	if (rr)
+		a->spare = rr->next;
+	else if (!(rr = calloc(1, sizeof *rr)))
+		return NULL;
+	rr->next = NULL;
+	rr->n = rr->len = 0;
+	return rr;
+}
+
+static void spare_put(struct ahead *a, struct range_rows *rr)
+{
+	rr->next = a->spare;
+	a->spare = rr;
+}
+
+static bool stopped(struct ahead *a)
+{
+	bool stop;
+
+	pthread_mutex_lock(&a->lock);
+	stop = a->stop;
+	pthread_mutex_unlock(&a->lock);
+	return stop;
+}
+
+/* Read range rs whole into rr, on the reader's connection. */
+static int reader_range(struct reader *rd, const struct range_spec *rs, struct range_rows *rr)
+{
+	struct ahead *a = rd->a;
+	struct source_odbc *src = a->src;
+	struct block *b = &rd->b;
+	struct walk_stmt ws = { .st = SQL_NULL_HSTMT };
+	SQLRETURN r;
+	int rc = -1;
+
+	if (walk_prepare(src, rd->dbc, b, rs->filter, rs->refs, rs->nrefs, &ws, &rd->err) < 0)
+		goto out;
+	pthread_mutex_lock(&a->lock);
+	rd->executing = a->stop ? SQL_NULL_HSTMT : ws.st;
+	pthread_mutex_unlock(&a->lock);
+	if (rd->executing == SQL_NULL_HSTMT)
+		goto out;
+	r = SQLExecDirect(ws.st, (SQLCHAR *)ws.sql, SQL_NTS);
+	pthread_mutex_lock(&a->lock);
+	rd->executing = SQL_NULL_HSTMT;
+	pthread_mutex_unlock(&a->lock);
+	if (!SQL_SUCCEEDED(r)) {
+		odbc_error(src, SQL_HANDLE_STMT, ws.st, "reading cases and events", &rd->err);
+		goto out;
+	}
+	while (!stopped(a) && (r = SQLFetch(ws.st)) != SQL_NO_DATA) {
+		if (!SQL_SUCCEEDED(r)) {
+			odbc_error(src, SQL_HANDLE_STMT, ws.st, "reading cases and events", &rd->err);
+			goto out;
+		}
+		for (SQLULEN i = 0; i < b->fetched; i++) {
+			if (b->status[i] == SQL_ROW_ERROR) {
+				odbc_error(src, SQL_HANDLE_STMT, ws.st, "reading cases and events",
+					   &rd->err);
+				goto out;
+			}
+			if (truncated(src, b, i, &rd->err))
+				goto out;
+			if (rows_add(rr, b, i) < 0) {
+				error_set(&rd->err, "case database %s: out of memory reading cases",
+					  src->name);
+				goto out;
+			}
+		}
+	}
+	rc = 0;
+out:
+	walk_unprepare(&ws);
+	return rc;
+}
+
+/* A reader: claim the next range, read it, hand it over in its turn. */
+static void *reader_main(void *arg)
+{
+	struct reader *rd = arg;
+	struct ahead *a = rd->a;
+	struct range_rows *rr = NULL;
+	struct range_spec rs;
+	int rc;
+
+	for (;;) {
+		pthread_mutex_lock(&a->lock);
+		/* The ends are found one range after another, under the lock. */
+		rc = a->stop ? 0 : range_next(a->src, rd->dbc, &a->cursor, &rs, &rd->err);
+		if (rc > 0 && !(rr = spare_take(a))) {
+			error_set(&rd->err, "case database %s: out of memory", a->src->name);
+			rc = -1;
+		}
+		pthread_mutex_unlock(&a->lock);
+		if (rc <= 0)
+			break;
+		rr->index = rs.index;
+		if (reader_range(rd, &rs, rr) < 0) {
+			rc = -1;
+			break;
+		}
+		pthread_mutex_lock(&a->lock);
+		while (!a->stop && rr->index >= a->walked + a->nr)
+			pthread_cond_wait(&a->moved, &a->lock);
+		if (!a->stop) {
+			a->slot[rr->index % a->nr] = rr;
+			rr = NULL;
+			pthread_cond_broadcast(&a->moved);
+		}
+		rc = a->stop ? 0 : 1;
+		pthread_mutex_unlock(&a->lock);
+		if (!rc)
+			break;
+	}
+	pthread_mutex_lock(&a->lock);
+	if (rr)
+		spare_put(a, rr);
+	if (rc < 0 && !a->stop) {
+		a->failed = a->stop = true;
+		a->err = rd->err;
+	}
+	pthread_cond_broadcast(&a->moved);
+	pthread_mutex_unlock(&a->lock);
+	return NULL;
+}
+
+/* The walk's snapshot, exported from its transaction on the source's own
+ * connection, into id. */
+static int export_snapshot(struct source_odbc *src, char *id, size_t size,
+			   struct dl_error *err)
+{
+	SQLHSTMT st;
+	SQLLEN ind;
+	SQLRETURN r;
+
+	if (statement(src, &st, err) < 0)
+		return -1;
+	r = SQLBindCol(st, 1, SQL_C_CHAR, id, (SQLLEN)size, &ind);
+	if (SQL_SUCCEEDED(r))
+		r = SQLExecDirect(st, (SQLCHAR *)"SELECT pg_export_snapshot()", SQL_NTS);
+	if (SQL_SUCCEEDED(r))
+		r = SQLFetch(st);
+	if (!SQL_SUCCEEDED(r))
+		odbc_error(src, SQL_HANDLE_STMT, st, "exporting the walk's snapshot", err);
+	SQLCloseCursor(st);
+	SQLFreeHandle(SQL_HANDLE_STMT, st);
+	return SQL_SUCCEEDED(r) && ind > 0 && (size_t)ind < size ? 0 : -1;
+}
+
+/* A reader's connection, read-only, its transaction in the snapshot id. */
+static int reader_connect(struct reader *rd, const char *id)
+{
+	struct source_odbc *src = rd->a->src;
+	char sql[128];
+
+	snprintf(sql, sizeof sql, "SET TRANSACTION SNAPSHOT '%s'", id);
+	if (connect_string(src, src->ranges_conn, &rd->dbc, &rd->err) < 0 ||
+	    setup_session(src, rd->dbc, &rd->err) < 0)
+		return -1;
+	SQLSetConnectAttr(rd->dbc, SQL_ATTR_AUTOCOMMIT, (SQLPOINTER)SQL_AUTOCOMMIT_OFF, 0);
+	if (exec_on(src, rd->dbc, sql, "importing the walk's snapshot", &rd->err) < 0)
+		return -1;
+	return alloc_block(&rd->b, src->fetch_rows) < 0 ? -1 : 0;
+}
+
+static void reader_close(struct reader *rd)
+{
+	if (rd->dbc != SQL_NULL_HDBC)
+		SQLEndTran(SQL_HANDLE_DBC, rd->dbc, SQL_ROLLBACK);
+	disconnect_dbc(&rd->dbc);
+	free_block(&rd->b);
+}
+
+/* Stop the readers (cancelling what they run), wait for them, let go of
+ * everything. */
+static void ahead_end(struct ahead *a)
+{
+	pthread_mutex_lock(&a->lock);
+	a->stop = true;
+	for (size_t i = 0; i < a->nr; i++)
+		if (a->r[i].executing != SQL_NULL_HSTMT)
+			SQLCancel(a->r[i].executing);
+	pthread_cond_broadcast(&a->moved);
+	pthread_mutex_unlock(&a->lock);
+	for (size_t i = 0; i < a->nr; i++) {
+		if (a->r[i].running)
+			pthread_join(a->r[i].thread, NULL);
+		reader_close(&a->r[i]);
+	}
+	for (size_t i = 0; i < a->nr; i++)
+		rows_free(a->slot[i]);
+	rows_free(a->spare);
+	free(a->slot);
+	free(a->r);
+	pthread_cond_destroy(&a->moved);
+	pthread_mutex_destroy(&a->lock);
+}
+
+/* Set up to read_ahead readers in the snapshot of the transaction open on
+ * the source's connection.  Those that cannot connect (the role's
+ * connection limit, say) are done without: 0 readers means the walk goes
+ * on one connection.  -1: the snapshot could not be exported. */
+static int ahead_start(struct source_odbc *src, struct ahead *a, struct dl_error *err)
+{
+	pthread_condattr_t ca;
+	char id[64];
+	size_t n = src->read_ahead;
+
+	*a = (struct ahead){ .src = src, .cursor.stage = RANGE_FIRST };
+	if (export_snapshot(src, id, sizeof id, err) < 0)
+		return -1;
+	if (!(a->r = calloc(n, sizeof *a->r)) || !(a->slot = calloc(n, sizeof *a->slot))) {
+		free(a->r);
+		error_set(err, "case database %s: out of memory", src->name);
+		return -1;
+	}
+	pthread_mutex_init(&a->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&a->moved, &ca);
+	pthread_condattr_destroy(&ca);
+	for (a->nr = 0; a->nr < n; a->nr++) {
+		struct reader *rd = &a->r[a->nr];
+
+		*rd = (struct reader){ .a = a, .dbc = SQL_NULL_HDBC, .executing = SQL_NULL_HSTMT };
+		if (reader_connect(rd, id) < 0) {
+			reader_close(rd);
+			break;
+		}
+	}
+	for (size_t i = 0; i < a->nr; i++)
+		a->r[i].running = pthread_create(&a->r[i].thread, NULL, reader_main, &a->r[i]) == 0;
+	src->readers_used = a->nr;
+	return 0;
+}
+
+/* The next range in key order into *out: 1, or 0 when the walk is done,
+ * or -1 (err set: a reader failed, or the tick hook gave up).  The tick
+ * hook is called at least every quarter of a second while this waits. */
+static int ahead_take(struct walk *w, struct ahead *a, struct range_rows **out)
+{
+	struct timespec ts;
+	int rc;
+
+	if (walk_tick(w, SQL_NULL_HSTMT) < 0)
+		return -1;
+	pthread_mutex_lock(&a->lock);
+	for (;;) {
+		struct range_rows *rr = a->slot[a->walked % a->nr];
+
+		if (a->failed) {
+			*w->err = a->err;
+			rc = -1;
+			break;
+		}
+		if (rr && rr->index == a->walked) {
+			a->slot[a->walked++ % a->nr] = NULL;
+			pthread_cond_broadcast(&a->moved);
+			*out = rr;
+			rc = 1;
+			break;
+		}
+		if (a->cursor.stage == RANGE_DONE && a->walked == a->cursor.claimed) {
+			rc = 0;
+			break;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += 250000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		if (pthread_cond_timedwait(&a->moved, &a->lock, &ts) == ETIMEDOUT) {
+			pthread_mutex_unlock(&a->lock);
+			if (walk_tick(w, SQL_NULL_HSTMT) < 0)
+				return -1;
+			pthread_mutex_lock(&a->lock);
+		}
+	}
+	pthread_mutex_unlock(&a->lock);
+	return rc;
+}
+
+/* The walk from the readers' ranges, in key order. */
+static int walk_ahead(struct walk *w, struct ahead *a)
+{
+	struct range_rows *rr;
+	struct row_view v;
+	int rc;
+
+	while ((rc = ahead_take(w, a, &rr)) > 0) {
+		int r = 0;
+
+		for (size_t i = 0; r == 0 && i < rr->n; i++) {
+			rows_view(rr, i, &v);
+			r = walk_row(w, &v);
+		}
+		pthread_mutex_lock(&a->lock);
+		spare_put(a, rr);
+		pthread_mutex_unlock(&a->lock);
+		if (r)
+			return r;
+	}
+	return rc;
+}
+
+/* The ranged walk: by readers when any could be set up, else on the
+ * source's own connection.  The caller holds the transaction. */
+static int walk_ranges(struct walk *w)
+{
+	struct source_odbc *src = w->src;
+	struct ahead a;
+	int rc;
+
+	src->readers_used = 0;
+	if (!src->read_ahead || !src->ranges_conn)
+		return walk_chunks(w);
+	if (ahead_start(src, &a, w->err) < 0)
+		return -1;
+	rc = a.nr ? walk_ahead(w, &a) : walk_chunks(w);
+	ahead_end(&a);
+	return rc;
 }
 
 static int odbc_each_case(struct source *base, const char *case_ref, source_case_fn fn,
@@ -940,7 +1510,7 @@ static int odbc_each_case(struct source *base, const char *case_ref, source_case
 	if (chunked)
 		SQLSetConnectAttr(src->dbc, SQL_ATTR_AUTOCOMMIT, (SQLPOINTER)SQL_AUTOCOMMIT_OFF, 0);
 	if (chunked)
-		rc = walk_chunks(&w);
+		rc = walk_ranges(&w);
 	else
 		rc = walk_statement(&w, case_ref ? " WHERE case_ref = ?" : "", &case_ref,
 				    case_ref ? 1 : 0);
