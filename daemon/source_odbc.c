@@ -928,11 +928,14 @@ out:
 	return rc;
 }
 
+struct reader;
+static SQLRETURN run_cancellable(struct reader *rd, SQLHSTMT st, const char *sql);
+
 /* The last case_ref of the range that starts after lo (at the start when
  * lo is NULL) into hi: 1, or 0 when the rest is shorter than a range, or
  * -1.  OFFSET ... FETCH is SQL:2008's (PostgreSQL, SQL Server). */
-static int chunk_end(struct source_odbc *src, SQLHDBC dbc, const char *lo, char *hi,
-		     struct dl_error *err)
+static int chunk_end(struct source_odbc *src, SQLHDBC dbc, struct reader *rd, const char *lo,
+		     char *hi, struct dl_error *err)
 {
 	const char *coll = src->d->collate;
 	char sql[512], after[64] = "";
@@ -952,7 +955,7 @@ static int chunk_end(struct source_odbc *src, SQLHDBC dbc, const char *lo, char 
 	if (SQL_SUCCEEDED(r))
 		r = SQLBindCol(st, 1, SQL_C_CHAR, hi, VALUE_MAX, &ind);
 	if (SQL_SUCCEEDED(r))
-		r = SQLExecDirect(st, (SQLCHAR *)sql, SQL_NTS);
+		r = run_cancellable(rd, st, sql);
 	if (SQL_SUCCEEDED(r))
 		r = SQLFetch(st);
 	if (!SQL_SUCCEEDED(r) && r != SQL_NO_DATA)
@@ -987,10 +990,10 @@ struct range_spec {
 	size_t nrefs;
 };
 
-/* The next range of c into *rs, its end found on dbc: 1, or 0 when the
- * walk is done, or -1 (err set). */
-static int range_next(struct source_odbc *src, SQLHDBC dbc, struct range_cursor *c,
-		      struct range_spec *rs, struct dl_error *err)
+/* The next range of c into *rs, its end found on dbc (a reader's when rd
+ * is not NULL): 1, or 0 when the walk is done, or -1 (err set). */
+static int range_next(struct source_odbc *src, SQLHDBC dbc, struct reader *rd,
+		      struct range_cursor *c, struct range_spec *rs, struct dl_error *err)
 {
 	const char *coll = src->d->collate;
 	size_t len;
@@ -1006,7 +1009,8 @@ static int range_next(struct source_odbc *src, SQLHDBC dbc, struct range_cursor 
 		rs->index = c->claimed++;
 		return 1;
 	}
-	if ((more = chunk_end(src, dbc, c->stage == RANGE_NEXT ? c->lo : NULL, rs->hi, err)) < 0)
+	if ((more = chunk_end(src, dbc, rd, c->stage == RANGE_NEXT ? c->lo : NULL, rs->hi,
+			      err)) < 0)
 		return -1;
 	rs->index = c->claimed++;
 	if (c->stage == RANGE_FIRST && !more) {
@@ -1039,7 +1043,7 @@ static int walk_chunks(struct walk *w)
 	struct range_spec rs;
 	int more, rc;
 
-	while ((more = range_next(w->src, w->src->dbc, &c, &rs, w->err)) > 0)
+	while ((more = range_next(w->src, w->src->dbc, NULL, &c, &rs, w->err)) > 0)
 		if ((rc = walk_statement(w, rs.filter, rs.refs, rs.nrefs)))
 			return rc;
 	return more;
@@ -1091,7 +1095,12 @@ struct ahead {
 	pthread_cond_t moved;    /* a range ready or taken, a failure, a stop */
 	struct reader *r;
 	size_t nr;
-	struct range_cursor cursor;
+	/* Held while a reader finds the next range's end (a statement), so
+	 * that the walk never waits for the server on lock. */
+	pthread_mutex_t claim;
+	struct range_cursor cursor;     /* under claim */
+	size_t claimed;          /* ranges handed out (cursor.claimed, under lock) */
+	bool claims_done;        /* a reader found no range left */
 	size_t walked;           /* ranges the walk has taken */
 	struct range_rows **slot;   /* [index % nr]: ready, not yet taken */
 	struct range_rows *spare;
@@ -1196,6 +1205,28 @@ static bool stopped(struct ahead *a)
 	return stop;
 }
 
+/* Execute st (prepared with sql) for reader rd, where ahead_end can
+ * cancel it; rd NULL: the source's own connection, executed as it is.
+ * Not started once the readers are stopped. */
+static SQLRETURN run_cancellable(struct reader *rd, SQLHSTMT st, const char *sql)
+{
+	struct ahead *a = rd ? rd->a : NULL;
+	SQLRETURN r;
+
+	if (!rd)
+		return SQLExecDirect(st, (SQLCHAR *)sql, SQL_NTS);
+	pthread_mutex_lock(&a->lock);
+	rd->executing = a->stop ? SQL_NULL_HSTMT : st;
+	pthread_mutex_unlock(&a->lock);
+	if (rd->executing == SQL_NULL_HSTMT)
+		return SQL_ERROR;
+	r = SQLExecDirect(st, (SQLCHAR *)sql, SQL_NTS);
+	pthread_mutex_lock(&a->lock);
+	rd->executing = SQL_NULL_HSTMT;
+	pthread_mutex_unlock(&a->lock);
+	return r;
+}
+
 /* Read range rs whole into rr, on the reader's connection. */
 static int reader_range(struct reader *rd, const struct range_spec *rs, struct range_rows *rr)
 {
@@ -1208,15 +1239,7 @@ static int reader_range(struct reader *rd, const struct range_spec *rs, struct r
 
 	if (walk_prepare(src, rd->dbc, b, rs->filter, rs->refs, rs->nrefs, &ws, &rd->err) < 0)
 		goto out;
-	pthread_mutex_lock(&a->lock);
-	rd->executing = a->stop ? SQL_NULL_HSTMT : ws.st;
-	pthread_mutex_unlock(&a->lock);
-	if (rd->executing == SQL_NULL_HSTMT)
-		goto out;
-	r = SQLExecDirect(ws.st, (SQLCHAR *)ws.sql, SQL_NTS);
-	pthread_mutex_lock(&a->lock);
-	rd->executing = SQL_NULL_HSTMT;
-	pthread_mutex_unlock(&a->lock);
+	r = run_cancellable(rd, ws.st, ws.sql);
 	if (!SQL_SUCCEEDED(r)) {
 		odbc_error(src, SQL_HANDLE_STMT, ws.st, "reading cases and events", &rd->err);
 		goto out;
@@ -1257,14 +1280,22 @@ static void *reader_main(void *arg)
 	int rc;
 
 	for (;;) {
+		/* The ends are found one range after another. */
+		pthread_mutex_lock(&a->claim);
+		rc = stopped(a) ? 0 : range_next(a->src, rd->dbc, rd, &a->cursor, &rs, &rd->err);
+		/* Still under claim: the walk must not see "no range left"
+		 * before it sees the last range claimed. */
 		pthread_mutex_lock(&a->lock);
-		/* The ends are found one range after another, under the lock. */
-		rc = a->stop ? 0 : range_next(a->src, rd->dbc, &a->cursor, &rs, &rd->err);
+		if (rc > 0)
+			a->claimed = rs.index + 1;
+		else if (rc == 0)
+			a->claims_done = true;
 		if (rc > 0 && !(rr = spare_take(a))) {
 			error_set(&rd->err, "case database %s: out of memory", a->src->name);
 			rc = -1;
 		}
 		pthread_mutex_unlock(&a->lock);
+		pthread_mutex_unlock(&a->claim);
 		if (rc <= 0)
 			break;
 		rr->index = rs.index;
@@ -1367,6 +1398,7 @@ static void ahead_end(struct ahead *a)
 	free(a->r);
 	pthread_cond_destroy(&a->moved);
 	pthread_mutex_destroy(&a->lock);
+	pthread_mutex_destroy(&a->claim);
 }
 
 /* Set up to read_ahead readers in the snapshot of the transaction open on
@@ -1388,6 +1420,7 @@ static int ahead_start(struct source_odbc *src, struct ahead *a, struct dl_error
 		return -1;
 	}
 	pthread_mutex_init(&a->lock, NULL);
+	pthread_mutex_init(&a->claim, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&a->moved, &ca);
@@ -1433,7 +1466,7 @@ static int ahead_take(struct walk *w, struct ahead *a, struct range_rows **out)
 			rc = 1;
 			break;
 		}
-		if (a->cursor.stage == RANGE_DONE && a->walked == a->cursor.claimed) {
+		if (a->claims_done && a->walked == a->claimed) {
 			rc = 0;
 			break;
 		}
