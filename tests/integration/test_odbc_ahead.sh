@@ -1,13 +1,20 @@
-# A stop asked for in the middle of a long ODBC poll is taken between two
-# ranges, not at the poll's end: the running service reads a real
-# PostgreSQL 15 through psqlODBC, its tables walked in ranges by readers
-# ahead (source.read_ahead), and gets SIGTERM while a reader's range takes
-# 30 s on the server (a row-level security policy sleeps on one case).  It
-# exits cleanly well within systemd's TimeoutStopSec (60 s; here within
-# 5 s), says the poll was abandoned, cancels the query and leaves no
-# session behind, and the poll changes nothing: a decision the walk had
-# already read does not close its obligation, and no "resolved" is sent.
-# The control: the same poll, not held up, does close it.
+# The readers ahead (source.read_ahead) under faults and a stop: the
+# running service reads a real PostgreSQL 15 through psqlODBC, its tables
+# walked in ranges by two readers on connections of their own, while a
+# reader's range is held up on the server (a row-level security policy
+# sleeps on one case).
+# - A reader's session terminated, the grant revoked, a range past
+#   source.query_timeout, the server restarted mid-walk: each gives one
+#   clear log line, the source shows as unavailable, nothing changes, and
+#   the daemon recovers by itself (as test_odbc_faults.sh, there through
+#   views and one connection).
+# - A stop (SIGTERM) while a reader's range takes 30 s is taken between
+#   ranges, not at the poll's end: the daemon exits cleanly well within
+#   systemd's TimeoutStopSec (60 s; here within 5 s), says the poll was
+#   abandoned, cancels the query and leaves no session behind, and the
+#   poll changes nothing: a decision the walk had already read does not
+#   close its obligation, and no "resolved" is sent.  The control: the
+#   same poll, not held up, does close it.
 . tests/integration/lib.sh
 . tests/integration/service_lib.sh
 . tests/helpers/pg.sh
@@ -53,6 +60,9 @@ GRANT SELECT ON deadlined_cases, deadlined_events, deadlined_teams, deadlined_wo
 SQL
 [ $? = 0 ] || bad "setting up the case tables"
 cases() { PG_DB=cases pg_psql -c "$1" > /dev/null; }
+# held_up: a reader's range is the one sleeping on the server.
+sleeping() { PG_DB=cases pg_psql -tAc "SELECT count(*) FROM pg_stat_activity WHERE usename = 'deadlined' AND wait_event = 'PgSleep'"; }
+held_up() { wait_until 30 eval '[ "$(sleeping)" = 1 ]' || bad "$1: the slow range never ran"; }
 # sessions: the daemon's sessions on the server (its own, and its readers'
 # while a walk runs).
 sessions() { PG_DB=cases pg_psql -tAc "SELECT count(*) FROM pg_stat_activity WHERE usename = 'deadlined'"; }
@@ -61,8 +71,16 @@ DB=$TMP/unused.db
 STATE=$TMP/state.db
 CONF=$TMP/d.conf
 MAIL=$TMP/mail/new
-SOURCE_MORE="driver = \"odbc\"; connection = \"Driver=PostgreSQL ANSI;Server=127.0.0.1;Port=$PG_PORT;Database=cases\"; user = \"deadlined\"; credentials = \"$TMP/db-password\"; fetch_rows = 50; read_ahead = 2;"
+SOURCE_MORE="driver = \"odbc\"; connection = \"Driver=PostgreSQL ANSI;Server=127.0.0.1;Port=$PG_PORT;Database=cases\"; user = \"deadlined\"; credentials = \"$TMP/db-password\"; fetch_rows = 50; read_ahead = 2; query_timeout = 60; login_timeout = $((5 * TIME_SCALE));"
 service_conf "$MAILDIR_RECEIVER" 'mail_receiver = "mail"; resolved = true;'
+
+# recovered WHAT: the log says readable again, STATUS clears, and nothing
+# changed.
+recovered() {
+	check_log "$1: recovered" "case database readable again (unavailable since" 40
+	check_status_clear "$1: STATUS clears" "unavailable" 10
+	nothing_changed "$1 (after)"
+}
 
 start_listener || { finish; exit 1; }
 start_daemon || { finish; exit 1; }
@@ -70,15 +88,53 @@ wait_until 90 eval '[ "$(mails)" = 3 ]' && ok || bad "first alerts: $(mails), wa
 wait_until 30 eval '[ "$(polls_done)" -ge 2 ]' || bad "no second poll"
 nothing_changed "first polls"
 
+# --- a reader's session terminated while its range is held up -------------
+mark_log
+cases "INSERT INTO slow_flag VALUES (30)"
+held_up "reader terminated"
+[ "$(sessions)" = 3 ] && ok || bad "$(sessions) sessions while the walk waits, want 3 (its own and 2 readers)"
+cases "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'deadlined' AND wait_event = 'PgSleep'"
+unavailable "reader terminated" "reading cases and events: .*\(terminat\|08S01\|server closed\)"
+cases "DELETE FROM slow_flag"
+recovered "reader terminated"
+
+# --- the grant revoked: the readers' statements are refused ----------------
+mark_log
+cases "REVOKE SELECT ON deadlined_events FROM deadlined"
+unavailable "grant revoked" "permission denied for table deadlined_events"
+cases "GRANT SELECT ON deadlined_events TO deadlined"
+recovered "grant revoked"
+
+# --- the server restarted while a range is held up --------------------------
+mark_log
+cases "INSERT INTO slow_flag VALUES (30)"
+held_up "restart mid-walk"
+pg_restart || bad "PostgreSQL would not start again"
+unavailable "restart mid-walk" "\(terminat\|08S01\|server closed\|connect\)"
+cases "DELETE FROM slow_flag"
+recovered "restart mid-walk"
+
+# --- a range past source.query_timeout (3 s) --------------------------------
+stop_daemon
+SOURCE_MORE="$(printf '%s' "$SOURCE_MORE" | sed 's/query_timeout = 60/query_timeout = 3/')"
+service_conf "$MAILDIR_RECEIVER" 'mail_receiver = "mail"; resolved = true;'
+cases "INSERT INTO slow_flag VALUES (30)"
+start_daemon || { finish; exit 1; }
+unavailable "query timeout" "statement timeout"
+cases "DELETE FROM slow_flag"
+recovered "query timeout"
+stop_daemon
+SOURCE_MORE="$(printf '%s' "$SOURCE_MORE" | sed 's/query_timeout = 3/query_timeout = 60/')"
+service_conf "$MAILDIR_RECEIVER" 'mail_receiver = "mail"; resolved = true;'
+start_daemon || { finish; exit 1; }
+
 # The decision is made, and case Z002000 made slow, at one moment: the
 # first poll that sees them reads the decision in its first range, then
 # waits for the eleventh, and is stopped there.
 cases "BEGIN; INSERT INTO deadlined_events (case_ref, kind, occurred)
   VALUES ('A1', 'referral_decision', '2024-11-20'); INSERT INTO slow_flag VALUES (30); COMMIT"
 mark_log
-wait_until 30 eval '[ "$(PG_DB=cases pg_psql -tAc "SELECT count(*) FROM pg_stat_activity WHERE usename = '"'deadlined'"' AND wait_event = '"'PgSleep'"'")" = 1 ]' ||
-	bad "the slow range never ran"
-[ "$(sessions)" = 3 ] && ok || bad "$(sessions) sessions while the walk waits, want 3 (its own and 2 readers)"
+held_up "stop mid-walk"
 t0=$(date +%s)
 stop_daemon
 t1=$(date +%s)
