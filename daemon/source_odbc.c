@@ -21,43 +21,28 @@
  * order (SQLite's BINARY); the ORDER BY says so in each server's words, and
  * a server that breaks it anyway is reported, never merged wrongly.
  *
- * Between blocks and statements the walk calls the tick hook it was given
- * (source_set_tick: evaluate's, which feeds the service's watchdog); a
- * negative return cancels the statement and fails the walk.
+ * On PostgreSQL tables the statement is cut into ranges of case_ref, read
+ * in one snapshot; source_odbc_ahead.c has readers fetch the next ranges
+ * on connections of their own (source.read_ahead).
+ *
+ * Between blocks, ranges and statements the walk calls the tick hook it was
+ * given (source_set_tick: evaluate's, which feeds the service's watchdog)
+ * and asks source_giving_up (a stop); either cancels the statement and
+ * fails the walk.
  */
-#include "deadlined/source_backend.h"
+#include "source_odbc.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
-
-#include <sql.h>
-#include <sqlext.h>
 
 #define CASE_COLUMNS  "case_ref, child_ref, date_of_birth, team_ref, worker_ref"
 #define EVENT_COLUMNS "case_ref, kind, occurred, event_ref"
 
-/* Each value of the walk lands in a buffer this wide; a longer one is an
- * error naming its case, never a silent truncation (a case_ref cut short
- * could merge two cases). */
-#define VALUE_MAX 512
-#define NCOLS 6           /* case_ref, row kind, four values */
-#define MSG_MAX 400
 
-/* What differs between servers: how to ask for bytewise order, and how to
- * make the session itself read-only.  Found by SQL_DBMS_NAME. */
-struct dialect {
-	const char *dbms;            /* prefix of SQL_DBMS_NAME; NULL: any */
-	const char *collate;         /* appended to ORDER BY case_ref */
-	const char *session;         /* run once after connecting, or NULL */
-	const char *statement_timeout;   /* followed by 'Ns', or NULL */
-	bool chunked;                /* walk in ranges of CHUNK_BLOCKS blocks' cases */
-};
 
 static const struct dialect dialects[] = {
 	/* Repeatable read: the walk's ranges share one snapshot. */
@@ -103,61 +88,6 @@ static const char SQL_WALK[] =
 
 static const char NULL_REF[] = "(null)";
 
-/* One block of rows, column-wise. */
-struct block {
-	SQLULEN fetched;
-	SQLUSMALLINT *status;
-	SQLINTEGER *kind;
-	char *val[NCOLS];        /* [row * VALUE_MAX]; val[1] unused */
-	SQLLEN *ind[NCOLS];
-	size_t rows;
-};
-
-/* One row of the walk: its kind (0 case, 1 event) and values (v[0] the
- * case_ref, v[2..5] the rest; NULL stays NULL). */
-struct row_view {
-	int kind;
-	const char *v[NCOLS];
-};
-
-/* A row copied out of a block: the walk keeps a case's rows until the
- * next case_ref shows it is complete. */
-struct held_event {
-	size_t kind, occurred, event_ref;   /* offsets in text, or NO_TEXT */
-};
-#define NO_TEXT SIZE_MAX
-
-struct source_odbc {
-	struct source base;      /* first: source.c sees only this */
-	SQLHENV env;
-	SQLHDBC dbc;
-	char *name;              /* for messages: DSN=... or the string */
-	char *secret;            /* the password, to scrub from messages */
-	char dbms[64];
-	const struct dialect *d;
-	bool chunked;            /* the walk goes in ranges (d->chunked, tables) */
-	const char *updated_column;   /* conf's; NULL: none */
-	long login_timeout, query_timeout;
-	size_t fetch_rows;
-	size_t read_ahead;       /* source.read_ahead: readers of a ranged walk */
-	char *ranges_conn;       /* their connection string (holds the password) */
-	size_t readers_used;     /* by the last ranged walk (tests, bench) */
-	struct block b;
-	int (*tick)(void *ctx);  /* source_set_tick's; NULL: none */
-	void *tick_ctx;
-
-	/* The case being gathered. */
-	char ref[VALUE_MAX];
-	bool have_ref, ref_null;
-	bool have_case;
-	size_t dup_cases;        /* further case rows with this ref */
-	size_t case_at[4];       /* child, dob, team, worker */
-	struct held_event *ev;
-	struct source_event *out;
-	size_t nev, ev_cap;
-	char *text;
-	size_t text_len, text_cap;
-};
 
 /* --- messages --- */
 
@@ -206,8 +136,8 @@ static void diag_text(struct source_odbc *src, SQLSMALLINT type, SQLHANDLE h, ch
 
 /* The whole message is scrubbed: a password typed into the connection
  * string by mistake would otherwise come out with the label. */
-static int odbc_error(struct source_odbc *src, SQLSMALLINT type, SQLHANDLE h,
-		      const char *what, struct dl_error *err)
+int odbc_error(struct source_odbc *src, SQLSMALLINT type, SQLHANDLE h,
+	       const char *what, struct dl_error *err)
 {
 	char text[MSG_MAX];
 
@@ -330,8 +260,8 @@ static size_t connection_string(const struct source_conf *cfg,
 }
 
 /* Connect *dbc read-only by the connection string conn. */
-static int connect_string(struct source_odbc *src, const char *conn, SQLHDBC *dbc,
-			  struct dl_error *err)
+int odbc_connect(struct source_odbc *src, const char *conn, SQLHDBC *dbc,
+		 struct dl_error *err)
 {
 	SQLRETURN rc;
 
@@ -370,14 +300,14 @@ static int driver_connect(struct source_odbc *src, const struct source_conf *cfg
 		error_set(err, "case database %s: connection string too long", src->name);
 		return -1;
 	}
-	rc = connect_string(src, conn, &src->dbc, err);
+	rc = odbc_connect(src, conn, &src->dbc, err);
 	if (rc == 0 && mode == PSQL_RANGES && src->read_ahead && !(src->ranges_conn = strdup(conn)))
 		src->read_ahead = 0;
 	explicit_bzero(conn, sizeof conn);
 	return rc;
 }
 
-static void disconnect_dbc(SQLHDBC *dbc)
+void odbc_disconnect(SQLHDBC *dbc)
 {
 	if (*dbc == SQL_NULL_HDBC)
 		return;
@@ -388,11 +318,11 @@ static void disconnect_dbc(SQLHDBC *dbc)
 
 static void disconnect(struct source_odbc *src)
 {
-	disconnect_dbc(&src->dbc);
+	odbc_disconnect(&src->dbc);
 }
 
-static int statement_on(struct source_odbc *src, SQLHDBC dbc, SQLHSTMT *st,
-			struct dl_error *err)
+int odbc_statement(struct source_odbc *src, SQLHDBC dbc, SQLHSTMT *st,
+		   struct dl_error *err)
 {
 	if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, dbc, st))) {
 		*st = SQL_NULL_HSTMT;
@@ -404,17 +334,17 @@ static int statement_on(struct source_odbc *src, SQLHDBC dbc, SQLHSTMT *st,
 
 static int statement(struct source_odbc *src, SQLHSTMT *st, struct dl_error *err)
 {
-	return statement_on(src, src->dbc, st, err);
+	return odbc_statement(src, src->dbc, st, err);
 }
 
 /* Run sql on dbc (no result wanted). */
-static int exec_on(struct source_odbc *src, SQLHDBC dbc, const char *sql, const char *what,
-		   struct dl_error *err)
+int odbc_exec(struct source_odbc *src, SQLHDBC dbc, const char *sql, const char *what,
+	      struct dl_error *err)
 {
 	SQLHSTMT st;
 	SQLRETURN rc;
 
-	if (statement_on(src, dbc, &st, err) < 0)
+	if (odbc_statement(src, dbc, &st, err) < 0)
 		return -1;
 	rc = SQLExecDirect(st, (SQLCHAR *)sql, SQL_NTS);
 	if (!SQL_SUCCEEDED(rc) && rc != SQL_NO_DATA)
@@ -426,7 +356,7 @@ static int exec_on(struct source_odbc *src, SQLHDBC dbc, const char *sql, const 
 static int exec(struct source_odbc *src, const char *sql, const char *what,
 		struct dl_error *err)
 {
-	return exec_on(src, src->dbc, sql, what, err);
+	return odbc_exec(src, src->dbc, sql, what, err);
 }
 
 static void find_dialect(struct source_odbc *src)
@@ -475,23 +405,23 @@ static bool is_table(struct source_odbc *src, const char *relation)
 
 /* The session: read-only, and the server's own statement timeout where
  * the driver's is only a client-side alarm. */
-static int setup_session(struct source_odbc *src, SQLHDBC dbc, struct dl_error *err)
+int odbc_setup_session(struct source_odbc *src, SQLHDBC dbc, struct dl_error *err)
 {
 	char sql[128];
 
 	if (src->d->session &&
-	    exec_on(src, dbc, src->d->session, "making the session read-only", err) < 0)
+	    odbc_exec(src, dbc, src->d->session, "making the session read-only", err) < 0)
 		return -1;
 	if (src->d->statement_timeout && src->query_timeout > 0) {
 		snprintf(sql, sizeof sql, "%s'%lds'", src->d->statement_timeout,
 			 src->query_timeout);
-		if (exec_on(src, dbc, sql, "setting the statement timeout", err) < 0)
+		if (odbc_exec(src, dbc, sql, "setting the statement timeout", err) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-static int alloc_block(struct block *b, size_t n)
+int odbc_block_alloc(struct block *b, size_t n)
 {
 	b->rows = n;
 	b->status = calloc(n, sizeof *b->status);
@@ -505,7 +435,7 @@ static int alloc_block(struct block *b, size_t n)
 	return b->status && b->kind ? 0 : -1;
 }
 
-static void free_block(struct block *b)
+void odbc_block_free(struct block *b)
 {
 	free(b->status);
 	free(b->kind);
@@ -529,7 +459,7 @@ static void odbc_close(struct source *base)
 	disconnect(src);
 	if (src->env != SQL_NULL_HENV)
 		SQLFreeHandle(SQL_HANDLE_ENV, src->env);
-	free_block(&src->b);
+	odbc_block_free(&src->b);
 	if (src->secret) {
 		explicit_bzero(src->secret, strlen(src->secret));
 		free(src->secret);
@@ -571,7 +501,7 @@ static int odbc_open(const struct source_conf *cfg, struct source **out, struct 
 		goto oom;
 	}
 	src->base.label = src->name;
-	if (alloc_block(&src->b, src->fetch_rows) < 0)
+	if (odbc_block_alloc(&src->b, src->fetch_rows) < 0)
 		goto oom;
 	if (read_secret(cfg->credentials, &src->secret, err) < 0)
 		goto fail;
@@ -593,7 +523,7 @@ static int odbc_open(const struct source_conf *cfg, struct source **out, struct 
 		if (driver_connect(src, cfg, src->chunked ? PSQL_RANGES : PSQL_CURSOR, err) < 0)
 			goto fail;
 	}
-	if (setup_session(src, src->dbc, err) < 0)
+	if (odbc_setup_session(src, src->dbc, err) < 0)
 		goto fail;
 	*out = &src->base;
 	return 0;
@@ -606,20 +536,7 @@ fail:
 
 /* --- the walk --- */
 
-struct walk {
-	struct source_odbc *src;
-	source_case_fn fn;
-	source_orphan_fn orphan;
-	void *ctx;
-	struct dl_error *err;
-	char prev[VALUE_MAX];    /* the last case_ref finished */
-	bool have_prev;
-};
 
-static const char *cell(const struct block *b, int col, size_t row)
-{
-	return b->ind[col][row] == SQL_NULL_DATA ? NULL : b->val[col] + row * VALUE_MAX;
-}
 
 static int text_add(struct source_odbc *src, const char *s, size_t *at)
 {
@@ -750,10 +667,10 @@ static int case_finish(struct walk *w)
 }
 
 /* Is a value of the row longer than a buffer?  (With err set.) */
-static bool truncated(const struct source_odbc *src, const struct block *b, size_t row,
-		      struct dl_error *err)
+bool odbc_truncated(const struct source_odbc *src, const struct block *b, size_t row,
+		    struct dl_error *err)
 {
-	const char *ref = cell(b, 0, row);
+	const char *ref = odbc_cell(b, 0, row);
 
 	for (int c = 0; c < NCOLS; c++)
 		if (c != 1 && b->ind[c][row] != SQL_NULL_DATA && b->ind[c][row] >= VALUE_MAX) {
@@ -769,11 +686,11 @@ static void block_row(const struct block *b, size_t row, struct row_view *r)
 {
 	r->kind = (int)b->kind[row];
 	for (int c = 0; c < NCOLS; c++)
-		r->v[c] = c == 1 ? NULL : cell(b, c, row);
+		r->v[c] = c == 1 ? NULL : odbc_cell(b, c, row);
 }
 
 /* Rows arrive grouped by case_ref; a new case_ref finishes the last one. */
-static int walk_row(struct walk *w, const struct row_view *r)
+int odbc_walk_row(struct walk *w, const struct row_view *r)
 {
 	struct source_odbc *src = w->src;
 	const char *ref = r->v[0];
@@ -821,7 +738,7 @@ static void bind_block(struct block *b, SQLHSTMT st)
 
 /* The tick hook before each block and statement: -1 (with err, the
  * statement cancelled) when it says to give up. */
-static int walk_tick(struct walk *w, SQLHSTMT st)
+int odbc_walk_tick(struct walk *w, SQLHSTMT st)
 {
 	struct source_odbc *src = w->src;
 
@@ -841,7 +758,7 @@ static int fetch_all(struct walk *w, SQLHSTMT st)
 	int r;
 
 	for (;;) {
-		if (walk_tick(w, st) < 0)
+		if (odbc_walk_tick(w, st) < 0)
 			return -1;
 		rc = SQLFetch(st);
 		if (rc == SQL_NO_DATA)
@@ -855,10 +772,10 @@ static int fetch_all(struct walk *w, SQLHSTMT st)
 			if (b->status[i] == SQL_ROW_ERROR)
 				return odbc_error(w->src, SQL_HANDLE_STMT, st,
 						  "reading cases and events", w->err);
-			if (truncated(w->src, b, i, w->err))
+			if (odbc_truncated(w->src, b, i, w->err))
 				return -1;
 			block_row(b, i, &row);
-			if ((r = walk_row(w, &row)))
+			if ((r = odbc_walk_row(w, &row)))
 				return r;
 		}
 	}
@@ -875,20 +792,13 @@ static int bind_ref(struct source_odbc *src, SQLHSTMT st, SQLUSMALLINT n, const 
 	return odbc_error(src, SQL_HANDLE_STMT, st, "binding case_ref", err);
 }
 
-/* A statement of the walk, made ready to run: SQL_WALK with filter on
- * dbc, its parameters bound to refs and its columns to b. */
-struct walk_stmt {
-	SQLHSTMT st;
-	SQLLEN len[2];
-	char sql[1024];
-};
 
-static int walk_prepare(struct source_odbc *src, SQLHDBC dbc, struct block *b,
-			const char *filter, const char *const *refs, size_t nrefs,
-			struct walk_stmt *ws, struct dl_error *err)
+int odbc_walk_prepare(struct source_odbc *src, SQLHDBC dbc, struct block *b,
+		      const char *filter, const char *const *refs, size_t nrefs,
+		      struct walk_stmt *ws, struct dl_error *err)
 {
 	snprintf(ws->sql, sizeof ws->sql, SQL_WALK, filter, src->d->collate);
-	if (statement_on(src, dbc, &ws->st, err) < 0)
+	if (odbc_statement(src, dbc, &ws->st, err) < 0)
 		return -1;
 	for (size_t i = 0; i < nrefs && i < 2; i++)
 		if (bind_ref(src, ws->st, (SQLUSMALLINT)(i + 1), refs[i], &ws->len[i], err) < 0)
@@ -897,7 +807,7 @@ static int walk_prepare(struct source_odbc *src, SQLHDBC dbc, struct block *b,
 	return 0;
 }
 
-static void walk_unprepare(struct walk_stmt *ws)
+void odbc_walk_unprepare(struct walk_stmt *ws)
 {
 	if (ws->st == SQL_NULL_HSTMT)
 		return;
@@ -914,9 +824,9 @@ static int walk_statement(struct walk *w, const char *filter, const char *const 
 	struct walk_stmt ws = { .st = SQL_NULL_HSTMT };
 	int rc = -1;
 
-	if (walk_tick(w, SQL_NULL_HSTMT) < 0)
+	if (odbc_walk_tick(w, SQL_NULL_HSTMT) < 0)
 		return -1;
-	if (walk_prepare(src, src->dbc, &src->b, filter, refs, nrefs, &ws, w->err) < 0)
+	if (odbc_walk_prepare(src, src->dbc, &src->b, filter, refs, nrefs, &ws, w->err) < 0)
 		goto out;
 	if (!SQL_SUCCEEDED(SQLExecDirect(ws.st, (SQLCHAR *)ws.sql, SQL_NTS))) {
 		odbc_error(src, SQL_HANDLE_STMT, ws.st, "reading cases and events", w->err);
@@ -924,12 +834,9 @@ static int walk_statement(struct walk *w, const char *filter, const char *const 
 	}
 	rc = fetch_all(w, ws.st);
 out:
-	walk_unprepare(&ws);
+	odbc_walk_unprepare(&ws);
 	return rc;
 }
-
-struct reader;
-static SQLRETURN run_cancellable(struct reader *rd, SQLHSTMT st, const char *sql);
 
 /* The last case_ref of the range that starts after lo (at the start when
  * lo is NULL) into hi: 1, or 0 when the rest is shorter than a range, or
@@ -948,14 +855,14 @@ static int chunk_end(struct source_odbc *src, SQLHDBC dbc, struct reader *rd, co
 	snprintf(sql, sizeof sql, "SELECT case_ref FROM deadlined_cases WHERE case_ref IS NOT "
 		 "NULL%s ORDER BY case_ref%s OFFSET %zu ROWS FETCH NEXT 1 ROWS ONLY", after, coll,
 		 CHUNK_BLOCKS * src->fetch_rows - 1);
-	if (statement_on(src, dbc, &st, err) < 0)
+	if (odbc_statement(src, dbc, &st, err) < 0)
 		return -1;
 	r = lo ? SQLBindParameter(st, 1, SQL_PARAM_INPUT, SQL_C_CHAR, SQL_VARCHAR, VALUE_MAX, 0,
 				  (SQLPOINTER)lo, 0, (len = SQL_NTS, &len)) : SQL_SUCCESS;
 	if (SQL_SUCCEEDED(r))
 		r = SQLBindCol(st, 1, SQL_C_CHAR, hi, VALUE_MAX, &ind);
 	if (SQL_SUCCEEDED(r))
-		r = run_cancellable(rd, st, sql);
+		r = odbc_run_cancellable(rd, st, sql);
 	if (SQL_SUCCEEDED(r))
 		r = SQLFetch(st);
 	if (!SQL_SUCCEEDED(r) && r != SQL_NO_DATA)
@@ -970,30 +877,11 @@ static int chunk_end(struct source_odbc *src, SQLHDBC dbc, struct reader *rd, co
 	return SQL_SUCCEEDED(r) && ind < VALUE_MAX ? 1 : -1;
 }
 
-/* Where a ranged walk stands: ranges (lo, hi] of case_ref one after the
- * other, then the rows whose case_ref is NULL (PostgreSQL sorts them last,
- * so the one statement would give them last too). */
-enum range_stage { RANGE_FIRST, RANGE_NEXT, RANGE_NULLS, RANGE_DONE };
-
-struct range_cursor {
-	enum range_stage stage;
-	char lo[VALUE_MAX];      /* RANGE_NEXT: the last range's end */
-	size_t claimed;          /* ranges handed out */
-};
-
-/* One range: its number, its filter and the values bound to it. */
-struct range_spec {
-	size_t index;
-	char filter[128];
-	char lo[VALUE_MAX], hi[VALUE_MAX];
-	const char *refs[2];     /* into lo and hi */
-	size_t nrefs;
-};
 
 /* The next range of c into *rs, its end found on dbc (a reader's when rd
  * is not NULL): 1, or 0 when the walk is done, or -1 (err set). */
-static int range_next(struct source_odbc *src, SQLHDBC dbc, struct reader *rd,
-		      struct range_cursor *c, struct range_spec *rs, struct dl_error *err)
+int odbc_range_next(struct source_odbc *src, SQLHDBC dbc, struct reader *rd,
+		    struct range_cursor *c, struct range_spec *rs, struct dl_error *err)
 {
 	const char *coll = src->d->collate;
 	size_t len;
@@ -1037,496 +925,18 @@ static int range_next(struct source_odbc *src, SQLHDBC dbc, struct reader *rd,
 
 /* The ranged walk on the source's own connection, one range after the
  * other.  The caller holds one transaction around it. */
-static int walk_chunks(struct walk *w)
+int odbc_walk_chunks(struct walk *w)
 {
 	struct range_cursor c = { .stage = RANGE_FIRST };
 	struct range_spec rs;
 	int more, rc;
 
-	while ((more = range_next(w->src, w->src->dbc, NULL, &c, &rs, w->err)) > 0)
+	while ((more = odbc_range_next(w->src, w->src->dbc, NULL, &c, &rs, w->err)) > 0)
 		if ((rc = walk_statement(w, rs.filter, rs.refs, rs.nrefs)))
 			return rc;
 	return more;
 }
 
-/* --- reading ahead: the next ranges, on connections of their own --- */
-
-/* Why: psqlODBC hands over no row of a range before it has read the whole
- * range, so on one connection the server idles while the client converts
- * and evaluates a range, and the client idles while the server makes the
- * next.  Readers (source.read_ahead threads, each on its own connection)
- * fetch the next ranges meanwhile.  unixODBC serialises calls only on one
- * connection (at its default Threading level); psqlODBC locks each of its
- * connections.  Every reader's transaction imports the walk's snapshot
- * (pg_export_snapshot, SET TRANSACTION SNAPSHOT), so all ranges are read
- * as of one moment, as on one connection.  Ranges are numbered in key
- * order and walked in that order; a reader holds a range back while it is
- * read_ahead or more ahead of the walk, so at most 2 * read_ahead + 1
- * ranges are in memory.  Only this thread calls the tick hook. */
-
-/* A range's rows, copied out of a reader's blocks. */
-struct range_row {
-	int kind;
-	size_t at[NCOLS];        /* offsets in text, or NO_TEXT; at[1] unused */
-};
-
-struct range_rows {
-	struct range_rows *next; /* on the spare list */
-	size_t index;
-	struct range_row *row;
-	size_t n, cap;
-	char *text;
-	size_t len, text_cap;
-};
-
-struct reader {
-	struct ahead *a;
-	pthread_t thread;
-	bool running;
-	SQLHDBC dbc;
-	SQLHSTMT executing;      /* under a->lock: the statement SQLCancel may stop */
-	struct block b;
-	struct dl_error err;
-};
-
-struct ahead {
-	struct source_odbc *src;
-	pthread_mutex_t lock;
-	pthread_cond_t moved;    /* a range ready or taken, a failure, a stop */
-	struct reader *r;
-	size_t nr;
-	/* Held while a reader finds the next range's end (a statement), so
-	 * that the walk never waits for the server on lock. */
-	pthread_mutex_t claim;
-	struct range_cursor cursor;     /* under claim */
-	size_t claimed;          /* ranges handed out (cursor.claimed, under lock) */
-	bool claims_done;        /* a reader found no range left */
-	size_t walked;           /* ranges the walk has taken */
-	struct range_rows **slot;   /* [index % nr]: ready, not yet taken */
-	struct range_rows *spare;
-	bool stop;               /* readers end: a failure, the walk over */
-	bool failed;
-	struct dl_error err;     /* the first reader's failure */
-};
-
-static int rows_text(struct range_rows *rr, const char *s, SQLLEN n, size_t *at)
-{
-	if (!s) {
-		*at = NO_TEXT;
-		return 0;
-	}
-	if (rr->len + (size_t)n + 1 > rr->text_cap) {
-		size_t cap = rr->text_cap ? rr->text_cap * 2 : 65536;
-		char *p;
-
-		while (cap < rr->len + (size_t)n + 1)
-			cap *= 2;
-		if (!(p = realloc(rr->text, cap)))
-			return -1;
-		rr->text = p;
-		rr->text_cap = cap;
-	}
-	*at = rr->len;
-	memcpy(rr->text + rr->len, s, (size_t)n);
-	rr->text[rr->len + (size_t)n] = '\0';
-	rr->len += (size_t)n + 1;
-	return 0;
-}
-
-/* Copy row of b (checked: no value cut short) to rr. */
-static int rows_add(struct range_rows *rr, const struct block *b, size_t row)
-{
-	struct range_row *r;
-
-	if (rr->n == rr->cap) {
-		size_t cap = rr->cap ? rr->cap * 2 : 4096;
-		void *p = realloc(rr->row, cap * sizeof *rr->row);
-
-		if (!p)
-			return -1;
-		rr->row = p;
-		rr->cap = cap;
-	}
-	r = &rr->row[rr->n];
-	r->kind = (int)b->kind[row];
-	for (int c = 0; c < NCOLS; c++)
-		if (c != 1 && rows_text(rr, cell(b, c, row), b->ind[c][row], &r->at[c]) < 0)
-			return -1;
-	rr->n++;
-	return 0;
-}
-
-static void rows_view(const struct range_rows *rr, size_t i, struct row_view *v)
-{
-	v->kind = rr->row[i].kind;
-	for (int c = 0; c < NCOLS; c++)
-		v->v[c] = c == 1 || rr->row[i].at[c] == NO_TEXT ? NULL : rr->text + rr->row[i].at[c];
-}
-
-static void rows_free(struct range_rows *rr)
-{
-	while (rr) {
-		struct range_rows *next = rr->next;
-
-		free(rr->row);
-		free(rr->text);
-		free(rr);
-		rr = next;
-	}
-}
-
-/* Under a->lock. */
-static struct range_rows *spare_take(struct ahead *a)
-{
-	struct range_rows *rr = a->spare;
-
-	if (rr)
-		a->spare = rr->next;
-	else if (!(rr = calloc(1, sizeof *rr)))
-		return NULL;
-	rr->next = NULL;
-	rr->n = rr->len = 0;
-	return rr;
-}
-
-static void spare_put(struct ahead *a, struct range_rows *rr)
-{
-	rr->next = a->spare;
-	a->spare = rr;
-}
-
-static bool stopped(struct ahead *a)
-{
-	bool stop;
-
-	pthread_mutex_lock(&a->lock);
-	stop = a->stop;
-	pthread_mutex_unlock(&a->lock);
-	return stop;
-}
-
-/* Execute st (prepared with sql) for reader rd, where ahead_end can
- * cancel it; rd NULL: the source's own connection, executed as it is.
- * Not started once the readers are stopped. */
-static SQLRETURN run_cancellable(struct reader *rd, SQLHSTMT st, const char *sql)
-{
-	struct ahead *a = rd ? rd->a : NULL;
-	SQLRETURN r;
-
-	if (!rd)
-		return SQLExecDirect(st, (SQLCHAR *)sql, SQL_NTS);
-	pthread_mutex_lock(&a->lock);
-	rd->executing = a->stop ? SQL_NULL_HSTMT : st;
-	pthread_mutex_unlock(&a->lock);
-	if (rd->executing == SQL_NULL_HSTMT)
-		return SQL_ERROR;
-	r = SQLExecDirect(st, (SQLCHAR *)sql, SQL_NTS);
-	pthread_mutex_lock(&a->lock);
-	rd->executing = SQL_NULL_HSTMT;
-	pthread_mutex_unlock(&a->lock);
-	return r;
-}
-
-/* Read range rs whole into rr, on the reader's connection. */
-static int reader_range(struct reader *rd, const struct range_spec *rs, struct range_rows *rr)
-{
-	struct ahead *a = rd->a;
-	struct source_odbc *src = a->src;
-	struct block *b = &rd->b;
-	struct walk_stmt ws = { .st = SQL_NULL_HSTMT };
-	SQLRETURN r;
-	int rc = -1;
-
-	if (walk_prepare(src, rd->dbc, b, rs->filter, rs->refs, rs->nrefs, &ws, &rd->err) < 0)
-		goto out;
-	r = run_cancellable(rd, ws.st, ws.sql);
-	if (!SQL_SUCCEEDED(r)) {
-		odbc_error(src, SQL_HANDLE_STMT, ws.st, "reading cases and events", &rd->err);
-		goto out;
-	}
-	while (!stopped(a) && (r = SQLFetch(ws.st)) != SQL_NO_DATA) {
-		if (!SQL_SUCCEEDED(r)) {
-			odbc_error(src, SQL_HANDLE_STMT, ws.st, "reading cases and events", &rd->err);
-			goto out;
-		}
-		for (SQLULEN i = 0; i < b->fetched; i++) {
-			if (b->status[i] == SQL_ROW_ERROR) {
-				odbc_error(src, SQL_HANDLE_STMT, ws.st, "reading cases and events",
-					   &rd->err);
-				goto out;
-			}
-			if (truncated(src, b, i, &rd->err))
-				goto out;
-			if (rows_add(rr, b, i) < 0) {
-				error_set(&rd->err, "case database %s: out of memory reading cases",
-					  src->name);
-				goto out;
-			}
-		}
-	}
-	rc = 0;
-out:
-	walk_unprepare(&ws);
-	return rc;
-}
-
-/* A reader: claim the next range, read it, hand it over in its turn. */
-static void *reader_main(void *arg)
-{
-	struct reader *rd = arg;
-	struct ahead *a = rd->a;
-	struct range_rows *rr = NULL;
-	struct range_spec rs;
-	int rc;
-
-	for (;;) {
-		/* The ends are found one range after another. */
-		pthread_mutex_lock(&a->claim);
-		rc = stopped(a) ? 0 : range_next(a->src, rd->dbc, rd, &a->cursor, &rs, &rd->err);
-		/* Still under claim: the walk must not see "no range left"
-		 * before it sees the last range claimed. */
-		pthread_mutex_lock(&a->lock);
-		if (rc > 0)
-			a->claimed = rs.index + 1;
-		else if (rc == 0)
-			a->claims_done = true;
-		if (rc > 0 && !(rr = spare_take(a))) {
-			error_set(&rd->err, "case database %s: out of memory", a->src->name);
-			rc = -1;
-		}
-		pthread_mutex_unlock(&a->lock);
-		pthread_mutex_unlock(&a->claim);
-		if (rc <= 0)
-			break;
-		rr->index = rs.index;
-		if (reader_range(rd, &rs, rr) < 0) {
-			rc = -1;
-			break;
-		}
-		pthread_mutex_lock(&a->lock);
-		while (!a->stop && rr->index >= a->walked + a->nr)
-			pthread_cond_wait(&a->moved, &a->lock);
-		if (!a->stop) {
-			a->slot[rr->index % a->nr] = rr;
-			rr = NULL;
-			pthread_cond_broadcast(&a->moved);
-		}
-		rc = a->stop ? 0 : 1;
-		pthread_mutex_unlock(&a->lock);
-		if (!rc)
-			break;
-	}
-	pthread_mutex_lock(&a->lock);
-	if (rr)
-		spare_put(a, rr);
-	if (rc < 0 && !a->stop) {
-		a->failed = a->stop = true;
-		a->err = rd->err;
-	}
-	pthread_cond_broadcast(&a->moved);
-	pthread_mutex_unlock(&a->lock);
-	return NULL;
-}
-
-/* The walk's snapshot, exported from its transaction on the source's own
- * connection, into id. */
-static int export_snapshot(struct source_odbc *src, char *id, size_t size,
-			   struct dl_error *err)
-{
-	SQLHSTMT st;
-	SQLLEN ind;
-	SQLRETURN r;
-
-	if (statement(src, &st, err) < 0)
-		return -1;
-	r = SQLBindCol(st, 1, SQL_C_CHAR, id, (SQLLEN)size, &ind);
-	if (SQL_SUCCEEDED(r))
-		r = SQLExecDirect(st, (SQLCHAR *)"SELECT pg_export_snapshot()", SQL_NTS);
-	if (SQL_SUCCEEDED(r))
-		r = SQLFetch(st);
-	if (!SQL_SUCCEEDED(r))
-		odbc_error(src, SQL_HANDLE_STMT, st, "exporting the walk's snapshot", err);
-	SQLCloseCursor(st);
-	SQLFreeHandle(SQL_HANDLE_STMT, st);
-	return SQL_SUCCEEDED(r) && ind > 0 && (size_t)ind < size ? 0 : -1;
-}
-
-/* A reader's connection, read-only, its transaction in the snapshot id. */
-static int reader_connect(struct reader *rd, const char *id)
-{
-	struct source_odbc *src = rd->a->src;
-	char sql[128];
-
-	snprintf(sql, sizeof sql, "SET TRANSACTION SNAPSHOT '%s'", id);
-	if (connect_string(src, src->ranges_conn, &rd->dbc, &rd->err) < 0 ||
-	    setup_session(src, rd->dbc, &rd->err) < 0)
-		return -1;
-	SQLSetConnectAttr(rd->dbc, SQL_ATTR_AUTOCOMMIT, (SQLPOINTER)SQL_AUTOCOMMIT_OFF, 0);
-	if (exec_on(src, rd->dbc, sql, "importing the walk's snapshot", &rd->err) < 0)
-		return -1;
-	return alloc_block(&rd->b, src->fetch_rows) < 0 ? -1 : 0;
-}
-
-static void reader_close(struct reader *rd)
-{
-	if (rd->dbc != SQL_NULL_HDBC)
-		SQLEndTran(SQL_HANDLE_DBC, rd->dbc, SQL_ROLLBACK);
-	disconnect_dbc(&rd->dbc);
-	free_block(&rd->b);
-}
-
-/* Stop the readers (cancelling what they run), wait for them, let go of
- * everything. */
-static void ahead_end(struct ahead *a)
-{
-	pthread_mutex_lock(&a->lock);
-	a->stop = true;
-	for (size_t i = 0; i < a->nr; i++)
-		if (a->r[i].executing != SQL_NULL_HSTMT)
-			SQLCancel(a->r[i].executing);
-	pthread_cond_broadcast(&a->moved);
-	pthread_mutex_unlock(&a->lock);
-	for (size_t i = 0; i < a->nr; i++) {
-		if (a->r[i].running)
-			pthread_join(a->r[i].thread, NULL);
-		reader_close(&a->r[i]);
-	}
-	for (size_t i = 0; i < a->nr; i++)
-		rows_free(a->slot[i]);
-	rows_free(a->spare);
-	free(a->slot);
-	free(a->r);
-	pthread_cond_destroy(&a->moved);
-	pthread_mutex_destroy(&a->lock);
-	pthread_mutex_destroy(&a->claim);
-}
-
-/* Set up to read_ahead readers in the snapshot of the transaction open on
- * the source's connection.  Those that cannot connect (the role's
- * connection limit, say) are done without: 0 readers means the walk goes
- * on one connection.  -1: the snapshot could not be exported. */
-static int ahead_start(struct source_odbc *src, struct ahead *a, struct dl_error *err)
-{
-	pthread_condattr_t ca;
-	char id[64];
-	size_t n = src->read_ahead;
-
-	*a = (struct ahead){ .src = src, .cursor.stage = RANGE_FIRST };
-	if (export_snapshot(src, id, sizeof id, err) < 0)
-		return -1;
-	if (!(a->r = calloc(n, sizeof *a->r)) || !(a->slot = calloc(n, sizeof *a->slot))) {
-		free(a->r);
-		error_set(err, "case database %s: out of memory", src->name);
-		return -1;
-	}
-	pthread_mutex_init(&a->lock, NULL);
-	pthread_mutex_init(&a->claim, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&a->moved, &ca);
-	pthread_condattr_destroy(&ca);
-	for (a->nr = 0; a->nr < n; a->nr++) {
-		struct reader *rd = &a->r[a->nr];
-
-		*rd = (struct reader){ .a = a, .dbc = SQL_NULL_HDBC, .executing = SQL_NULL_HSTMT };
-		if (reader_connect(rd, id) < 0) {
-			reader_close(rd);
-			break;
-		}
-	}
-	for (size_t i = 0; i < a->nr; i++)
-		a->r[i].running = pthread_create(&a->r[i].thread, NULL, reader_main, &a->r[i]) == 0;
-	src->readers_used = a->nr;
-	return 0;
-}
-
-/* The next range in key order into *out: 1, or 0 when the walk is done,
- * or -1 (err set: a reader failed, or the tick hook gave up).  The tick
- * hook is called at least every quarter of a second while this waits. */
-static int ahead_take(struct walk *w, struct ahead *a, struct range_rows **out)
-{
-	struct timespec ts;
-	int rc;
-
-	if (walk_tick(w, SQL_NULL_HSTMT) < 0)
-		return -1;
-	pthread_mutex_lock(&a->lock);
-	for (;;) {
-		struct range_rows *rr = a->slot[a->walked % a->nr];
-
-		if (a->failed) {
-			*w->err = a->err;
-			rc = -1;
-			break;
-		}
-		if (rr && rr->index == a->walked) {
-			a->slot[a->walked++ % a->nr] = NULL;
-			pthread_cond_broadcast(&a->moved);
-			*out = rr;
-			rc = 1;
-			break;
-		}
-		if (a->claims_done && a->walked == a->claimed) {
-			rc = 0;
-			break;
-		}
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += 250000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		if (pthread_cond_timedwait(&a->moved, &a->lock, &ts) == ETIMEDOUT) {
-			pthread_mutex_unlock(&a->lock);
-			if (walk_tick(w, SQL_NULL_HSTMT) < 0)
-				return -1;
-			pthread_mutex_lock(&a->lock);
-		}
-	}
-	pthread_mutex_unlock(&a->lock);
-	return rc;
-}
-
-/* The walk from the readers' ranges, in key order. */
-static int walk_ahead(struct walk *w, struct ahead *a)
-{
-	struct range_rows *rr;
-	struct row_view v;
-	int rc;
-
-	while ((rc = ahead_take(w, a, &rr)) > 0) {
-		int r = 0;
-
-		for (size_t i = 0; r == 0 && i < rr->n; i++) {
-			rows_view(rr, i, &v);
-			r = walk_row(w, &v);
-		}
-		pthread_mutex_lock(&a->lock);
-		spare_put(a, rr);
-		pthread_mutex_unlock(&a->lock);
-		if (r)
-			return r;
-	}
-	return rc;
-}
-
-/* The ranged walk: by readers when any could be set up, else on the
- * source's own connection.  The caller holds the transaction. */
-static int walk_ranges(struct walk *w)
-{
-	struct source_odbc *src = w->src;
-	struct ahead a;
-	int rc;
-
-	src->readers_used = 0;
-	if (!src->read_ahead || !src->ranges_conn)
-		return walk_chunks(w);
-	if (ahead_start(src, &a, w->err) < 0)
-		return -1;
-	rc = a.nr ? walk_ahead(w, &a) : walk_chunks(w);
-	ahead_end(&a);
-	return rc;
-}
 
 static int odbc_each_case(struct source *base, const char *case_ref, source_case_fn fn,
 			  source_orphan_fn orphan, void *ctx, struct dl_error *err)
@@ -1543,7 +953,7 @@ static int odbc_each_case(struct source *base, const char *case_ref, source_case
 	if (chunked)
 		SQLSetConnectAttr(src->dbc, SQL_ATTR_AUTOCOMMIT, (SQLPOINTER)SQL_AUTOCOMMIT_OFF, 0);
 	if (chunked)
-		rc = walk_ranges(&w);
+		rc = odbc_walk_ranges(&w);
 	else
 		rc = walk_statement(&w, case_ref ? " WHERE case_ref = ?" : "", &case_ref,
 				    case_ref ? 1 : 0);
