@@ -12,6 +12,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "deadlined/vec.h"
+
 /* --- reading ahead: the next ranges, on connections of their own --- */
 
 /* Why: psqlODBC hands over no row of a range before it has read the whole
@@ -100,16 +102,11 @@ static int rows_text(struct range_rows *rr, const char *s, SQLLEN n, size_t *at)
 static int rows_add(struct range_rows *rr, const struct block *b, size_t row)
 {
 	struct range_row *r;
+	void *v = rr->row;
 
-	if (rr->n == rr->cap) {
-		size_t cap = rr->cap ? rr->cap * 2 : 4096;
-		void *p = realloc(rr->row, cap * sizeof *rr->row);
-
-		if (!p)
-			return -1;
-		rr->row = p;
-		rr->cap = cap;
-	}
+	if (vec_reserve(&v, &rr->cap, rr->n, sizeof *rr->row) < 0)
+		return -1;
+	rr->row = v;
 	r = &rr->row[rr->n];
 	r->kind = (int)b->kind[row];
 	for (int c = 0; c < NCOLS; c++)
