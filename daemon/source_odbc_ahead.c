@@ -59,7 +59,8 @@ struct ahead {
 	pthread_mutex_t lock;
 	pthread_cond_t moved;    /* a range ready or taken, a failure, a stop */
 	struct reader *r;
-	size_t nr;
+	size_t nr;               /* readers connected */
+	size_t running;          /* of them, with their thread started */
 	/* Held while a reader finds the next range's end (a statement), so
 	 * that the walk never waits for the server on lock. */
 	pthread_mutex_t claim;
@@ -372,8 +373,8 @@ static void ahead_end(struct ahead *a)
 
 /* Set up to read_ahead readers in the snapshot of the transaction open on
  * the source's connection.  Those that cannot connect (the role's
- * connection limit, say) are done without: 0 readers means the walk goes
- * on one connection.  -1: the snapshot could not be exported. */
+ * connection limit, say) are done without: none means the walk goes on
+ * one connection.  -1: the snapshot could not be exported (or no memory). */
 static int ahead_start(struct source_odbc *src, struct ahead *a, struct dl_error *err)
 {
 	pthread_condattr_t ca;
@@ -404,7 +405,9 @@ static int ahead_start(struct source_odbc *src, struct ahead *a, struct dl_error
 		}
 	}
 	for (size_t i = 0; i < a->nr; i++)
-		a->r[i].running = pthread_create(&a->r[i].thread, NULL, reader_main, &a->r[i]) == 0;
+		if ((a->r[i].running = pthread_create(&a->r[i].thread, NULL, reader_main,
+						      &a->r[i]) == 0))
+			a->running++;
 	return 0;
 }
 
@@ -488,9 +491,14 @@ int odbc_walk_ranges(struct walk *w)
 
 	if (!src->read_ahead || !src->ranges_conn)
 		return odbc_walk_chunks(w);
-	if (ahead_start(src, &a, w->err) < 0)
-		return -1;
-	rc = a.nr ? walk_ahead(w, &a) : odbc_walk_chunks(w);
+	if (ahead_start(src, &a, w->err) < 0) {
+		/* A server that exports no snapshot: one connection, in a
+		 * transaction begun again (the failure ended the first). */
+		SQLEndTran(SQL_HANDLE_DBC, src->dbc, SQL_ROLLBACK);
+		w->err->msg[0] = '\0';
+		return odbc_walk_chunks(w);
+	}
+	rc = a.running ? walk_ahead(w, &a) : odbc_walk_chunks(w);
 	ahead_end(&a);
 	return rc;
 }

@@ -104,6 +104,13 @@ for _c in "pg-native-ranges 2" "pg-native-three 3" "pg-native-one 0"; do
 	_n=$(readers "$1")
 	[ "$_n" = "$2" ] && ok || bad "$1: $_n sessions read ranges ahead, want $2"
 done
+# A server that exports no snapshot (here: the function revoked; a
+# standby of an old release): the walk goes on one connection, the same.
+PG_DB=native pg_psql -c "REVOKE EXECUTE ON FUNCTION pg_export_snapshot() FROM PUBLIC" > /dev/null
+_n=$(readers pg-native-ranges)
+[ "$_n" = 0 ] && ok || bad "no snapshot to share: $_n sessions read ranges ahead, want 0"
+compare "native data, no snapshot to share" 2025-06-01 "$TMP/native.db" pg-native-ranges
+PG_DB=native pg_psql -c "GRANT EXECUTE ON FUNCTION pg_export_snapshot() TO PUBLIC" > /dev/null
 pg_psql -c "ALTER ROLE deadlined RESET log_statement" > /dev/null
 
 # --- the SSD data set (tests/helpers/gen_ssd.py), as views ----------------
