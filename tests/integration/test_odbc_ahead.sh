@@ -22,17 +22,9 @@
 C=$DEADLINECTL
 trap 'stop_pids; pg_stop; [ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"' EXIT
 
-if ! odbcinst -q -d -n "PostgreSQL ANSI" > /dev/null 2>&1; then
-	bad "ODBC driver 'PostgreSQL ANSI' is not registered (scripts/deps.sh test: odbc-postgresql)"
-	finish
-	exit
-fi
-pg_start "$TMP/pg" || { bad "PostgreSQL 15 would not start"; finish; exit; }
+odbc_driver_or_end
 PW=stop-pw
-printf '%s\n' "$PW" > "$TMP/db-password"
-pg_psql -c "CREATE ROLE deadlined LOGIN PASSWORD '$PW'" -c "CREATE DATABASE cases" > /dev/null
-sed -i '1i host all deadlined 127.0.0.1/32 scram-sha-256' "$PG_DIR/data/pg_hba.conf"
-pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" reload > /dev/null
+odbc_cases_server "$PW"
 PG_DB=cases pg_psql -f conf/schema/native-pg.sql > /dev/null 2>&1 || bad "native-pg.sql failed"
 # A1 (sorting first) is long overdue; 4,000 cases after it have no
 # events: with fetch_rows = 50 the walk reads them in ranges of 200.  A row
@@ -74,13 +66,6 @@ MAIL=$TMP/mail/new
 SOURCE_MORE="driver = \"odbc\"; connection = \"Driver=PostgreSQL ANSI;Server=127.0.0.1;Port=$PG_PORT;Database=cases\"; user = \"deadlined\"; credentials = \"$TMP/db-password\"; fetch_rows = 50; read_ahead = 2; query_timeout = 60; login_timeout = $((5 * TIME_SCALE));"
 service_conf "$MAILDIR_RECEIVER" 'mail_receiver = "mail"; resolved = true;'
 
-# recovered WHAT: the log says readable again, STATUS clears, and nothing
-# changed.
-recovered() {
-	check_log "$1: recovered" "case database readable again (unavailable since" 40
-	check_status_clear "$1: STATUS clears" "unavailable" 10
-	nothing_changed "$1 (after)"
-}
 
 start_listener || { finish; exit 1; }
 start_daemon || { finish; exit 1; }
