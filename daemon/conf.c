@@ -164,6 +164,9 @@ static const struct schema_field source_fields[] = {
 	  .help = "odbc: seconds a query may run" },
 	{ "fetch_rows", F(INT, fetch_rows), .min = 1, .max = 10000, .def = "500",
 	  .help = "odbc: rows fetched at a time" },
+	{ "read_ahead", F(INT, read_ahead), .min = 0, .max = 8, .def = "2",
+	  .help = "odbc: extra connections reading the next ranges of a full read "
+		  "(PostgreSQL tables; 0: one connection)" },
 	{ 0 }
 };
 #undef type_of_table

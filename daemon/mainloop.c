@@ -124,7 +124,8 @@ static int tick(void *ctx)
 }
 
 /* An evaluation is not cut short by a stop request: a poll is one
- * transaction, and the stop grace allows for it. */
+ * transaction, and the stop grace allows for it.  The read of a remote
+ * case database is (source_set_give_up, in mainloop_run). */
 static int evaluate_tick(void *ctx)
 {
 	(void)ctx;
@@ -416,6 +417,9 @@ int mainloop_run(const char *config_path, struct conf **conf, const char *db)
 		return -1;
 	}
 	service_set_tick(lease_tick, &l);
+	/* A stop is taken between the ranges of a long read of a remote
+	 * case database (the poll then changes nothing), not at its end. */
+	source_set_give_up(service_stop_pending);
 	if (l.ha)
 		outbox_set_gate(l.outbox, may_send, &l);
 	ha_tick(l.ha, true);
@@ -454,6 +458,7 @@ int mainloop_run(const char *config_path, struct conf **conf, const char *db)
 		set_meta(&l, "pid", "");      /* deadlinectl status: not running */
 	/* The last send is done: resign, so a standby takes over at once. */
 	service_set_tick(NULL, NULL);
+	source_set_give_up(NULL);
 	ha_close(l.ha);
 	outbox_close(l.outbox);
 	route_close(l.route);

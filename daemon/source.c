@@ -71,6 +71,18 @@ int source_each_case(struct source *src, const char *case_ref, source_case_fn fn
 	return src->ops->each_case(src, case_ref, fn, orphan, ctx, err);
 }
 
+static bool (*give_up)(void);
+
+void source_set_give_up(bool (*fn)(void))
+{
+	give_up = fn;
+}
+
+bool source_giving_up(void)
+{
+	return give_up && give_up();
+}
+
 void source_set_tick(struct source *src, int (*fn)(void *ctx), void *ctx)
 {
 	if (src->ops->set_tick)

@@ -21,11 +21,16 @@
  * order (SQLite's BINARY); the ORDER BY says so in each server's words, and
  * a server that breaks it anyway is reported, never merged wrongly.
  *
- * Between blocks and statements the walk calls the tick hook it was given
- * (source_set_tick: evaluate's, which feeds the service's watchdog); a
- * negative return cancels the statement and fails the walk.
+ * On PostgreSQL tables the statement is cut into ranges of case_ref, read
+ * in one snapshot; source_odbc_ahead.c has readers fetch the next ranges
+ * on connections of their own (source.read_ahead).
+ *
+ * Between blocks, ranges and statements the walk calls the tick hook it was
+ * given (source_set_tick: evaluate's, which feeds the service's watchdog)
+ * and asks source_giving_up (a stop); either cancels the statement and
+ * fails the walk.
  */
-#include "deadlined/source_backend.h"
+#include "source_odbc.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -34,28 +39,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include <sql.h>
-#include <sqlext.h>
-
 #define CASE_COLUMNS  "case_ref, child_ref, date_of_birth, team_ref, worker_ref"
 #define EVENT_COLUMNS "case_ref, kind, occurred, event_ref"
 
-/* Each value of the walk lands in a buffer this wide; a longer one is an
- * error naming its case, never a silent truncation (a case_ref cut short
- * could merge two cases). */
-#define VALUE_MAX 512
-#define NCOLS 6           /* case_ref, row kind, four values */
-#define MSG_MAX 400
 
-/* What differs between servers: how to ask for bytewise order, and how to
- * make the session itself read-only.  Found by SQL_DBMS_NAME. */
-struct dialect {
-	const char *dbms;            /* prefix of SQL_DBMS_NAME; NULL: any */
-	const char *collate;         /* appended to ORDER BY case_ref */
-	const char *session;         /* run once after connecting, or NULL */
-	const char *statement_timeout;   /* followed by 'Ns', or NULL */
-	bool chunked;                /* walk in ranges of CHUNK_BLOCKS blocks' cases */
-};
 
 static const struct dialect dialects[] = {
 	/* Repeatable read: the walk's ranges share one snapshot. */
@@ -101,51 +88,6 @@ static const char SQL_WALK[] =
 
 static const char NULL_REF[] = "(null)";
 
-/* One block of rows, column-wise. */
-struct block {
-	SQLULEN fetched;
-	SQLUSMALLINT *status;
-	SQLINTEGER *kind;
-	char *val[NCOLS];        /* [row * VALUE_MAX]; val[1] unused */
-	SQLLEN *ind[NCOLS];
-	size_t rows;
-};
-
-/* A row copied out of a block: the walk keeps a case's rows until the
- * next case_ref shows it is complete. */
-struct held_event {
-	size_t kind, occurred, event_ref;   /* offsets in text, or NO_TEXT */
-};
-#define NO_TEXT SIZE_MAX
-
-struct source_odbc {
-	struct source base;      /* first: source.c sees only this */
-	SQLHENV env;
-	SQLHDBC dbc;
-	char *name;              /* for messages: DSN=... or the string */
-	char *secret;            /* the password, to scrub from messages */
-	char dbms[64];
-	const struct dialect *d;
-	bool chunked;            /* the walk goes in ranges (d->chunked, tables) */
-	const char *updated_column;   /* conf's; NULL: none */
-	long query_timeout;
-	size_t fetch_rows;
-	struct block b;
-	int (*tick)(void *ctx);  /* source_set_tick's; NULL: none */
-	void *tick_ctx;
-
-	/* The case being gathered. */
-	char ref[VALUE_MAX];
-	bool have_ref, ref_null;
-	bool have_case;
-	size_t dup_cases;        /* further case rows with this ref */
-	size_t case_at[4];       /* child, dob, team, worker */
-	struct held_event *ev;
-	struct source_event *out;
-	size_t nev, ev_cap;
-	char *text;
-	size_t text_len, text_cap;
-};
 
 /* --- messages --- */
 
@@ -194,8 +136,8 @@ static void diag_text(struct source_odbc *src, SQLSMALLINT type, SQLHANDLE h, ch
 
 /* The whole message is scrubbed: a password typed into the connection
  * string by mistake would otherwise come out with the label. */
-static int odbc_error(struct source_odbc *src, SQLSMALLINT type, SQLHANDLE h,
-		      const char *what, struct dl_error *err)
+int odbc_error(struct source_odbc *src, SQLSMALLINT type, SQLHANDLE h,
+	       const char *what, struct dl_error *err)
 {
 	char text[MSG_MAX];
 
@@ -317,73 +259,104 @@ static size_t connection_string(const struct source_conf *cfg,
 	return len;
 }
 
+/* Connect *dbc read-only by the connection string conn. */
+int odbc_connect(struct source_odbc *src, const char *conn, SQLHDBC *dbc,
+		 struct dl_error *err)
+{
+	SQLRETURN rc;
+
+	if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_DBC, src->env, dbc))) {
+		*dbc = SQL_NULL_HDBC;
+		return odbc_error(src, SQL_HANDLE_ENV, src->env, "allocating a connection", err);
+	}
+	SQLSetConnectAttr(*dbc, SQL_ATTR_LOGIN_TIMEOUT,
+			  (SQLPOINTER)(uintptr_t)src->login_timeout, 0);
+	SQLSetConnectAttr(*dbc, SQL_ATTR_CONNECTION_TIMEOUT,
+			  (SQLPOINTER)(uintptr_t)src->query_timeout, 0);
+	SQLSetConnectAttr(*dbc, SQL_ATTR_ACCESS_MODE, (SQLPOINTER)SQL_MODE_READ_ONLY, 0);
+	rc = SQLDriverConnect(*dbc, NULL, (SQLCHAR *)conn, SQL_NTS, NULL, 0, NULL,
+			      SQL_DRIVER_NOPROMPT);
+	if (!SQL_SUCCEEDED(rc)) {
+		odbc_error(src, SQL_HANDLE_DBC, *dbc, "connecting", err);
+		SQLFreeHandle(SQL_HANDLE_DBC, *dbc);
+		*dbc = SQL_NULL_HDBC;
+		return -1;
+	}
+	/* Again after connecting: some drivers only honour it then. */
+	SQLSetConnectAttr(*dbc, SQL_ATTR_ACCESS_MODE, (SQLPOINTER)SQL_MODE_READ_ONLY, 0);
+	return 0;
+}
+
+/* Connect the source's own connection.  For ranges, the string is kept:
+ * the walk's readers connect by it too. */
 static int driver_connect(struct source_odbc *src, const struct source_conf *cfg,
 			  enum psql_mode mode, struct dl_error *err)
 {
 	char conn[4096];
-	SQLRETURN rc;
 	size_t len = connection_string(cfg, src, mode, conn, sizeof conn);
+	int rc;
 
 	if (len >= sizeof conn) {
 		error_set(err, "case database %s: connection string too long", src->name);
 		return -1;
 	}
-	if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_DBC, src->env, &src->dbc))) {
-		src->dbc = SQL_NULL_HDBC;
-		return odbc_error(src, SQL_HANDLE_ENV, src->env, "allocating a connection", err);
-	}
-	SQLSetConnectAttr(src->dbc, SQL_ATTR_LOGIN_TIMEOUT,
-			  (SQLPOINTER)(uintptr_t)cfg->login_timeout, 0);
-	SQLSetConnectAttr(src->dbc, SQL_ATTR_CONNECTION_TIMEOUT,
-			  (SQLPOINTER)(uintptr_t)cfg->query_timeout, 0);
-	SQLSetConnectAttr(src->dbc, SQL_ATTR_ACCESS_MODE, (SQLPOINTER)SQL_MODE_READ_ONLY, 0);
-	rc = SQLDriverConnect(src->dbc, NULL, (SQLCHAR *)conn, SQL_NTS, NULL, 0, NULL,
-			      SQL_DRIVER_NOPROMPT);
+	rc = odbc_connect(src, conn, &src->dbc, err);
+	if (rc == 0 && mode == PSQL_RANGES && src->read_ahead && !(src->ranges_conn = strdup(conn)))
+		src->read_ahead = 0;
 	explicit_bzero(conn, sizeof conn);
-	if (!SQL_SUCCEEDED(rc)) {
-		odbc_error(src, SQL_HANDLE_DBC, src->dbc, "connecting", err);
-		SQLFreeHandle(SQL_HANDLE_DBC, src->dbc);
-		src->dbc = SQL_NULL_HDBC;
-		return -1;
-	}
-	/* Again after connecting: some drivers only honour it then. */
-	SQLSetConnectAttr(src->dbc, SQL_ATTR_ACCESS_MODE, (SQLPOINTER)SQL_MODE_READ_ONLY, 0);
-	return 0;
+	return rc;
+}
+
+void odbc_disconnect(SQLHDBC *dbc)
+{
+	if (*dbc == SQL_NULL_HDBC)
+		return;
+	SQLDisconnect(*dbc);
+	SQLFreeHandle(SQL_HANDLE_DBC, *dbc);
+	*dbc = SQL_NULL_HDBC;
 }
 
 static void disconnect(struct source_odbc *src)
 {
-	if (src->dbc == SQL_NULL_HDBC)
-		return;
-	SQLDisconnect(src->dbc);
-	SQLFreeHandle(SQL_HANDLE_DBC, src->dbc);
-	src->dbc = SQL_NULL_HDBC;
+	odbc_disconnect(&src->dbc);
 }
 
-static int statement(struct source_odbc *src, SQLHSTMT *st, struct dl_error *err)
+int odbc_statement(struct source_odbc *src, SQLHDBC dbc, SQLHSTMT *st,
+		   struct dl_error *err)
 {
-	if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, src->dbc, st))) {
+	if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, dbc, st))) {
 		*st = SQL_NULL_HSTMT;
-		return odbc_error(src, SQL_HANDLE_DBC, src->dbc, "allocating a statement", err);
+		return odbc_error(src, SQL_HANDLE_DBC, dbc, "allocating a statement", err);
 	}
 	SQLSetStmtAttr(*st, SQL_ATTR_QUERY_TIMEOUT, (SQLPOINTER)(uintptr_t)src->query_timeout, 0);
 	return 0;
 }
 
-/* Run sql (no result wanted). */
-static int exec(struct source_odbc *src, const char *sql, const char *what,
-		struct dl_error *err)
+static int statement(struct source_odbc *src, SQLHSTMT *st, struct dl_error *err)
+{
+	return odbc_statement(src, src->dbc, st, err);
+}
+
+/* Run sql on dbc (no result wanted). */
+int odbc_exec(struct source_odbc *src, SQLHDBC dbc, const char *sql, const char *what,
+	      struct dl_error *err)
 {
 	SQLHSTMT st;
 	SQLRETURN rc;
 
-	if (statement(src, &st, err) < 0)
+	if (odbc_statement(src, dbc, &st, err) < 0)
 		return -1;
 	rc = SQLExecDirect(st, (SQLCHAR *)sql, SQL_NTS);
 	if (!SQL_SUCCEEDED(rc) && rc != SQL_NO_DATA)
 		odbc_error(src, SQL_HANDLE_STMT, st, what, err);
 	SQLFreeHandle(SQL_HANDLE_STMT, st);
 	return SQL_SUCCEEDED(rc) || rc == SQL_NO_DATA ? 0 : -1;
+}
+
+static int exec(struct source_odbc *src, const char *sql, const char *what,
+		struct dl_error *err)
+{
+	return odbc_exec(src, src->dbc, sql, what, err);
 }
 
 static void find_dialect(struct source_odbc *src)
@@ -432,26 +405,24 @@ static bool is_table(struct source_odbc *src, const char *relation)
 
 /* The session: read-only, and the server's own statement timeout where
  * the driver's is only a client-side alarm. */
-static int setup_session(struct source_odbc *src, struct dl_error *err)
+int odbc_setup_session(struct source_odbc *src, SQLHDBC dbc, struct dl_error *err)
 {
 	char sql[128];
 
-	if (src->d->session && exec(src, src->d->session, "making the session read-only", err) < 0)
+	if (src->d->session &&
+	    odbc_exec(src, dbc, src->d->session, "making the session read-only", err) < 0)
 		return -1;
 	if (src->d->statement_timeout && src->query_timeout > 0) {
 		snprintf(sql, sizeof sql, "%s'%lds'", src->d->statement_timeout,
 			 src->query_timeout);
-		if (exec(src, sql, "setting the statement timeout", err) < 0)
+		if (odbc_exec(src, dbc, sql, "setting the statement timeout", err) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-static int alloc_block(struct source_odbc *src)
+int odbc_block_alloc(struct block *b, size_t n)
 {
-	struct block *b = &src->b;
-	size_t n = src->fetch_rows;
-
 	b->rows = n;
 	b->status = calloc(n, sizeof *b->status);
 	b->kind = calloc(n, sizeof *b->kind);
@@ -464,7 +435,7 @@ static int alloc_block(struct source_odbc *src)
 	return b->status && b->kind ? 0 : -1;
 }
 
-static void free_block(struct block *b)
+void odbc_block_free(struct block *b)
 {
 	free(b->status);
 	free(b->kind);
@@ -488,10 +459,14 @@ static void odbc_close(struct source *base)
 	disconnect(src);
 	if (src->env != SQL_NULL_HENV)
 		SQLFreeHandle(SQL_HANDLE_ENV, src->env);
-	free_block(&src->b);
+	odbc_block_free(&src->b);
 	if (src->secret) {
 		explicit_bzero(src->secret, strlen(src->secret));
 		free(src->secret);
+	}
+	if (src->ranges_conn) {
+		explicit_bzero(src->ranges_conn, strlen(src->ranges_conn));
+		free(src->ranges_conn);
 	}
 	free(src->name);
 	free(src->ev);
@@ -516,6 +491,8 @@ static int odbc_open(const struct source_conf *cfg, struct source **out, struct 
 	src->base.ops = &source_odbc_ops;
 	src->fetch_rows = cfg->fetch_rows > 0 ? (size_t)cfg->fetch_rows : 500;
 	src->query_timeout = cfg->query_timeout;
+	src->login_timeout = cfg->login_timeout;
+	src->read_ahead = cfg->read_ahead > 0 ? (size_t)cfg->read_ahead : 0;
 	src->updated_column = cfg->updated_column;
 	src->env = SQL_NULL_HENV;
 	src->dbc = SQL_NULL_HDBC;
@@ -524,7 +501,7 @@ static int odbc_open(const struct source_conf *cfg, struct source **out, struct 
 		goto oom;
 	}
 	src->base.label = src->name;
-	if (alloc_block(src) < 0)
+	if (odbc_block_alloc(&src->b, src->fetch_rows) < 0)
 		goto oom;
 	if (read_secret(cfg->credentials, &src->secret, err) < 0)
 		goto fail;
@@ -546,7 +523,7 @@ static int odbc_open(const struct source_conf *cfg, struct source **out, struct 
 		if (driver_connect(src, cfg, src->chunked ? PSQL_RANGES : PSQL_CURSOR, err) < 0)
 			goto fail;
 	}
-	if (setup_session(src, err) < 0)
+	if (odbc_setup_session(src, src->dbc, err) < 0)
 		goto fail;
 	*out = &src->base;
 	return 0;
@@ -559,20 +536,7 @@ fail:
 
 /* --- the walk --- */
 
-struct walk {
-	struct source_odbc *src;
-	source_case_fn fn;
-	source_orphan_fn orphan;
-	void *ctx;
-	struct dl_error *err;
-	char prev[VALUE_MAX];    /* the last case_ref finished */
-	bool have_prev;
-};
 
-static const char *cell(const struct block *b, int col, size_t row)
-{
-	return b->ind[col][row] == SQL_NULL_DATA ? NULL : b->val[col] + row * VALUE_MAX;
-}
 
 static int text_add(struct source_odbc *src, const char *s, size_t *at)
 {
@@ -605,7 +569,7 @@ static const char *text_at(const struct source_odbc *src, size_t at)
 	return at == NO_TEXT ? NULL : src->text + at;
 }
 
-static int event_hold(struct source_odbc *src, const struct block *b, size_t row)
+static int event_hold(struct source_odbc *src, const struct row_view *r)
 {
 	struct held_event *e;
 
@@ -622,9 +586,8 @@ static int event_hold(struct source_odbc *src, const struct block *b, size_t row
 		src->ev_cap = cap;
 	}
 	e = &src->ev[src->nev];
-	if (text_add(src, cell(b, 2, row), &e->kind) < 0 ||
-	    text_add(src, cell(b, 3, row), &e->occurred) < 0 ||
-	    text_add(src, cell(b, 4, row), &e->event_ref) < 0)
+	if (text_add(src, r->v[2], &e->kind) < 0 || text_add(src, r->v[3], &e->occurred) < 0 ||
+	    text_add(src, r->v[4], &e->event_ref) < 0)
 		return -1;
 	src->nev++;
 	return 0;
@@ -650,7 +613,7 @@ static int cmp_event(const void *pa, const void *pb)
 	return cmp_null(a->event_ref, b->event_ref);
 }
 
-static int case_hold(struct source_odbc *src, const struct block *b, size_t row)
+static int case_hold(struct source_odbc *src, const struct row_view *r)
 {
 	if (src->have_case) {
 		src->dup_cases++;
@@ -658,7 +621,7 @@ static int case_hold(struct source_odbc *src, const struct block *b, size_t row)
 	}
 	src->have_case = true;
 	for (int i = 0; i < 4; i++)
-		if (text_add(src, cell(b, 2 + i, row), &src->case_at[i]) < 0)
+		if (text_add(src, r->v[2 + i], &src->case_at[i]) < 0)
 			return -1;
 	return 0;
 }
@@ -703,29 +666,35 @@ static int case_finish(struct walk *w)
 	return rc;
 }
 
-static int truncated(struct walk *w, const struct block *b, size_t row)
+/* Is a value of the row longer than a buffer?  (With err set.) */
+bool odbc_truncated(const struct source_odbc *src, const struct block *b, size_t row,
+		    struct dl_error *err)
 {
-	const char *ref = cell(b, 0, row);
+	const char *ref = odbc_cell(b, 0, row);
 
 	for (int c = 0; c < NCOLS; c++)
 		if (c != 1 && b->ind[c][row] != SQL_NULL_DATA && b->ind[c][row] >= VALUE_MAX) {
-			error_set(w->err, "case database %s: case %.60s: a value of %ld bytes; at "
-				  "most %d fit", w->src->name, ref ? ref : NULL_REF,
+			error_set(err, "case database %s: case %.60s: a value of %ld bytes; at "
+				  "most %d fit", src->name, ref ? ref : NULL_REF,
 				  (long)b->ind[c][row], VALUE_MAX - 1);
-			return 1;
+			return true;
 		}
-	return 0;
+	return false;
+}
+
+static void block_row(const struct block *b, size_t row, struct row_view *r)
+{
+	r->kind = (int)b->kind[row];
+	for (int c = 0; c < NCOLS; c++)
+		r->v[c] = c == 1 ? NULL : odbc_cell(b, c, row);
 }
 
 /* Rows arrive grouped by case_ref; a new case_ref finishes the last one. */
-static int walk_row(struct walk *w, const struct block *b, size_t row)
+int odbc_walk_row(struct walk *w, const struct row_view *r)
 {
 	struct source_odbc *src = w->src;
-	const char *ref = cell(b, 0, row);
+	const char *ref = r->v[0];
 	int rc;
-
-	if (truncated(w, b, row))
-		return -1;
 	if (src->have_ref && (ref ? !src->ref_null && strcmp(ref, src->ref) == 0 : src->ref_null))
 		goto hold;
 	if ((rc = case_finish(w)))
@@ -743,7 +712,7 @@ static int walk_row(struct walk *w, const struct block *b, size_t row)
 	if (ref)
 		memcpy(src->ref, ref, strlen(ref) + 1);
 hold:
-	if ((b->kind[row] == 0 ? case_hold(src, b, row) : event_hold(src, b, row)) < 0) {
+	if ((r->kind == 0 ? case_hold(src, r) : event_hold(src, r)) < 0) {
 		error_set(w->err, "case database %s: out of memory reading case %.60s", src->name,
 			  ref ? ref : NULL_REF);
 		return -1;
@@ -751,9 +720,8 @@ hold:
 	return 0;
 }
 
-static void bind_block(struct source_odbc *src, SQLHSTMT st)
+static void bind_block(struct block *b, SQLHSTMT st)
 {
-	struct block *b = &src->b;
 
 	SQLSetStmtAttr(st, SQL_ATTR_ROW_BIND_TYPE, (SQLPOINTER)SQL_BIND_BY_COLUMN, 0);
 	SQLSetStmtAttr(st, SQL_ATTR_ROW_ARRAY_SIZE, (SQLPOINTER)(uintptr_t)b->rows, 0);
@@ -770,11 +738,11 @@ static void bind_block(struct source_odbc *src, SQLHSTMT st)
 
 /* The tick hook before each block and statement: -1 (with err, the
  * statement cancelled) when it says to give up. */
-static int walk_tick(struct walk *w, SQLHSTMT st)
+int odbc_walk_tick(struct walk *w, SQLHSTMT st)
 {
 	struct source_odbc *src = w->src;
 
-	if (!src->tick || src->tick(src->tick_ctx) >= 0)
+	if (!source_giving_up() && (!src->tick || src->tick(src->tick_ctx) >= 0))
 		return 0;
 	if (st != SQL_NULL_HSTMT)
 		SQLCancel(st);
@@ -790,7 +758,7 @@ static int fetch_all(struct walk *w, SQLHSTMT st)
 	int r;
 
 	for (;;) {
-		if (walk_tick(w, st) < 0)
+		if (odbc_walk_tick(w, st) < 0)
 			return -1;
 		rc = SQLFetch(st);
 		if (rc == SQL_NO_DATA)
@@ -799,10 +767,15 @@ static int fetch_all(struct walk *w, SQLHSTMT st)
 			return odbc_error(w->src, SQL_HANDLE_STMT, st, "reading cases and events",
 					  w->err);
 		for (SQLULEN i = 0; i < b->fetched; i++) {
+			struct row_view row;
+
 			if (b->status[i] == SQL_ROW_ERROR)
 				return odbc_error(w->src, SQL_HANDLE_STMT, st,
 						  "reading cases and events", w->err);
-			if ((r = walk_row(w, b, i)))
+			if (odbc_truncated(w->src, b, i, w->err))
+				return -1;
+			block_row(b, i, &row);
+			if ((r = odbc_walk_row(w, &row)))
 				return r;
 		}
 	}
@@ -819,41 +792,58 @@ static int bind_ref(struct source_odbc *src, SQLHSTMT st, SQLUSMALLINT n, const 
 	return odbc_error(src, SQL_HANDLE_STMT, st, "binding case_ref", err);
 }
 
-/* One statement of the walk: SQL_WALK with filter, its nrefs
- * parameters bound to refs. */
+
+int odbc_walk_prepare(struct source_odbc *src, SQLHDBC dbc, struct block *b,
+		      const char *filter, const char *const *refs, size_t nrefs,
+		      struct walk_stmt *ws, struct dl_error *err)
+{
+	snprintf(ws->sql, sizeof ws->sql, SQL_WALK, filter, src->d->collate);
+	if (odbc_statement(src, dbc, &ws->st, err) < 0)
+		return -1;
+	for (size_t i = 0; i < nrefs && i < 2; i++)
+		if (bind_ref(src, ws->st, (SQLUSMALLINT)(i + 1), refs[i], &ws->len[i], err) < 0)
+			return -1;
+	bind_block(b, ws->st);
+	return 0;
+}
+
+void odbc_walk_unprepare(struct walk_stmt *ws)
+{
+	if (ws->st == SQL_NULL_HSTMT)
+		return;
+	SQLCloseCursor(ws->st);
+	SQLFreeHandle(SQL_HANDLE_STMT, ws->st);
+	ws->st = SQL_NULL_HSTMT;
+}
+
+/* One statement of the walk on the source's own connection. */
 static int walk_statement(struct walk *w, const char *filter, const char *const *refs,
 			  size_t nrefs)
 {
 	struct source_odbc *src = w->src;
-	SQLLEN len[2];
-	SQLHSTMT st;
-	char sql[1024];
+	struct walk_stmt ws = { .st = SQL_NULL_HSTMT };
 	int rc = -1;
 
-	snprintf(sql, sizeof sql, SQL_WALK, filter, src->d->collate);
-	if (walk_tick(w, SQL_NULL_HSTMT) < 0 || statement(src, &st, w->err) < 0)
+	if (odbc_walk_tick(w, SQL_NULL_HSTMT) < 0)
 		return -1;
-	for (size_t i = 0; i < nrefs && i < 2; i++)
-		if (bind_ref(src, st, (SQLUSMALLINT)(i + 1), refs[i], &len[i], w->err) < 0)
-			goto out;
-	bind_block(src, st);
-	if (!SQL_SUCCEEDED(SQLExecDirect(st, (SQLCHAR *)sql, SQL_NTS))) {
-		odbc_error(src, SQL_HANDLE_STMT, st, "reading cases and events", w->err);
+	if (odbc_walk_prepare(src, src->dbc, &src->b, filter, refs, nrefs, &ws, w->err) < 0)
+		goto out;
+	if (!SQL_SUCCEEDED(SQLExecDirect(ws.st, (SQLCHAR *)ws.sql, SQL_NTS))) {
+		odbc_error(src, SQL_HANDLE_STMT, ws.st, "reading cases and events", w->err);
 		goto out;
 	}
-	rc = fetch_all(w, st);
+	rc = fetch_all(w, ws.st);
 out:
-	SQLCloseCursor(st);
-	SQLFreeHandle(SQL_HANDLE_STMT, st);
+	odbc_walk_unprepare(&ws);
 	return rc;
 }
 
 /* The last case_ref of the range that starts after lo (at the start when
  * lo is NULL) into hi: 1, or 0 when the rest is shorter than a range, or
  * -1.  OFFSET ... FETCH is SQL:2008's (PostgreSQL, SQL Server). */
-static int chunk_end(struct walk *w, const char *lo, char *hi)
+static int chunk_end(struct source_odbc *src, SQLHDBC dbc, struct reader *rd, const char *lo,
+		     char *hi, struct dl_error *err)
 {
-	struct source_odbc *src = w->src;
 	const char *coll = src->d->collate;
 	char sql[512], after[64] = "";
 	SQLLEN len, ind;
@@ -865,20 +855,20 @@ static int chunk_end(struct walk *w, const char *lo, char *hi)
 	snprintf(sql, sizeof sql, "SELECT case_ref FROM deadlined_cases WHERE case_ref IS NOT "
 		 "NULL%s ORDER BY case_ref%s OFFSET %zu ROWS FETCH NEXT 1 ROWS ONLY", after, coll,
 		 CHUNK_BLOCKS * src->fetch_rows - 1);
-	if (statement(src, &st, w->err) < 0)
+	if (odbc_statement(src, dbc, &st, err) < 0)
 		return -1;
 	r = lo ? SQLBindParameter(st, 1, SQL_PARAM_INPUT, SQL_C_CHAR, SQL_VARCHAR, VALUE_MAX, 0,
 				  (SQLPOINTER)lo, 0, (len = SQL_NTS, &len)) : SQL_SUCCESS;
 	if (SQL_SUCCEEDED(r))
 		r = SQLBindCol(st, 1, SQL_C_CHAR, hi, VALUE_MAX, &ind);
 	if (SQL_SUCCEEDED(r))
-		r = SQLExecDirect(st, (SQLCHAR *)sql, SQL_NTS);
+		r = odbc_run_cancellable(rd, st, sql);
 	if (SQL_SUCCEEDED(r))
 		r = SQLFetch(st);
 	if (!SQL_SUCCEEDED(r) && r != SQL_NO_DATA)
-		odbc_error(src, SQL_HANDLE_STMT, st, "reading cases and events", w->err);
+		odbc_error(src, SQL_HANDLE_STMT, st, "reading cases and events", err);
 	else if (r != SQL_NO_DATA && ind >= VALUE_MAX)
-		error_set(w->err, "case database %s: case %.60s: a case_ref of %ld bytes; at most "
+		error_set(err, "case database %s: case %.60s: a case_ref of %ld bytes; at most "
 			  "%d fit", src->name, hi, (long)ind, VALUE_MAX - 1);
 	SQLCloseCursor(st);
 	SQLFreeHandle(SQL_HANDLE_STMT, st);
@@ -887,43 +877,66 @@ static int chunk_end(struct walk *w, const char *lo, char *hi)
 	return SQL_SUCCEEDED(r) && ind < VALUE_MAX ? 1 : -1;
 }
 
-/* The walk as ranges (lo, hi] of case_ref, then the rows whose case_ref
- * is NULL (PostgreSQL sorts them last, so the one statement would give
- * them last too).  The caller holds one transaction around it. */
-static int walk_chunks(struct walk *w)
+
+/* The next range of c into *rs, its end found on dbc (a reader's when rd
+ * is not NULL): 1, or 0 when the walk is done, or -1 (err set). */
+int odbc_range_next(struct source_odbc *src, SQLHDBC dbc, struct reader *rd,
+		    struct range_cursor *c, struct range_spec *rs, struct dl_error *err)
 {
-	const char *coll = w->src->d->collate;
-	char lo[VALUE_MAX], hi[VALUE_MAX], filter[128];
-	const char *refs[2];
-	bool have_lo = false;
-	size_t n, len;
+	const char *coll = src->d->collate;
+	size_t len;
+	int more;
+
+	if (c->stage == RANGE_DONE)
+		return 0;
+	rs->nrefs = 0;
+	rs->filter[0] = '\0';
+	if (c->stage == RANGE_NULLS) {
+		snprintf(rs->filter, sizeof rs->filter, " WHERE case_ref IS NULL");
+		c->stage = RANGE_DONE;
+		rs->index = c->claimed++;
+		return 1;
+	}
+	if ((more = chunk_end(src, dbc, rd, c->stage == RANGE_NEXT ? c->lo : NULL, rs->hi,
+			      err)) < 0)
+		return -1;
+	rs->index = c->claimed++;
+	if (c->stage == RANGE_FIRST && !more) {
+		c->stage = RANGE_DONE;          /* one range: all, NULLs too */
+		return 1;
+	}
+	len = (size_t)snprintf(rs->filter, sizeof rs->filter, " WHERE ");
+	if (c->stage == RANGE_NEXT) {
+		memcpy(rs->lo, c->lo, sizeof rs->lo);
+		len += (size_t)snprintf(rs->filter + len, sizeof rs->filter - len,
+					"case_ref%s > ?%s", coll, more ? " AND " : "");
+		rs->refs[rs->nrefs++] = rs->lo;
+	}
+	if (more) {
+		snprintf(rs->filter + len, sizeof rs->filter - len, "case_ref%s <= ?", coll);
+		rs->refs[rs->nrefs++] = rs->hi;
+		memcpy(c->lo, rs->hi, sizeof c->lo);
+		c->stage = RANGE_NEXT;
+	} else {
+		c->stage = RANGE_NULLS;
+	}
+	return 1;
+}
+
+/* The ranged walk on the source's own connection, one range after the
+ * other.  The caller holds one transaction around it. */
+int odbc_walk_chunks(struct walk *w)
+{
+	struct range_cursor c = { .stage = RANGE_FIRST };
+	struct range_spec rs;
 	int more, rc;
 
-	for (;;) {
-		if ((more = chunk_end(w, have_lo ? lo : NULL, hi)) < 0)
-			return -1;
-		if (!have_lo && !more)
-			return walk_statement(w, "", NULL, 0);    /* one range: all */
-		n = 0;
-		len = (size_t)snprintf(filter, sizeof filter, " WHERE ");
-		if (have_lo) {
-			len += (size_t)snprintf(filter + len, sizeof filter - len, "case_ref%s > ?%s",
-						coll, more ? " AND " : "");
-			refs[n++] = lo;
-		}
-		if (more) {
-			snprintf(filter + len, sizeof filter - len, "case_ref%s <= ?", coll);
-			refs[n++] = hi;
-		}
-		if ((rc = walk_statement(w, filter, refs, n)))
+	while ((more = odbc_range_next(w->src, w->src->dbc, NULL, &c, &rs, w->err)) > 0)
+		if ((rc = walk_statement(w, rs.filter, rs.refs, rs.nrefs)))
 			return rc;
-		if (!more)
-			break;
-		memcpy(lo, hi, sizeof lo);
-		have_lo = true;
-	}
-	return walk_statement(w, " WHERE case_ref IS NULL", NULL, 0);
+	return more;
 }
+
 
 static int odbc_each_case(struct source *base, const char *case_ref, source_case_fn fn,
 			  source_orphan_fn orphan, void *ctx, struct dl_error *err)
@@ -940,7 +953,7 @@ static int odbc_each_case(struct source *base, const char *case_ref, source_case
 	if (chunked)
 		SQLSetConnectAttr(src->dbc, SQL_ATTR_AUTOCOMMIT, (SQLPOINTER)SQL_AUTOCOMMIT_OFF, 0);
 	if (chunked)
-		rc = walk_chunks(&w);
+		rc = odbc_walk_ranges(&w);
 	else
 		rc = walk_statement(&w, case_ref ? " WHERE case_ref = ?" : "", &case_ref,
 				    case_ref ? 1 : 0);

@@ -71,6 +71,8 @@ struct source_conf {
 	long login_timeout;          /* odbc: seconds */
 	long query_timeout;          /* odbc: seconds */
 	long fetch_rows;             /* odbc: rows a block */
+	long read_ahead;             /* odbc: extra connections reading ranges
+					ahead of the walk (0: none) */
 };
 
 /* Is there a backend of this name? */
@@ -106,6 +108,15 @@ int source_each_case(struct source *src, const char *case_ref, source_case_fn fn
  * for the duration of a walk by evaluate, with its own tick hook; NULL
  * removes it.  A backend whose reads are local (SQLite) ignores it. */
 void source_set_tick(struct source *src, int (*fn)(void *ctx), void *ctx);
+
+/* Should a long read be given up now?  A process-wide question (the
+ * daemon's answer: a stop was asked for) that a remote source asks
+ * between ranges and blocks of rows, where its tick hook is asked; the
+ * walk then fails ("read given up"), so a poll cut short changes nothing.
+ * Only the read: evaluate's tick hook, which the store's apply is also
+ * given, never cuts an apply short.  NULL (the default): never. */
+void source_set_give_up(bool (*fn)(void));
+bool source_giving_up(void);
 
 int source_load_directory(struct source *src, struct source_directory *out,
 			  struct dl_error *err);

@@ -50,15 +50,21 @@ ALLOWED = {
         "the value compared with it is bound",
     ("state_sqlite.c", "migrate", "sql"):
         'snprintf of "PRAGMA user_version = %d" from the loop counter (PRAGMA takes no parameters)',
-    ("source_odbc.c", "setup_session", "src->d->session"):
+    ("source_odbc.c", "odbc_setup_session", "src->d->session"):
         "dialects[], a table of string literals (one per server)",
-    ("source_odbc.c", "setup_session", "sql"):
+    ("source_odbc.c", "odbc_setup_session", "sql"):
         'snprintf of dialects[]\'s literal "SET statement_timeout = " and a whole number of '
         "seconds from the configuration (a SET takes no parameters)",
-    ("source_odbc.c", "walk_statement", "sql"):
-        "snprintf of SQL_WALK (literals) with a filter made of literals (\" WHERE case_ref = ?\", "
-        "walk_chunks' \"case_ref > ?\" / \"<= ?\" / \"IS NULL\", or nothing) and dialects[]'s "
-        "literal COLLATE; every case_ref is bound",
+    ("source_odbc.c", "walk_statement", "ws.sql"):
+        "odbc_walk_prepare's snprintf of SQL_WALK (literals) with a filter made of literals "
+        "(\" WHERE case_ref = ?\", odbc_range_next's \"case_ref > ?\" / \"<= ?\" / "
+        "\"IS NULL\", or nothing) and dialects[]'s literal COLLATE; every case_ref is bound",
+    ("source_odbc_ahead.c", "reader_range", "ws.sql"):
+        "odbc_walk_prepare's SQL_WALK with odbc_range_next's filter, as walk_statement's",
+    ("source_odbc_ahead.c", "reader_connect", "sql"):
+        'snprintf of "SET TRANSACTION SNAPSHOT \'%s\'" (which takes no parameters) with the '
+        "id pg_export_snapshot() returned, which export_snapshot accepts only as hex digits "
+        "and '-'",
     ("source_odbc.c", "chunk_end", "sql"):
         "snprintf of literals, dialects[]'s literal COLLATE and a whole number of rows "
         "(CHUNK_BLOCKS * source.fetch_rows, 1..10000 in conf.c); the lower bound is bound",
@@ -148,6 +154,7 @@ def literal_only(expr, macros):
 
 def main(paths):
     sites, unknown = [], []
+    files = []
     for path in paths:
         name = path.rsplit("/", 1)[-1]
         text = strip_comments(open(path).read())
@@ -162,29 +169,40 @@ def main(paths):
                              text):
             if literal_only(m.group(2), macros):
                 consts.add(m.group(1))
-        funcs = functions(text)
+        files.append((name, text, macros, consts, functions(text)))
 
+    # Wrappers: functions passing a parameter on as the SQL text.  A static
+    # one is known in its own file; one that is not static (a backend split
+    # into a family of files) in every file.
+    shared = dict(SQLITE_CALLS)
+    own = {name: {} for name, *_ in files}
+    changed = True
+    while changed:
+        changed = False
+        for name, text, macros, consts, funcs in files:
+            visible = dict(shared, **own[name])
+            for fname, params, start, end in funcs:
+                if fname in visible:
+                    continue
+                body = text[start:end]
+                for callee, idx in list(visible.items()):
+                    for m in re.finditer(r"\b%s\s*\(" % callee, body):
+                        args = split_args(body, m.end() - 1)
+                        if len(args) > idx and uncast(args[idx]) in params:
+                            exported = not re.search(r"^static\b[^;{]*\b%s\s*\(" % fname,
+                                                     text, flags=re.M)
+                            (shared if exported else own[name])[fname] = \
+                                params.index(uncast(args[idx]))
+                            visible[fname] = params.index(uncast(args[idx]))
+                            changed = True
+    for name, text, macros, consts, funcs in files:
         def owner(pos):
             for fname, params, start, end in funcs:
                 if start <= pos < end:
                     return fname, params
             return None, []
 
-        # Wrappers: functions passing a parameter on as the SQL text.
-        calls = dict(SQLITE_CALLS)
-        changed = True
-        while changed:
-            changed = False
-            for fname, params, start, end in funcs:
-                if fname in calls:
-                    continue
-                body = text[start:end]
-                for callee, idx in list(calls.items()):
-                    for m in re.finditer(r"\b%s\s*\(" % callee, body):
-                        args = split_args(body, m.end() - 1)
-                        if len(args) > idx and uncast(args[idx]) in params:
-                            calls[fname] = params.index(uncast(args[idx]))
-                            changed = True
+        calls = dict(shared, **own[name])
         for callee, idx in calls.items():
             for m in re.finditer(r"(?<![\w.>])%s\s*\(" % callee, text):
                 fname, params = owner(m.start())

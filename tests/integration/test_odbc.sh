@@ -83,7 +83,35 @@ odbc_conf sqlite-native "Driver=SQLite3;Database=$TMP/native.db"
 # fetch_rows 7: PostgreSQL is walked in ranges of 28 cases, so the ranges'
 # edges (and the NULL and orphan rows past the last) are crossed.
 odbc_conf pg-native-ranges "$PGCONN;Database=native" "$LOGIN fetch_rows = 7;"
-compare "native data" 2025-06-01 "$TMP/native.db" pg-native sqlite-native pg-native-ranges
+# The same ranges on one connection, and by three readers.
+odbc_conf pg-native-one "$PGCONN;Database=native" "$LOGIN fetch_rows = 7; read_ahead = 0;"
+odbc_conf pg-native-three "$PGCONN;Database=native" "$LOGIN fetch_rows = 7; read_ahead = 3;"
+compare "native data" 2025-06-01 "$TMP/native.db" pg-native sqlite-native pg-native-ranges \
+	pg-native-one pg-native-three
+
+# readers CONF: how many sessions imported a walk's snapshot in one list
+# through CONF, as the server logged them (its log line prefix holds the
+# backend's pid).
+pg_psql -c "ALTER ROLE deadlined SET log_statement = 'all'" > /dev/null
+readers() {
+	_from=$(wc -l < "$PG_DIR/server.log")
+	$C -c "$TMP/$1.conf" list --state all --format csv --as-of 2025-06-01 > /dev/null 2>&1
+	tail -n +$((_from + 1)) "$PG_DIR/server.log" | grep "SET TRANSACTION SNAPSHOT '" |
+		sed -n 's/.*\[\([0-9]*\)\].*/\1/p' | sort -u | wc -l | tr -d ' '
+}
+for _c in "pg-native-ranges 2" "pg-native-three 3" "pg-native-one 0"; do
+	set -- $_c
+	_n=$(readers "$1")
+	[ "$_n" = "$2" ] && ok || bad "$1: $_n sessions read ranges ahead, want $2"
+done
+# A server that exports no snapshot (here: the function revoked; a
+# standby of an old release): the walk goes on one connection, the same.
+PG_DB=native pg_psql -c "REVOKE EXECUTE ON FUNCTION pg_export_snapshot() FROM PUBLIC" > /dev/null
+_n=$(readers pg-native-ranges)
+[ "$_n" = 0 ] && ok || bad "no snapshot to share: $_n sessions read ranges ahead, want 0"
+compare "native data, no snapshot to share" 2025-06-01 "$TMP/native.db" pg-native-ranges
+PG_DB=native pg_psql -c "GRANT EXECUTE ON FUNCTION pg_export_snapshot() TO PUBLIC" > /dev/null
+pg_psql -c "ALTER ROLE deadlined RESET log_statement" > /dev/null
 
 # --- the SSD data set (tests/helpers/gen_ssd.py), as views ----------------
 $PY tests/helpers/gen_ssd.py "$TMP/ssd" --seed 7 --filler 200 || bad "gen_ssd.py failed"

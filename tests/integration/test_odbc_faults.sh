@@ -15,17 +15,9 @@
 C=$DEADLINECTL
 trap 'stop_pids; pg_stop; [ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"' EXIT
 
-if ! odbcinst -q -d -n "PostgreSQL ANSI" > /dev/null 2>&1; then
-	bad "ODBC driver 'PostgreSQL ANSI' is not registered (scripts/deps.sh test: odbc-postgresql)"
-	finish
-	exit
-fi
-pg_start "$TMP/pg" || { bad "PostgreSQL 15 would not start"; finish; exit; }
+odbc_driver_or_end
 PW=faults-pw
-printf '%s\n' "$PW" > "$TMP/db-password"
-pg_psql -c "CREATE ROLE deadlined LOGIN PASSWORD '$PW'" -c "CREATE DATABASE cases" > /dev/null
-sed -i '1i host all deadlined 127.0.0.1/32 scram-sha-256' "$PG_DIR/data/pg_hba.conf"
-pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" reload > /dev/null
+odbc_cases_server "$PW"
 # The four relations as views over the council's tables, as in a real
 # deployment; two of them can be made to fail on demand: a row of kind
 # 'boom' divides by zero as it is read, and a row in slow_flag makes the
@@ -67,17 +59,6 @@ MAIL=$TMP/mail/new
 WATCHDOG_SEC=6
 SOURCE_MORE="driver = \"odbc\"; connection = \"Driver=PostgreSQL ANSI;Server=127.0.0.1;Port=$PG_PORT;Database=cases\"; user = \"deadlined\"; credentials = \"$TMP/db-password\"; query_timeout = 2; login_timeout = $((5 * TIME_SCALE));"
 service_conf "$MAILDIR_RECEIVER" 'mail_receiver = "mail"; resolved = true;'
-
-
-
-# recovered WHAT: the log says readable again, STATUS clears, status too.
-recovered() {
-	check_log "$1: recovered" "case database readable again (unavailable since" 40
-	check_status_clear "$1: STATUS clears" "unavailable" 10
-	$C -c "$CONF" status 2>&1 | grep -q '^case database      available$' && ok ||
-		bad "$1: deadlinectl status still says unavailable"
-	nothing_changed "$1 (after)"
-}
 
 start_listener || { finish; exit 1; }
 start_daemon || { finish; exit 1; }

@@ -17,11 +17,7 @@
 C=$DEADLINECTL
 trap 'stop_pids; pg_stop; [ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"' EXIT
 
-if ! odbcinst -q -d -n "PostgreSQL ANSI" > /dev/null 2>&1; then
-	bad "ODBC driver 'PostgreSQL ANSI' is not registered (scripts/deps.sh test: odbc-postgresql)"
-	finish
-	exit
-fi
+odbc_driver_or_end
 
 # --- certificates --------------------------------------------------------
 # ca NAME: a self-signed CA.  cert NAME CA SAN: a server certificate for
