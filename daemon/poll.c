@@ -3,12 +3,21 @@
 #include "deadlined/poll.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "deadlined/digest.h"
 #include "deadlined/log.h"
 #include "deadlined/poll_merge.h"
+#include "deadlined/vec.h"
+
+/* An obligation of the current case, held until the case is done (a full
+ * poll by case prints). */
+struct held_ob {
+	struct obligation ob;
+	int64_t fp;
+};
 
 struct poll {
 	const struct poll_env *env;
@@ -27,6 +36,11 @@ struct poll {
 	bool told;                 /* transitions() told or marked something */
 	bool seeded;               /* seed is the current case's fingerprint seed */
 	uint64_t seed;
+	bool bycase;               /* the merge is by case prints: obligations held */
+	struct held_ob *held;      /* the current case's obligations */
+	size_t nheld, capheld;
+	uint64_t print;            /* their case print so far */
+	bool look;                 /* one of them is at level 1 or more */
 };
 
 static int on_obligation(void *ctx, const struct source_case *c, const struct obligation *ob);
@@ -86,7 +100,8 @@ static int evaluate_full(struct poll *p, struct source *src, const struct evalua
 	/* A dry run keeps it all in the one transaction it rolls back. */
 	if (state_stage_begin(st, !p->dry, p->err) < 0)
 		return -1;
-	rc = poll_merge_open(st, true, &p->merge, p->err);
+	rc = poll_merge_open(st, POLL_MERGE_BY_CASE, &p->merge, p->err);
+	p->bycase = rc == 0 && poll_merge_by_case(p->merge);
 	if (rc == 0)
 		rc = evaluate_run(p->env->conf, src, NULL, p->now, hooks, sum, p->err);
 	p->res->cases = (long)sum->cases;
@@ -96,6 +111,9 @@ static int evaluate_full(struct poll *p, struct source *src, const struct evalua
 		rc = poll_merge_finish(p->merge, p->err);
 	poll_merge_close(p->merge);
 	p->merge = NULL;
+	p->bycase = false;
+	free(p->held);
+	p->held = NULL;
 	if (rc < 0) {
 		state_stage_abort(st);
 		return -1;
@@ -117,7 +135,7 @@ static int evaluate_some(struct poll *p, struct source *src, const char *const *
 	if (rc == 0)
 		rc = forget_cases(p, refs, nrefs, false);
 	if (rc == 0)
-		rc = poll_merge_open(st, false, &p->merge, p->err);
+		rc = poll_merge_open(st, POLL_MERGE_BY_KEY, &p->merge, p->err);
 	if (rc == 0)
 		rc = evaluate_cases(p->env->conf, src, refs, nrefs, p->now, hooks, sum, p->err);
 	p->res->cases = (long)sum->cases;
@@ -170,7 +188,7 @@ static int poll_run(const struct poll_env *env, struct source *src, const char *
 {
 	struct poll p = { .env = env, .now = now, .now_unix = now_unix, .res = res, .err = err,
 			  .dry = dry != NULL, .full = refs == NULL,
-			  .merging = state_can_merge(env->st) };
+			  .merging = state_can_merge(env->st), .print = POLL_MERGE_PRINT_START };
 	struct evaluate_hooks hooks = { .obligation = on_obligation, .finding = on_finding,
 					.ctx = &p, .case_done = on_case_done, .tick = on_tick };
 	struct digest_env denv = { env->conf, env->st, env->route, env->outbox, dry, now,
@@ -382,19 +400,65 @@ static int merged_obligation(struct poll *p, struct state_obligation *so,
 
 /* Compare one obligation with what was stored, store what changed, tell
  * of the transition. */
-static int on_obligation(void *ctx, const struct source_case *c, const struct obligation *ob)
+/* The obligation as the store holds it (dates left out: format_dates). */
+static struct state_obligation stored_form(struct poll *p, const struct source_case *c,
+					   const struct obligation *ob)
 {
-	struct poll *p = ctx;
 	const struct source_team *team = c->team_ref ? source_find_team(&p->dir, c->team_ref) : NULL;
 	const struct source_worker *w = c->worker_ref ?
 		source_find_worker(&p->dir, c->worker_ref) : NULL;
-	struct state_obligation so = {
+
+	return (struct state_obligation){
 		c->case_ref, ob->rule->id, ob->seq, c->child_ref, c->team_ref,
 		team ? team->name : NULL, c->worker_ref, w ? w->name : NULL, w ? w->email : NULL,
 		team ? team->manager_email : NULL, team ? team->service_manager_email : NULL,
 		NULL, NULL, NULL, rules_state_name(ob->state), ob->stage, ob->days_overdue,
 		route_level(ob), 0,
 	};
+}
+
+/* By case prints: hold the obligation until its case is done. */
+static int hold_obligation(struct poll *p, const struct state_obligation *so,
+			   const struct obligation *ob)
+{
+	if (vec_reserve((void **)&p->held, &p->capheld, p->nheld, sizeof *p->held) < 0) {
+		error_set(p->err, "out of memory");
+		return -1;
+	}
+	p->held[p->nheld++] = (struct held_ob){ *ob, so->fp };
+	p->print = poll_merge_case_print(p->print, so->rule, so->seq, so->fp);
+	p->look |= so->level >= 1;
+	return 0;
+}
+
+/* By case prints: the case is done; compare it in full only when its
+ * print differs or something in it must be looked at. */
+static int merge_case(struct poll *p, const struct source_case *c)
+{
+	int64_t print = poll_merge_print_end(p->print);
+	bool skip, told = false;
+	int rc = poll_merge_case(p->merge, c->case_ref, print, p->look, &skip, p->err);
+
+	for (size_t i = 0; rc == 0 && !skip && i < p->nheld; i++) {
+		struct state_obligation so = stored_form(p, c, &p->held[i].ob);
+
+		so.fp = p->held[i].fp;
+		rc = merged_obligation(p, &so, &p->held[i].ob);
+		told |= p->told;
+	}
+	if (rc == 0 && !skip)
+		rc = poll_merge_case_end(p->merge, p->look || told ? STATE_PRINT_UNKNOWN : print,
+					 p->err);
+	p->nheld = 0;
+	p->print = POLL_MERGE_PRINT_START;
+	p->look = false;
+	return rc;
+}
+
+static int on_obligation(void *ctx, const struct source_case *c, const struct obligation *ob)
+{
+	struct poll *p = ctx;
+	struct state_obligation so = stored_form(p, c, ob);
 	struct state_prev prev;
 	struct dates d;
 
@@ -405,6 +469,10 @@ static int on_obligation(void *ctx, const struct source_case *c, const struct ob
 		p->seed = poll_merge_case_seed(&so);
 	p->seeded = true;
 	so.fp = poll_merge_fingerprint(p->seed, &so, ob);
+	if (p->bycase) {
+		p->failed = hold_obligation(p, &so, ob) < 0;
+		return p->failed ? -1 : 0;
+	}
 	if (p->merging) {
 		p->failed = merged_obligation(p, &so, ob) < 0;
 		return p->failed ? -1 : 0;
@@ -420,6 +488,8 @@ static int on_case_done(void *ctx, const struct source_case *c, int64_t recheck)
 	struct poll *p = ctx;
 
 	p->seeded = false;
+	if (!p->failed && p->bycase && merge_case(p, c) < 0)
+		p->failed = 1;
 	/* A full poll starts from an empty table, an incremental one has
 	 * cleared the case's entry. */
 	if (!p->failed && recheck != STATE_NO_RECHECK &&

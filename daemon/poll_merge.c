@@ -17,8 +17,12 @@ struct held {
 struct poll_merge {
 	struct state *st;
 	struct state_walk *walk;
+	bool bycase;                /* the walk is of case prints (poll_merge_case) */
 	struct state_stored next;   /* the walk's row after the current case */
+	struct state_case_print next_case;   /* the same, walking by case */
 	bool has_next;
+	bool cur_walked, cur_behind;         /* by case: the current case's print row */
+	int64_t cur_print;                   /* and its stored print */
 	struct held *v;             /* the current case's stored rows */
 	size_t n, cap;
 	char *text;                 /* the current case_ref, then its rules */
@@ -34,16 +38,18 @@ struct poll_merge {
 
 static int advance(struct poll_merge *m, struct dl_error *err)
 {
-	int rc = m->walk ? state_walk_next(m->walk, &m->next, err) : 0;
+	int rc = !m->walk ? 0 : m->bycase ? state_case_walk_next(m->walk, &m->next_case, err)
+					  : state_walk_next(m->walk, &m->next, err);
 
 	m->has_next = rc > 0;
 	return rc < 0 ? -1 : 0;
 }
 
-int poll_merge_open(struct state *st, bool walk, struct poll_merge **out,
+int poll_merge_open(struct state *st, enum poll_merge_mode mode, struct poll_merge **out,
 		    struct dl_error *err)
 {
 	struct poll_merge *m = calloc(1, sizeof *m);
+	bool walk = mode != POLL_MERGE_BY_KEY;
 
 	*out = NULL;
 	if (!m) {
@@ -51,7 +57,9 @@ int poll_merge_open(struct state *st, bool walk, struct poll_merge **out,
 		return -1;
 	}
 	m->st = st;
-	if (walk && (state_walk_begin(st, &m->walk, err) < 0 || advance(m, err) < 0)) {
+	m->bycase = mode == POLL_MERGE_BY_CASE && state_can_walk_cases(st);
+	if (walk && ((m->bycase ? state_case_walk_begin(st, &m->walk, err)
+				: state_walk_begin(st, &m->walk, err)) < 0 || advance(m, err) < 0)) {
 		poll_merge_close(m);
 		return -1;
 	}
@@ -136,31 +144,41 @@ static int flush(struct poll_merge *m, struct dl_error *err)
 	return 0;
 }
 
+/* The walk has been moved on to case_ref. */
+static int go_far(struct poll_merge *m, const char *case_ref)
+{
+	size_t n = strlen(case_ref) + 1;
+
+	if (n > m->farcap) {
+		char *far = realloc(m->far, n * 2);
+
+		if (!far)
+			return -1;
+		m->far = far;
+		m->farcap = n * 2;
+	}
+	memcpy(m->far, case_ref, n);
+	return 0;
+}
+
 /* Make case_ref the current case: stage what the walk passes, hold its
  * rows.  Behind the walk (out of order), read it by key instead. */
 static int load(struct poll_merge *m, const char *case_ref, struct dl_error *err)
 {
 	bool behind = !m->walk || (m->far && strcmp(case_ref, m->far) <= 0);
 
+	if (m->bycase) {
+		error_set(err, "poll_merge_find: case %s before poll_merge_case", case_ref);
+		return -1;
+	}
 	if (flush(m, err) < 0)
 		return -1;
 	if (keep(m, case_ref) == SIZE_MAX)
 		return oom(err);
 	m->have_case = true;
 	m->hint = 0;
-	if (!behind) {
-		size_t n = strlen(case_ref) + 1;
-
-		if (n > m->farcap) {
-			char *far = realloc(m->far, n * 2);
-
-			if (!far)
-				return oom(err);
-			m->far = far;
-			m->farcap = n * 2;
-		}
-		memcpy(m->far, case_ref, n);
-	}
+	if (!behind && go_far(m, case_ref) < 0)
+		return oom(err);
 	if (!m->walk && remember(m, case_ref) < 0)
 		return oom(err);
 	if (behind) {
@@ -223,10 +241,108 @@ int poll_merge_forget(struct poll_merge *m, const char *case_ref, struct dl_erro
 	return state_close_unseen_case(m->st, case_ref, INT64_MAX, err);
 }
 
+/* ---- by case (state.h, "Case prints") ---- */
+
+/* Read case_ref's stored rows by key as the current case. */
+static int hold_case(struct poll_merge *m, const char *case_ref, struct dl_error *err)
+{
+	if (keep(m, case_ref) == SIZE_MAX)
+		return oom(err);
+	m->have_case = true;
+	m->hint = 0;
+	err->msg[0] = '\0';
+	if (state_each_stored(m->st, case_ref, hold, m, err) < 0)
+		return err->msg[0] ? -1 : oom(err);
+	return 0;
+}
+
+/* A case the walk passed: the evaluation gave nothing for it (here, in
+ * key order), so its open obligations are gone; with none open it is as
+ * a case that gives nothing (the empty print), skipped from then on. */
+static int vanish(struct poll_merge *m, const char *case_ref, int64_t print,
+		  struct dl_error *err)
+{
+	if (print == poll_merge_print_end(POLL_MERGE_PRINT_START))
+		return 0;
+	if (hold_case(m, case_ref, err) < 0 || flush(m, err) < 0)
+		return -1;
+	return state_stage_case_print(m->st, case_ref,
+				      poll_merge_print_end(POLL_MERGE_PRINT_START), err);
+}
+
+bool poll_merge_by_case(const struct poll_merge *m)
+{
+	return m->bycase;
+}
+
+int poll_merge_case(struct poll_merge *m, const char *case_ref, int64_t print, bool look,
+		    bool *skip, struct dl_error *err)
+{
+	int c;
+
+	*skip = false;
+	if (flush(m, err) < 0)
+		return -1;
+	m->cur_walked = false;
+	m->cur_print = STATE_PRINT_UNKNOWN;
+	m->cur_behind = m->far && strcmp(case_ref, m->far) <= 0;
+	if (!m->cur_behind && go_far(m, case_ref) < 0)
+		return oom(err);
+	for (; !m->cur_behind && m->has_next &&
+	       (c = strcmp(m->next_case.case_ref, case_ref)) <= 0;) {
+		if (c < 0 && vanish(m, m->next_case.case_ref, m->next_case.print, err) < 0)
+			return -1;
+		if (c == 0) {
+			m->cur_walked = true;
+			m->cur_print = m->next_case.print;
+		}
+		if (advance(m, err) < 0)
+			return -1;
+	}
+	if (m->cur_walked && !look && print != STATE_PRINT_UNKNOWN && print == m->cur_print) {
+		*skip = true;
+		return 0;
+	}
+	/* Out of order: the walk may have staged its rows gone. */
+	if (m->cur_behind && state_unstage_gone_case(m->st, case_ref, err) < 0)
+		return -1;
+	if (m->cur_walked || m->cur_behind)
+		return hold_case(m, case_ref, err);
+	/* No print row: no stored rows (state.h). */
+	if (keep(m, case_ref) == SIZE_MAX)
+		return oom(err);
+	m->have_case = true;
+	m->hint = 0;
+	return 0;
+}
+
+int poll_merge_case_end(struct poll_merge *m, int64_t print, struct dl_error *err)
+{
+	if (!m->have_case)
+		return 0;
+	/* A case seen twice or out of order: let the next poll look again. */
+	if (m->cur_behind)
+		print = STATE_PRINT_UNKNOWN;
+	if (print == m->cur_print && m->cur_walked)
+		return flush(m, err);
+	/* No print row and no obligations: none to make. */
+	if (!m->cur_walked && !m->cur_behind &&
+	    print == poll_merge_print_end(POLL_MERGE_PRINT_START))
+		return flush(m, err);
+	/* flush leaves the case_ref in text. */
+	if (flush(m, err) < 0)
+		return -1;
+	return state_stage_case_print(m->st, m->text, print, err);
+}
+
 int poll_merge_finish(struct poll_merge *m, struct dl_error *err)
 {
 	if (flush(m, err) < 0)
 		return -1;
+	while (m->bycase && m->has_next)
+		if (vanish(m, m->next_case.case_ref, m->next_case.print, err) < 0 ||
+		    advance(m, err) < 0)
+			return -1;
 	while (m->has_next) {
 		if (m->next.open && state_stage_gone(m->st, m->next.case_ref, m->next.rule,
 						     m->next.seq, err) < 0)
@@ -290,4 +406,15 @@ int64_t poll_merge_fingerprint(uint64_t seed, const struct state_obligation *so,
 	h = ob->close_kind ? mix_moment(mix(h, 1), ob->closed) : mix(h, 0);
 	h = mix(mix(mix(h, (uint64_t)so->stage), (uint64_t)so->days_overdue), (uint64_t)so->level);
 	return h ? (int64_t)h : 1;
+}
+
+uint64_t poll_merge_case_print(uint64_t h, const char *rule, int seq, int64_t fp)
+{
+	return mix(mix(mix_text(h, rule), (uint64_t)(uint32_t)seq), (uint64_t)fp);
+}
+
+int64_t poll_merge_print_end(uint64_t h)
+{
+	/* Never STATE_PRINT_UNKNOWN (0); positive. */
+	return (int64_t)(h >> 2) + 1;
 }

@@ -129,6 +129,31 @@ bool state_can_merge(const struct state *st)
 	       o->each_stored;
 }
 
+bool state_can_walk_cases(const struct state *st)
+{
+	const struct state_ops *o = st->ops;
+
+	return state_can_merge(st) && o->case_walk_begin && o->case_walk_next &&
+	       o->stage_case_print;
+}
+
+int state_case_walk_begin(struct state *st, struct state_walk **out, struct dl_error *err)
+{
+	return st->ops->case_walk_begin(st, out, err);
+}
+
+int state_case_walk_next(struct state_walk *w, struct state_case_print *row,
+			 struct dl_error *err)
+{
+	return w->st->ops->case_walk_next(w, row, err);
+}
+
+int state_stage_case_print(struct state *st, const char *case_ref, int64_t print,
+			   struct dl_error *err)
+{
+	return st->ops->stage_case_print(st, case_ref, print, err);
+}
+
 int state_stage_begin(struct state *st, bool chunked, struct dl_error *err)
 {
 	return st->ops->stage_begin(st, chunked, err);

@@ -114,6 +114,39 @@ static const char *const migrations[] = {
 	" WHERE closed IS NULL;"
 	"CREATE INDEX obligations_service_manager ON obligations(lower(service_manager_email))"
 	" WHERE closed IS NULL;",
+	/* 4 → 5: case prints (state.h "Case prints"; SQLite's 5 → 6): a row
+	 * for every case with obligations, NULL (unknown) to start with, and
+	 * walked in byte order.  Triggers make a case's print unknown in the
+	 * statement that writes its obligations, whoever writes; they are per
+	 * statement, over its transition tables, so a first run's COPY of a
+	 * chunk is one set-based upsert, not one per row.  (A trigger with
+	 * transition tables cannot name columns: every update fires it, alert
+	 * marks too, whose cases are compared in full anyway.) */
+	"CREATE TABLE case_prints (case_ref text PRIMARY KEY, print bigint);"
+	"CREATE UNIQUE INDEX case_prints_walk ON case_prints (case_ref COLLATE \"C\");"
+	"INSERT INTO case_prints (case_ref) SELECT DISTINCT case_ref FROM obligations;"
+	"CREATE FUNCTION case_prints_unknown() RETURNS trigger LANGUAGE plpgsql AS $f$"
+	" BEGIN"
+	"  IF TG_OP <> 'DELETE' THEN"
+	"   INSERT INTO case_prints (case_ref) SELECT DISTINCT case_ref FROM new_rows"
+	"    ON CONFLICT (case_ref) DO UPDATE SET print = NULL"
+	"    WHERE case_prints.print IS NOT NULL;"
+	"  END IF;"
+	"  IF TG_OP <> 'INSERT' THEN"
+	"   UPDATE case_prints SET print = NULL WHERE print IS NOT NULL"
+	"    AND case_ref IN (SELECT case_ref FROM old_rows);"
+	"  END IF;"
+	"  RETURN NULL;"
+	" END $f$;"
+	"CREATE TRIGGER case_prints_insert AFTER INSERT ON obligations"
+	" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT"
+	" EXECUTE FUNCTION case_prints_unknown();"
+	"CREATE TRIGGER case_prints_update AFTER UPDATE ON obligations"
+	" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT"
+	" EXECUTE FUNCTION case_prints_unknown();"
+	"CREATE TRIGGER case_prints_delete AFTER DELETE ON obligations"
+	" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT"
+	" EXECUTE FUNCTION case_prints_unknown();",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -130,7 +163,7 @@ struct copybuf {
 	bool oom;
 };
 
-enum { B_OB, B_DIRECT, B_GONE, B_RECHECK, B_ALERTED, B_NOTIFIED, NBUF };
+enum { B_OB, B_DIRECT, B_GONE, B_RECHECK, B_ALERTED, B_NOTIFIED, B_PRINT, NBUF };
 
 /* The notified keys of the case a full poll tells about: those stored and
  * those staged, so note_sent is fresh only when neither has it. */
@@ -603,10 +636,14 @@ static const char STAGE_SCHEMA[] =
 	"CREATE TEMP TABLE IF NOT EXISTS stage_alerted (case_ref text, rule text, seq integer,"
 	" level integer, day text);"
 	"CREATE TEMP TABLE IF NOT EXISTS stage_notified (case_ref text, rule text, seq integer,"
-	" what text, recipient text)";
+	" what text, recipient text);"
+	/* Keyed by id: after a first run or an upgrade it holds a print for
+	 * every case, applied a chunk of ids at a time. */
+	"CREATE TEMP TABLE IF NOT EXISTS stage_print (id bigint GENERATED ALWAYS AS IDENTITY"
+	" PRIMARY KEY, case_ref text, print bigint)";
 static const char STAGE_EMPTY[] =
 	"TRUNCATE pg_temp.stage_ob, pg_temp.stage_gone, pg_temp.stage_recheck,"
-	" pg_temp.stage_alerted, pg_temp.stage_notified RESTART IDENTITY";
+	" pg_temp.stage_alerted, pg_temp.stage_notified, pg_temp.stage_print RESTART IDENTITY";
 
 static const char *const copy_sql[NBUF] = {
 	[B_OB] = "COPY pg_temp.stage_ob (alerts, " OB_COLUMNS ") FROM STDIN",
@@ -617,6 +654,7 @@ static const char *const copy_sql[NBUF] = {
 	[B_ALERTED] = "COPY pg_temp.stage_alerted (case_ref, rule, seq, level, day) FROM STDIN",
 	[B_NOTIFIED] = "COPY pg_temp.stage_notified (case_ref, rule, seq, what, recipient)"
 		       " FROM STDIN",
+	[B_PRINT] = "COPY pg_temp.stage_print (case_ref, print) FROM STDIN",
 };
 
 static int fence_holds(struct state *st, struct dl_error *err);
@@ -880,6 +918,22 @@ static int pg_stage_gone(struct state *st, const char *case_ref, const char *rul
 	return row_done(st, B_GONE, err);
 }
 
+/* Staged, also over an empty store: the first run's rows go in by COPY,
+ * whose statement trigger gives each case its (unknown) print row, and
+ * the prints follow in the apply, after the last chunk. */
+static int pg_stage_case_print(struct state *st, const char *case_ref, int64_t print,
+			       struct dl_error *err)
+{
+	struct copybuf *b = &pg(st)->buf[B_PRINT];
+
+	cb_text(b, case_ref);
+	if (print == STATE_PRINT_UNKNOWN)
+		cb_text(b, NULL);
+	else
+		cb_int(b, print);
+	return row_done(st, B_PRINT, err);
+}
+
 static int pg_unstage_gone_case(struct state *st, const char *case_ref, struct dl_error *err)
 {
 	struct params p = { .n = 0 };
@@ -1009,6 +1063,11 @@ static const char SQL_APPLY_GONE[] =
 	" updated = " NOW_S " FROM pg_temp.stage_gone g WHERE g.id > $1 AND g.id <= $2"
 	" AND o.case_ref = g.case_ref AND o.rule = g.rule AND o.seq = g.seq"
 	" AND o.closed IS NULL";
+/* A case staged twice (it came again, out of order): the last print. */
+static const char SQL_APPLY_PRINT[] =
+	"INSERT INTO case_prints (case_ref, print) SELECT DISTINCT ON (case_ref) case_ref, print"
+	" FROM pg_temp.stage_print WHERE id > $1 AND id <= $2 ORDER BY case_ref, id DESC"
+	" ON CONFLICT (case_ref) DO UPDATE SET print = EXCLUDED.print";
 /* Rechecks are replaced whole (a full poll saw every case), writing only
  * what differs: most cases keep theirs from poll to poll. */
 static const char SQL_APPLY_RECHECKS[] =
@@ -1078,7 +1137,7 @@ static int pg_stage_apply(struct state *st, const struct state_tick *tick,
 {
 	struct pg_state *s = pg(st);
 	bool chunked = s->stage_chunked;
-	int64_t n[2];
+	int64_t n[3];
 	int rc;
 
 	/* Everything staged into its table; the snapshot (and a first run's
@@ -1087,7 +1146,8 @@ static int pg_stage_apply(struct state *st, const struct state_tick *tick,
 	 * be read FOR SHARE. */
 	if (flush_all(st, err) < 0 ||
 	    run_numbers(st, "SELECT (SELECT coalesce(max(id), 0) FROM pg_temp.stage_ob),"
-			" (SELECT coalesce(max(id), 0) FROM pg_temp.stage_gone)", NULL, n, 2,
+			" (SELECT coalesce(max(id), 0) FROM pg_temp.stage_gone),"
+			" (SELECT coalesce(max(id), 0) FROM pg_temp.stage_print)", NULL, n, 3,
 			err) < 0 ||
 	    run_done(st, "ANALYZE pg_temp.stage_ob, pg_temp.stage_gone", NULL, err) < 0 ||
 	    (chunked && (s->stage_direct ? pg_commit(st, err) : commit_stage(st, err)) < 0)) {
@@ -1101,6 +1161,9 @@ static int pg_stage_apply(struct state *st, const struct state_tick *tick,
 	rc = apply_chunks(st, SQL_APPLY_OB, n[0], 0, chunked, tick, err);
 	if (rc == 0)
 		rc = apply_chunks(st, SQL_APPLY_GONE, n[1], -1, chunked, tick, err);
+	/* The case prints after the rows they describe (state.h). */
+	if (rc == 0)
+		rc = apply_chunks(st, SQL_APPLY_PRINT, n[2], -1, chunked, tick, err);
 	if (rc == 0 && chunked)
 		rc = pg_begin(st, err);
 	/* Then, in the caller's transaction with the messages they cause,
@@ -1165,8 +1228,10 @@ static char *copy_field(char **at)
 	return f;
 }
 
-/* In a transaction (the stage's), export its snapshot into w->conn. */
-static int walk_open(struct state *st, struct pg_walk *w, struct dl_error *err)
+/* In a transaction (the stage's), export its snapshot into w->conn and
+ * start copy there. */
+static int walk_open(struct state *st, struct pg_walk *w, const char *copy,
+		     struct dl_error *err)
 {
 	struct pg_state *s = pg(st);
 	int64_t deadline = pgconn_now_ms() + s->s.statement_ms + 1000;
@@ -1184,10 +1249,15 @@ static int walk_open(struct state *st, struct pg_walk *w, struct dl_error *err)
 	    !(r = pgconn_exec(&w->conn, sql, 0, NULL, deadline, err)))
 		return -1;
 	PQclear(r);
-	return pgconn_copy_out(&w->conn, "COPY (SELECT " STORED_COLUMNS " FROM obligations"
-			       " ORDER BY case_ref COLLATE \"C\", rule COLLATE \"C\", seq)"
-			       " TO STDOUT", deadline, err);
+	return pgconn_copy_out(&w->conn, copy, deadline, err);
 }
+
+static const char SQL_WALK[] =
+	"COPY (SELECT " STORED_COLUMNS " FROM obligations"
+	" ORDER BY case_ref COLLATE \"C\", rule COLLATE \"C\", seq) TO STDOUT";
+static const char SQL_CASE_WALK[] =
+	"COPY (SELECT case_ref, print FROM case_prints ORDER BY case_ref COLLATE \"C\")"
+	" TO STDOUT";
 
 static void pg_walk_end(struct state_walk *base)
 {
@@ -1201,7 +1271,8 @@ static void pg_walk_end(struct state_walk *base)
 	free(w);
 }
 
-static int pg_walk_begin(struct state *st, struct state_walk **out, struct dl_error *err)
+static int walk_begin(struct state *st, const char *copy, const char *what,
+		      struct state_walk **out, struct dl_error *err)
 {
 	struct pg_walk *w = calloc(1, sizeof *w);
 
@@ -1213,8 +1284,8 @@ static int pg_walk_begin(struct state *st, struct state_walk **out, struct dl_er
 	w->base.st = st;
 	/* A first run's store is empty, and its chunks commit as they go. */
 	w->done = pg(st)->stage_direct;
-	if (!w->done && walk_open(st, w, err) < 0) {
-		error_prefix(err, "state database: walking the obligations");
+	if (!w->done && walk_open(st, w, copy, err) < 0) {
+		error_prefix(err, "state database: walking the %s", what);
 		pg_walk_end(&w->base);
 		return -1;
 	}
@@ -1222,12 +1293,20 @@ static int pg_walk_begin(struct state *st, struct state_walk **out, struct dl_er
 	return 0;
 }
 
-static int pg_walk_next(struct state_walk *base, struct state_stored *row,
-			struct dl_error *err)
+static int pg_walk_begin(struct state *st, struct state_walk **out, struct dl_error *err)
 {
-	struct pg_walk *w = (struct pg_walk *)base;
-	int64_t deadline = pgconn_now_ms() + pg(base->st)->s.statement_ms + 1000;
-	char *at, *v[8];
+	return walk_begin(st, SQL_WALK, "obligations", out, err);
+}
+
+static int pg_case_walk_begin(struct state *st, struct state_walk **out, struct dl_error *err)
+{
+	return walk_begin(st, SQL_CASE_WALK, "case prints", out, err);
+}
+
+/* The walk's next COPY row in w->line; 0 at the end. */
+static int walk_row(struct pg_walk *w, const char *what, struct dl_error *err)
+{
+	int64_t deadline = pgconn_now_ms() + pg(w->base.st)->s.statement_ms + 1000;
 	int rc;
 
 	if (w->done)
@@ -1236,9 +1315,36 @@ static int pg_walk_next(struct state_walk *base, struct state_stored *row,
 	if (rc <= 0) {
 		w->done = true;
 		if (rc < 0)
-			error_prefix(err, "state database: walking the obligations");
-		return rc;
+			error_prefix(err, "state database: walking the %s", what);
 	}
+	return rc;
+}
+
+static int pg_case_walk_next(struct state_walk *base, struct state_case_print *row,
+			     struct dl_error *err)
+{
+	struct pg_walk *w = (struct pg_walk *)base;
+	int rc = walk_row(w, "case prints", err);
+	char *at, *print;
+
+	if (rc <= 0)
+		return rc;
+	at = w->line;
+	row->case_ref = copy_field(&at);
+	print = copy_field(&at);
+	row->print = print ? strtoll(print, NULL, 10) : STATE_PRINT_UNKNOWN;
+	return 1;
+}
+
+static int pg_walk_next(struct state_walk *base, struct state_stored *row,
+			struct dl_error *err)
+{
+	struct pg_walk *w = (struct pg_walk *)base;
+	int rc = walk_row(w, "obligations", err);
+	char *at, *v[8];
+
+	if (rc <= 0)
+		return rc;
 	at = w->line;
 	for (int i = 0; i < 8; i++)
 		v[i] = copy_field(&at);
@@ -1975,6 +2081,9 @@ const struct state_ops state_pg_ops = {
 	.walk_next = pg_walk_next,
 	.walk_end = pg_walk_end,
 	.each_stored = pg_each_stored,
+	.case_walk_begin = pg_case_walk_begin,
+	.case_walk_next = pg_case_walk_next,
+	.stage_case_print = pg_stage_case_print,
 	.close_unseen = pg_close_unseen,
 	.close_unseen_case = pg_close_unseen_case,
 	.set_recheck = pg_set_recheck,

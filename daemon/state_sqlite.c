@@ -24,6 +24,12 @@
 	" service_manager_email, anchor, due, state, stage, days_overdue, seen_poll," \
 	" first_seen, updated"
 
+/* The columns of obligations a case print covers (state.h). */
+#define CASE_PRINT_COVERS \
+	"case_ref, rule, seq, fp, closed, level, child_ref, team_ref, team_name, worker_ref," \
+	" worker_name, worker_email, manager_email, service_manager_email, anchor, due, state," \
+	" stage, days_overdue"
+
 static const char *const migrations[] = {
 	/* 0 → 1 */
 	"CREATE TABLE obligations ("
@@ -120,6 +126,25 @@ static const char *const migrations[] = {
 	"CREATE INDEX obligations_service_manager"
 	" ON obligations(service_manager_email COLLATE NOCASE, level DESC, days_overdue DESC, due)"
 	" WHERE closed IS NULL;",
+	/* 5 → 6: a print per case (state.h, "Case prints"), so a full poll
+	 * walks one row a case and reads a case's obligations only when its
+	 * print differs.  Every case with obligations has a row; NULL is
+	 * unknown (compare in full), as every existing case starts.  The
+	 * triggers make a case's print unknown in the same transaction as any
+	 * write to what it covers (all but the alert marks, seen_poll and the
+	 * times), whoever writes. */
+	"CREATE TABLE IF NOT EXISTS case_prints (case_ref TEXT PRIMARY KEY, print INTEGER) WITHOUT ROWID;"
+	"INSERT OR IGNORE INTO case_prints (case_ref) SELECT DISTINCT case_ref FROM obligations;"
+	"CREATE TRIGGER IF NOT EXISTS case_prints_insert AFTER INSERT ON obligations BEGIN"
+	" INSERT INTO case_prints (case_ref) VALUES (NEW.case_ref)"
+	"  ON CONFLICT (case_ref) DO UPDATE SET print = NULL WHERE print IS NOT NULL; END;"
+	"CREATE TRIGGER IF NOT EXISTS case_prints_update AFTER UPDATE OF " CASE_PRINT_COVERS
+	" ON obligations BEGIN"
+	" UPDATE case_prints SET print = NULL WHERE case_ref IN (OLD.case_ref, NEW.case_ref)"
+	"  AND print IS NOT NULL; END;"
+	"CREATE TRIGGER IF NOT EXISTS case_prints_delete AFTER DELETE ON obligations BEGIN"
+	" UPDATE case_prints SET print = NULL WHERE case_ref = OLD.case_ref"
+	"  AND print IS NOT NULL; END;",
 };
 
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])
@@ -582,10 +607,13 @@ static const char STAGE_SCHEMA[] =
 	"CREATE TEMP TABLE IF NOT EXISTS stage_notified (case_ref TEXT, rule TEXT, seq INTEGER,"
 	" what TEXT, recipient TEXT, PRIMARY KEY (case_ref, rule, seq, what, recipient));"
 	"CREATE TEMP TABLE IF NOT EXISTS stage_alerted (id INTEGER PRIMARY KEY, case_ref TEXT,"
-	" rule TEXT, seq INTEGER, level INTEGER, day TEXT);";
+	" rule TEXT, seq INTEGER, level INTEGER, day TEXT);"
+	"CREATE TEMP TABLE IF NOT EXISTS stage_print (id INTEGER PRIMARY KEY,"
+	" case_ref TEXT UNIQUE, print INTEGER);";
 static const char STAGE_EMPTY[] =
 	"DELETE FROM temp.stage_ob; DELETE FROM temp.stage_gone; DELETE FROM temp.stage_recheck;"
-	" DELETE FROM temp.stage_notified; DELETE FROM temp.stage_alerted;";
+	" DELETE FROM temp.stage_notified; DELETE FROM temp.stage_alerted;"
+	" DELETE FROM temp.stage_print;";
 
 static const char SQL_STAGE_OB[] =
 	"INSERT INTO temp.stage_ob (case_ref, rule, seq, child_ref, team_ref, team_name,"
@@ -599,6 +627,12 @@ static const char SQL_CLOSE_GONE[] =
 	"UPDATE obligations SET closed = 'gone', state = 'gone', level = -1, fp = NULL,"
 	" updated = strftime('%s', 'now') WHERE case_ref = ?1 AND rule = ?2 AND seq = ?3"
 	" AND closed IS NULL";
+/* A later print for the same case (it came again, out of order) wins. */
+static const char SQL_STAGE_PRINT[] =
+	"INSERT OR REPLACE INTO temp.stage_print (case_ref, print) VALUES (?1, NULLIF(?2, 0))";
+static const char SQL_PUT_PRINT[] =
+	"INSERT INTO case_prints (case_ref, print) VALUES (?1, NULLIF(?2, 0))"
+	" ON CONFLICT (case_ref) DO UPDATE SET print = excluded.print";
 static const char SQL_UNSTAGE_GONE[] = "DELETE FROM temp.stage_gone WHERE case_ref = ?1";
 static const char SQL_STAGE_RECHECK[] =
 	"INSERT OR REPLACE INTO temp.stage_recheck (case_ref, at) VALUES (?1, ?2)";
@@ -652,6 +686,57 @@ static int quiet_sync(struct state *st, bool quiet, struct dl_error *err)
 	return exec(st, "PRAGMA synchronous = FULL", err);
 }
 
+/* Over an empty store (a first run) the poll writes every case's print
+ * row itself, after the case's rows (poll_merge_case_end; state.h): the
+ * case_prints triggers, a statement for each of millions of rows
+ * inserted, are off on this connection while it writes directly (other
+ * connections keep them). */
+static int direct_triggers(struct state *st, bool on, struct dl_error *err)
+{
+	int now;
+
+	if (sqlite3_db_config(sq(st)->db, SQLITE_DBCONFIG_ENABLE_TRIGGER, on ? 1 : 0, &now) !=
+	    SQLITE_OK || now != (on ? 1 : 0)) {
+		if (err)
+			error_set(err, "state database %s: cannot turn triggers %s", sq(st)->path,
+				  on ? "on" : "off");
+		return -1;
+	}
+	return 0;
+}
+
+/* A first run whose direct writes did not all commit (a crash or failure
+ * between chunks) may leave cases with rows and no print row, the
+ * triggers being off: its first transaction marks the store, its final
+ * one clears the mark, and the next full poll that finds the mark gives
+ * every case its row first (one scan of obligations, once). */
+static const char SQL_PRINTS_PARTIAL[] =
+	"INSERT OR REPLACE INTO meta (key, value) VALUES ('case_prints_partial', '1')";
+static const char SQL_PRINTS_WHOLE[] = "DELETE FROM meta WHERE key = 'case_prints_partial'";
+static const char SQL_PRINTS_CHECK[] =
+	"SELECT EXISTS (SELECT 1 FROM meta WHERE key = 'case_prints_partial')";
+static const char SQL_PRINTS_REPAIR[] =
+	"BEGIN IMMEDIATE;"
+	" INSERT OR IGNORE INTO case_prints (case_ref) SELECT DISTINCT case_ref FROM obligations;"
+	" DELETE FROM meta WHERE key = 'case_prints_partial'; COMMIT;";
+
+static int repair_prints(struct state *st, struct dl_error *err)
+{
+	int64_t partial = 0;
+
+	if (one_row(st, SQL_PRINTS_CHECK, &partial, 1, err) < 0)
+		return -1;
+	if (!partial)
+		return 0;
+	log_msg(LOG_NOTICE, "state database %s: a first run did not finish; giving every case "
+		"its print row", sq(st)->path);
+	if (exec(st, SQL_PRINTS_REPAIR, err) < 0) {
+		exec(st, "ROLLBACK", NULL);
+		return -1;
+	}
+	return 0;
+}
+
 static int sqlite_stage_begin(struct state *st, bool chunked, struct dl_error *err)
 {
 	int64_t any = 1;
@@ -661,6 +746,8 @@ static int sqlite_stage_begin(struct state *st, bool chunked, struct dl_error *e
 			return -1;
 		sq(st)->stage_made = true;
 	}
+	if (repair_prints(st, err) < 0)
+		return -1;
 	/* A deferred transaction: a read snapshot of the stored state, and
 	 * writes to the temporary stage only, so that nobody waits for the
 	 * evaluation; a dry run too (it rolls back what it applies). */
@@ -683,7 +770,14 @@ static int sqlite_stage_begin(struct state *st, bool chunked, struct dl_error *e
 	sq(st)->stage_direct = !any;
 	sq(st)->stage_rows = 0;
 	sq(st)->held_since = now_ms();
-	return 0;
+	if (any)
+		return 0;
+	if (exec(st, SQL_PRINTS_PARTIAL, err) < 0) {
+		exec(st, "ROLLBACK", NULL);
+		sq(st)->staging = false;
+		return -1;
+	}
+	return direct_triggers(st, false, err);
 }
 
 /* In direct mode, end a chunk: commit (a killed daemon loses only the
@@ -722,6 +816,7 @@ static void sqlite_stage_abort(struct state *st)
 		exec(st, "ROLLBACK", NULL);
 	sq(st)->staging = false;
 	quiet_sync(st, false, NULL);
+	direct_triggers(st, true, NULL);
 }
 
 static int sqlite_stage_obligation(struct state *st, const struct state_obligation *ob,
@@ -754,6 +849,21 @@ static int sqlite_stage_gone(struct state *st, const char *case_ref, const char 
 		    "stage gone");
 }
 
+/* Over an empty store the case's rows are in already (direct_write; an
+ * alerting one is staged, but such a case gets no print): the print
+ * follows them into the same or a later transaction. */
+static int sqlite_stage_case_print(struct state *st, const char *case_ref, int64_t print,
+				   struct dl_error *err)
+{
+	sqlite3_stmt *s;
+
+	if (sq(st)->staging && !sq(st)->stage_direct)
+		s = prep(st, err, SQL_STAGE_PRINT, "sI", case_ref, print);
+	else
+		s = prep(st, err, SQL_PUT_PRINT, "sI", case_ref, print);
+	return done(st, s, err, "stage case print");
+}
+
 static int sqlite_unstage_gone_case(struct state *st, const char *case_ref, struct dl_error *err)
 {
 	return done(st, prep(st, err, SQL_UNSTAGE_GONE, "s", case_ref), err, "stage gone");
@@ -768,6 +878,10 @@ static const char SQL_APPLY_GONE[] =
 	"UPDATE obligations SET closed = 'gone', state = 'gone', level = -1, fp = NULL,"
 	" updated = strftime('%s', 'now') WHERE closed IS NULL AND (case_ref, rule, seq) IN"
 	" (SELECT case_ref, rule, seq FROM temp.stage_gone WHERE id > ?1 AND id <= ?2)";
+static const char SQL_APPLY_PRINT[] =
+	"INSERT INTO case_prints (case_ref, print) SELECT case_ref, print FROM temp.stage_print"
+	" WHERE id > ?1 AND id <= ?2 ORDER BY id"
+	" ON CONFLICT (case_ref) DO UPDATE SET print = excluded.print";
 static const char SQL_APPLY_RECHECK[] =
 	"INSERT OR REPLACE INTO rechecks (case_ref, at) SELECT case_ref, at"
 	" FROM temp.stage_recheck WHERE rowid > ?1 AND rowid <= ?2";
@@ -820,6 +934,7 @@ static int apply_chunks(struct state *st, const char *sql, int64_t max, int aler
 
 static const char SQL_STAGE_MAX_OB[] = "SELECT COALESCE(MAX(id), 0) FROM temp.stage_ob";
 static const char SQL_STAGE_MAX_GONE[] = "SELECT COALESCE(MAX(id), 0) FROM temp.stage_gone";
+static const char SQL_STAGE_MAX_PRINT[] = "SELECT COALESCE(MAX(id), 0) FROM temp.stage_print";
 static const char SQL_STAGE_MAX_RECHECK[] =
 	"SELECT COALESCE(MAX(rowid), 0) FROM temp.stage_recheck";
 
@@ -828,14 +943,15 @@ static int sqlite_stage_apply(struct state *st, const struct state_tick *tick,
 {
 	bool chunked = sq(st)->stage_chunked;
 	bool snapshot = chunked || !sq(st)->stage_direct;
-	int64_t n_ob, n_gone, n_recheck;
+	int64_t n_ob, n_gone, n_recheck, n_print;
 	int rc;
 
 	/* The read snapshot ends; a dry run then applies it all in one write
 	 * transaction, which its caller rolls back. */
-	if (stage_max(st, SQL_STAGE_MAX_OB, &n_ob, err) < 0 ||
+	if (direct_triggers(st, true, err) < 0 || stage_max(st, SQL_STAGE_MAX_OB, &n_ob, err) < 0 ||
 	    stage_max(st, SQL_STAGE_MAX_GONE, &n_gone, err) < 0 ||
 	    stage_max(st, SQL_STAGE_MAX_RECHECK, &n_recheck, err) < 0 ||
+	    stage_max(st, SQL_STAGE_MAX_PRINT, &n_print, err) < 0 ||
 	    (snapshot && exec(st, "COMMIT", err) < 0) ||
 	    (snapshot && !chunked && sqlite_begin(st, err) < 0)) {
 		sqlite_stage_abort(st);
@@ -847,6 +963,9 @@ static int sqlite_stage_apply(struct state *st, const struct state_tick *tick,
 	rc = apply_chunks(st, SQL_APPLY_OB, n_ob, 0, chunked, tick, err);
 	if (rc == 0)
 		rc = apply_chunks(st, SQL_APPLY_GONE, n_gone, -1, chunked, tick, err);
+	/* The case prints after the rows they describe (state.h). */
+	if (rc == 0)
+		rc = apply_chunks(st, SQL_APPLY_PRINT, n_print, -1, chunked, tick, err);
 	if (rc == 0 && chunked)
 		rc = quiet_sync(st, false, err);
 	if (rc == 0 && chunked)
@@ -854,6 +973,8 @@ static int sqlite_stage_apply(struct state *st, const struct state_tick *tick,
 	/* The rechecks are replaced whole: a full poll saw every case. */
 	if (rc == 0)
 		rc = exec(st, "DELETE FROM rechecks", err);
+	if (rc == 0 && sq(st)->stage_direct)
+		rc = exec(st, SQL_PRINTS_WHOLE, err);
 	if (rc == 0)
 		rc = apply_chunks(st, SQL_APPLY_RECHECK, n_recheck, -1, false, tick, err);
 	/* Then, in the caller's transaction with the messages they cause,
@@ -941,6 +1062,42 @@ static void sqlite_walk_end(struct state_walk *base)
 
 	sqlite3_finalize(w->s);
 	free(w);
+}
+
+static const char SQL_CASE_WALK[] =
+	"SELECT case_ref, print FROM case_prints ORDER BY case_ref";
+
+static int sqlite_case_walk_begin(struct state *st, struct state_walk **out,
+				  struct dl_error *err)
+{
+	struct sqlite_walk *w = calloc(1, sizeof *w);
+
+	*out = NULL;
+	if (!w) {
+		error_set(err, "out of memory");
+		return -1;
+	}
+	w->base.st = st;
+	if (sqlite3_prepare_v2(sq(st)->db, SQL_CASE_WALK, -1, &w->s, NULL) != SQLITE_OK) {
+		free(w);
+		return db_error(st, err, "walk case prints");
+	}
+	*out = &w->base;
+	return 0;
+}
+
+static int sqlite_case_walk_next(struct state_walk *base, struct state_case_print *row,
+				 struct dl_error *err)
+{
+	struct sqlite_walk *w = (struct sqlite_walk *)base;
+	int rc = sqlite3_step(w->s);
+
+	if (rc == SQLITE_ROW) {
+		row->case_ref = col(w->s, 0);
+		row->print = sqlite3_column_int64(w->s, 1);   /* NULL reads 0: unknown */
+		return 1;
+	}
+	return rc == SQLITE_DONE ? 0 : db_error(base->st, err, "walk case prints");
 }
 
 static int sqlite_each_stored(struct state *st, const char *case_ref, state_stored_fn fn, void *ctx,
@@ -1523,6 +1680,9 @@ const struct state_ops state_sqlite_ops = {
 	.walk_next = sqlite_walk_next,
 	.walk_end = sqlite_walk_end,
 	.each_stored = sqlite_each_stored,
+	.case_walk_begin = sqlite_case_walk_begin,
+	.case_walk_next = sqlite_case_walk_next,
+	.stage_case_print = sqlite_stage_case_print,
 	.close_unseen = sqlite_close_unseen,
 	.close_unseen_case = sqlite_close_unseen_case,
 	.set_recheck = sqlite_set_recheck,

@@ -22,9 +22,9 @@
 #include "deadlined/date.h"
 #include "deadlined/error.h"
 
-#define STATE_SCHEMA_VERSION 5
+#define STATE_SCHEMA_VERSION 6
 /* The PostgreSQL store counts its own versions (state_pg.c's migrations). */
-#define STATE_PG_SCHEMA_VERSION 4
+#define STATE_PG_SCHEMA_VERSION 5
 
 struct state;
 
@@ -185,6 +185,46 @@ void state_walk_end(struct state_walk *w);
 typedef int (*state_stored_fn)(void *ctx, const struct state_stored *row);
 int state_each_stored(struct state *st, const char *case_ref, state_stored_fn fn, void *ctx,
 		      struct dl_error *err);
+
+/* Case prints (optional operations; SQLite has them from schema 6,
+ * PostgreSQL from its schema 5).
+ *
+ * A case print is one integer a full poll computes from all of a case's
+ * obligations as it would store them (poll_merge_case_print), stored per
+ * case beside the obligations.  The contract, which makes a skipped case
+ * safe:
+ *   - every case with stored obligations has a print row (it may be
+ *     STATE_PRINT_UNKNOWN), so a full poll that walks the prints finds
+ *     every case that vanished;
+ *   - a stored print other than STATE_PRINT_UNKNOWN means: a poll whose
+ *     evaluation gives this print for the case has nothing to write for
+ *     it.  Hence every write to a case's obligations, by anyone, that
+ *     changes what the print covers (every column but alerted_level,
+ *     last_alert, seen_poll, first_seen, updated) makes the case's print
+ *     unknown in the same transaction.  Both stores keep this with triggers
+ *     on obligations (PostgreSQL's per statement, and on every update).
+ * state_case_walk_begin walks the print rows in case_ref byte order
+ * inside a stage's snapshot (end it with state_walk_end).
+ * state_stage_case_print stages a case's new print; the apply writes the
+ * staged prints after the quiet chunks and before the final transaction,
+ * so a poll stages a print only for a case whose changes are all quiet
+ * (nothing told; nothing at level 1 or more, which is always compared in
+ * full).  A crash before the prints leaves them unknown or as they were,
+ * and a write to the case since nulled them.  Over an empty store (a
+ * first run) SQLite writes the print at once, after the case's rows;
+ * PostgreSQL stages it as any other. */
+#define STATE_PRINT_UNKNOWN 0
+struct state_case_print {
+	const char *case_ref;        /* until the next call */
+	int64_t print;
+};
+bool state_can_walk_cases(const struct state *st);
+int state_case_walk_begin(struct state *st, struct state_walk **out, struct dl_error *err);
+/* 1 with the next row, 0 at the end, -1 on error. */
+int state_case_walk_next(struct state_walk *w, struct state_case_print *row,
+			 struct dl_error *err);
+int state_stage_case_print(struct state *st, const char *case_ref, int64_t print,
+			   struct dl_error *err);
 
 /* Rechecks: when a case must be evaluated again although its rows did not
  * change, in seconds of local time (day * 86400 + second of the day).

@@ -72,6 +72,13 @@ struct state_ops {
 	void (*walk_end)(struct state_walk *w);
 	int (*each_stored)(struct state *st, const char *case_ref, state_stored_fn fn, void *ctx,
 		struct dl_error *err);
+	/* Optional (NULL: a full poll walks every obligation): the case
+	 * prints (state.h, "Case prints"); the walk ends by walk_end. */
+	int (*case_walk_begin)(struct state *st, struct state_walk **out, struct dl_error *err);
+	int (*case_walk_next)(struct state_walk *w, struct state_case_print *row,
+		struct dl_error *err);
+	int (*stage_case_print)(struct state *st, const char *case_ref, int64_t print,
+		struct dl_error *err);
 	int (*close_unseen)(struct state *st, int64_t poll, struct dl_error *err);
 	int (*close_unseen_case)(struct state *st, const char *case_ref, int64_t poll,
 		struct dl_error *err);

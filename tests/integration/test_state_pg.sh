@@ -167,6 +167,25 @@ done
 n=$(PG_DB=state_pg pg_psql -At -c "SELECT count(*) FROM obligations WHERE fp IS NULL AND state <> 'gone'")
 [ "$n" = 0 ] && ok || bad "$n obligations without a fingerprint"
 
+# Case prints (schema 5): the same as SQLite's, a row for every case with
+# obligations, and a write to a case's obligations by anyone makes its
+# print unknown, so the next full poll looks at the case again.
+q_pr="SELECT case_ref, coalesce(print, 0) FROM case_prints"
+sqlite3 -separator '|' "$TMP/state.db" "$q_pr" | sort > "$TMP/pr.sqlite"
+PG_DB=state_pg pg_psql -At -c "$q_pr" | sort > "$TMP/pr.pg"
+if grep -qv '|0$' "$TMP/pr.pg" && cmp -s "$TMP/pr.sqlite" "$TMP/pr.pg"; then ok
+else bad "the stores hold different case prints: $(diff "$TMP/pr.sqlite" "$TMP/pr.pg" | head -20)"; fi
+n=$(PG_DB=state_pg pg_psql -At -c "SELECT count(*) FROM (SELECT DISTINCT case_ref FROM obligations) o
+	WHERE NOT EXISTS (SELECT 1 FROM case_prints p WHERE p.case_ref = o.case_ref)")
+[ "$n" = 0 ] && ok || bad "$n cases with obligations and no print row"
+pc=$(PG_DB=state_pg pg_psql -At -c "SELECT case_ref FROM case_prints WHERE print IS NOT NULL ORDER BY 1 LIMIT 1")
+PG_DB=state_pg pg_psql -c "UPDATE obligations SET worker_name = 'Someone else', fp = NULL WHERE case_ref = '$pc'" > /dev/null
+n=$(PG_DB=state_pg pg_psql -At -c "SELECT count(*) FROM case_prints WHERE case_ref = '$pc' AND print IS NULL")
+[ "$n" = 1 ] && ok || bad "an update of $pc's obligations left its print"
+out=$($DEADLINED -c "$TMP/pg.conf" --once --as-of 2025-02-03T09:30 2>&1) || bad "--once: $out"
+n=$(PG_DB=state_pg pg_psql -At -c "SELECT count(*) FROM obligations WHERE worker_name = 'Someone else'")
+[ "$n" = 0 ] && ok || bad "the next full poll left $n obligations of $pc as another writer changed them"
+
 # The password never shows, in output or in errors.
 grep -rq 'pw-Secret-42' "$TMP"/*.out && bad "the password was printed" || ok
 chmod 644 "$TMP/pg-password"
@@ -206,6 +225,7 @@ n2=$(PG_DB=state_pg pg_psql -At -c "SELECT count(*) FROM obligations")
 PG_DB=state_pg pg_psql -c "DROP INDEX obligations_walk" -c "ALTER TABLE obligations DROP COLUMN fp" \
 	-c "DROP TABLE web_audit, calendar_tokens" -c "DROP INDEX obligations_worker,
 		obligations_manager, obligations_service_manager" \
+	-c "DROP FUNCTION case_prints_unknown() CASCADE" -c "DROP TABLE case_prints" \
 	-c "UPDATE deadlined_schema SET version = 2" -c "UPDATE deadlined_lease SET expires_at = now()"
 out=$($DEADLINED -c "$TMP/pg.conf" --once --as-of 2025-02-03T10:00 2>&1) && ok || bad "after migration: $out"
 v=$(PG_DB=state_pg pg_psql -At -c "SELECT max(version) FROM deadlined_schema")
@@ -216,6 +236,10 @@ nfp=$(PG_DB=state_pg pg_psql -At -c "SELECT count(*) FROM obligations WHERE fp I
 web=$(PG_DB=state_pg pg_psql -At -c "SELECT to_regclass('web_audit') IS NOT NULL
 	AND to_regclass('calendar_tokens') IS NOT NULL AND to_regclass('obligations_worker') IS NOT NULL")
 [ "$web" = t ] && ok || bad "migrating from version 2: the web's tables and indexes are missing"
+n=$(PG_DB=state_pg pg_psql -At -c "SELECT count(*) FROM (SELECT DISTINCT case_ref FROM obligations) o
+	WHERE NOT EXISTS (SELECT 1 FROM case_prints p WHERE p.case_ref = o.case_ref)")
+np=$(PG_DB=state_pg pg_psql -At -c "SELECT count(*) FROM case_prints")
+[ "$n" = 0 ] && [ "$np" -gt 0 ] && ok || bad "migrating from version 2: $n cases without a print row of $np"
 
 # A newer schema is refused and left alone.
 PG_DB=state_pg pg_psql -c "UPDATE deadlined_schema SET version = 99"

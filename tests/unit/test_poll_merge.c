@@ -85,7 +85,7 @@ static void poll_seeing(const char *const *seen, size_t n, const char *want_gone
 	size_t ngone = 0;
 
 	assert_int_equal(state_stage_begin(st, true, &err), 0);
-	assert_int_equal(poll_merge_open(st, true, &m, &err), 0);
+	assert_int_equal(poll_merge_open(st, POLL_MERGE_WALK, &m, &err), 0);
 	for (size_t i = 0; i < n; i++)
 		find(m, seen[i], seen[i][0] <= 'E', seen[i][0] == 'E' ? -1 : 0);
 	assert_int_equal(poll_merge_finish(m, &err), 0);
@@ -134,7 +134,7 @@ static void test_by_key(void **s)
 
 	(void)s;
 	assert_int_equal(state_begin(st, &err), 0);
-	assert_int_equal(poll_merge_open(st, false, &m, &err), 0);
+	assert_int_equal(poll_merge_open(st, POLL_MERGE_BY_KEY, &m, &err), 0);
 	find(m, "C", true, 0);
 	find(m, "A", true, 0);
 	assert_int_equal(poll_merge_finish(m, &err), 0);

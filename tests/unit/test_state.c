@@ -530,12 +530,152 @@ static void test_dry_run_leaves_the_lock(void **s)
 	state_close(st);
 }
 
+/* One case's stored print: -1 when it has no row, 0 when unknown (NULL). */
+static int64_t print_of(const char *case_ref)
+{
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	int64_t v = -1;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT COALESCE(print, 0) FROM case_prints"
+					    " WHERE case_ref = ?1", -1, &q, NULL), SQLITE_OK);
+	sqlite3_bind_text(q, 1, case_ref, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		v = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return v;
+}
+
+/* As another writer would (deadlinectl, the web, a person with sqlite3). */
+static void write_other(const char *sql)
+{
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	sqlite3_close(db);
+}
+
+/* Schema 5 → 6: every case with obligations gets a print row, unknown,
+ * and the triggers; version 7 is refused. */
+static void test_migrates_v5_case_prints(void **s)
+{
+	struct state *st = fresh();
+	struct state_obligation o = ob(0, "open");
+	struct state_prev prev;
+	struct dl_error err;
+
+	(void)s;
+	assert_int_equal(state_put_obligation(st, &o, 1, &prev, &err), 0);
+	o.case_ref = "C2";
+	assert_int_equal(state_put_obligation(st, &o, 1, &prev, &err), 0);
+	state_close(st);
+	/* Back to version 5 as it was: no table, no triggers. */
+	write_other("DROP TRIGGER case_prints_insert; DROP TRIGGER case_prints_update;"
+		    " DROP TRIGGER case_prints_delete; DROP TABLE case_prints;"
+		    " PRAGMA user_version = 5;");
+	assert_int_equal(state_open(&(struct state_conf){ .database = path }, &st, &err), 0);
+	state_close(st);
+	assert_int_equal(print_of("C1"), 0);
+	assert_int_equal(print_of("C2"), 0);
+	write_other("UPDATE case_prints SET print = 9 WHERE case_ref = 'C2'");
+	write_other("UPDATE obligations SET worker_name = 'Someone' WHERE case_ref = 'C2'");
+	assert_int_equal(print_of("C2"), 0);
+	write_other("PRAGMA user_version = 7");
+	assert_int_equal(state_open(&(struct state_conf){ .database = path }, &st, &err), -1);
+	assert_non_null(strstr(err.msg, "schema version 7, newer than"));
+}
+
+/* Every write to what a case print covers makes it unknown in the same
+ * transaction, whoever writes; the alert marks do not; a staged print is
+ * written by the apply, after the rows. */
+static void test_case_print_dropped_by_writes(void **s)
+{
+	static const char *const refs[] = { "C1", "C2", "C3", "C4", "C5" };
+	struct state *st = fresh();
+	struct state_obligation o = ob(0, "open");
+	struct state_prev prev;
+	struct dl_error err;
+
+	(void)s;
+	for (size_t i = 0; i < 5; i++) {
+		o.case_ref = refs[i];
+		assert_int_equal(state_put_obligation(st, &o, 1, &prev, &err), 0);
+		/* A new case's row comes with its obligations, unknown. */
+		assert_int_equal(print_of(refs[i]), 0);
+	}
+	/* Prints staged by a full poll are applied. */
+	assert_int_equal(state_stage_begin(st, true, &err), 0);
+	for (size_t i = 0; i < 5; i++)
+		assert_int_equal(state_stage_case_print(st, refs[i], 100 + (int64_t)i, &err), 0);
+	assert_int_equal(print_of("C1"), 0);
+	assert_int_equal(state_stage_apply(st, NULL, &err), 0);
+	assert_int_equal(state_commit(st, &err), 0);
+	for (size_t i = 0; i < 5; i++)
+		assert_int_equal(print_of(refs[i]), 100 + (int64_t)i);
+	/* The poll's own write of a changed row (an incremental poll). */
+	o.case_ref = "C1";
+	o.worker_name = "Another";
+	assert_int_equal(state_put_obligation(st, &o, 2, &prev, &err), 0);
+	assert_int_equal(print_of("C1"), 0);
+	/* An alert mark is not covered. */
+	assert_int_equal(state_set_alerted(st, "C2", "icpc", 1, 1, "2025-01-24", &err), 0);
+	assert_int_equal(print_of("C2"), 101);
+	/* Closed as gone. */
+	assert_int_equal(state_close_unseen_case(st, "C2", INT64_MAX, &err), 0);
+	assert_int_equal(print_of("C2"), 0);
+	/* Another writer's update, insert and delete. */
+	write_other("UPDATE obligations SET due = '2025-02-01' WHERE case_ref = 'C3'");
+	assert_int_equal(print_of("C3"), 0);
+	write_other("INSERT INTO obligations (case_ref, rule, seq, state, level)"
+		    " VALUES ('C4', 'other', 1, 'open', 0)");
+	assert_int_equal(print_of("C4"), 0);
+	write_other("DELETE FROM obligations WHERE case_ref = 'C5'");
+	assert_int_equal(print_of("C5"), 0);
+	state_close(st);
+}
+
+/* A first run writes its rows with the triggers off and each case's print
+ * row after them; one that stops between chunks leaves cases with rows
+ * and no print row, which the next full poll must give one (else a case
+ * that then vanishes would never be walked, its obligations never gone). */
+static void test_first_run_cut_short_gets_prints(void **s)
+{
+	struct state *st = fresh();
+	struct state_obligation o = ob(0, "open");
+	struct dl_error err;
+	char ref[16];
+
+	(void)s;
+	assert_int_equal(state_stage_begin(st, true, &err), 0);
+	for (int i = 0; i < 10001; i++) {
+		snprintf(ref, sizeof ref, "C%05d", i);
+		o.case_ref = ref;
+		assert_int_equal(state_stage_obligation(st, &o, false, &err), 0);
+	}
+	state_stage_abort(st);   /* the first chunk stays */
+	assert_int_equal(print_of("C00000"), -1);
+	assert_int_equal(state_stage_begin(st, true, &err), 0);
+	state_stage_abort(st);
+	assert_int_equal(print_of("C00000"), 0);
+	assert_int_equal(print_of("C09999"), 0);
+	assert_int_equal(print_of("C10000"), -1);   /* never stored */
+	state_close(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_migrates_and_refuses_newer),
 		cmocka_unit_test(test_readonly_makes_nothing),
 		cmocka_unit_test(test_migrates_v3_obligations),
+		cmocka_unit_test(test_migrates_v5_case_prints),
+		cmocka_unit_test(test_case_print_dropped_by_writes),
+		cmocka_unit_test(test_first_run_cut_short_gets_prints),
 		cmocka_unit_test(test_stage_apply_and_abort),
 		cmocka_unit_test(test_dry_run_leaves_the_lock),
 		cmocka_unit_test(test_first_run_twice_the_same),
