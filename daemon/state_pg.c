@@ -662,10 +662,23 @@ static void cb_text(struct copybuf *b, const char *v)
 	b->p[b->len++] = '\t';
 }
 
+/* By hand, not sprintf: seven of these a row were a sixth of a first
+ * run's CPU in the daemon (vfprintf and its helpers). */
 static void cb_int(struct copybuf *b, int64_t v)
 {
-	if (cb_reserve(b, 24))
-		b->len += (size_t)sprintf(b->p + b->len, "%" PRId64 "\t", v);
+	char d[24], *p = d + sizeof d;
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+
+	*--p = '\t';
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		*--p = '-';
+	if (cb_reserve(b, (size_t)(d + sizeof d - p))) {
+		memcpy(b->p + b->len, p, (size_t)(d + sizeof d - p));
+		b->len += (size_t)(d + sizeof d - p);
+	}
 }
 
 /* The row is complete: its last tab becomes the line's end. */

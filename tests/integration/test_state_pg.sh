@@ -142,8 +142,10 @@ n=$(PG_DB=state_pg pg_psql -At -c "SELECT count(*) FROM obligations")
 [ "${n:-0}" -gt 5 ] && ok || bad "$n obligations in PostgreSQL"
 # What each store holds after the staged polls, row for row: obligations
 # (met, gone, moved, new), the alert marks, rechecks and the notified log.
+# The fingerprints too: 64-bit, half of them negative, written to
+# PostgreSQL as COPY text by hand (cb_int), to SQLite as bound integers.
 q_ob="SELECT case_ref, rule, seq, team_ref, worker_email, manager_email, anchor, due, closed,
-	state, stage, days_overdue, level, alerted_level, last_alert FROM obligations"
+	state, stage, days_overdue, level, alerted_level, last_alert, fp FROM obligations"
 q_more="SELECT 'recheck', case_ref, CAST(at AS TEXT) FROM rechecks UNION ALL
 	SELECT 'notified', case_ref || ' ' || rule || ' ' || CAST(seq AS TEXT) || ' ' || what,
 	recipient FROM notified"
@@ -153,6 +155,8 @@ sqlite3 -separator '|' "$TMP/state.db" "$q_more" | sort > "$TMP/more.sqlite"
 PG_DB=state_pg pg_psql -At -c "$q_more" | sort > "$TMP/more.pg"
 if [ -s "$TMP/ob.pg" ] && cmp -s "$TMP/ob.sqlite" "$TMP/ob.pg"; then ok
 else bad "the stores hold different obligations: $(diff "$TMP/ob.sqlite" "$TMP/ob.pg" | head -20)"; fi
+n=$(PG_DB=state_pg pg_psql -At -c "SELECT count(*) FROM obligations WHERE fp < 0")
+[ "${n:-0}" -gt 0 ] && ok || bad "no negative fingerprint among the rows compared"
 if [ -s "$TMP/more.pg" ] && cmp -s "$TMP/more.sqlite" "$TMP/more.pg"; then ok
 else bad "the stores hold different rechecks or notified rows: $(diff "$TMP/more.sqlite" "$TMP/more.pg" | head -20)"; fi
 # ... and the changes happened: A2's decision met late, A3 gone, A4 moved,

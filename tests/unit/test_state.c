@@ -7,7 +7,9 @@
 
 #include "testutil.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -414,6 +416,81 @@ static void test_first_run_twice_the_same(void **s)
 	state_close(st);
 }
 
+/* A first run, in a thread, until told to stop (or a bound of rows). */
+#define FIRST_RUN_CAP 1000000
+struct first_run {
+	struct state *st;
+	atomic_int stop;
+	atomic_long rows;
+	int rc;
+};
+
+static void *first_run_thread(void *arg)
+{
+	struct first_run *fr = arg;
+	struct state_obligation o = ob(0, "met");
+	struct dl_error err;
+
+	o.closed = "2025-01-20";
+	o.level = -1;
+	fr->rc = state_stage_begin(fr->st, true, &err);
+	for (long i = 0; fr->rc == 0 && !fr->stop && i < FIRST_RUN_CAP; i++, fr->rows = i) {
+		o.seq = (int)i;
+		fr->rc = state_stage_obligation(fr->st, &o, false, &err);
+	}
+	if (fr->rc == 0)
+		fr->rc = state_stage_apply(fr->st, NULL, &err);
+	if (fr->rc == 0)
+		fr->rc = state_commit(fr->st, &err);
+	return NULL;
+}
+
+static int64_t stored_rows(void)
+{
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	int64_t n = 0;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM obligations", -1, &q, NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW)
+		n = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return n;
+}
+
+/* A first run commits in chunks and, although it pauses only now and
+ * then (DIRECT_HOLD_MS), another writer (deadlinectl ack, the web) gets
+ * in while it is still writing, not only after it. */
+static void test_first_run_lets_a_writer_in(void **s)
+{
+	struct first_run fr = { .st = fresh() };
+	struct state *other;
+	struct dl_error err;
+	pthread_t t;
+	long rows_then;
+	int rc;
+
+	(void)s;
+	assert_int_equal(pthread_create(&t, NULL, first_run_thread, &fr), 0);
+	/* Until its first chunk is committed: bounded in tries and time. */
+	for (int i = 0; i < 60000 && stored_rows() == 0 && fr.rows < FIRST_RUN_CAP; i++)
+		usleep(1000);
+	assert_int_equal(state_open(&(struct state_conf){ .database = path }, &other, &err), 0);
+	state_set_write_wait(other, 60000);     /* a chunk under valgrind is slow */
+	rc = state_set_meta(other, "writer", "in", &err);
+	rows_then = fr.rows;
+	fr.stop = 1;
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(rc, 0);
+	assert_true(rows_then < FIRST_RUN_CAP); /* the first run was still writing */
+	assert_int_equal(fr.rc, 0);
+	assert_int_equal(stored_rows(), fr.rows);
+	state_close(other);
+	state_close(fr.st);
+}
+
 /* Can another connection write now?  (No waiting: busy is an answer.) */
 static bool writable_by_other(void)
 {
@@ -462,6 +539,7 @@ int main(void)
 		cmocka_unit_test(test_stage_apply_and_abort),
 		cmocka_unit_test(test_dry_run_leaves_the_lock),
 		cmocka_unit_test(test_first_run_twice_the_same),
+		cmocka_unit_test(test_first_run_lets_a_writer_in),
 		cmocka_unit_test(test_driver),
 		cmocka_unit_test(test_obligation_history),
 		cmocka_unit_test(test_note_sent_is_once),
