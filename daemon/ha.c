@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "deadlined/lease.h"
 #include "deadlined/log.h"
@@ -29,7 +28,7 @@ struct ha {
 int ha_open(const struct conf *conf, struct state *st, struct ha **out, struct dl_error *err)
 {
 	struct lease_settings s = { 0 };
-	char holder[300], host[256] = "";
+	char holder[300];
 	char *password = NULL;
 	struct ha *h;
 	int rc;
@@ -41,8 +40,7 @@ int ha_open(const struct conf *conf, struct state *st, struct ha **out, struct d
 		error_set(err, "out of memory");
 		return -1;
 	}
-	gethostname(host, sizeof host - 1);
-	snprintf(holder, sizeof holder, "%s:%ld", host, (long)getpid());
+	pgconn_holder(holder, sizeof holder);
 	snprintf(h->name, sizeof h->name, "%s", conf->ha.name);
 	if (receiver_read_secret(conf->state.password_file, conf->state.password_credential,
 				 &password, err) < 0) {

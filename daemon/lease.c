@@ -15,6 +15,7 @@ struct lease {
 	int64_t epoch;            /* held, or last seen */
 	int64_t trusted_until;    /* pgconn_now_ms() time */
 	int64_t next_step;
+	bool end_refused;         /* ending sessions was refused (said once) */
 	double since;
 	char seen_holder[128];
 };
@@ -42,13 +43,25 @@ static const char take_sql[] =
 	"   WHERE name = $1 AND expires_at < now()"
 	"  RETURNING name, epoch, holder, acquired_at, expires_at),"
 	" hist AS ("
-	"  INSERT INTO deadlined_lease_history (name, epoch, holder, acquired_at, expires_at)"
-	"  SELECT name, epoch, holder, acquired_at, expires_at FROM took)"
+	"  INSERT INTO deadlined_lease_history (name, epoch, holder, acquired_at, renewed_at,"
+	"         expires_at)"
+	"  SELECT name, epoch, holder, acquired_at, acquired_at, expires_at FROM took)"
 	"SELECT 't', epoch, holder, extract(epoch FROM acquired_at)::float8, 0::float8 FROM took "
 	"UNION ALL "
 	"SELECT 'f', epoch, holder, extract(epoch FROM acquired_at)::float8,"
 	"       greatest(0, extract(epoch FROM expires_at - now()) * 1000)::float8"
 	"  FROM deadlined_lease WHERE name = $1 AND NOT EXISTS (SELECT 1 FROM took)";
+
+/* End the sessions of a holder whose lease lapsed (expired without being
+ * resigned), before taking it: see lease.h.  $1 the lease, $2 us. */
+static const char end_lapsed_sql[] =
+	"SELECT l.holder, count(pg_terminate_backend(a.pid))"
+	"  FROM deadlined_lease l"
+	"  JOIN deadlined_lease_history h ON h.name = l.name AND h.epoch = l.epoch"
+	"  JOIN pg_stat_activity a ON a.application_name = " PGCONN_TAG_SQL("l.holder")
+	" WHERE l.name = $1 AND l.expires_at < now() AND NOT h.resigned AND l.holder <> $2"
+	"   AND a.pid <> pg_backend_pid()"
+	" GROUP BY l.holder";
 
 /* Renew only as the holder of this epoch, and only before it expired: an
  * epoch is one unbroken interval of database time. */
@@ -59,7 +72,8 @@ static const char renew_sql[] =
 	"   WHERE name = $1 AND epoch = $2 AND holder = $3 AND expires_at >= now()"
 	"  RETURNING name, epoch, expires_at),"
 	" h AS ("
-	"  UPDATE deadlined_lease_history AS h SET expires_at = r.expires_at FROM r"
+	"  UPDATE deadlined_lease_history AS h SET renewed_at = now(), expires_at = r.expires_at"
+	"    FROM r"
 	"   WHERE h.name = r.name AND h.epoch = r.epoch)"
 	"SELECT epoch FROM r";
 
@@ -252,6 +266,33 @@ static void set_seen(struct lease *l, PGresult *r, int row)
 	l->since = strtod(PQgetvalue(r, row, 3), NULL);
 }
 
+/* Before each take: end the sessions of a holder whose lease lapsed, so
+ * that its locks go before we take (its FOR SHARE on the lease row would
+ * block the take itself) and poll.  Refused, the take goes on. */
+static int end_lapsed(struct lease *l, struct dl_error *err)
+{
+	const char *params[] = { l->name, l->holder };
+	PGresult *r;
+
+	r = pgconn_exec(&l->conn, end_lapsed_sql, 2, params, deadline(l, pgconn_now_ms()), err);
+	if (!r) {
+		if (!l->conn)
+			return -1;         /* the link, not a refusal */
+		if (!l->end_refused)
+			log_msg(LOG_WARNING, "lease %s: could not end a lapsed leader's sessions "
+				"(%s); its row locks stay until its connection drops", l->name,
+				err->msg);
+		l->end_refused = true;
+		return 0;
+	}
+	for (int i = 0; i < PQntuples(r); i++)
+		if (strcmp(PQgetvalue(r, i, 1), "0"))
+			log_msg(LOG_NOTICE, "lease %s: ended %s session(s) of %s, whose lease "
+				"lapsed", l->name, PQgetvalue(r, i, 1), PQgetvalue(r, i, 0));
+	PQclear(r);
+	return 0;
+}
+
 static int take(struct lease *l, struct dl_error *err)
 {
 	char ms[24];
@@ -260,6 +301,11 @@ static int take(struct lease *l, struct dl_error *err)
 	PGresult *r;
 
 	snprintf(ms, sizeof ms, "%ld", l->s.lease_ms);
+	/* Every time, not only when the lease looked due to lapse: a try
+	 * scheduled a renewal interval on can land just after it did. */
+	if (end_lapsed(l, err) < 0)
+		return -1;
+	sent = pgconn_now_ms();
 	l->woken = false;
 	r = pgconn_exec(&l->conn, take_sql, 3, params, deadline(l, sent), err);
 	if (!r)

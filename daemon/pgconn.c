@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 int64_t pgconn_now_ms(void)
 {
@@ -13,6 +14,21 @@ int64_t pgconn_now_ms(void)
 
 	clock_gettime(CLOCK_BOOTTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void pgconn_holder(char *buf, size_t size)
+{
+	char host[256] = "";
+
+	gethostname(host, sizeof host - 1);
+	snprintf(buf, size, "%s:%ld", host, (long)getpid());
+}
+
+void pgconn_tag(char *buf, size_t size, const char *holder)
+{
+	size_t max = size - 1 < PGCONN_TAG_MAX ? size - 1 : PGCONN_TAG_MAX;
+
+	snprintf(buf, max + 1, "%s%s", PGCONN_TAG_PREFIX, holder);
 }
 
 /* libpq's messages end in a newline and may span lines; one line here. */

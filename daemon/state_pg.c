@@ -177,6 +177,7 @@ struct pg_state {
 	struct state base;
 	struct pgconn_settings s;
 	char *conninfo, *password;
+	char appname[PGCONN_TAG_MAX + 1];   /* this daemon's tag (pgconn.h) */
 	PGconn *conn;
 	bool in_tx;
 	char *lease;                 /* the fence, or NULL */
@@ -420,6 +421,7 @@ static int pg_open(const struct state_conf *conf, bool readonly, struct state **
 		   struct dl_error *err)
 {
 	struct pg_state *s = calloc(1, sizeof *s);
+	char holder[300];
 
 	*out = NULL;
 	if (!s || !(s->conninfo = strdup(conf->conninfo ? conf->conninfo : ""))) {
@@ -434,8 +436,12 @@ static int pg_open(const struct state_conf *conf, bool readonly, struct state **
 		pg_close(&s->base);
 		return -1;
 	}
+	/* Tagged with our holder name, so that the next leader can end these
+	 * sessions if we freeze while leading (lease.h). */
+	pgconn_holder(holder, sizeof holder);
+	pgconn_tag(s->appname, sizeof s->appname, holder);
 	s->s = (struct pgconn_settings){ .conninfo = s->conninfo, .password = s->password,
-		.application_name = readonly ? "deadlinectl" : "deadlined",
+		.application_name = readonly ? "deadlinectl" : s->appname,
 		.connect_ms = 10000, .statement_ms = 120000, .keepalive_ms = 15000,
 		.lock_ms = 5000, .readonly = readonly };
 	if ((readonly ? check_version : migrate)(&s->base, err) < 0) {

@@ -7,8 +7,22 @@
  * before it lets a message be claimed or marked sent.  The holder renews it
  * as the holder of that epoch; a clean stop resigns it (expires_at = now())
  * and NOTIFYs deadlined_lease, so a LISTENing standby takes over at once.
- * Every epoch is also a row of deadlined_lease_history, whose (acquired_at,
- * expires_at) intervals never overlap; the tests prove it from there.
+ * Every epoch is also a row of deadlined_lease_history, in database time:
+ * when it was taken (acquired_at), last renewed (renewed_at) and ended or
+ * would end (expires_at; resigned when given up), so its intervals never
+ * overlap and each takeover's delay can be read from there; the tests
+ * prove both from it.  (renewed_at came after the table: NULL in rows
+ * older than it, added to an existing table at the first connect.)
+ *
+ * A leader frozen (SIGSTOP, a VM pause) inside a transaction keeps its row
+ * locks for as long as its TCP connection looks alive.  So a standby about
+ * to take a lease that lapsed (expired, not resigned) first ends the
+ * lapsed holder's sessions, found by their application_name (its tag,
+ * pgconn.h), with pg_terminate_backend: their locks go at once, including
+ * a lease row held FOR SHARE by a fenced commit that would block the take
+ * itself, and the frozen leader's next statement fails when it resumes.
+ * Ending another session needs the same role or pg_signal_backend; when
+ * refused, it is said once and the take goes on.
  *
  * Database time is the authority: no daemon's wall clock decides anything.
  * Locally a daemon trusts the lease only until
@@ -44,7 +58,12 @@
 	"CREATE TABLE IF NOT EXISTS deadlined_lease_history (" \
 	" name text NOT NULL, epoch bigint NOT NULL, holder text NOT NULL," \
 	" acquired_at timestamptz NOT NULL, expires_at timestamptz NOT NULL," \
-	" resigned boolean NOT NULL DEFAULT false, PRIMARY KEY (name, epoch));"
+	" resigned boolean NOT NULL DEFAULT false, renewed_at timestamptz," \
+	" PRIMARY KEY (name, epoch));" \
+	"DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid =" \
+	" 'deadlined_lease_history'::regclass AND attname = 'renewed_at') THEN" \
+	" ALTER TABLE deadlined_lease_history ADD COLUMN renewed_at timestamptz;" \
+	" END IF; END$$;"
 
 struct lease_settings {
 	struct pgconn_settings pg;   /* statement_ms and keepalive_ms are set

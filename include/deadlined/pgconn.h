@@ -26,6 +26,18 @@
  * deadlined's tables holds, so two daemons starting at once never race. */
 #define PGCONN_SCHEMA_LOCK "7401101"
 
+/* A daemon's name in a pair, "host:pid" (the lease's holder), and the
+ * application_name its state sessions carry, "deadlined host:pid" cut to
+ * PGCONN_TAG_MAX bytes as PostgreSQL would: the lease ends by this tag the
+ * sessions of a holder whose lease lapsed (lease.h), so a frozen leader's
+ * open transaction frees its row locks at the takeover.  PGCONN_TAG_SQL is
+ * the same tag in SQL, of a holder column. */
+#define PGCONN_TAG_PREFIX "deadlined "
+#define PGCONN_TAG_MAX 63
+#define PGCONN_TAG_SQL(col) "left('" PGCONN_TAG_PREFIX "' || " col ", 63)"
+void pgconn_holder(char *buf, size_t size);
+void pgconn_tag(char *buf, size_t size, const char *holder);
+
 struct pgconn_settings {
 	const char *conninfo;         /* libpq keywords or a URI, no password */
 	const char *password;         /* NULL: none (trust, peer, .pgpass) */

@@ -2,18 +2,28 @@
 """Check a lease journal (tests/tools/dl-lease.c), the lease history and,
 for outbox workers, what the receiver itself logged.
 
-    lease_check.py JOURNAL [--history FILE] [--receiver-log FILE --messages N]
+    lease_check.py JOURNAL [--history FILE [--takeover-ms T] [--excuse FROM TO]...]
+                   [--receiver-log FILE --messages N]
 
 JOURNAL has WIN/ACT/RESIGNED (and SEND/MARKED/FENCED) lines on one
 machine-wide clock (ms).  --history is `psql -At -F ' '` output of
     SELECT epoch, holder, extract(epoch FROM acquired_at) * 1000,
            extract(epoch FROM expires_at) * 1000 FROM deadlined_lease_history
-in database time (ms).  --receiver-log is webhook_server.py's log; the
+in database time (ms), optionally followed by
+           extract(epoch FROM renewed_at) * 1000, resigned
+(the lease_history helper of lease_lib.sh writes all six).  With those,
+--takeover-ms T asserts every takeover from a lease that lapsed (not
+resigned) came within T ms of its holder's last renewal, and every one after
+a resignation within 1,000 ms of it, all in database time; a takeover whose
+span meets an --excuse window (ms; e.g. PostgreSQL restarting, when nobody
+can take) is counted but not judged.  --receiver-log is webhook_server.py's log; the
 messages enqueued were m1 .. mN.  Fails (exit 1, one line a problem) when:
   - two epochs' local trust windows overlap, or an epoch's holder changes;
   - an action or a send lies outside its own epoch's window (a stale leader);
   - an action or send of an older epoch comes after one of a newer epoch;
   - two epochs' intervals in the history overlap (database time);
+  - a takeover in the history was slower than --takeover-ms (lapsed) or
+    1,000 ms (resigned);
   - a message never reached the receiver (lost), reached it more often than
     it was sent, or twice without the first send being in flight at a
     failure (a SEND that was never MARKED).
@@ -90,20 +100,58 @@ def check_windows(wins, acts, resigned, problems):
             print(f"handover_ms {later[0] - at}")
 
 
-def check_history(path, problems):
+def read_history(path):
+    """(epoch, holder, acquired, expires, renewed or None, resigned or None)"""
     hist = []
     with open(path) as f:
         for line in f:
             w = line.split()
-            if len(w) == 4:
-                hist.append((int(w[0]), w[1], float(w[2]), float(w[3])))
-    hist.sort()
-    for (e1, h1, _, x1), (e2, h2, a2, _) in zip(hist, hist[1:]):
+            if len(w) in (4, 6):
+                renewed = float(w[4]) if len(w) == 6 and w[4] != "-" else None
+                resigned = w[5] == "t" if len(w) == 6 else None
+                hist.append((int(w[0]), w[1], float(w[2]), float(w[3]), renewed, resigned))
+    return sorted(hist)
+
+
+def spread(xs):
+    xs = sorted(xs)
+    if not xs:
+        return "none"
+    return f"{xs[0]:.0f} / {xs[len(xs) // 2]:.0f} / {xs[-1]:.0f} ms (n {len(xs)})"
+
+
+def check_takeovers(hist, limit, excuses, problems):
+    """Each takeover's delay in database time: from the last renewal of a
+    lease that lapsed, from the resignation of one given up."""
+    lapsed, handed, excused = [], [], 0
+    for (e1, h1, _, x1, r1, res1), (e2, h2, a2, _, _, _) in zip(hist, hist[1:]):
+        if e2 != e1 + 1 or res1 is None or (not res1 and r1 is None):
+            continue
+        start = x1 if res1 else r1
+        if any(start <= to and a2 >= frm for frm, to in excuses):
+            excused += 1
+            continue
+        ms = a2 - start
+        (handed if res1 else lapsed).append(ms)
+        bound = 1000 if res1 else limit
+        if ms > bound:
+            what = "resigned at" if res1 else "last renewed at"
+            problems.append(f"history: epoch {e2} ({h2}) took over {ms:.0f} ms after epoch "
+                            f"{e1} ({h1}) {what} {start:.0f} (bound {bound} ms)")
+    print(f"takeover_db lapsed {spread(lapsed)}; resigned {spread(handed)}; "
+          f"excused {excused}")
+
+
+def check_history(path, problems, takeover_ms=None, excuses=()):
+    hist = read_history(path)
+    for (e1, h1, _, x1, _, _), (e2, h2, a2, _, _, _) in zip(hist, hist[1:]):
         if e2 != e1 + 1:
             problems.append(f"history: epoch {e1} followed by {e2}")
         if x1 >= a2:
             problems.append(f"history: epoch {e1} ({h1}) expires at {x1:.3f}, "
                             f"after epoch {e2} ({h2}) began at {a2:.3f}")
+    if takeover_ms is not None:
+        check_takeovers(hist, takeover_ms, excuses, problems)
     print(f"history {len(hist)}")
 
 
@@ -138,6 +186,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("journal")
     ap.add_argument("--history")
+    ap.add_argument("--takeover-ms", type=float)
+    ap.add_argument("--excuse", nargs=2, type=float, action="append", default=[])
     ap.add_argument("--receiver-log")
     ap.add_argument("--messages", type=int, default=0)
     args = ap.parse_args()
@@ -145,7 +195,7 @@ def main():
     wins, acts, resigned, sends, marked = read_journal(args.journal, problems)
     check_windows(wins, acts, resigned, problems)
     if args.history:
-        check_history(args.history, problems)
+        check_history(args.history, problems, args.takeover_ms, args.excuse)
     if args.receiver_log:
         check_receiver(args.receiver_log, args.messages, sends, marked, problems)
     print(f"epochs {len(wins)} acts {len(acts)}")

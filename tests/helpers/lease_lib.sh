@@ -78,12 +78,16 @@ sanitizer_reports() {
 	fi
 }
 
-# lease_history LEASE_NAME FILE: the lease's history, for lease_check.py.
+# lease_history LEASE_NAME FILE: the lease's history, for lease_check.py
+# (database time, ms; renewed_at "-" when unknown).
 lease_history() {
 	pg_psql -At -F ' ' -c "SELECT epoch, holder, extract(epoch FROM acquired_at) * 1000,
-		extract(epoch FROM expires_at) * 1000 FROM deadlined_lease_history
-		WHERE name = '$1'" > "$2"
+		extract(epoch FROM expires_at) * 1000,
+		coalesce((extract(epoch FROM renewed_at) * 1000)::text, '-'), resigned
+		FROM deadlined_lease_history WHERE name = '$1'" > "$2"
 }
+# now_ms: this machine's clock, which the test's PostgreSQL shares (ms).
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 # disrupt ROUND: disturb the leader of the moment four ways, checking that
 # another takes over in time each time, and replace those that ended:

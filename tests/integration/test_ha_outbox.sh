@@ -11,6 +11,8 @@
 #     (the webhook-id header);
 #   - every send lies inside its epoch's trust window: nothing was sent by a
 #     stale leader, and no two epochs overlap (journals and lease history);
+#   - every takeover came within lease + renewal of the lapsed holder's last
+#     renewal, and within 1 s of a resignation (lease history, database time);
 #   - each message counted once towards the recipient's daily count.
 # HA_ROUNDS (default 1) repeats the disturbances: `make soak-ha` runs more.
 . tests/integration/lib.sh
@@ -84,7 +86,8 @@ done
 if [ "$left" = 0 ]; then ok; else bad "$left of $N messages still not sent after $((i / 10)) s"; fi
 stop_all
 lease_history t "$TMP/history"
-if $PY tests/helpers/lease_check.py "$J" --history "$TMP/history" --receiver-log "$LOG" \
+if $PY tests/helpers/lease_check.py "$J" --history "$TMP/history" --takeover-ms $((LEASE + RENEW)) \
+		--receiver-log "$LOG" \
 		--messages $N > "$TMP/check.out"; then ok
 else bad "$(cat "$TMP/check.out")"; fi
 cat "$TMP/check.out"

@@ -1,0 +1,195 @@
+# A leader frozen inside a transaction that holds row locks must not hold
+# up the next leader.  The frozen leader is a real SIGSTOPped client: a psql
+# session tagged as a daemon's state session ("deadlined HOLDER", pgconn.h)
+# that takes the lease as HOLDER, as deadlined does, then, in an open
+# transaction, locks every obligation (a poll's writes) and the lease row
+# FOR SHARE (a fenced commit caught between its fence and its COMMIT), and
+# is stopped.  To PostgreSQL that is exactly a frozen daemon: its TCP
+# connection stays alive, so its locks would stay for as long as it is
+# frozen.  Meanwhile the source changes: ten obligations are met (the next
+# poll must update the locked rows) and ten new cases come due.  A real
+# daemon, started as the standby, must:
+#   - take the lease once it lapses, within lease + renewal of the frozen
+#     holder's last renewal in database time (deadlined_lease_history), and
+#     say that it ended the lapsed holder's session;
+#   - poll and tell all ten new cases to their three recipients, bounded
+#     (without the fix its take waits on the lease row and its polls on the
+#     obligations' locks, for as long as the frozen client lives);
+# and an ack made while the leader is frozen succeeds within a bound (an
+# ack only inserts, so this holds with or without the fix).  Resumed, the
+# frozen client's COMMIT fails: its session was ended.
+. tests/integration/lib.sh
+. tests/helpers/pg.sh
+
+PY=/usr/bin/python3
+DB=$TMP/cases.db
+CONF=$TMP/d.conf
+MAIL=$TMP/mail
+PIDS=""
+LEASE=$((2 * TIME_SCALE))
+RENEW=$(awk "BEGIN { print 0.5 * $TIME_SCALE }")
+MARGIN=$(awk "BEGIN { print 0.3 * $TIME_SCALE }")
+
+cleanup() {
+	for p in $PIDS; do kill -CONT "$p" 2>/dev/null; kill -KILL "$p" 2>/dev/null; done
+	pg_stop
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+if ! pg_start "$TMP/pg"; then
+	bad "PostgreSQL 15 would not start (see above)"
+	finish
+	exit 1
+fi
+ln -s "$PWD/conf/rules" "$TMP/rules"
+sqlite3 "$DB" < conf/schema/native.sql
+sqlite3 "$DB" "INSERT INTO deadlined_teams VALUES ('T1', 'Duty', 'tm@council.example', 'sm@council.example');
+	INSERT INTO deadlined_workers VALUES ('W1', 'Sam', 'sam@council.example', 'T1');"
+# add_cases FROM TO: overdue referrals, each told to three recipients.
+add_cases() {
+	i=$1
+	while [ "$i" -le "$2" ]; do
+		echo "INSERT INTO deadlined_cases VALUES ('A$i', 'C$i', '2015-05-05', 'T1', 'W1');
+		      INSERT INTO deadlined_events (case_ref, kind, occurred) VALUES ('A$i', 'referral', '2024-11-01');"
+		i=$((i + 1))
+	done | sqlite3 -cmd '.timeout 20000' "$DB"
+}
+cat > "$CONF" <<CONF
+source = { database = "$DB"; };
+state = { driver = "postgresql"; conninfo = "host=127.0.0.1 port=$PG_PORT user=postgres dbname=postgres"; };
+ha = { lease = $LEASE; renew = $RENEW; margin = $MARGIN; };
+service = { poll_interval = 1; };
+rules = {
+  @include "rules/referral.conf"
+};
+receivers = { mail = { type = "maildir"; path = "$MAIL"; from = "deadlined@test.invalid"; }; };
+notify = { mail_receiver = "mail"; daily_cap = 100000; };
+CONF
+# told N: every one of N cases was told to all three and all was sent.
+told() {
+	[ "$(pg_psql -At -c "SELECT count(*) FROM outbox WHERE status <> 'sent'" 2>/dev/null)" = 0 ] &&
+		[ "$(pg_psql -At -c "SELECT count(DISTINCT (case_ref, recipient)) FROM notified" \
+			2>/dev/null)" = $(($1 * 3)) ]
+}
+# wait_for MS CMD...: until CMD succeeds, at most MS ms; prints the ms taken.
+wait_for() {
+	_lim=$1; shift
+	_t0=$(date +%s%N)
+	while :; do
+		_ms=$(( ($(date +%s%N) - _t0) / 1000000 ))
+		if "$@"; then echo "$_ms"; return 0; fi
+		[ "$_ms" -lt "$_lim" ] || { echo "$_ms"; return 1; }
+		sleep 0.05
+	done
+}
+held_by() {
+	[ "$(pg_psql -At -c "SELECT holder FROM deadlined_lease WHERE expires_at > now()" 2>/dev/null)" = "$1" ]
+}
+
+# A first daemon tells the first ten cases, then stops cleanly (resigns).
+add_cases 0 10
+$DEADLINED -c "$CONF" 2> "$TMP/A.err" &
+A=$!
+PIDS="$A"
+wait_for $((20000 * TIME_SCALE)) told 11 > /dev/null && ok || bad "the first ten cases were not told: $(tail -n 5 "$TMP/A.err")"
+kill -TERM $A
+wait $A
+PIDS=""
+
+# frozen ROUND FENCE: one frozen leader (holder frozen-host:ROUND) locks
+# every obligation, and with FENCE=1 the lease row FOR SHARE too, and is
+# stopped; the ten cases told last are met and ten new ones come due
+# (cases ROUND*10+1 .. ROUND*10+10); a fresh daemon, the standby, must take
+# over and tell them.  The daemon that led before resigned cleanly.
+frozen() {
+	_holder="frozen-host:$1"
+	_met=$(( ($1 - 1) * 10 + 1 )); _new=$(($1 * 10 + 1)); _last=$(($1 * 10 + 10))
+	rm -f "$TMP/f.in"; mkfifo "$TMP/f.in"
+	PGAPPNAME="deadlined $_holder" "$PG_BIN/psql" -X -q -At -h "$PG_HOST" -p "$PG_PORT" \
+		-U postgres -d postgres < "$TMP/f.in" > "$TMP/f.out" 2>&1 &
+	F=$!
+	PIDS="$F"
+	exec 3> "$TMP/f.in"
+	# The take deadlined runs, as the frozen holder; then its transaction.
+	cat >&3 <<SQL
+WITH took AS (UPDATE deadlined_lease SET holder = '$_holder', epoch = epoch + 1, acquired_at = now(),
+	renewed_at = now(), expires_at = now() + interval '$LEASE seconds'
+	WHERE name = 'deadlined' AND expires_at < now() RETURNING *)
+INSERT INTO deadlined_lease_history (name, epoch, holder, acquired_at, renewed_at, expires_at)
+	SELECT name, epoch, holder, acquired_at, renewed_at, expires_at FROM took;
+BEGIN;
+SELECT 'rows', count(*) FROM (SELECT 1 FROM obligations FOR UPDATE) x;
+SELECT 'fence', count(*) FROM (SELECT 1 FROM deadlined_lease WHERE name = 'deadlined'
+	AND $2 = 1 FOR SHARE) x;
+SQL
+	wait_for 10000 grep -q '^fence|' "$TMP/f.out" > /dev/null ||
+		{ bad "the frozen client did not take its locks: $(cat "$TMP/f.out")"; return 1; }
+	kill -STOP $F
+	held_by "$_holder" && ok || bad "round $1: the frozen client does not hold the lease"
+	frozen_at=$(date +%s%N)
+
+	# The source changes: the locked rows must change, and new cases are due.
+	i=$_met
+	while [ $i -lt $_new ]; do
+		echo "INSERT INTO deadlined_events (case_ref, kind, occurred) VALUES ('A$i', 'referral_decision', '2024-11-02');"
+		i=$((i + 1))
+	done | sqlite3 -cmd '.timeout 20000' "$DB"
+	add_cases $_new $_last
+
+	# The standby (without the fifo: the frozen client must see its end).
+	$DEADLINED -c "$CONF" 2> "$TMP/B$1.err" 3>&- &
+	B=$!
+	PIDS="$PIDS $B"
+
+	# An ack while the leader is frozen.
+	t0=$(date +%s%N)
+	if $DEADLINECTL -c "$CONF" 3>&- ack A0 referral-decision --until 2099-12-31 \
+		--reason 'checked' > "$TMP/ack.out" 2>&1; then
+		ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+		[ $ms -lt $((3000 * TIME_SCALE)) ] && ok || bad "round $1: the ack took $ms ms"
+		echo "round $1: ack while the leader is frozen: $ms ms"
+	else
+		bad "round $1: the ack while the leader is frozen failed: $(cat "$TMP/ack.out")"
+	fi
+
+	# Everything told within lease + renewal + a few polls of the freeze
+	# (without the fix: never, while the frozen client lives).
+	BOUND=$((8000 * TIME_SCALE))
+	if wait_for $BOUND told $((_last + 1)) > /dev/null; then
+		ok
+		echo "round $1 (fence $2): all new cases told" \
+			"$(( ($(date +%s%N) - frozen_at) / 1000000 )) ms after the freeze"
+	else
+		bad "round $1 (fence $2): with a leader frozen holding row locks, the new cases were
+not all told within $BOUND ms of the freeze: $(pg_psql -At -c "SELECT status, count(*) FROM outbox GROUP BY 1");
+$(grep -v 'poll: 0 cases' "$TMP/B$1.err" | tail -n 6)"
+	fi
+	[ "$(pg_psql -At -c "SELECT count(*) FROM obligations WHERE rule = 'referral-decision'
+		AND substr(case_ref, 2)::int BETWEEN $_met AND $((_new - 1)) AND closed IS NOT NULL")" = 10 ] \
+		&& ok || bad "round $1: the met obligations (rows the frozen leader locked) were not updated"
+	grep -q "ended 1 session(s) of $_holder, whose lease lapsed" "$TMP/B$1.err" && ok ||
+		bad "round $1: the new leader did not say it ended the lapsed holder's session"
+
+	# Takeover in database time, from the history.
+	took=$(pg_psql -At -c "SELECT (extract(epoch FROM n.acquired_at - h.renewed_at) * 1000)::int
+		FROM deadlined_lease_history h JOIN deadlined_lease_history n
+		ON n.name = h.name AND n.epoch = h.epoch + 1 WHERE h.holder = '$_holder'")
+	echo "round $1: takeover from the frozen holder's last renewal: ${took:-none} ms (database time)"
+	[ -n "$took" ] && [ "$took" -le $(awk "BEGIN { print ($LEASE + $RENEW) * 1000 }") ] && ok ||
+		bad "round $1: takeover from the frozen holder took ${took:-no} ms (lease + renewal)"
+
+	# Resumed, the frozen client's transaction cannot commit.
+	kill -CONT $F
+	echo "COMMIT;" >&3
+	exec 3>&-
+	wait $F
+	grep -q "terminat\|server closed the connection\|connection to server was lost" "$TMP/f.out" \
+		&& ok || bad "round $1: the frozen client's session was not ended: $(cat "$TMP/f.out")"
+	kill -TERM $B
+	wait $B
+	PIDS=""
+}
+frozen 1 0       # its poll's row locks
+frozen 2 1       # ... and the lease row, caught between its commit's fence and COMMIT
+finish
