@@ -15,7 +15,8 @@ struct lease {
 	int64_t epoch;            /* held, or last seen */
 	int64_t trusted_until;    /* pgconn_now_ms() time */
 	int64_t next_step;
-	char refused[128];        /* the lapsed holder whose end was refused (said once) */
+	bool refused_said;        /* ending a lapsed holder's sessions was refused... */
+	char refused[128];        /* ... this holder's (said once for each) */
 	double since;
 	char seen_holder[128];
 };
@@ -281,8 +282,9 @@ static void say_refused(struct lease *l, PGresult *who, const char *why)
 {
 	const char *holder = who ? PQgetvalue(who, 0, 0) : l->seen_holder;
 
-	if (!strcmp(l->refused, holder))
+	if (l->refused_said && !strcmp(l->refused, holder))
 		return;
+	l->refused_said = true;
 	snprintf(l->refused, sizeof l->refused, "%s", holder);
 	log_msg(LOG_WARNING, "lease %s: could not end a lapsed leader's sessions (%s%s%s): %s; "
 		"its row locks stay until its connection drops (log every daemon of the pair "
