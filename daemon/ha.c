@@ -20,8 +20,8 @@ struct ha {
 	char name[128];
 	bool leader;
 	int64_t epoch;           /* the epoch the store is fenced by */
-	char last_error[256];
-	int64_t last_logged, last_look;
+	char said[2][256];       /* the last two lease errors logged, newest first */
+	int64_t said_at[2], last_look;
 	bool resigned;           /* for good: a stop is under way */
 };
 
@@ -92,33 +92,45 @@ void ha_close(struct ha *h)
 	free(h);
 }
 
-/* A database that stays unreachable is said once, then every QUIET_MS. */
+/* A database that stays unreachable is said once, then every QUIET_MS.
+ * Two errors are remembered, not one: a take that waits on a lock fails by
+ * the server's statement timeout or by our own deadline (the same length),
+ * whichever comes first, and the two would otherwise take turns. */
 static void log_error(struct ha *h, const char *msg)
 {
 	int64_t now = pgconn_now_ms();
+	int i = strcmp(msg, h->said[0]) == 0 ? 0 : strcmp(msg, h->said[1]) == 0 ? 1 : -1;
 
-	if (strcmp(msg, h->last_error) || now - h->last_logged >= QUIET_MS) {
-		log_msg(LOG_WARNING, "%s", msg);
-		snprintf(h->last_error, sizeof h->last_error, "%s", msg);
-		h->last_logged = now;
+	if (i >= 0 && now - h->said_at[i] < QUIET_MS)
+		return;
+	log_msg(LOG_WARNING, "%s", msg);
+	if (i < 0) {
+		memcpy(h->said[1], h->said[0], sizeof h->said[1]);
+		h->said_at[1] = h->said_at[0];
+		i = 0;
+		snprintf(h->said[0], sizeof h->said[0], "%s", msg);
 	}
+	h->said_at[i] = now;
 }
 
 bool ha_tick(struct ha *h, bool look)
 {
 	struct dl_error err;
 	int64_t now = pgconn_now_ms();
-	bool was;
+	bool was, due;
 
 	if (!h || h->resigned)
 		return false;
 	was = h->leader;
-	if (lease_wait_ms(h->lease) == 0 || look || now - h->last_look >= LOOK_MS) {
+	due = lease_wait_ms(h->lease) == 0;
+	if (due || look || now - h->last_look >= LOOK_MS) {
 		h->last_look = now;
+		/* Only a step that was due and went well ends an error: a look
+		 * in between does nothing, and would let each retry say it again. */
 		if (lease_step(h->lease, &err) < 0)
 			log_error(h, err.msg);
-		else
-			h->last_error[0] = '\0';
+		else if (due)
+			h->said[0][0] = h->said[1][0] = '\0';
 	}
 	h->leader = lease_leader(h->lease);
 	if (lease_epoch(h->lease) != h->epoch) {

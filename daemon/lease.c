@@ -15,7 +15,8 @@ struct lease {
 	int64_t epoch;            /* held, or last seen */
 	int64_t trusted_until;    /* pgconn_now_ms() time */
 	int64_t next_step;
-	bool end_refused;         /* ending sessions was refused (said once) */
+	bool refused_said;        /* ending a lapsed holder's sessions was refused... */
+	char refused[128];        /* ... this holder's (said once for each) */
 	double since;
 	char seen_holder[128];
 };
@@ -52,16 +53,24 @@ static const char take_sql[] =
 	"       greatest(0, extract(epoch FROM expires_at - now()) * 1000)::float8"
 	"  FROM deadlined_lease WHERE name = $1 AND NOT EXISTS (SELECT 1 FROM took)";
 
-/* End the sessions of a holder whose lease lapsed (expired without being
- * resigned), before taking it: see lease.h.  $1 the lease, $2 us. */
+/* The sessions of a holder whose lease lapsed (expired without being
+ * resigned), which a standby ends before taking it: see lease.h.  $1 the
+ * lease, $2 us. */
+#define LAPSED_SESSIONS \
+	"  FROM deadlined_lease l" \
+	"  JOIN deadlined_lease_history h ON h.name = l.name AND h.epoch = l.epoch" \
+	"  JOIN pg_stat_activity a ON a.application_name = " PGCONN_TAG_SQL("l.holder") \
+	" WHERE l.name = $1 AND l.expires_at < now() AND NOT h.resigned AND l.holder <> $2" \
+	"   AND a.pid <> pg_backend_pid()" \
+	" GROUP BY l.holder"
+
+/* Whose they are, and who we are: what a refusal must name. */
+static const char find_lapsed_sql[] =
+	"SELECT l.holder, string_agg(DISTINCT a.usename::text, ', '),"
+	"       quote_ident(current_user)" LAPSED_SESSIONS;
+
 static const char end_lapsed_sql[] =
-	"SELECT l.holder, count(pg_terminate_backend(a.pid))"
-	"  FROM deadlined_lease l"
-	"  JOIN deadlined_lease_history h ON h.name = l.name AND h.epoch = l.epoch"
-	"  JOIN pg_stat_activity a ON a.application_name = " PGCONN_TAG_SQL("l.holder")
-	" WHERE l.name = $1 AND l.expires_at < now() AND NOT h.resigned AND l.holder <> $2"
-	"   AND a.pid <> pg_backend_pid()"
-	" GROUP BY l.holder";
+	"SELECT l.holder, count(pg_terminate_backend(a.pid))" LAPSED_SESSIONS;
 
 /* Renew only as the holder of this epoch, and only before it expired: an
  * epoch is one unbroken interval of database time. */
@@ -266,25 +275,48 @@ static void set_seen(struct lease *l, PGresult *r, int row)
 	l->since = strtod(PQgetvalue(r, row, 3), NULL);
 }
 
+/* Say once per lapsed holder that its sessions could not be ended: whose
+ * (WHO, a row of find_lapsed_sql, or NULL if that failed too), why, and
+ * what would let us. */
+static void say_refused(struct lease *l, PGresult *who, const char *why)
+{
+	const char *holder = who ? PQgetvalue(who, 0, 0) : l->seen_holder;
+
+	if (l->refused_said && !strcmp(l->refused, holder))
+		return;
+	l->refused_said = true;
+	snprintf(l->refused, sizeof l->refused, "%s", holder);
+	log_msg(LOG_WARNING, "lease %s: could not end a lapsed leader's sessions (%s%s%s): %s; "
+		"its row locks stay until its connection drops (log every daemon of the pair "
+		"in as one role, not a superuser, or GRANT pg_signal_backend TO %s)", l->name,
+		holder, who ? ", role " : "", who ? PQgetvalue(who, 0, 1) : "", why,
+		who ? PQgetvalue(who, 0, 2) : "the daemons' role");
+}
+
 /* Before each take: end the sessions of a holder whose lease lapsed, so
  * that its locks go before we take (its FOR SHARE on the lease row would
  * block the take itself) and poll.  Refused, the take goes on. */
 static int end_lapsed(struct lease *l, struct dl_error *err)
 {
 	const char *params[] = { l->name, l->holder };
-	PGresult *r;
+	PGresult *who, *r = NULL;
 
-	r = pgconn_exec(&l->conn, end_lapsed_sql, 2, params, deadline(l, pgconn_now_ms()), err);
-	if (!r) {
-		if (!l->conn)
-			return -1;         /* the link, not a refusal */
-		if (!l->end_refused)
-			log_msg(LOG_WARNING, "lease %s: could not end a lapsed leader's sessions "
-				"(%s); its row locks stay until its connection drops", l->name,
-				err->msg);
-		l->end_refused = true;
-		return 0;
+	who = pgconn_exec(&l->conn, find_lapsed_sql, 2, params, deadline(l, pgconn_now_ms()),
+			  err);
+	if (who && PQntuples(who) == 0) {
+		PQclear(who);
+		return 0;                  /* nobody's lease lapsed, or no sessions */
 	}
+	if (who)
+		r = pgconn_exec(&l->conn, end_lapsed_sql, 2, params,
+				deadline(l, pgconn_now_ms()), err);
+	if (!r) {
+		if (l->conn)               /* a refusal, not the link */
+			say_refused(l, who, err->msg);
+		PQclear(who);
+		return l->conn ? 0 : -1;
+	}
+	PQclear(who);
 	for (int i = 0; i < PQntuples(r); i++)
 		if (strcmp(PQgetvalue(r, i, 1), "0"))
 			log_msg(LOG_NOTICE, "lease %s: ended %s session(s) of %s, whose lease "

@@ -684,8 +684,11 @@ static bool cb_reserve(struct copybuf *b, size_t more)
 static void cb_text(struct copybuf *b, const char *v)
 {
 	if (!v) {
-		if (cb_reserve(b, 3))
-			b->len += (size_t)sprintf(b->p + b->len, "\\N\t");
+		/* Three bytes, no NUL: sprintf wrote a fourth past a full buffer. */
+		if (cb_reserve(b, 3)) {
+			memcpy(b->p + b->len, "\\N\t", 3);
+			b->len += 3;
+		}
 		return;
 	}
 	if (!cb_reserve(b, strlen(v) * 2 + 1))

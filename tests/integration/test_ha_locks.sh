@@ -18,6 +18,14 @@
 # and an ack made while the leader is frozen succeeds within a bound (an
 # ack only inserts, so this holds with or without the fix).  Resumed, the
 # frozen client's COMMIT fails: its session was ended.
+#
+# The pair logs in as an ordinary role made as docs/OPERATIONS.md section 14
+# tells a DBA (LOGIN, owner of the state database, nothing else), and so
+# does the frozen client in rounds 1 and 2.  Round 3 is the refusal: the
+# frozen client logs in as another ordinary role (a member of the pair's,
+# so it may use its tables) whose sessions the pair's role may not end.
+# The standby must say so once, naming the holder and what to grant, keep
+# trying, and take over once the frozen client resumes and commits.
 . tests/integration/lib.sh
 . tests/helpers/pg.sh
 
@@ -42,6 +50,12 @@ if ! pg_start "$TMP/pg"; then
 	finish
 	exit 1
 fi
+# The pair's role, as OPERATIONS section 14 makes it; dl_other, a second
+# role with the pair's privileges, stands for a machine set up apart.
+if pg_psql -c "CREATE ROLE dl_pair LOGIN" -c "CREATE DATABASE deadlined OWNER dl_pair" \
+	-c "CREATE ROLE dl_other LOGIN IN ROLE dl_pair" > /dev/null; then ok
+else bad "could not make the roles and the database"; fi
+PG_DB=deadlined
 ln -s "$PWD/conf/rules" "$TMP/rules"
 sqlite3 "$DB" < conf/schema/native.sql
 sqlite3 "$DB" "INSERT INTO deadlined_teams VALUES ('T1', 'Duty', 'tm@council.example', 'sm@council.example');
@@ -57,7 +71,7 @@ add_cases() {
 }
 cat > "$CONF" <<CONF
 source = { database = "$DB"; };
-state = { driver = "postgresql"; conninfo = "host=127.0.0.1 port=$PG_PORT user=postgres dbname=postgres"; };
+state = { driver = "postgresql"; conninfo = "host=127.0.0.1 port=$PG_PORT user=dl_pair dbname=deadlined"; };
 ha = { lease = $LEASE; renew = $RENEW; margin = $MARGIN; };
 service = { poll_interval = 1; };
 rules = {
@@ -102,12 +116,15 @@ PIDS=""
 # stopped; the ten cases told last are met and ten new ones come due
 # (cases ROUND*10+1 .. ROUND*10+10); a fresh daemon, the standby, must take
 # over and tell them.  The daemon that led before resigned cleanly.
-frozen() {
+# freeze ROUND FENCE ROLE: the frozen client, logged in as ROLE, takes the
+# lease as frozen-host:ROUND, locks, and is stopped (F its pid, fd 3 its
+# input); then the source changes for the round.
+freeze() {
 	_holder="frozen-host:$1"
 	_met=$(( ($1 - 1) * 10 + 1 )); _new=$(($1 * 10 + 1)); _last=$(($1 * 10 + 10))
 	rm -f "$TMP/f.in"; mkfifo "$TMP/f.in"
 	PGAPPNAME="deadlined $_holder" "$PG_BIN/psql" -X -q -At -h "$PG_HOST" -p "$PG_PORT" \
-		-U postgres -d postgres < "$TMP/f.in" > "$TMP/f.out" 2>&1 &
+		-U "$3" -d deadlined < "$TMP/f.in" > "$TMP/f.out" 2>&1 &
 	F=$!
 	PIDS="$F"
 	exec 3> "$TMP/f.in"
@@ -136,6 +153,10 @@ SQL
 		i=$((i + 1))
 	done | sqlite3 -cmd '.timeout 20000' "$DB"
 	add_cases $_new $_last
+}
+
+frozen() {
+	freeze "$1" "$2" dl_pair || return 1
 
 	# The standby (without the fifo: the frozen client must see its end).
 	$DEADLINED -c "$CONF" 2> "$TMP/B$1.err" 3>&- &
@@ -190,6 +211,70 @@ $(grep -v 'poll: 0 cases' "$TMP/B$1.err" | tail -n 6)"
 	wait $B
 	PIDS=""
 }
+# refusals: how often PostgreSQL refused to end dl_other's session so far.
+refusals() {
+	grep -c 'must be a member of the role whose process is being terminated' \
+		"$PG_DIR/server.log"
+}
+refused_often() { [ "$(refusals)" -ge 5 ]; }
+# taken_from HOLDER: someone else holds the lease now.
+taken_from() {
+	[ "$(pg_psql -At -c "SELECT count(*) FROM deadlined_lease
+		WHERE expires_at > now() AND holder <> '$1'" 2>/dev/null)" = 1 ]
+}
+
+# Round 3: the frozen client is dl_other's, so the standby may not end its
+# session; it holds the lease row FOR SHARE, so no take can succeed until
+# it resumes and commits.
+refused() {
+	freeze 3 1 dl_other || return 1
+	$DEADLINED -c "$CONF" 2> "$TMP/B3.err" 3>&- &
+	B=$!
+	PIDS="$PIDS $B"
+	# Five refused tries (each before a take try) after the lease lapsed.
+	if wait_for $((10000 * TIME_SCALE)) refused_often > /dev/null; then
+		ok
+	else
+		bad "round 3: PostgreSQL did not refuse five tries to end dl_other's session: $(tail -n 5 "$TMP/B3.err")"
+	fi
+	kill -0 $B 2>/dev/null && ok || bad "round 3: the standby died while refused: $(tail -n 5 "$TMP/B3.err")"
+	taken_from "$_holder" && bad "round 3: the lease was taken while the frozen client held its row" || ok
+	resumed_at=$(date +%s%N)
+	kill -CONT $F
+	echo "COMMIT;" >&3
+	if wait_for $((3000 * TIME_SCALE)) taken_from "$_holder" > /dev/null; then
+		ok
+		echo "round 3 (refused): taken $(( ($(date +%s%N) - resumed_at) / 1000000 )) ms after the frozen client resumed and committed"
+	else
+		bad "round 3: the standby did not take over within $((3000 * TIME_SCALE)) ms of the frozen client's commit: $(tail -n 5 "$TMP/B3.err")"
+	fi
+	wait_for $((8000 * TIME_SCALE)) told $((_last + 1)) > /dev/null && ok ||
+		bad "round 3: the new cases were not all told after the takeover"
+	echo "round 3: PostgreSQL refused $(refusals) tries; the standby logged $(wc -l < "$TMP/B3.err") lines"
+	# Said once, in one line naming what, whom and what to grant.
+	n=$(grep -c "could not end a lapsed leader's sessions" "$TMP/B3.err")
+	[ "$n" = 1 ] && ok || bad "round 3: the refusal was logged $n times, not once: $(head -n 20 "$TMP/B3.err")"
+	line=$(grep "could not end a lapsed leader's sessions" "$TMP/B3.err")
+	echo "round 3: $line"
+	case $line in
+	*"$_holder"*dl_other*"GRANT pg_signal_backend TO dl_pair"*) ok ;;
+	*) bad "round 3: the refusal does not name the holder, its role and the grant: $line" ;;
+	esac
+	# Each failed take (its statement waits on the lease row) fails by the
+	# server's statement timeout or by the daemon's deadline: each said
+	# once, not at every try.
+	n=$(grep -c "lease deadlined: PostgreSQL" "$TMP/B3.err")
+	[ "$n" -le 2 ] && ok || bad "round 3: the failed takes were logged $n times: $(head -n 20 "$TMP/B3.err")"
+	[ "$(wc -l < "$TMP/B3.err")" -le 20 ] && ok ||
+		bad "round 3: the standby logged $(wc -l < "$TMP/B3.err") lines: $(head -n 30 "$TMP/B3.err")"
+	exec 3>&-
+	wait $F
+	grep -q "terminat" "$TMP/f.out" && bad "round 3: dl_other's session was ended: $(cat "$TMP/f.out")" || ok
+	kill -TERM $B
+	wait $B && ok || bad "round 3: the standby did not stop cleanly: $(tail -n 5 "$TMP/B3.err")"
+	PIDS=""
+}
 frozen 1 0       # its poll's row locks
 frozen 2 1       # ... and the lease row, caught between its commit's fence and COMMIT
+refused          # as round 2, but the frozen client's role may not be signalled
 finish
