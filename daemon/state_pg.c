@@ -438,7 +438,10 @@ static int pg_open(const struct state_conf *conf, bool readonly, struct state **
 	}
 	/* Tagged with our holder name, so that the next leader can end these
 	 * sessions if we freeze while leading (lease.h). */
-	pgconn_holder(holder, sizeof holder);
+	if (conf->holder)
+		snprintf(holder, sizeof holder, "%s", conf->holder);
+	else
+		pgconn_holder(holder, sizeof holder);
 	pgconn_tag(s->appname, sizeof s->appname, holder);
 	s->s = (struct pgconn_settings){ .conninfo = s->conninfo, .password = s->password,
 		.application_name = readonly ? "deadlinectl" : s->appname,

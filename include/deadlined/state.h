@@ -35,6 +35,9 @@ struct state_conf {
 	const char *conninfo;      /* postgresql: libpq keywords or URI, never a password */
 	const char *password_file; /* postgresql: the password, or NULL */
 	const char *password_credential;  /* ... or a name in $CREDENTIALS_DIRECTORY */
+	const char *holder;        /* postgresql: the lease holder this process leads as,
+				    * which tags its sessions (pgconn.h); NULL: host:pid,
+				    * the daemon's own */
 };
 
 /* Is there a backend of this name?  Their names, comma-separated. */

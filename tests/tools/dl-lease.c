@@ -147,13 +147,16 @@ static void drain(struct lease *l, struct state *st, struct receiver *r, int fd,
 }
 
 /* The worker's receiver "r" and store, when CONF is given. */
-static int open_worker(const char *path, const struct pgconn_settings *pg, struct conf **conf,
-		       struct receiver **r, struct state **st)
+/* The worker's store is tagged with its lease holder name, as the daemon's
+ * is with its own, so that a standby ends a frozen worker's sessions. */
+static int open_worker(const char *path, const struct pgconn_settings *pg, const char *holder,
+		       struct conf **conf, struct receiver **r, struct state **st)
 {
 	struct dl_errors errors = { 0 };
 	struct dl_error err;
 	const struct receiver_conf *rc;
-	struct state_conf sc = { .driver = "postgresql", .conninfo = pg->conninfo };
+	struct state_conf sc = { .driver = "postgresql", .conninfo = pg->conninfo,
+				 .holder = holder };
 
 	if (conf_load(path, conf, &errors) < 0) {
 		for (size_t i = 0; i < errors.n; i++)
@@ -212,7 +215,7 @@ int main(int argc, char **argv)
 	fd = open(argv[7], O_WRONLY | O_APPEND | O_CREAT, 0644);
 	if (fd < 0)
 		perror(argv[7]);
-	if (fd < 0 || (argc == 9 && open_worker(argv[8], &s.pg, &conf, &r, &st) < 0))
+	if (fd < 0 || (argc == 9 && open_worker(argv[8], &s.pg, s.holder, &conf, &r, &st) < 0))
 		stop = rc = 1;
 	free(password);
 	signal(SIGTERM, on_signal);
