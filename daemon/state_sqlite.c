@@ -1024,7 +1024,10 @@ static void read_stored(sqlite3_stmt *s, struct state_stored *row)
 	}
 }
 
-static int sqlite_walk_begin(struct state *st, struct state_walk **out, struct dl_error *err)
+/* A walk has its own statement, not the cache's: it steps for the whole
+ * poll. */
+static int walk_prepare(struct state *st, const char *sql, const char *what,
+			struct state_walk **out, struct dl_error *err)
 {
 	struct sqlite_walk *w = calloc(1, sizeof *w);
 
@@ -1034,13 +1037,17 @@ static int sqlite_walk_begin(struct state *st, struct state_walk **out, struct d
 		return -1;
 	}
 	w->base.st = st;
-	/* Its own statement, not the cache's: it steps for the whole poll. */
-	if (sqlite3_prepare_v2(sq(st)->db, SQL_WALK, -1, &w->s, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(sq(st)->db, sql, -1, &w->s, NULL) != SQLITE_OK) {
 		free(w);
-		return db_error(st, err, "walk obligations");
+		return db_error(st, err, what);
 	}
 	*out = &w->base;
 	return 0;
+}
+
+static int sqlite_walk_begin(struct state *st, struct state_walk **out, struct dl_error *err)
+{
+	return walk_prepare(st, SQL_WALK, "walk obligations", out, err);
 }
 
 static int sqlite_walk_next(struct state_walk *base, struct state_stored *row,
@@ -1070,20 +1077,7 @@ static const char SQL_CASE_WALK[] =
 static int sqlite_case_walk_begin(struct state *st, struct state_walk **out,
 				  struct dl_error *err)
 {
-	struct sqlite_walk *w = calloc(1, sizeof *w);
-
-	*out = NULL;
-	if (!w) {
-		error_set(err, "out of memory");
-		return -1;
-	}
-	w->base.st = st;
-	if (sqlite3_prepare_v2(sq(st)->db, SQL_CASE_WALK, -1, &w->s, NULL) != SQLITE_OK) {
-		free(w);
-		return db_error(st, err, "walk case prints");
-	}
-	*out = &w->base;
-	return 0;
+	return walk_prepare(st, SQL_CASE_WALK, "walk case prints", out, err);
 }
 
 static int sqlite_case_walk_next(struct state_walk *base, struct state_case_print *row,
