@@ -103,15 +103,20 @@ ha_case_db() {
 }
 
 # ha_add_cases DB FROM TO: overdue referrals, each a new case, told to the
-# worker, the manager and (escalated) the service manager.  The daemons
-# read DB meanwhile: wait up to 20 s for their locks.
+# worker, the manager and (escalated) the service manager, all in one
+# transaction (a poll sees all of them or none).  The daemons read DB
+# meanwhile: wait up to 20 s for their locks.
 ha_add_cases() {
 	_i=$2
-	while [ "$_i" -le "$3" ]; do
-		echo "INSERT INTO deadlined_cases VALUES ('A$_i', 'C$_i', '2015-05-05', 'T1', 'W1');
-		      INSERT INTO deadlined_events (case_ref, kind, occurred) VALUES ('A$_i', 'referral', '2024-11-01');"
-		_i=$((_i + 1))
-	done | sqlite3 -cmd '.timeout 20000' "$1"
+	{
+		echo "BEGIN;"
+		while [ "$_i" -le "$3" ]; do
+			echo "INSERT INTO deadlined_cases VALUES ('A$_i', 'C$_i', '2015-05-05', 'T1', 'W1');
+			      INSERT INTO deadlined_events (case_ref, kind, occurred) VALUES ('A$_i', 'referral', '2024-11-01');"
+			_i=$((_i + 1))
+		done
+		echo "COMMIT;"
+	} | sqlite3 -bail -cmd '.timeout 20000' "$1"
 }
 
 # ha_daemon_conf CONF DB CONNINFO LEASE RENEW MARGIN MAILDIR: a pair
