@@ -1,57 +1,37 @@
-# Helpers for the tests of an active/standby pair (sourced after lib.sh and
-# pg.sh): contenders (tests/tools/dl-lease) in the background, who holds
-# the lease now, bounded waits.  Set CI (the conninfo) before start; WORKER_CONF
-# makes each contender an outbox worker.
+# Helpers for the tests of the lease with contenders (tests/tools/dl-lease)
+# in the background (sourced after lib.sh and pg.sh; it sources ha_lib.sh):
+# who holds the lease now, bounded waits, the leader of the moment
+# disturbed.  Set CI (the conninfo) before start; WORKER_CONF makes each
+# contender an outbox worker.
+. tests/helpers/ha_lib.sh
+HA_END_SIGNAL=TERM
 DL_LEASE=$BUILD/tools/dl-lease
-PY=/usr/bin/python3
 LEASE=1500
 RENEW=400
 MARGIN=200
 J=$TMP/journal
-PIDS=""
 # Takeovers must come within the lease plus a renewal interval, plus what
 # the test's own polling and a loaded machine add.
 LIMIT=$((LEASE + RENEW + 1500))
 
-lease_cleanup() {
-	for p in $PIDS; do kill -CONT "$p" 2>/dev/null; kill "$p" 2>/dev/null; done
-	pg_stop
-	rm -rf "$TMP"
-}
-trap lease_cleanup EXIT
-
 # start NAME [CONNINFO [LEASE_NAME [JOURNAL]]]: a contender in the background.
 start() {
-	"$DL_LEASE" "${2:-$CI}" "${3:-t}" "$1" $LEASE $RENEW $MARGIN "${4:-$J}" \
-		${WORKER_CONF:+"$WORKER_CONF"} 2>> "$TMP/$1.err" &
-	echo $! > "$TMP/$1.pid"
-	PIDS="$PIDS $!"
+	ha_spawn "$1" "$DL_LEASE" "${2:-$CI}" "${3:-t}" "$1" $LEASE $RENEW $MARGIN "${4:-$J}" \
+		${WORKER_CONF:+"$WORKER_CONF"}
 }
-pid() { cat "$TMP/$1.pid"; }
 
 # holder [LEASE_NAME]: who holds the lease now in database time, or "".
-holder() {
-	pg_psql -At -c "SELECT holder FROM deadlined_lease WHERE name = '${1:-t}'
-		AND expires_at > now()" 2>/dev/null
-}
+holder() { ha_holder "${1:-t}"; }
 
 # wait_holder NOT MS [LEASE_NAME]: wait (bounded) for a holder other than
 # NOT (and not empty); prints it and the milliseconds waited.
-wait_holder() {
-	_t0=$(date +%s%N)
-	while :; do
-		_h=$(holder "$3")
-		_ms=$(( ($(date +%s%N) - _t0) / 1000000 ))
-		if [ -n "$_h" ] && [ "$_h" != "$1" ]; then echo "$_h $_ms"; return 0; fi
-		[ "$_ms" -lt "$2" ] || { echo "none $_ms"; return 1; }
-		sleep 0.05
-	done
-}
+wait_holder() { ha_wait_other holder "$1" "$2" "$3"; }
 
-# gone PID MS: wait (bounded) for a process to end.
+# gone PID MS: wait (bounded) for a process of ours to end (a pid no longer
+# ours has ended: waiting on it would wait on a stranger).
 gone() {
 	_i=0
-	while kill -0 "$1" 2>/dev/null; do
+	while ha_ours "$1" && kill -0 "$1" 2>/dev/null; do
 		_i=$((_i + 1))
 		[ $_i -le $(($2 / 50)) ] || return 1
 		sleep 0.05
@@ -62,7 +42,7 @@ gone() {
 
 # stop_all: SIGTERM every contender and wait (bounded) for each.
 stop_all() {
-	for p in $PIDS; do kill -CONT "$p" 2>/dev/null; kill -TERM "$p" 2>/dev/null; done
+	ha_end TERM
 	for p in $PIDS; do gone "$p" 3000; done
 	PIDS=""
 }
@@ -130,6 +110,7 @@ disrupt() {
 	# kill -9: the lease runs out, another takes over.
 	L=$(holder)
 	kill -KILL "$(pid "$L")"
+	ha_retire "$L"
 	set -- $(wait_holder "$L" $LIMIT)
 	if [ "$1" = none ]; then bad "round $_round: $L killed, nobody took over in $2 ms"
 	else ok; echo "round $_round: kill -9 of $L, $1 leads after $2 ms"; fi
@@ -142,5 +123,6 @@ disrupt() {
 	if [ "$1" = none ]; then bad "round $_round: $L stopped cleanly, nobody took over in 1 s"
 	else ok; fi
 	gone "$(pid "$L")" 3000 || bad "round $_round: $L did not exit on SIGTERM"
+	ha_retire "$L"
 	start E$_round
 }

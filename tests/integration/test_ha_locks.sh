@@ -28,64 +28,29 @@
 # trying, and take over once the frozen client resumes and commits.
 . tests/integration/lib.sh
 . tests/helpers/pg.sh
+. tests/helpers/ha_lib.sh
 
-PY=/usr/bin/python3
 DB=$TMP/cases.db
 CONF=$TMP/d.conf
 MAIL=$TMP/mail
-PIDS=""
 LEASE=$((2 * TIME_SCALE))
 RENEW=$(awk "BEGIN { print 0.5 * $TIME_SCALE }")
 MARGIN=$(awk "BEGIN { print 0.3 * $TIME_SCALE }")
 
-cleanup() {
-	for p in $PIDS; do kill -CONT "$p" 2>/dev/null; kill -KILL "$p" 2>/dev/null; done
-	pg_stop
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-if ! pg_start "$TMP/pg"; then
-	bad "PostgreSQL 15 would not start (see above)"
-	finish
-	exit 1
-fi
+ha_pg_start
 # The pair's role, as OPERATIONS section 14 makes it; dl_other, a second
 # role with the pair's privileges, stands for a machine set up apart.
 if pg_psql -c "CREATE ROLE dl_pair LOGIN" -c "CREATE DATABASE deadlined OWNER dl_pair" \
 	-c "CREATE ROLE dl_other LOGIN IN ROLE dl_pair" > /dev/null; then ok
 else bad "could not make the roles and the database"; fi
 PG_DB=deadlined
-ln -s "$PWD/conf/rules" "$TMP/rules"
-sqlite3 "$DB" < conf/schema/native.sql
-sqlite3 "$DB" "INSERT INTO deadlined_teams VALUES ('T1', 'Duty', 'tm@council.example', 'sm@council.example');
-	INSERT INTO deadlined_workers VALUES ('W1', 'Sam', 'sam@council.example', 'T1');"
+ha_case_db "$DB"
 # add_cases FROM TO: overdue referrals, each told to three recipients.
-add_cases() {
-	i=$1
-	while [ "$i" -le "$2" ]; do
-		echo "INSERT INTO deadlined_cases VALUES ('A$i', 'C$i', '2015-05-05', 'T1', 'W1');
-		      INSERT INTO deadlined_events (case_ref, kind, occurred) VALUES ('A$i', 'referral', '2024-11-01');"
-		i=$((i + 1))
-	done | sqlite3 -cmd '.timeout 20000' "$DB"
-}
-cat > "$CONF" <<CONF
-source = { database = "$DB"; };
-state = { driver = "postgresql"; conninfo = "host=127.0.0.1 port=$PG_PORT user=dl_pair dbname=deadlined"; };
-ha = { lease = $LEASE; renew = $RENEW; margin = $MARGIN; };
-service = { poll_interval = 1; };
-rules = {
-  @include "rules/referral.conf"
-};
-receivers = { mail = { type = "maildir"; path = "$MAIL"; from = "deadlined@test.invalid"; }; };
-notify = { mail_receiver = "mail"; daily_cap = 100000; };
-CONF
+add_cases() { ha_add_cases "$DB" "$1" "$2"; }
+ha_daemon_conf "$CONF" "$DB" "host=127.0.0.1 port=$PG_PORT user=dl_pair dbname=deadlined" \
+	"$LEASE" "$RENEW" "$MARGIN" "$MAIL"
 # told N: every one of N cases was told to all three and all was sent.
-told() {
-	[ "$(pg_psql -At -c "SELECT count(*) FROM outbox WHERE status <> 'sent'" 2>/dev/null)" = 0 ] &&
-		[ "$(pg_psql -At -c "SELECT count(DISTINCT (case_ref, recipient)) FROM notified" \
-			2>/dev/null)" = $(($1 * 3)) ]
-}
+told() { ha_told "$1"; }
 # wait_for MS CMD...: until CMD succeeds, at most MS ms; prints the ms taken.
 wait_for() {
 	_lim=$1; shift
@@ -97,9 +62,7 @@ wait_for() {
 		sleep 0.05
 	done
 }
-held_by() {
-	[ "$(pg_psql -At -c "SELECT holder FROM deadlined_lease WHERE expires_at > now()" 2>/dev/null)" = "$1" ]
-}
+held_by() { [ "$(ha_holder)" = "$1" ]; }
 
 # A first daemon tells the first ten cases, then stops cleanly (resigns).
 add_cases 0 10

@@ -31,11 +31,7 @@ PIDS="$PIDS $!"
 i=0
 while [ ! -s "$TMP/port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
 [ -s "$TMP/port" ] || { bad "webhook server did not start: $(cat "$TMP/server.err")"; finish; exit 1; }
-if ! pg_start "$TMP/pg"; then
-	bad "PostgreSQL 15 would not start (see above)"
-	finish
-	exit 1
-fi
+ha_pg_start
 CI="host=127.0.0.1 port=$PG_PORT user=postgres dbname=postgres"
 WORKER_CONF=$TMP/worker.conf
 cat > "$WORKER_CONF" <<CONF

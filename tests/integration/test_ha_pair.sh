@@ -19,13 +19,12 @@
 # HA_ROUNDS (default 1) repeats the disturbances (make soak-ha).
 . tests/integration/lib.sh
 . tests/helpers/pg.sh
+. tests/helpers/ha_lib.sh
 
-PY=/usr/bin/python3
 ROUNDS=${HA_ROUNDS:-1}
 DB=$TMP/cases.db
 CONF=$TMP/d.conf
 MAIL=$TMP/mail
-PIDS=""
 # Under valgrind (TIME_SCALE 3) every time is longer.
 LEASE=$((2 * TIME_SCALE))
 RENEW=$(awk "BEGIN { print 0.5 * $TIME_SCALE }")
@@ -42,88 +41,19 @@ STEP_DOWN_MS=$((1000 * TIME_SCALE))
 # and there only that it steps down and sends nothing.
 [ "${VALGRIND:-}" = 1 ] && STEP_DOWN_MS=10000
 
-cleanup() {
-	for p in $PIDS; do kill -CONT "$p" 2>/dev/null; kill -KILL "$p" 2>/dev/null; done
-	pg_stop
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-if ! pg_start "$TMP/pg"; then
-	bad "PostgreSQL 15 would not start (see above)"
-	finish
-	exit 1
-fi
-ln -s "$PWD/conf/rules" "$TMP/rules"
-sqlite3 "$DB" < conf/schema/native.sql
-sqlite3 "$DB" "INSERT INTO deadlined_teams VALUES ('T1', 'Duty', 'tm@council.example', 'sm@council.example');
-	INSERT INTO deadlined_workers VALUES ('W1', 'Sam', 'sam@council.example', 'T1');"
+ha_pg_start
+ha_case_db "$DB"
 # add_cases FROM TO: overdue referrals, each a new case, told to the worker,
 # the manager and (escalated) the service manager; a poll's alerts to one
 # recipient go in one message.
-add_cases() {
-	$PY - "$DB" "$1" "$2" <<'PY'
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
-for i in range(int(sys.argv[2]), int(sys.argv[3]) + 1):
-    db.execute("INSERT INTO deadlined_cases VALUES (?, ?, '2015-05-05', 'T1', 'W1')",
-               ("A%d" % i, "C%d" % i))
-    db.execute("INSERT INTO deadlined_events (case_ref, kind, occurred) VALUES (?, 'referral', '2024-11-01')",
-               ("A%d" % i,))
-db.commit()
-PY
-}
-cat > "$CONF" <<CONF
-source = { database = "$DB"; };
-state = { driver = "postgresql"; conninfo = "host=127.0.0.1 port=$PG_PORT user=postgres dbname=postgres"; };
-ha = { lease = $LEASE; renew = $RENEW; margin = $MARGIN; };
-service = { poll_interval = 1; };
-rules = {
-  @include "rules/referral.conf"
-};
-receivers = { mail = { type = "maildir"; path = "$MAIL"; from = "deadlined@test.invalid"; }; };
-notify = { mail_receiver = "mail"; daily_cap = 100000; };
-CONF
-# daily_cap: each round tells the worker and the manager about 7 times, so
-# a soak of more than 28 rounds would reach the default cap of 200 and the
-# rest would wait, by design, for tomorrow (a 100-round soak found this).
-# Here the counts are checked to add up across the pair instead.
+add_cases() { ha_add_cases "$DB" "$1" "$2"; }
+# daily_cap is high (ha_daemon_conf): each round tells the worker and the
+# manager about 7 times, so a 100-round soak would pass the default.
+ha_daemon_conf "$CONF" "$DB" "host=127.0.0.1 port=$PG_PORT user=postgres dbname=postgres" \
+	"$LEASE" "$RENEW" "$MARGIN" "$MAIL"
 
 # start NAME: a daemon in the background, its log in $TMP/NAME.err.
-start() {
-	$DEADLINED -c "$CONF" 2>> "$TMP/$1.err" &
-	echo $! > "$TMP/$1.pid"
-	PIDS="$PIDS $!"
-}
-pid() { cat "$TMP/$1.pid"; }
-# retire NAME: a daemon the test killed or stopped is forgotten, pid file
-# and all: its pid may be reused, by a later daemon (a 100-round soak saw a
-# daemon killed in round 58 "lead" again in round 92 through a reused pid,
-# and the test read the dead one's log) or by anything else on the machine,
-# which the cleanup must not signal.
-retire() {
-	_p=$(pid "$1")
-	mv "$TMP/$1.pid" "$TMP/$1.gone"
-	PIDS=$(for _q in $PIDS; do [ "$_q" = "$_p" ] || printf '%s ' "$_q"; done)
-}
-# leader: the name of the daemon whose lease runs now, or "".
-leader() {
-	_h=$(pg_psql -At -c "SELECT holder FROM deadlined_lease WHERE expires_at > now()" 2>/dev/null)
-	for _f in "$TMP"/*.pid; do
-		[ -e "$_f" ] && [ "${_h##*:}" = "$(cat "$_f")" ] && { basename "$_f" .pid; return; }
-	done
-}
-# wait_leader NOT MS: a leader other than NOT within MS ms; "NAME MS" or "none MS".
-wait_leader() {
-	_t0=$(date +%s%N)
-	while :; do
-		_l=$(leader)
-		_ms=$(( ($(date +%s%N) - _t0) / 1000000 ))
-		if [ -n "$_l" ] && [ "$_l" != "$1" ]; then echo "$_l $_ms"; return 0; fi
-		[ "$_ms" -lt "$2" ] || { echo "none $_ms"; return 1; }
-		sleep 0.05
-	done
-}
+start() { ha_spawn "$1" "$DEADLINED" -c "$CONF"; }
 # lead: the current leader's name (waiting, bounded, for one), or "".
 lead() {
 	set -- $(wait_leader "" "$LIMIT")
@@ -135,9 +65,7 @@ lead() {
 settled() {
 	_i=0
 	while [ $_i -lt $((200 * TIME_SCALE)) ]; do
-		[ "$(pg_psql -At -c "SELECT count(*) FROM outbox WHERE status <> 'sent'" 2>/dev/null)" = 0 ] &&
-			[ "$(pg_psql -At -c "SELECT count(DISTINCT (case_ref, recipient)) FROM notified" \
-				2>/dev/null)" = $(($1 * 3)) ] && return 0
+		ha_told "$1" && return 0
 		sleep 0.1
 		_i=$((_i + 1))
 	done
@@ -169,7 +97,7 @@ while [ $round -le "$ROUNDS" ]; do
 	add_cases $next $((next + 9)); next=$((next + 10))
 	sleep 0.7
 	kill -KILL "$(pid "$L")"
-	retire "$L"
+	ha_retire "$L"
 	set -- $(wait_leader "$L" $LIMIT)
 	if [ "$1" = none ]; then bad "round $round: $L killed, no new leader in $2 ms"
 	else ok; echo "round $round: kill -9 of $L, $1 leads after $2 ms"; fi
@@ -217,7 +145,7 @@ $(tail -n 8 "$TMP/$L.err")"
 	add_cases $next $((next + 9)); next=$((next + 10))
 	sleep 0.3
 	kill -TERM "$(pid "$L")"
-	retire "$L"
+	ha_retire "$L"
 	set -- $(wait_leader "$L" $CLEAN_STOP_MS)
 	if [ "$1" = none ]; then bad "round $round: $L stopped cleanly, no new leader in $2 ms"
 	else ok; fi
@@ -238,7 +166,7 @@ $DEADLINECTL -c "$CONF" ack A1 referral-decision --until 2099-12-31 --reason 'ch
 	&& ok || bad "ack while the pair runs"
 cases=$((next - 1))
 settled $cases && ok || bad "not every case was told to all three, or not all sent: $(pg_psql -At -c "SELECT status, count(*) FROM outbox GROUP BY 1")"
-for p in $PIDS; do kill -CONT "$p" 2>/dev/null; kill -TERM "$p" 2>/dev/null; done
+ha_end TERM
 for p in $PIDS; do
 	i=0
 	while kill -0 "$p" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done

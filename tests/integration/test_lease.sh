@@ -22,11 +22,7 @@
 
 ROUNDS=${LEASE_ROUNDS:-1}
 
-if ! pg_start "$TMP/pg"; then
-	bad "PostgreSQL 15 would not start (see above)"
-	finish
-	exit 1
-fi
+ha_pg_start
 CI="host=127.0.0.1 port=$PG_PORT user=postgres dbname=postgres"
 
 for n in A B C; do start $n; done
@@ -76,6 +72,7 @@ else bad "X, cut off by a silent link, did not step down"; fi
 kill -TERM "$(pid X)"
 if gone "$(pid X)" 3000; then ok
 else bad "X, behind a silent link, did not stop within 3 s of SIGTERM"; fi
+ha_retire X
 
 # The checker itself must see an overlap and an action outside its window.
 printf 'WIN 1 a 100 200\nWIN 2 b 150 300\nACT 1 a 120\nACT 2 b 310\n' > "$TMP/bad-journal"

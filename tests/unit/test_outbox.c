@@ -273,6 +273,15 @@ static void test_daily_cap(void **unused)
 	state_close(st);
 }
 
+/* Now in whole seconds rounded up, as send_batch schedules retries from. */
+static int64_t wall_rounded_up(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec + (ts.tv_nsec > 0);
+}
+
 static void test_retry_then_dead_letter(void **unused)
 {
 	struct state *st = pipe_state(dir, "retry.db");
@@ -285,7 +294,7 @@ static void test_retry_then_dead_letter(void **unused)
 	(void)unused;
 	put(o, "broken", "a@test.invalid", true, now);
 	assert_int_equal(outbox_deliver(o, now, 100, &res, &err), 0);
-	after = (int64_t)time(NULL);
+	after = wall_rounded_up();
 	assert_int_equal(res.retried, 1);
 	assert_int_equal(res.dead, 0);
 	r = messages(st, "pending");
@@ -303,6 +312,53 @@ static void test_retry_then_dead_letter(void **unused)
 	assert_int_equal(r.n, 1);
 	assert_string_equal(r.v[0].recipient, "b@test.invalid");
 	assert_int_equal(r.v[0].attempts, 1);
+	outbox_close(o);
+	state_close(st);
+}
+
+/* A retry is scheduled from the end of its batch in whole seconds rounded
+ * up (send_batch), so that a batch ending late in a second is not due
+ * again early.  Its bounds are taken the same way: time(NULL) rounds down
+ * (and may read a coarse clock a tick behind), so a bound of time(NULL) +
+ * 60 fails whenever the jitter draws its top, 60 s: 1 in 31 runs.  Many
+ * retries in one run draw the top of the jitter every time. */
+static void test_retry_counts_from_batch_end(void **unused)
+{
+	struct state *st = pipe_state(dir, "retry-end.db");
+	struct outbox *o = open_outbox(st);
+	struct outbox_result res;
+	struct dl_error err;
+	int64_t hi = 0;
+
+	(void)unused;
+	for (int round = 0; round < 20; round++) {
+		int64_t now = (int64_t)time(NULL), after;
+		struct rows r;
+		char to[64];
+
+		for (int i = 0; i < 16; i++) {
+			snprintf(to, sizeof to, "r%d-%d@test.invalid", round, i);
+			put(o, "broken", to, true, now);
+		}
+		assert_int_equal(outbox_deliver(o, now, 100, &res, &err), 0);
+		after = wall_rounded_up();
+		assert_int_equal(res.retried, 16);
+		r = messages(st, "pending");
+		assert_int_equal(r.n, 16);
+		for (size_t i = 0; i < r.n; i++) {
+			int64_t next = r.v[i].next_attempt;
+
+			if (next < now + 30 || next > after + 60)
+				fail_msg("round %d: retry at %lld, outside [%lld + 30, %lld + 60]", round,
+					 (long long)next, (long long)now, (long long)after);
+			hi = next - after > hi ? next - after : hi;
+			/* Out of the way of the next round. */
+			assert_int_equal(state_mark_message(st, r.v[i].id, "dead", 1, next, NULL,
+							    0, &err), 0);
+		}
+	}
+	/* 320 draws reached the top of the jitter (the case that failed). */
+	assert_true(hi >= 59);
 	outbox_close(o);
 	state_close(st);
 }
@@ -386,6 +442,7 @@ int main(void)
 		cmocka_unit_test(test_quiet_hours_hold_all_but_immediate),
 		cmocka_unit_test(test_daily_cap),
 		cmocka_unit_test(test_retry_then_dead_letter),
+		cmocka_unit_test(test_retry_counts_from_batch_end),
 		cmocka_unit_test(test_dead_age_across_wall_clock_step),
 		cmocka_unit_test(test_drain),
 	};
