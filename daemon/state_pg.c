@@ -633,13 +633,13 @@ static int pg_put_obligation(struct state *st, const struct state_obligation *ob
 	"  ELSE obligations.updated END"
 
 static const char STAGE_SCHEMA[] =
-	"CREATE TEMP TABLE IF NOT EXISTS stage_ob (id bigint GENERATED ALWAYS AS IDENTITY,"
-	" alerts boolean NOT NULL, case_ref text, rule text, seq integer, child_ref text,"
+	"CREATE TEMP TABLE IF NOT EXISTS stage_ob (id bigint GENERATED ALWAYS AS IDENTITY"
+	" PRIMARY KEY, alerts boolean NOT NULL, case_ref text, rule text, seq integer, child_ref text,"
 	" team_ref text, team_name text, worker_ref text, worker_name text, worker_email text,"
 	" manager_email text, service_manager_email text, anchor text, due text, closed text,"
 	" state text, stage integer, days_overdue integer, level integer, fp bigint);"
-	"CREATE TEMP TABLE IF NOT EXISTS stage_gone (id bigint GENERATED ALWAYS AS IDENTITY,"
-	" case_ref text, rule text, seq integer);"
+	"CREATE TEMP TABLE IF NOT EXISTS stage_gone (id bigint GENERATED ALWAYS AS IDENTITY"
+	" PRIMARY KEY, case_ref text, rule text, seq integer);"
 	"CREATE TEMP TABLE IF NOT EXISTS stage_recheck (id bigint GENERATED ALWAYS AS IDENTITY,"
 	" case_ref text, at bigint);"
 	"CREATE TEMP TABLE IF NOT EXISTS stage_alerted (case_ref text, rule text, seq integer,"
