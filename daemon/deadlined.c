@@ -1,5 +1,6 @@
 /* deadlined — the daemon's main: options, configuration, and the exit
  * status.  Everything else lives in the library modules. */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include "deadlined/poll.h"
 #include "deadlined/preflight.h"
 #include "deadlined/route.h"
+#include "deadlined/service.h"
 #include "deadlined/state.h"
 #include "deadlined/source.h"
 #include "deadlined/version.h"
@@ -252,6 +254,12 @@ int main(int argc, char **argv)
 
 	if (parse_options(argc, argv, &opt) < 0)
 		return EXIT_BAD_USAGE;
+	/* The service takes a stop from now on; --once and -n keep the
+	 * default actions, so that Ctrl-C ends them at once. */
+	if (!opt.once && !opt.check_only && service_hold_signals() < 0) {
+		fprintf(stderr, "deadlined: cannot block signals: %s\n", strerror(errno));
+		return EXIT_RUNTIME;
+	}
 	path = opt.config ? opt.config : conf_default_path();
 	if (conf_load(path, &conf, &errors) < 0) {
 		for (size_t i = 0; i < errors.n; i++)

@@ -44,6 +44,23 @@ static void on_signal(int sig)
 		service_stop_requested = 1;
 }
 
+/* The three signals service_init takes. */
+static void stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+}
+
+int service_hold_signals(void)
+{
+	sigset_t block;
+
+	stop_signals(&block);
+	return sigprocmask(SIG_BLOCK, &block, NULL) == 0 ? 0 : -1;
+}
+
 int service_init(void)
 {
 	struct sigaction sa;
@@ -59,10 +76,9 @@ int service_init(void)
 	/* A full disk or a file-size limit must be an error SQLite reports
 	 * (EFBIG), not a signal that kills the daemon. */
 	signal(SIGXFSZ, SIG_IGN);
-	sigemptyset(&block);
-	sigaddset(&block, SIGHUP);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
+	stop_signals(&block);
+	/* run_mask: the mask as it was, with the three open (they may be
+	 * held already: service_hold_signals). */
 	if (sigprocmask(SIG_BLOCK, &block, &run_mask) != 0)
 		return -1;
 	sigdelset(&run_mask, SIGHUP);

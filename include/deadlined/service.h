@@ -16,6 +16,13 @@
 extern volatile sig_atomic_t service_reload_requested;
 extern volatile sig_atomic_t service_stop_requested;
 
+/* Hold SIGHUP, SIGTERM and SIGINT (block them) from the start of main
+ * until service_init's handlers take them: a stop that arrives while the
+ * configuration is read is then a stop like any other (the daemon starts,
+ * notices it at its first sleep and exits cleanly), not death by the
+ * signal's default action, half started. */
+int service_hold_signals(void);
+
 /* Install SIGHUP, SIGTERM and SIGINT handlers (they only set the flags)
  * and block the signals outside service_sleep, so a signal is never lost
  * between checking the flags and going to sleep.  Reads the watchdog

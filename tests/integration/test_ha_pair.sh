@@ -37,6 +37,10 @@ LIMIT=$((4500 * TIME_SCALE))   # lease 2 s + renewal 0.5 s + the test's polling 
 # leader's row locks (lock_timeout, 5 s: round 87 of a soak).  The bound
 # allows for a loaded machine's scheduling and the test's 20 ms polling.
 STEP_DOWN_MS=$((1000 * TIME_SCALE))
+# Under memcheck on a loaded machine the step-down took 3,001 ms once
+# (session 6, load 6): its speed is judged by the run without valgrind,
+# and there only that it steps down and sends nothing.
+[ "${VALGRIND:-}" = 1 ] && STEP_DOWN_MS=10000
 
 cleanup() {
 	for p in $PIDS; do kill -CONT "$p" 2>/dev/null; kill -KILL "$p" 2>/dev/null; done
@@ -260,6 +264,21 @@ for r in sam tm sm; do
 	[ "$n" = "$cases" ] || { missing=1; echo "$r was told of $n of $cases cases"; }
 done
 [ $missing = 0 ] && ok || bad "alerts lost: not every case reached every recipient"
+# What the store says of a case nobody heard of: when it was noted, and
+# which polls and messages were made about then (for the next engineer).
+if [ $missing = 1 ]; then
+	seq 1 "$cases" | sed 's/^/A/' | sort > "$TMP/all-cases"
+	for r in sam tm sm; do comm -23 "$TMP/all-cases" "$TMP/told-$r"; done | sort -u | head -20 \
+		> "$TMP/untold"
+	echo "untold: $(tr '\n' ' ' < "$TMP/untold")"
+	pg_psql -At -F ' ' -c "SELECT 'notified', case_ref, rule, what, recipient, at FROM notified
+		WHERE case_ref IN ($(sed "s/.*/'&'/" "$TMP/untold" | paste -sd,)) ORDER BY at, case_ref"
+	pg_psql -At -F ' ' -c "SELECT 'poll', id, started, finished, cases, overdue, enqueued
+		FROM polls ORDER BY id"
+	pg_psql -At -F ' ' -c "SELECT 'outbox', id, created, recipient, kind, status, subject
+		FROM outbox ORDER BY id"
+	for f in "$TMP"/*.err; do echo "== ${f##*/}"; grep -v "^deadlined: info: sent " "$f"; done
+fi
 [ "$stray" = 0 ] && ok || bad "$stray messages in the Maildir that the store never made"
 [ "$dups" -le $((ROUNDS * 3 * 20)) ] && ok || bad "$dups duplicates: more than were in flight"
 twice=$(pg_psql -At -c "SELECT count(*) FROM (SELECT 1 FROM outbox GROUP BY recipient, kind,
