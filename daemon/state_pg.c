@@ -147,6 +147,17 @@ static const char *const migrations[] = {
 	"CREATE TRIGGER case_prints_delete AFTER DELETE ON obligations"
 	" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT"
 	" EXECUTE FUNCTION case_prints_unknown();",
+	/* 5 → 6: a first run's own transactions skip the insert trigger
+	 * (deadlined.first_run, set LOCAL in each; see direct_begin): the
+	 * poll gives every case its print row itself after the last chunk,
+	 * and the store is marked until then.  The trigger's upsert a chunk,
+	 * and then an update of every print row it had made, were a third of
+	 * a first run's server time (docs/PERFORMANCE.md). */
+	"DROP TRIGGER case_prints_insert ON obligations;"
+	"CREATE TRIGGER case_prints_insert AFTER INSERT ON obligations"
+	" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT"
+	" WHEN (current_setting('deadlined.first_run', true) IS DISTINCT FROM 'on')"
+	" EXECUTE FUNCTION case_prints_unknown();",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -633,13 +644,13 @@ static int pg_put_obligation(struct state *st, const struct state_obligation *ob
 	"  ELSE obligations.updated END"
 
 static const char STAGE_SCHEMA[] =
-	"CREATE TEMP TABLE IF NOT EXISTS stage_ob (id bigint GENERATED ALWAYS AS IDENTITY,"
-	" alerts boolean NOT NULL, case_ref text, rule text, seq integer, child_ref text,"
+	"CREATE TEMP TABLE IF NOT EXISTS stage_ob (id bigint GENERATED ALWAYS AS IDENTITY"
+	" PRIMARY KEY, alerts boolean NOT NULL, case_ref text, rule text, seq integer, child_ref text,"
 	" team_ref text, team_name text, worker_ref text, worker_name text, worker_email text,"
 	" manager_email text, service_manager_email text, anchor text, due text, closed text,"
 	" state text, stage integer, days_overdue integer, level integer, fp bigint);"
-	"CREATE TEMP TABLE IF NOT EXISTS stage_gone (id bigint GENERATED ALWAYS AS IDENTITY,"
-	" case_ref text, rule text, seq integer);"
+	"CREATE TEMP TABLE IF NOT EXISTS stage_gone (id bigint GENERATED ALWAYS AS IDENTITY"
+	" PRIMARY KEY, case_ref text, rule text, seq integer);"
 	"CREATE TEMP TABLE IF NOT EXISTS stage_recheck (id bigint GENERATED ALWAYS AS IDENTITY,"
 	" case_ref text, at bigint);"
 	"CREATE TEMP TABLE IF NOT EXISTS stage_alerted (case_ref text, rule text, seq integer,"
@@ -816,10 +827,49 @@ static void stage_free(struct pg_state *s)
 	free(s->notes.keys);
 }
 
+/* A first run's transaction: its COPY straight into obligations skips the
+ * insert trigger (schema 6), and the poll writes each case's print row
+ * itself, after the case's rows (poll_merge_case_end; state.h).  Its first
+ * transaction marks the store and its final one clears the mark; a first
+ * run that did not get that far (a crash or failure between chunks) may
+ * leave cases with rows and no print row, and the next full poll that
+ * finds the mark gives every case its row first (one scan of obligations,
+ * once, fenced).  As the SQLite store's first run does. */
+static const char SQL_DIRECT_TX[] = "SET LOCAL deadlined.first_run = on";
+static const char SQL_DIRECT_OFF[] = "SET LOCAL deadlined.first_run = off";
+static const char SQL_PRINTS_PARTIAL[] =
+	"INSERT INTO meta (key, value) VALUES ('case_prints_partial', '1')"
+	" ON CONFLICT (key) DO NOTHING";
+static const char SQL_PRINTS_WHOLE[] = "DELETE FROM meta WHERE key = 'case_prints_partial'";
+#define SQL_PRINTS_CHECK \
+	"(EXISTS (SELECT 1 FROM meta WHERE key = 'case_prints_partial'))::int"
+static const char SQL_PRINTS_REPAIR[] =
+	"INSERT INTO case_prints (case_ref) SELECT DISTINCT case_ref FROM obligations"
+	" ON CONFLICT (case_ref) DO NOTHING;"
+	"DELETE FROM meta WHERE key = 'case_prints_partial'";
+
+static int direct_begin(struct state *st, struct dl_error *err)
+{
+	return pg_begin(st, err) < 0 ? -1 : run_done(st, SQL_DIRECT_TX, NULL, err);
+}
+
+static int repair_prints(struct state *st, struct dl_error *err)
+{
+	log_msg(LOG_NOTICE, "state database: a first run did not finish; giving every case "
+		"its print row");
+	if (pg_begin(st, err) < 0)
+		return -1;
+	if (run_done(st, SQL_PRINTS_REPAIR, NULL, err) < 0 || pg_commit(st, err) < 0) {
+		pg_rollback(st);
+		return -1;
+	}
+	return 0;
+}
+
 static int pg_stage_begin(struct state *st, bool chunked, struct dl_error *err)
 {
 	struct pg_state *s = pg(st);
-	int64_t v[3];
+	int64_t v[4];
 
 	if (!s->stage_made || !s->conn) {
 		if (run_done(st, STAGE_SCHEMA, NULL, err) < 0)
@@ -827,7 +877,8 @@ static int pg_stage_begin(struct state *st, bool chunked, struct dl_error *err)
 		s->stage_made = true;
 	}
 	if (run_numbers(st, "SELECT (NOT EXISTS (SELECT 1 FROM obligations))::int,"
-			" (NOT EXISTS (SELECT 1 FROM notified))::int, " NOW_S, NULL, v, 3, err) < 0)
+			" (NOT EXISTS (SELECT 1 FROM notified))::int, " NOW_S ", " SQL_PRINTS_CHECK,
+			NULL, v, 4, err) < 0 || (v[3] && !v[0] && repair_prints(st, err) < 0))
 		return -1;
 	/* Chunked, a snapshot of the stored state that the walk and the
 	 * lookups read, while the stage is written; a first run has nothing
@@ -838,7 +889,9 @@ static int pg_stage_begin(struct state *st, bool chunked, struct dl_error *err)
 		return -1;
 	if ((chunked && !s->stage_direct &&
 	     run_done(st, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", NULL, err) < 0) ||
-	    run_done(st, STAGE_EMPTY, NULL, err) < 0) {
+	    run_done(st, STAGE_EMPTY, NULL, err) < 0 ||
+	    (s->stage_direct && (run_done(st, SQL_DIRECT_TX, NULL, err) < 0 ||
+				 run_done(st, SQL_PRINTS_PARTIAL, NULL, err) < 0))) {
 		pg_rollback(st);
 		return -1;
 	}
@@ -882,7 +935,7 @@ static int direct_write(struct state *st, const struct state_obligation *ob,
 		return -1;
 	if (!s->stage_chunked)
 		return 0;
-	return pg_commit(st, err) < 0 ? -1 : pg_begin(st, err);
+	return pg_commit(st, err) < 0 ? -1 : direct_begin(st, err);
 }
 
 static int pg_stage_obligation(struct state *st, const struct state_obligation *ob,
@@ -930,9 +983,9 @@ static int pg_stage_gone(struct state *st, const char *case_ref, const char *rul
 	return row_done(st, B_GONE, err);
 }
 
-/* Staged, also over an empty store: the first run's rows go in by COPY,
- * whose statement trigger gives each case its (unknown) print row, and
- * the prints follow in the apply, after the last chunk. */
+/* Staged, also over an empty store: the first run's rows go in by COPY
+ * with the insert trigger skipped (direct_begin), and the prints follow in
+ * the apply, after the last chunk. */
 static int pg_stage_case_print(struct state *st, const char *case_ref, int64_t print,
 			       struct dl_error *err)
 {
@@ -1162,6 +1215,7 @@ static int pg_stage_apply(struct state *st, const struct state_tick *tick,
 			" (SELECT coalesce(max(id), 0) FROM pg_temp.stage_print)", NULL, n, 3,
 			err) < 0 ||
 	    run_done(st, "ANALYZE pg_temp.stage_ob, pg_temp.stage_gone", NULL, err) < 0 ||
+	    (s->stage_direct && run_done(st, SQL_DIRECT_OFF, NULL, err) < 0) ||
 	    (chunked && (s->stage_direct ? pg_commit(st, err) : commit_stage(st, err)) < 0)) {
 		pg_stage_abort(st);
 		return -1;
@@ -1188,6 +1242,9 @@ static int pg_stage_apply(struct state *st, const struct state_tick *tick,
 		rc = run_done(st, SQL_APPLY_ALERTED, NULL, err);
 	if (rc == 0)
 		rc = run_done(st, SQL_APPLY_NOTIFIED, NULL, err);
+	/* Every case has its print row now, committed with the messages. */
+	if (rc == 0 && s->stage_direct)
+		rc = run_done(st, SQL_PRINTS_WHOLE, NULL, err);
 	if (rc < 0)
 		pg_rollback(st);
 	return rc;

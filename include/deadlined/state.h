@@ -24,7 +24,7 @@
 
 #define STATE_SCHEMA_VERSION 6
 /* The PostgreSQL store counts its own versions (state_pg.c's migrations). */
-#define STATE_PG_SCHEMA_VERSION 5
+#define STATE_PG_SCHEMA_VERSION 6
 
 struct state;
 
