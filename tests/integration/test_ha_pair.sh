@@ -176,7 +176,9 @@ PIDS=""
 # From the Maildir: every message made, each with its stable Message-ID.
 grep -h '^Message-ID:' "$MAIL"/new/* | sed 's/^Message-ID: <\(.*\)>.*/\1/' | tr -d '\r' | sort \
 	> "$TMP/delivered"
-pg_psql -At -c "SELECT msg_id FROM outbox WHERE status = 'sent'" | sort > "$TMP/made"
+# Every message made, whatever its status: one still pending at the end
+# never reached the Maildir.
+pg_psql -At -c "SELECT msg_id FROM outbox" | sort > "$TMP/made"
 made=$(wc -l < "$TMP/made")
 lost=$(sort -u "$TMP/delivered" | comm -13 - "$TMP/made" | wc -l)
 stray=$(sort -u "$TMP/delivered" | comm -23 - "$TMP/made" | wc -l)
