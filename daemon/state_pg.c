@@ -837,16 +837,16 @@ static void stage_free(struct pg_state *s)
  * once, fenced).  As the SQLite store's first run does. */
 static const char SQL_DIRECT_TX[] = "SET LOCAL deadlined.first_run = on";
 static const char SQL_DIRECT_OFF[] = "SET LOCAL deadlined.first_run = off";
+#define PRINTS_PARTIAL_KEY "'case_prints_partial'"
 static const char SQL_PRINTS_PARTIAL[] =
-	"INSERT INTO meta (key, value) VALUES ('case_prints_partial', '1')"
+	"INSERT INTO meta (key, value) VALUES (" PRINTS_PARTIAL_KEY ", '1')"
 	" ON CONFLICT (key) DO NOTHING";
-static const char SQL_PRINTS_WHOLE[] = "DELETE FROM meta WHERE key = 'case_prints_partial'";
+static const char SQL_PRINTS_WHOLE[] = "DELETE FROM meta WHERE key = " PRINTS_PARTIAL_KEY;
 #define SQL_PRINTS_CHECK \
-	"(EXISTS (SELECT 1 FROM meta WHERE key = 'case_prints_partial'))::int"
+	"(EXISTS (SELECT 1 FROM meta WHERE key = " PRINTS_PARTIAL_KEY "))::int"
 static const char SQL_PRINTS_REPAIR[] =
 	"INSERT INTO case_prints (case_ref) SELECT DISTINCT case_ref FROM obligations"
-	" ON CONFLICT (case_ref) DO NOTHING;"
-	"DELETE FROM meta WHERE key = 'case_prints_partial'";
+	" ON CONFLICT (case_ref) DO NOTHING";
 
 static int direct_begin(struct state *st, struct dl_error *err)
 {
@@ -859,7 +859,8 @@ static int repair_prints(struct state *st, struct dl_error *err)
 		"its print row");
 	if (pg_begin(st, err) < 0)
 		return -1;
-	if (run_done(st, SQL_PRINTS_REPAIR, NULL, err) < 0 || pg_commit(st, err) < 0) {
+	if (run_done(st, SQL_PRINTS_REPAIR, NULL, err) < 0 ||
+	    run_done(st, SQL_PRINTS_WHOLE, NULL, err) < 0 || pg_commit(st, err) < 0) {
 		pg_rollback(st);
 		return -1;
 	}

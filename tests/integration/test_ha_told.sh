@@ -17,21 +17,26 @@ ha_pg_start
 pg_psql -c "CREATE TABLE outbox (id serial, status text NOT NULL);
 	CREATE TABLE notified (case_ref text, recipient text)" > /dev/null
 
+# psql as pg.sh's pg_psql runs it, under another name: pg_psql is wrapped
+# below.
+psql_raw() {
+	"$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_HOST" -p "$PG_PORT" -U postgres \
+		-d "${PG_DB:-postgres}" "$@"
+}
 # A poll that tells case A2 to its three recipients, committed once, right
 # after the first statement ha_told makes.
 poll_commit() {
-	"$PG_BIN/psql" -X -q -h "$PG_HOST" -p "$PG_PORT" -U postgres -d "${PG_DB:-postgres}" -c "BEGIN;
+	psql_raw -c "BEGIN;
 		INSERT INTO notified VALUES ('A2', 'sam'), ('A2', 'tm'), ('A2', 'sm');
 		INSERT INTO outbox (status) VALUES ('pending'), ('pending'), ('pending');
 		COMMIT" > /dev/null
 }
 pg_psql -c "INSERT INTO notified VALUES ('A1', 'sam'), ('A1', 'tm'), ('A1', 'sm');
 	INSERT INTO outbox (status) VALUES ('sent'), ('sent'), ('sent')" > /dev/null
-# pg_psql as pg.sh has it, and after the first statement the poll's commit
-# (ha_told runs pg_psql in command substitutions, so the count is a file).
+# pg_psql, and after its first statement the poll's commit (ha_told runs
+# pg_psql in command substitutions, so the count is a file).
 pg_psql() {
-	"$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_HOST" -p "$PG_PORT" -U postgres \
-		-d "${PG_DB:-postgres}" "$@"
+	psql_raw "$@"
 	_rc=$?
 	echo x >> "$TMP/calls"
 	[ "$(wc -l < "$TMP/calls")" = 1 ] && poll_commit

@@ -146,9 +146,9 @@ static void drain(struct lease *l, struct state *st, struct receiver *r, int fd,
 	}
 }
 
-/* The worker's receiver "r" and store, when CONF is given. */
-/* The worker's store is tagged with its lease holder name, as the daemon's
- * is with its own, so that a standby ends a frozen worker's sessions. */
+/* The worker's receiver "r" and store, when CONF is given.  The store is
+ * tagged with the worker's lease holder name, as the daemon's is with its
+ * own, so that a standby ends a frozen worker's sessions. */
 static int open_worker(const char *path, const struct pgconn_settings *pg, const char *holder,
 		       struct conf **conf, struct receiver **r, struct state **st)
 {
