@@ -720,6 +720,47 @@ static const char SQL_PRINTS_REPAIR[] =
 	" INSERT OR IGNORE INTO case_prints (case_ref) SELECT DISTINCT case_ref FROM obligations;"
 	" DELETE FROM meta WHERE key = 'case_prints_partial'; COMMIT;";
 
+/* The open obligations' indexes (the tray, the digests, each_open).  A
+ * first run drops them in its first transaction, with the mark above, and
+ * builds them once at its end (open_indexes): a sort of the few open rows
+ * instead of millions of inserts into four B-trees as rows come.  The
+ * same mark makes the next full poll build them if the run was cut short;
+ * IF NOT EXISTS, as that run may have built some. */
+static const char SQL_OPEN_INDEXES_DROP[] =
+	"DROP INDEX IF EXISTS obligations_open; DROP INDEX IF EXISTS obligations_worker;"
+	" DROP INDEX IF EXISTS obligations_manager;"
+	" DROP INDEX IF EXISTS obligations_service_manager;";
+static const char *const SQL_OPEN_INDEXES[] = {
+	"CREATE INDEX IF NOT EXISTS obligations_open ON obligations(level) WHERE closed IS NULL",
+	"CREATE INDEX IF NOT EXISTS obligations_worker ON obligations(worker_email COLLATE NOCASE,"
+	" level DESC, days_overdue DESC, due) WHERE closed IS NULL",
+	"CREATE INDEX IF NOT EXISTS obligations_manager ON obligations(manager_email COLLATE NOCASE,"
+	" level DESC, days_overdue DESC, due) WHERE closed IS NULL",
+	"CREATE INDEX IF NOT EXISTS obligations_service_manager"
+	" ON obligations(service_manager_email COLLATE NOCASE, level DESC, days_overdue DESC, due)"
+	" WHERE closed IS NULL",
+};
+
+/* Build the open indexes: when chunked, each in a short transaction of its
+ * own with a pause after it, so that a waiting writer waits for one index
+ * at most (a scan of the table: about a second at a million cases). */
+static int open_indexes(struct state *st, bool chunked, struct dl_error *err)
+{
+	for (size_t i = 0; i < sizeof SQL_OPEN_INDEXES / sizeof SQL_OPEN_INDEXES[0]; i++) {
+		if (chunked && sqlite_begin(st, err) < 0)
+			return -1;
+		if (exec(st, SQL_OPEN_INDEXES[i], err) < 0 ||
+		    (chunked && sqlite_commit(st, err) < 0)) {
+			if (chunked)
+				sqlite_rollback(st);
+			return -1;
+		}
+		if (chunked)
+			sqlite3_sleep(STAGE_PAUSE_MS);
+	}
+	return 0;
+}
+
 static int repair_prints(struct state *st, struct dl_error *err)
 {
 	int64_t partial = 0;
@@ -729,8 +770,8 @@ static int repair_prints(struct state *st, struct dl_error *err)
 	if (!partial)
 		return 0;
 	log_msg(LOG_NOTICE, "state database %s: a first run did not finish; giving every case "
-		"its print row", sq(st)->path);
-	if (exec(st, SQL_PRINTS_REPAIR, err) < 0) {
+		"its print row and building the open obligations' indexes", sq(st)->path);
+	if (open_indexes(st, true, err) < 0 || exec(st, SQL_PRINTS_REPAIR, err) < 0) {
 		exec(st, "ROLLBACK", NULL);
 		return -1;
 	}
@@ -772,7 +813,7 @@ static int sqlite_stage_begin(struct state *st, bool chunked, struct dl_error *e
 	sq(st)->held_since = now_ms();
 	if (any)
 		return 0;
-	if (exec(st, SQL_PRINTS_PARTIAL, err) < 0) {
+	if (exec(st, SQL_PRINTS_PARTIAL, err) < 0 || exec(st, SQL_OPEN_INDEXES_DROP, err) < 0) {
 		exec(st, "ROLLBACK", NULL);
 		sq(st)->staging = false;
 		return -1;
@@ -966,6 +1007,9 @@ static int sqlite_stage_apply(struct state *st, const struct state_tick *tick,
 	/* The case prints after the rows they describe (state.h). */
 	if (rc == 0)
 		rc = apply_chunks(st, SQL_APPLY_PRINT, n_print, -1, chunked, tick, err);
+	/* A first run's open indexes, before the mark goes (see above). */
+	if (rc == 0 && sq(st)->stage_direct)
+		rc = open_indexes(st, chunked, err);
 	if (rc == 0 && chunked)
 		rc = quiet_sync(st, false, err);
 	if (rc == 0 && chunked)
