@@ -686,6 +686,18 @@ static int quiet_sync(struct state *st, bool quiet, struct dl_error *err)
 	return exec(st, "PRAGMA synchronous = FULL", err);
 }
 
+/* A first run checkpoints its WAL every 64 MB rather than every 4 MB
+ * (SQLite's 1,000 pages): each checkpoint syncs the WAL and the database,
+ * and about 500 of them were a tenth of a first run's wall time at a
+ * million cases (docs/PERFORMANCE.md, "firstrun7").  What a crash keeps is
+ * as before (quiet_sync); the WAL file keeps the size it reached. */
+static int direct_checkpoints(struct state *st, bool direct, struct dl_error *err)
+{
+	if (direct)
+		return exec(st, "PRAGMA wal_autocheckpoint = 16384", err);
+	return exec(st, "PRAGMA wal_autocheckpoint = 1000", err);
+}
+
 /* Over an empty store (a first run) the poll writes every case's print
  * row itself, after the case's rows (poll_merge_case_end; state.h): the
  * case_prints triggers, a statement for each of millions of rows
@@ -813,7 +825,8 @@ static int sqlite_stage_begin(struct state *st, bool chunked, struct dl_error *e
 	sq(st)->held_since = now_ms();
 	if (any)
 		return 0;
-	if (exec(st, SQL_PRINTS_PARTIAL, err) < 0 || exec(st, SQL_OPEN_INDEXES_DROP, err) < 0) {
+	if (exec(st, SQL_PRINTS_PARTIAL, err) < 0 || exec(st, SQL_OPEN_INDEXES_DROP, err) < 0 ||
+	    direct_checkpoints(st, true, err) < 0) {
 		exec(st, "ROLLBACK", NULL);
 		sq(st)->staging = false;
 		return -1;
@@ -858,6 +871,7 @@ static void sqlite_stage_abort(struct state *st)
 	sq(st)->staging = false;
 	quiet_sync(st, false, NULL);
 	direct_triggers(st, true, NULL);
+	direct_checkpoints(st, false, NULL);
 }
 
 static int sqlite_stage_obligation(struct state *st, const struct state_obligation *ob,
@@ -1012,6 +1026,8 @@ static int sqlite_stage_apply(struct state *st, const struct state_tick *tick,
 		rc = open_indexes(st, chunked, err);
 	if (rc == 0 && chunked)
 		rc = quiet_sync(st, false, err);
+	if (rc == 0 && sq(st)->stage_direct)
+		rc = direct_checkpoints(st, false, err);
 	if (rc == 0 && chunked)
 		rc = sqlite_begin(st, err);
 	/* The rechecks are replaced whole: a full poll saw every case. */
@@ -1031,8 +1047,10 @@ static int sqlite_stage_apply(struct state *st, const struct state_tick *tick,
 		rc = done(st, prep(st, err, SQL_APPLY_NOTIFIED, ""), err, "apply notified");
 	if (rc < 0 && (!chunked || sqlite3_get_autocommit(sq(st)->db) == 0))
 		sqlite_rollback(st);
-	if (rc < 0)
+	if (rc < 0) {
 		quiet_sync(st, false, NULL);
+		direct_checkpoints(st, false, NULL);
+	}
 	return rc;
 }
 

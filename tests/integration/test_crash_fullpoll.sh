@@ -185,8 +185,9 @@ once "$d" "$TMP/d.conf" || bad "final run failed: $(tail -n 3 "$TMP/d.err")"
 once "$d" "$TMP/ref.conf" || bad "final reference run failed"
 [ "$partial" -ge 2 ] && ok || bad "only $partial kills landed between the chunks of a first run"
 # Whatever the kills cut short, the open indexes are back and used.  (The
-# SQLite store builds them at a first run's end: a kill in it leaves none.)
-if [ "$STORE" = sqlite ]; then
+# SQLite store builds them at a first run's end: a kill in it leaves none;
+# under valgrind, kills between chunks are not run, as said above.)
+if [ "$STORE" = sqlite ] && [ "${VALGRIND:-}" != 1 ]; then
 	[ "$bare" -ge 1 ] && ok || bad "no kill left the store without its open indexes"
 fi
 n=$(store_indexes state)
