@@ -734,8 +734,9 @@ static const char SQL_PRINTS_REPAIR[] =
 
 /* The open obligations' indexes (the tray, the digests, each_open).  A
  * first run drops them in its first transaction, with the mark above, and
- * builds them once at its end (open_indexes): a sort of the few open rows
- * instead of millions of inserts into four B-trees as rows come.  The
+ * builds them once at its end (open_indexes): a scan and a sort each,
+ * instead of each open row going into four B-trees at random places as it
+ * comes, which wrote as many index pages to the WAL as table pages.  The
  * same mark makes the next full poll build them if the run was cut short;
  * IF NOT EXISTS, as that run may have built some. */
 static const char SQL_OPEN_INDEXES_DROP[] =
@@ -755,7 +756,7 @@ static const char *const SQL_OPEN_INDEXES[] = {
 
 /* Build the open indexes: when chunked, each in a short transaction of its
  * own with a pause after it, so that a waiting writer waits for one index
- * at most (a scan of the table: about a second at a million cases). */
+ * at most (a scan of the table: 1 to 3 s at a million cases). */
 static int open_indexes(struct state *st, bool chunked, struct dl_error *err)
 {
 	for (size_t i = 0; i < sizeof SQL_OPEN_INDEXES / sizeof SQL_OPEN_INDEXES[0]; i++) {
