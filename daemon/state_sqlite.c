@@ -743,35 +743,43 @@ static const char SQL_OPEN_INDEXES_DROP[] =
 	"DROP INDEX IF EXISTS obligations_open; DROP INDEX IF EXISTS obligations_worker;"
 	" DROP INDEX IF EXISTS obligations_manager;"
 	" DROP INDEX IF EXISTS obligations_service_manager;";
-static const char *const SQL_OPEN_INDEXES[] = {
-	"CREATE INDEX IF NOT EXISTS obligations_open ON obligations(level) WHERE closed IS NULL",
+static const char SQL_INDEX_OPEN[] =
+	"CREATE INDEX IF NOT EXISTS obligations_open ON obligations(level) WHERE closed IS NULL";
+static const char SQL_INDEX_WORKER[] =
 	"CREATE INDEX IF NOT EXISTS obligations_worker ON obligations(worker_email COLLATE NOCASE,"
-	" level DESC, days_overdue DESC, due) WHERE closed IS NULL",
+	" level DESC, days_overdue DESC, due) WHERE closed IS NULL";
+static const char SQL_INDEX_MANAGER[] =
 	"CREATE INDEX IF NOT EXISTS obligations_manager ON obligations(manager_email COLLATE NOCASE,"
-	" level DESC, days_overdue DESC, due) WHERE closed IS NULL",
+	" level DESC, days_overdue DESC, due) WHERE closed IS NULL";
+static const char SQL_INDEX_SERVICE_MANAGER[] =
 	"CREATE INDEX IF NOT EXISTS obligations_service_manager"
 	" ON obligations(service_manager_email COLLATE NOCASE, level DESC, days_overdue DESC, due)"
-	" WHERE closed IS NULL",
-};
+	" WHERE closed IS NULL";
 
-/* Build the open indexes: when chunked, each in a short transaction of its
- * own with a pause after it, so that a waiting writer waits for one index
- * at most (a scan of the table: 1 to 3 s at a million cases). */
+/* Build one (sql: one of the four above): when chunked, in a short
+ * transaction of its own with a pause after it, so that a waiting writer
+ * waits for one index at most (a scan of the table: 1 to 3 s at a
+ * million cases). */
+static int open_index(struct state *st, const char *sql, bool chunked, struct dl_error *err)
+{
+	if (chunked && sqlite_begin(st, err) < 0)
+		return -1;
+	if (exec(st, sql, err) < 0 || (chunked && sqlite_commit(st, err) < 0)) {
+		if (chunked)
+			sqlite_rollback(st);
+		return -1;
+	}
+	if (chunked)
+		sqlite3_sleep(STAGE_PAUSE_MS);
+	return 0;
+}
+
 static int open_indexes(struct state *st, bool chunked, struct dl_error *err)
 {
-	for (size_t i = 0; i < sizeof SQL_OPEN_INDEXES / sizeof SQL_OPEN_INDEXES[0]; i++) {
-		if (chunked && sqlite_begin(st, err) < 0)
-			return -1;
-		if (exec(st, SQL_OPEN_INDEXES[i], err) < 0 ||
-		    (chunked && sqlite_commit(st, err) < 0)) {
-			if (chunked)
-				sqlite_rollback(st);
-			return -1;
-		}
-		if (chunked)
-			sqlite3_sleep(STAGE_PAUSE_MS);
-	}
-	return 0;
+	return open_index(st, SQL_INDEX_OPEN, chunked, err) < 0 ||
+	       open_index(st, SQL_INDEX_WORKER, chunked, err) < 0 ||
+	       open_index(st, SQL_INDEX_MANAGER, chunked, err) < 0 ||
+	       open_index(st, SQL_INDEX_SERVICE_MANAGER, chunked, err) < 0 ? -1 : 0;
 }
 
 static int repair_prints(struct state *st, struct dl_error *err)
