@@ -243,23 +243,33 @@ static void test_resolved(void **unused)
 	pipe_close_parts(&p.parts);
 }
 
+/* A poll of the cases in refs as of a local moment. */
+static struct poll_result poll_some(struct pipeline *p, const char *const *refs, size_t n,
+				    const char *when)
+{
+	struct evaluate_summary sum;
+	struct poll_result res;
+	struct source *src = pipe_source(dir);
+	struct dl_error err;
+
+	if (poll_cases(&p->env, src, refs, n, M(when), pipe_moment_unix(when), &res, &sum,
+		       &err) < 0)
+		fail_msg("poll of some cases %s: %s", when, err.msg);
+	evaluate_summary_free(&sum);
+	source_close(src);
+	return res;
+}
+
 /* Some cases only: the others' obligations are left as they were. */
 static void test_some_cases(void **unused)
 {
 	static const char *const refs[] = { "C2" };
 	struct pipeline p;
-	struct evaluate_summary sum;
 	struct poll_result res;
-	struct source *src;
-	struct dl_error err;
 
 	(void)unused;
 	open_pipeline(&p, "some.db");
-	src = pipe_source(dir);
-	assert_int_equal(poll_cases(&p.env, src, refs, 1, M("2026-11-20T10:00"),
-				    pipe_local("2026-11-20 10:00"), &res, &sum, &err), 0);
-	evaluate_summary_free(&sum);
-	source_close(src);
+	res = poll_some(&p, refs, 1, "2026-11-20T10:00");
 	assert_int_equal(res.cases, 1);
 	assert_int_equal(res.open, 1);
 	assert_int_equal(res.enqueued, 0);
@@ -269,10 +279,10 @@ static void test_some_cases(void **unused)
 }
 
 /* Each obligation's team and worker, "case|team|worker|worker email|
- * manager|service manager" a line, by case. */
-static void people(const char *name, char out[1024])
+ * manager|service manager" a line, by case: C1 and C2's, then others. */
+static void assert_people(const char *name, const char *others)
 {
-	char path[600];
+	char path[600], out[1024], want[1024];
 	sqlite3 *db;
 	sqlite3_stmt *s;
 
@@ -288,11 +298,15 @@ static void people(const char *name, char out[1024])
 			const unsigned char *v = sqlite3_column_text(s, c);
 			size_t len = strlen(out);
 
-			snprintf(out + len, 1024 - len, "%s%c", v ? (const char *)v : "NULL",
+			snprintf(out + len, sizeof out - len, "%s%c", v ? (const char *)v : "NULL",
 				 c < 5 ? '|' : '\n');
 		}
 	sqlite3_finalize(s);
 	sqlite3_close(db);
+	snprintf(want, sizeof want, "%s%s",
+		 "C1|Duty|Wendy|w@test.invalid|tm@test.invalid|sm@test.invalid\n"
+		 "C2|Duty|Wendy|w@test.invalid|tm@test.invalid|sm@test.invalid\n", others);
+	assert_string_equal(out, want);
 }
 
 /* Cases one after another with other teams and workers, or none: each
@@ -301,14 +315,7 @@ static void people(const char *name, char out[1024])
 static void test_people_of_each_case(void **unused)
 {
 	static const char *const some[] = { "C5", "C6" };
-	static const char both[] = "C1|Duty|Wendy|w@test.invalid|tm@test.invalid|sm@test.invalid\n"
-				   "C2|Duty|Wendy|w@test.invalid|tm@test.invalid|sm@test.invalid\n";
 	struct pipeline p;
-	struct evaluate_summary sum;
-	struct poll_result res;
-	struct source *src;
-	struct dl_error err;
-	char out[1024], want[1024];
 
 	(void)unused;
 	pipe_exec(cases, "INSERT INTO deadlined_teams VALUES ('T2', 'Assessment',"
@@ -322,40 +329,30 @@ static void test_people_of_each_case(void **unused)
 		  " ('C5', 'referral', '2026-11-20'), ('C6', 'referral', '2026-11-20');");
 	open_pipeline(&p, "people.db");
 	must_poll(&p, "2026-11-20T10:00");
-	people("people.db", out);
-	snprintf(want, sizeof want, "%s%s", both,
-		 "C3|Assessment|Walt|w2@test.invalid|tm2@test.invalid|sm2@test.invalid\n"
-		 "C4|Duty|NULL|NULL|tm@test.invalid|sm@test.invalid\n"
-		 "C5|Assessment|NULL|NULL|tm2@test.invalid|sm2@test.invalid\n"
-		 "C6|NULL|Wendy|w@test.invalid|NULL|NULL\n");
-	assert_string_equal(out, want);
+	assert_people("people.db",
+		      "C3|Assessment|Walt|w2@test.invalid|tm2@test.invalid|sm2@test.invalid\n"
+		      "C4|Duty|NULL|NULL|tm@test.invalid|sm@test.invalid\n"
+		      "C5|Assessment|NULL|NULL|tm2@test.invalid|sm2@test.invalid\n"
+		      "C6|NULL|Wendy|w@test.invalid|NULL|NULL\n");
 	/* C3 and C4 change hands: a full poll finds them by their prints. */
 	pipe_exec(cases, "UPDATE deadlined_cases SET worker_ref = 'W1' WHERE case_ref = 'C3';"
 		  "UPDATE deadlined_cases SET worker_ref = 'W2' WHERE case_ref = 'C4';");
 	must_poll(&p, "2026-11-20T10:05");
-	people("people.db", out);
-	snprintf(want, sizeof want, "%s%s", both,
-		 "C3|Assessment|Wendy|w@test.invalid|tm2@test.invalid|sm2@test.invalid\n"
-		 "C4|Duty|Walt|w2@test.invalid|tm@test.invalid|sm@test.invalid\n"
-		 "C5|Assessment|NULL|NULL|tm2@test.invalid|sm2@test.invalid\n"
-		 "C6|NULL|Wendy|w@test.invalid|NULL|NULL\n");
-	assert_string_equal(out, want);
+	assert_people("people.db",
+		      "C3|Assessment|Wendy|w@test.invalid|tm2@test.invalid|sm2@test.invalid\n"
+		      "C4|Duty|Walt|w2@test.invalid|tm@test.invalid|sm@test.invalid\n"
+		      "C5|Assessment|NULL|NULL|tm2@test.invalid|sm2@test.invalid\n"
+		      "C6|NULL|Wendy|w@test.invalid|NULL|NULL\n");
 	/* C5 and C6 swap teams, polled as some cases. */
 	pipe_exec(cases, "UPDATE deadlined_cases SET team_ref = NULL, worker_ref = 'W2'"
 		  " WHERE case_ref = 'C5';"
 		  "UPDATE deadlined_cases SET team_ref = 'T2' WHERE case_ref = 'C6';");
-	src = pipe_source(dir);
-	assert_int_equal(poll_cases(&p.env, src, some, 2, M("2026-11-20T10:10"),
-				    pipe_local("2026-11-20 10:10"), &res, &sum, &err), 0);
-	evaluate_summary_free(&sum);
-	source_close(src);
-	people("people.db", out);
-	snprintf(want, sizeof want, "%s%s", both,
-		 "C3|Assessment|Wendy|w@test.invalid|tm2@test.invalid|sm2@test.invalid\n"
-		 "C4|Duty|Walt|w2@test.invalid|tm@test.invalid|sm@test.invalid\n"
-		 "C5|NULL|Walt|w2@test.invalid|NULL|NULL\n"
-		 "C6|Assessment|Wendy|w@test.invalid|tm2@test.invalid|sm2@test.invalid\n");
-	assert_string_equal(out, want);
+	poll_some(&p, some, 2, "2026-11-20T10:10");
+	assert_people("people.db",
+		      "C3|Assessment|Wendy|w@test.invalid|tm2@test.invalid|sm2@test.invalid\n"
+		      "C4|Duty|Walt|w2@test.invalid|tm@test.invalid|sm@test.invalid\n"
+		      "C5|NULL|Walt|w2@test.invalid|NULL|NULL\n"
+		      "C6|Assessment|Wendy|w@test.invalid|tm2@test.invalid|sm2@test.invalid\n");
 	pipe_close_parts(&p.parts);
 	pipe_exec(cases, "DELETE FROM deadlined_events WHERE case_ref > 'C2';"
 		  "DELETE FROM deadlined_cases WHERE case_ref > 'C2';"
