@@ -34,8 +34,10 @@ struct poll {
 	bool merging;              /* the store walks and stages (state_can_merge) */
 	struct poll_merge *merge;  /* the comparison with the store */
 	bool told;                 /* transitions() told or marked something */
-	bool seeded;               /* seed is the current case's fingerprint seed */
+	bool seeded;               /* seed, team and worker are the current case's */
 	uint64_t seed;
+	const struct source_team *team;
+	const struct source_worker *worker;
 	bool bycase;               /* the merge is by case prints: obligations held */
 	struct held_ob *held;      /* the current case's obligations */
 	size_t nheld, capheld;
@@ -398,15 +400,13 @@ static int merged_obligation(struct poll *p, struct state_obligation *so,
 	return changed && p->full ? state_stage_obligation(p->env->st, so, p->told, p->err) : 0;
 }
 
-/* Compare one obligation with what was stored, store what changed, tell
- * of the transition. */
-/* The obligation as the store holds it (dates left out: format_dates). */
+/* The obligation as the store holds it (dates left out: format_dates),
+ * with the case's team and worker (seed_case). */
 static struct state_obligation stored_form(struct poll *p, const struct source_case *c,
 					   const struct obligation *ob)
 {
-	const struct source_team *team = c->team_ref ? source_find_team(&p->dir, c->team_ref) : NULL;
-	const struct source_worker *w = c->worker_ref ?
-		source_find_worker(&p->dir, c->worker_ref) : NULL;
+	const struct source_team *team = p->team;
+	const struct source_worker *w = p->worker;
 
 	return (struct state_obligation){
 		c->case_ref, ob->rule->id, ob->seq, c->child_ref, c->team_ref,
@@ -455,10 +455,25 @@ static int merge_case(struct poll *p, const struct source_case *c)
 	return rc;
 }
 
+/* At a case's first obligation: its team and worker, looked up once for
+ * all its obligations (for each, they were a twentieth of a full poll),
+ * and the fingerprint seed of the values they give.  on_case_done ends
+ * the case. */
+static void seed_case(struct poll *p, const struct source_case *c, const struct obligation *ob)
+{
+	struct state_obligation so;
+
+	p->team = c->team_ref ? source_find_team(&p->dir, c->team_ref) : NULL;
+	p->worker = c->worker_ref ? source_find_worker(&p->dir, c->worker_ref) : NULL;
+	so = stored_form(p, c, ob);
+	p->seed = poll_merge_case_seed(&so);
+	p->seeded = true;
+}
+
 static int on_obligation(void *ctx, const struct source_case *c, const struct obligation *ob)
 {
 	struct poll *p = ctx;
-	struct state_obligation so = stored_form(p, c, ob);
+	struct state_obligation so;
 	struct state_prev prev;
 	struct dates d;
 
@@ -466,8 +481,8 @@ static int on_obligation(void *ctx, const struct source_case *c, const struct ob
 		return -1;
 	count(p->res, ob);
 	if (!p->seeded)
-		p->seed = poll_merge_case_seed(&so);
-	p->seeded = true;
+		seed_case(p, c, ob);
+	so = stored_form(p, c, ob);
 	so.fp = poll_merge_fingerprint(p->seed, &so, ob);
 	if (p->bycase) {
 		p->failed = hold_obligation(p, &so, ob) < 0;
@@ -487,9 +502,9 @@ static int on_case_done(void *ctx, const struct source_case *c, int64_t recheck)
 {
 	struct poll *p = ctx;
 
-	p->seeded = false;
 	if (!p->failed && p->bycase && merge_case(p, c) < 0)
 		p->failed = 1;
+	p->seeded = false;
 	/* A full poll starts from an empty table, an incremental one has
 	 * cleared the case's entry. */
 	if (!p->failed && recheck != STATE_NO_RECHECK &&

@@ -103,6 +103,27 @@ static void test_derived_years(void **state)
 	assert_false(calendar_span_is_derived(cal, D("2024-12-01"), D("2025-01-10")));
 }
 
+/* A span's years, at each year's first and last day and beyond the
+ * calendar's range: against the year of each day by date_year. */
+static void test_span_years(void **state)
+{
+	(void)state;
+	assert_false(calendar_span_is_derived(cal, D("2027-12-31"), D("2027-12-31")));
+	assert_true(calendar_span_is_derived(cal, D("2027-12-31"), D("2028-01-01")));
+	assert_true(calendar_span_is_derived(cal, D("2016-12-31"), D("2017-01-01")));
+	assert_false(calendar_span_is_derived(cal, D("2017-01-01"), D("2027-12-31")));
+	assert_false(calendar_span_is_derived(cal, D("2028-01-01"), D("2027-12-31")));
+	assert_true(calendar_span_is_derived(cal, D("1899-12-31"), D("1899-12-31")));
+	assert_true(calendar_span_is_derived(cal, D("2200-01-01"), D("2200-01-01")));
+	for (dl_day d = D("1899-12-25"); d <= D("2200-01-05"); d++) {
+		bool want = calendar_year_is_derived(cal, date_year(d));
+
+		if (calendar_span_is_derived(cal, d, d) != want)
+			fail_msg("day %d: span derived %d, year %d derived %d", d, !want,
+				 date_year(d), want);
+	}
+}
+
 /* The published table has eight holidays a year except for the one-offs. */
 static void test_published_counts(void **state)
 {
@@ -273,6 +294,7 @@ int main(void)
 		cmocka_unit_test(test_known_dates),
 		cmocka_unit_test(test_one_offs),
 		cmocka_unit_test(test_derived_years),
+		cmocka_unit_test(test_span_years),
 		cmocka_unit_test(test_published_counts),
 		cmocka_unit_test(test_count_start_day),
 		cmocka_unit_test(test_cin_census_day_one),

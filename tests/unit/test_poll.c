@@ -1,8 +1,8 @@
 /* test_poll.c — one poll, in one transaction: obligations stored and
  * compared, each transition told once, a dry run that stores nothing, a
- * failure that leaves nothing half-done, "resolved" after an alert, and a
- * poll of some cases only.  A real case database (conf/schema/native.sql)
- * and real SQLite state files. */
+ * failure that leaves nothing half-done, "resolved" after an alert, a
+ * poll of some cases only, and each case's own team and worker.  A real
+ * case database (conf/schema/native.sql) and real SQLite state files. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -243,29 +243,121 @@ static void test_resolved(void **unused)
 	pipe_close_parts(&p.parts);
 }
 
+/* A poll of the cases in refs as of a local moment. */
+static struct poll_result poll_some(struct pipeline *p, const char *const *refs, size_t n,
+				    const char *when)
+{
+	struct evaluate_summary sum;
+	struct poll_result res;
+	struct source *src = pipe_source(dir);
+	struct dl_error err;
+
+	if (poll_cases(&p->env, src, refs, n, M(when), pipe_moment_unix(when), &res, &sum,
+		       &err) < 0)
+		fail_msg("poll of some cases %s: %s", when, err.msg);
+	evaluate_summary_free(&sum);
+	source_close(src);
+	return res;
+}
+
 /* Some cases only: the others' obligations are left as they were. */
 static void test_some_cases(void **unused)
 {
 	static const char *const refs[] = { "C2" };
 	struct pipeline p;
-	struct evaluate_summary sum;
 	struct poll_result res;
-	struct source *src;
-	struct dl_error err;
 
 	(void)unused;
 	open_pipeline(&p, "some.db");
-	src = pipe_source(dir);
-	assert_int_equal(poll_cases(&p.env, src, refs, 1, M("2026-11-20T10:00"),
-				    pipe_local("2026-11-20 10:00"), &res, &sum, &err), 0);
-	evaluate_summary_free(&sum);
-	source_close(src);
+	res = poll_some(&p, refs, 1, "2026-11-20T10:00");
 	assert_int_equal(res.cases, 1);
 	assert_int_equal(res.open, 1);
 	assert_int_equal(res.enqueued, 0);
 	assert_int_equal(status(p.parts.st).open, 1);
 	assert_int_equal(status(p.parts.st).overdue, 0);
 	pipe_close_parts(&p.parts);
+}
+
+/* Each obligation's team and worker, "case|team|worker|worker email|
+ * manager|service manager" a line, by case: C1 and C2's, then others. */
+static void assert_people(const char *name, const char *others)
+{
+	char path[600], out[1024], want[1024];
+	sqlite3 *db;
+	sqlite3_stmt *s;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	out[0] = '\0';
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT case_ref, team_name, worker_name,"
+					    " worker_email, manager_email, service_manager_email"
+					    " FROM obligations ORDER BY case_ref", -1, &s, NULL),
+			 SQLITE_OK);
+	while (sqlite3_step(s) == SQLITE_ROW)
+		for (int c = 0; c < 6; c++) {
+			const unsigned char *v = sqlite3_column_text(s, c);
+			size_t len = strlen(out);
+
+			snprintf(out + len, sizeof out - len, "%s%c", v ? (const char *)v : "NULL",
+				 c < 5 ? '|' : '\n');
+		}
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	snprintf(want, sizeof want, "%s%s",
+		 "C1|Duty|Wendy|w@test.invalid|tm@test.invalid|sm@test.invalid\n"
+		 "C2|Duty|Wendy|w@test.invalid|tm@test.invalid|sm@test.invalid\n", others);
+	assert_string_equal(out, want);
+}
+
+/* Cases one after another with other teams and workers, or none: each
+ * obligation stores its own case's, in a first run, a full poll that
+ * compares and a poll of some cases. */
+static void test_people_of_each_case(void **unused)
+{
+	static const char *const some[] = { "C5", "C6" };
+	struct pipeline p;
+
+	(void)unused;
+	pipe_exec(cases, "INSERT INTO deadlined_teams VALUES ('T2', 'Assessment',"
+		  " 'tm2@test.invalid', 'sm2@test.invalid');"
+		  "INSERT INTO deadlined_workers VALUES ('W2', 'Walt', 'w2@test.invalid', 'T2');"
+		  "INSERT INTO deadlined_cases VALUES ('C3', 'K3', NULL, 'T2', 'W2'),"
+		  " ('C4', 'K4', NULL, 'T1', NULL), ('C5', 'K5', NULL, 'T2', 'W9'),"
+		  " ('C6', 'K6', NULL, NULL, 'W1');"
+		  "INSERT INTO deadlined_events (case_ref, kind, occurred) VALUES"
+		  " ('C3', 'referral', '2026-11-20'), ('C4', 'referral', '2026-11-20'),"
+		  " ('C5', 'referral', '2026-11-20'), ('C6', 'referral', '2026-11-20');");
+	open_pipeline(&p, "people.db");
+	must_poll(&p, "2026-11-20T10:00");
+	assert_people("people.db",
+		      "C3|Assessment|Walt|w2@test.invalid|tm2@test.invalid|sm2@test.invalid\n"
+		      "C4|Duty|NULL|NULL|tm@test.invalid|sm@test.invalid\n"
+		      "C5|Assessment|NULL|NULL|tm2@test.invalid|sm2@test.invalid\n"
+		      "C6|NULL|Wendy|w@test.invalid|NULL|NULL\n");
+	/* C3 and C4 change hands: a full poll finds them by their prints. */
+	pipe_exec(cases, "UPDATE deadlined_cases SET worker_ref = 'W1' WHERE case_ref = 'C3';"
+		  "UPDATE deadlined_cases SET worker_ref = 'W2' WHERE case_ref = 'C4';");
+	must_poll(&p, "2026-11-20T10:05");
+	assert_people("people.db",
+		      "C3|Assessment|Wendy|w@test.invalid|tm2@test.invalid|sm2@test.invalid\n"
+		      "C4|Duty|Walt|w2@test.invalid|tm@test.invalid|sm@test.invalid\n"
+		      "C5|Assessment|NULL|NULL|tm2@test.invalid|sm2@test.invalid\n"
+		      "C6|NULL|Wendy|w@test.invalid|NULL|NULL\n");
+	/* C5 and C6 swap teams, polled as some cases. */
+	pipe_exec(cases, "UPDATE deadlined_cases SET team_ref = NULL, worker_ref = 'W2'"
+		  " WHERE case_ref = 'C5';"
+		  "UPDATE deadlined_cases SET team_ref = 'T2' WHERE case_ref = 'C6';");
+	poll_some(&p, some, 2, "2026-11-20T10:10");
+	assert_people("people.db",
+		      "C3|Assessment|Wendy|w@test.invalid|tm2@test.invalid|sm2@test.invalid\n"
+		      "C4|Duty|Walt|w2@test.invalid|tm@test.invalid|sm@test.invalid\n"
+		      "C5|NULL|Walt|w2@test.invalid|NULL|NULL\n"
+		      "C6|Assessment|Wendy|w@test.invalid|tm2@test.invalid|sm2@test.invalid\n");
+	pipe_close_parts(&p.parts);
+	pipe_exec(cases, "DELETE FROM deadlined_events WHERE case_ref > 'C2';"
+		  "DELETE FROM deadlined_cases WHERE case_ref > 'C2';"
+		  "DELETE FROM deadlined_workers WHERE worker_ref = 'W2';"
+		  "DELETE FROM deadlined_teams WHERE team_ref = 'T2';");
 }
 
 int main(void)
@@ -276,6 +368,7 @@ int main(void)
 		cmocka_unit_test(test_failure_leaves_nothing),
 		cmocka_unit_test(test_resolved),
 		cmocka_unit_test(test_some_cases),
+		cmocka_unit_test(test_people_of_each_case),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -395,6 +395,56 @@ static void test_stage_apply_and_abort(void **s)
 	state_close(st);
 }
 
+/* The cases due by upto, one a line, in no order. */
+static int add_ref(void *ctx, const char *case_ref)
+{
+	char *buf = ctx;
+	size_t len = strlen(buf);
+
+	snprintf(buf + len, 256 - len, "%s\n", case_ref);
+	return 0;
+}
+
+static void due_by(struct state *st, int64_t upto, char buf[256])
+{
+	struct dl_error err;
+
+	buf[0] = '\0';
+	assert_int_equal(state_each_recheck(st, upto, add_ref, buf, &err), 0);
+}
+
+/* A full poll's rechecks replace the stored ones whole; the last staged
+ * for a case wins, and one taken back is not applied. */
+static void test_staged_rechecks(void **s)
+{
+	struct state *st = fresh();
+	struct dl_error err;
+	char buf[256];
+	int64_t next;
+
+	(void)s;
+	assert_int_equal(state_set_recheck(st, "C9", 500, &err), 0);
+	assert_int_equal(state_stage_begin(st, true, &err), 0);
+	assert_int_equal(state_set_recheck(st, "C2", 1000, &err), 0);
+	assert_int_equal(state_set_recheck(st, "C4", 3000, &err), 0);
+	assert_int_equal(state_set_recheck(st, "C3", 2000, &err), 0);
+	assert_int_equal(state_set_recheck(st, "C2", 1500, &err), 0);
+	assert_int_equal(state_set_recheck(st, "C4", STATE_NO_RECHECK, &err), 0);
+	assert_int_equal(state_stage_apply(st, NULL, &err), 0);
+	assert_int_equal(state_commit(st, &err), 0);
+	assert_int_equal(state_next_recheck(st, &next, &err), 0);
+	assert_int_equal(next, 1500);
+	due_by(st, 1499, buf);
+	assert_string_equal(buf, "");
+	due_by(st, 1500, buf);
+	assert_string_equal(buf, "C2\n");
+	due_by(st, STATE_NO_RECHECK - 1, buf);
+	assert_int_equal(strlen(buf), 6);
+	assert_non_null(strstr(buf, "C2\n"));
+	assert_non_null(strstr(buf, "C3\n"));
+	state_close(st);
+}
+
 /* A first run writes straight in with a plain insert; an obligation given
  * twice (a source that repeats a case) is written again, not an error. */
 static void test_first_run_twice_the_same(void **s)
@@ -744,6 +794,7 @@ int main(void)
 		cmocka_unit_test(test_first_run_cut_short_gets_prints),
 		cmocka_unit_test(test_first_run_builds_open_indexes),
 		cmocka_unit_test(test_stage_apply_and_abort),
+		cmocka_unit_test(test_staged_rechecks),
 		cmocka_unit_test(test_dry_run_leaves_the_lock),
 		cmocka_unit_test(test_first_run_twice_the_same),
 		cmocka_unit_test(test_first_run_lets_a_writer_in),
