@@ -690,6 +690,18 @@ static int quiet_sync(struct state *st, bool quiet, struct dl_error *err)
 	return exec(st, "PRAGMA synchronous = FULL", err);
 }
 
+/* A first run checkpoints its WAL every 64 MB rather than every 4 MB
+ * (SQLite's 1,000 pages): each checkpoint syncs the WAL and the database,
+ * and about 500 of them were a tenth of a first run's wall time at a
+ * million cases (docs/PERFORMANCE.md, "firstrun7").  What a crash keeps is
+ * as before (quiet_sync); the WAL file keeps the size it reached. */
+static int direct_checkpoints(struct state *st, bool direct, struct dl_error *err)
+{
+	if (direct)
+		return exec(st, "PRAGMA wal_autocheckpoint = 16384", err);
+	return exec(st, "PRAGMA wal_autocheckpoint = 1000", err);
+}
+
 /* Over an empty store (a first run) the poll writes every case's print
  * row itself, after the case's rows (poll_merge_case_end; state.h): the
  * case_prints triggers, a statement for each of millions of rows
@@ -724,6 +736,56 @@ static const char SQL_PRINTS_REPAIR[] =
 	" INSERT OR IGNORE INTO case_prints (case_ref) SELECT DISTINCT case_ref FROM obligations;"
 	" DELETE FROM meta WHERE key = 'case_prints_partial'; COMMIT;";
 
+/* The open obligations' indexes (the tray, the digests, each_open).  A
+ * first run drops them in its first transaction, with the mark above, and
+ * builds them once at its end (open_indexes): a scan and a sort each,
+ * instead of each open row going into four B-trees at random places as it
+ * comes, which wrote as many index pages to the WAL as table pages.  The
+ * same mark makes the next full poll build them if the run was cut short;
+ * IF NOT EXISTS, as that run may have built some. */
+static const char SQL_OPEN_INDEXES_DROP[] =
+	"DROP INDEX IF EXISTS obligations_open; DROP INDEX IF EXISTS obligations_worker;"
+	" DROP INDEX IF EXISTS obligations_manager;"
+	" DROP INDEX IF EXISTS obligations_service_manager;";
+static const char SQL_INDEX_OPEN[] =
+	"CREATE INDEX IF NOT EXISTS obligations_open ON obligations(level) WHERE closed IS NULL";
+static const char SQL_INDEX_WORKER[] =
+	"CREATE INDEX IF NOT EXISTS obligations_worker ON obligations(worker_email COLLATE NOCASE,"
+	" level DESC, days_overdue DESC, due) WHERE closed IS NULL";
+static const char SQL_INDEX_MANAGER[] =
+	"CREATE INDEX IF NOT EXISTS obligations_manager ON obligations(manager_email COLLATE NOCASE,"
+	" level DESC, days_overdue DESC, due) WHERE closed IS NULL";
+static const char SQL_INDEX_SERVICE_MANAGER[] =
+	"CREATE INDEX IF NOT EXISTS obligations_service_manager"
+	" ON obligations(service_manager_email COLLATE NOCASE, level DESC, days_overdue DESC, due)"
+	" WHERE closed IS NULL";
+
+/* Build one (sql: one of the four above): when chunked, in a short
+ * transaction of its own with a pause after it, so that a waiting writer
+ * waits for one index at most (a scan of the table: 1 to 3 s at a
+ * million cases). */
+static int open_index(struct state *st, const char *sql, bool chunked, struct dl_error *err)
+{
+	if (chunked && sqlite_begin(st, err) < 0)
+		return -1;
+	if (exec(st, sql, err) < 0 || (chunked && sqlite_commit(st, err) < 0)) {
+		if (chunked)
+			sqlite_rollback(st);
+		return -1;
+	}
+	if (chunked)
+		sqlite3_sleep(STAGE_PAUSE_MS);
+	return 0;
+}
+
+static int open_indexes(struct state *st, bool chunked, struct dl_error *err)
+{
+	return open_index(st, SQL_INDEX_OPEN, chunked, err) < 0 ||
+	       open_index(st, SQL_INDEX_WORKER, chunked, err) < 0 ||
+	       open_index(st, SQL_INDEX_MANAGER, chunked, err) < 0 ||
+	       open_index(st, SQL_INDEX_SERVICE_MANAGER, chunked, err) < 0 ? -1 : 0;
+}
+
 static int repair_prints(struct state *st, struct dl_error *err)
 {
 	int64_t partial = 0;
@@ -733,8 +795,8 @@ static int repair_prints(struct state *st, struct dl_error *err)
 	if (!partial)
 		return 0;
 	log_msg(LOG_NOTICE, "state database %s: a first run did not finish; giving every case "
-		"its print row", sq(st)->path);
-	if (exec(st, SQL_PRINTS_REPAIR, err) < 0) {
+		"its print row and building the open obligations' indexes", sq(st)->path);
+	if (open_indexes(st, true, err) < 0 || exec(st, SQL_PRINTS_REPAIR, err) < 0) {
 		exec(st, "ROLLBACK", NULL);
 		return -1;
 	}
@@ -776,7 +838,8 @@ static int sqlite_stage_begin(struct state *st, bool chunked, struct dl_error *e
 	sq(st)->held_since = now_ms();
 	if (any)
 		return 0;
-	if (exec(st, SQL_PRINTS_PARTIAL, err) < 0) {
+	if (exec(st, SQL_PRINTS_PARTIAL, err) < 0 || exec(st, SQL_OPEN_INDEXES_DROP, err) < 0 ||
+	    direct_checkpoints(st, true, err) < 0) {
 		exec(st, "ROLLBACK", NULL);
 		sq(st)->staging = false;
 		return -1;
@@ -821,6 +884,7 @@ static void sqlite_stage_abort(struct state *st)
 	sq(st)->staging = false;
 	quiet_sync(st, false, NULL);
 	direct_triggers(st, true, NULL);
+	direct_checkpoints(st, false, NULL);
 }
 
 static int sqlite_stage_obligation(struct state *st, const struct state_obligation *ob,
@@ -970,8 +1034,13 @@ static int sqlite_stage_apply(struct state *st, const struct state_tick *tick,
 	/* The case prints after the rows they describe (state.h). */
 	if (rc == 0)
 		rc = apply_chunks(st, SQL_APPLY_PRINT, n_print, -1, chunked, tick, err);
+	/* A first run's open indexes, before the mark goes (see above). */
+	if (rc == 0 && sq(st)->stage_direct)
+		rc = open_indexes(st, chunked, err);
 	if (rc == 0 && chunked)
 		rc = quiet_sync(st, false, err);
+	if (rc == 0 && sq(st)->stage_direct)
+		rc = direct_checkpoints(st, false, err);
 	if (rc == 0 && chunked)
 		rc = sqlite_begin(st, err);
 	/* The rechecks are replaced whole: a full poll saw every case. */
@@ -991,8 +1060,10 @@ static int sqlite_stage_apply(struct state *st, const struct state_tick *tick,
 		rc = done(st, prep(st, err, SQL_APPLY_NOTIFIED, ""), err, "apply notified");
 	if (rc < 0 && (!chunked || sqlite3_get_autocommit(sq(st)->db) == 0))
 		sqlite_rollback(st);
-	if (rc < 0)
+	if (rc < 0) {
 		quiet_sync(st, false, NULL);
+		direct_checkpoints(st, false, NULL);
+	}
 	return rc;
 }
 

@@ -598,6 +598,36 @@ static int64_t print_of(const char *case_ref)
 	return v;
 }
 
+/* How many of the open obligations' four indexes the store has, and
+ * whether the tray's question (a worker's open obligations, worst first)
+ * is answered through obligations_worker rather than a scan. */
+static int open_indexes(bool *tray_indexed)
+{
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	int n = -1;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE"
+					    " type = 'index' AND name IN ('obligations_open',"
+					    " 'obligations_worker', 'obligations_manager',"
+					    " 'obligations_service_manager')", -1, &q, NULL), SQLITE_OK);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		n = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	*tray_indexed = false;
+	assert_int_equal(sqlite3_prepare_v2(db, "EXPLAIN QUERY PLAN SELECT case_ref FROM obligations"
+					    " WHERE closed IS NULL AND worker_email = 'w@x.example'"
+					    " COLLATE NOCASE ORDER BY level DESC, days_overdue DESC",
+					    -1, &q, NULL), SQLITE_OK);
+	while (sqlite3_step(q) == SQLITE_ROW)
+		if (strstr((const char *)sqlite3_column_text(q, 3), "INDEX obligations_worker"))
+			*tray_indexed = true;
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return n;
+}
+
 /* As another writer would (deadlinectl, the web, a person with sqlite3). */
 static void write_other(const char *sql)
 {
@@ -699,6 +729,7 @@ static void test_first_run_cut_short_gets_prints(void **s)
 	struct state_obligation o = ob(0, "open");
 	struct dl_error err;
 	char ref[16];
+	bool tray;
 
 	(void)s;
 	assert_int_equal(state_stage_begin(st, true, &err), 0);
@@ -709,11 +740,46 @@ static void test_first_run_cut_short_gets_prints(void **s)
 	}
 	state_stage_abort(st);   /* the first chunk stays */
 	assert_int_equal(print_of("C00000"), -1);
+	/* The open indexes are built at a first run's end: none yet. */
+	assert_int_equal(open_indexes(&tray), 0);
+	assert_false(tray);
 	assert_int_equal(state_stage_begin(st, true, &err), 0);
 	state_stage_abort(st);
 	assert_int_equal(print_of("C00000"), 0);
 	assert_int_equal(print_of("C09999"), 0);
 	assert_int_equal(print_of("C10000"), -1);   /* never stored */
+	/* ... and the next full poll built them. */
+	assert_int_equal(open_indexes(&tray), 4);
+	assert_true(tray);
+	state_close(st);
+}
+
+/* A whole first run leaves the open obligations' indexes (dropped while it
+ * writes, built at its end) and the tray's query using them; so does a dry
+ * run's, whose rollback takes back the drop too. */
+static void test_first_run_builds_open_indexes(void **s)
+{
+	struct state *st = fresh();
+	struct state_obligation o = ob(2, "overdue");
+	struct dl_error err;
+	bool tray;
+
+	(void)s;
+	for (int chunked = 1; chunked >= 0; chunked--) {
+		assert_int_equal(state_stage_begin(st, chunked, &err), 0);
+		assert_int_equal(state_stage_obligation(st, &o, false, &err), 0);
+		assert_int_equal(state_stage_apply(st, NULL, &err), 0);
+		if (chunked)
+			assert_int_equal(state_commit(st, &err), 0);
+		else
+			state_rollback(st);
+		assert_int_equal(open_indexes(&tray), 4);
+		assert_true(tray);
+		if (chunked) {
+			state_close(st);
+			st = fresh();
+		}
+	}
 	state_close(st);
 }
 
@@ -726,6 +792,7 @@ int main(void)
 		cmocka_unit_test(test_migrates_v5_case_prints),
 		cmocka_unit_test(test_case_print_dropped_by_writes),
 		cmocka_unit_test(test_first_run_cut_short_gets_prints),
+		cmocka_unit_test(test_first_run_builds_open_indexes),
 		cmocka_unit_test(test_stage_apply_and_abort),
 		cmocka_unit_test(test_staged_rechecks),
 		cmocka_unit_test(test_dry_run_leaves_the_lock),
