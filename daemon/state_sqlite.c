@@ -742,7 +742,9 @@ static const char SQL_PRINTS_REPAIR[] =
  * instead of each open row going into four B-trees at random places as it
  * comes, which wrote as many index pages to the WAL as table pages.  The
  * same mark makes the next full poll build them if the run was cut short;
- * IF NOT EXISTS, as that run may have built some. */
+ * IF NOT EXISTS, as that run may have built some.  They must stay the
+ * latest migration's definitions word for word (test_state checks it): a
+ * migration that changes one changes it here too. */
 static const char SQL_OPEN_INDEXES_DROP[] =
 	"DROP INDEX IF EXISTS obligations_open; DROP INDEX IF EXISTS obligations_worker;"
 	" DROP INDEX IF EXISTS obligations_manager;"
