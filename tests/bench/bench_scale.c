@@ -176,6 +176,132 @@ static void copy_file(const char *from, const char *to)
 	close(in);
 }
 
+/* The first run's floor: what storing would cost if nothing of the daemon's
+ * own were in the way.  The rows a first run must keep even if it kept no
+ * closed obligation (the open obligations, one print a case, the four
+ * indexes of open rows) are copied from the store the first run made into
+ * an empty store of the same schema by SQLite's cheapest path: INSERT ...
+ * SELECT from memory, one transaction each, no binding, no syncs. */
+struct floor_times {
+	double open, prints, indexes, packed;
+};
+
+static double floor_exec(sqlite3 *h, const char *sql)
+{
+	double t0 = seconds();
+	char *msg = NULL;
+
+	if (sqlite3_exec(h, sql, NULL, NULL, &msg) != SQLITE_OK)
+		die("first run floor", msg ? msg : sql);
+	return seconds() - t0;
+}
+
+/* The store's own schema for its obligations and case prints (tables or
+ * indexes, not its triggers), so the floor follows every migration. */
+static double floor_schema(sqlite3 *h, const char *type)
+{
+	double t = 0;
+	sqlite3_stmt *s;
+
+	if (sqlite3_prepare_v2(h, "SELECT sql FROM m.sqlite_master WHERE type = ?1 AND sql IS NOT"
+			       " NULL AND tbl_name IN ('obligations', 'case_prints') ORDER BY name",
+			       -1, &s, NULL) != SQLITE_OK)
+		die("first run floor", sqlite3_errmsg(h));
+	sqlite3_bind_text(s, 1, type, -1, SQLITE_STATIC);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		char *sql = sqlite3_mprintf("%s", sqlite3_column_text(s, 0));
+
+		t += floor_exec(h, sql);
+		sqlite3_free(sql);
+	}
+	sqlite3_finalize(s);
+	return t;
+}
+
+/* ft->packed times the prints again, each row carrying its case's closed
+ * obligations as a blob of 24 bytes each (a compact packing of their ten
+ * values): the cheapest way to keep them at all. */
+static void floor_measure(const char *state, const char *path, struct floor_times *ft)
+{
+	char *attach = sqlite3_mprintf("ATTACH %Q AS m", state);
+	sqlite3 *h;
+
+	unlink(path);
+	if (sqlite3_open(path, &h) != SQLITE_OK)
+		die(path, sqlite3_errmsg(h));
+	floor_exec(h, "PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF;"
+		   " PRAGMA temp_store = MEMORY");
+	floor_exec(h, attach);
+	sqlite3_free(attach);
+	floor_exec(h, "CREATE TEMP TABLE open_rows AS SELECT * FROM m.obligations"
+		   " WHERE closed IS NULL;"
+		   "CREATE TEMP TABLE prints AS SELECT * FROM m.case_prints;"
+		   "CREATE TEMP TABLE packed AS SELECT p.*, k.obs FROM m.case_prints p LEFT JOIN"
+		   " (SELECT case_ref, randomblob(24 * count(*)) AS obs FROM m.obligations"
+		   "  WHERE closed IS NOT NULL GROUP BY case_ref) k USING (case_ref)");
+	floor_schema(h, "table");
+	floor_exec(h, "CREATE TABLE packed_prints (case_ref TEXT PRIMARY KEY, print INTEGER,"
+		   " obs BLOB) WITHOUT ROWID");
+	ft->open = floor_exec(h, "BEGIN; INSERT INTO main.obligations SELECT * FROM"
+			      " temp.open_rows; COMMIT");
+	ft->prints = floor_exec(h, "BEGIN; INSERT INTO main.case_prints SELECT * FROM"
+				" temp.prints; COMMIT");
+	ft->indexes = floor_schema(h, "index");
+	ft->packed = floor_exec(h, "BEGIN; INSERT INTO main.packed_prints SELECT * FROM"
+				" temp.packed; COMMIT");
+	floor_exec(h, "DETACH m");
+	sqlite3_close(h);
+	unlink(path);
+}
+
+/* In a child, so the copies held in memory do not stay in this process's
+ * heap (and in the peak RSS of the daemons it forks after). */
+static void first_run_floor(const char *state, const char *dir, struct floor_times *ft)
+{
+	char path[4096];
+	int fd[2], status;
+	pid_t pid;
+
+	snprintf(path, sizeof path, "%s/floor.db", dir);
+	if (pipe(fd) < 0 || (pid = fork()) < 0)
+		die("first run floor", strerror(errno));
+	if (pid == 0) {
+		close(fd[0]);
+		floor_measure(state, path, ft);
+		_exit(write(fd[1], ft, sizeof *ft) == (ssize_t)sizeof *ft ? 0 : 1);
+	}
+	close(fd[1]);
+	if (read(fd[0], ft, sizeof *ft) != (ssize_t)sizeof *ft || waitpid(pid, &status, 0) < 0 ||
+	    !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		die("first run floor", "the measuring process failed");
+	close(fd[0]);
+}
+
+/* The floor's two rows: the library's evaluation (which reads every case,
+ * as a first run must) plus the floor's storing, against the scan. */
+static void first_run_rows(const char *state, const char *dir, double t_eval, double scan_s)
+{
+	struct floor_times ft;
+	char buf[64], note[512];
+	double t, r, rp;
+
+	first_run_floor(state, dir, &ft);
+	t = ft.open + ft.prints + ft.indexes;
+	r = (t_eval + t) / scan_s;
+	rp = (t_eval + t - ft.prints + ft.packed) / scan_s;
+	snprintf(buf, sizeof buf, "%.2fx", r);
+	snprintf(note, sizeof note, "%s the target: the evaluation (%.2f s) and storing only what "
+		 "the next poll and the web read, by SQLite's cheapest path: open obligations "
+		 "%.2f s, a print a case %.2f s, the four open indexes %.2f s; no closed one kept",
+		 r <= 3 ? "under" : "ABOVE", t_eval, ft.open, ft.prints, ft.indexes);
+	row("first run floor / scan", buf, "", note);
+	snprintf(buf, sizeof buf, "%.2fx", rp);
+	snprintf(note, sizeof note, "%s the target: the same, each print carrying its case's "
+		 "closed obligations packed in 24 bytes each (%.2f s for the prints)",
+		 rp <= 3 ? "under" : "ABOVE", ft.packed);
+	row("floor, closed ones packed / scan", buf, "", note);
+}
+
 int main(int argc, char **argv)
 {
 	struct dl_errors errors = { 0 };
@@ -256,6 +382,7 @@ int main(int argc, char **argv)
 			 "storing, rendering, delivery to a Maildir) against the scan just before "
 			 "and after it (%.2f s)", t_once / around <= 3 ? "met" : "NOT MET", around);
 		row("ratio first run / scan", buf, "<= 3x", note);
+		first_run_rows(state, argv[4], t_eval, around);
 		t_once = run_daemon(once, &rss_once);
 		snprintf(buf, sizeof buf, "%.0f MiB", rss_once / 1024.0);
 		snprintf(note, sizeof note, "%s: again, state as stored: a full evaluation, "
